@@ -1,0 +1,197 @@
+"""The `hoso` command line (typer). Bad input or configuration: one line naming it, non-zero exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from bot.logs import configure_logging
+from bot.settings import ConfigError, Settings, load_settings
+from services.actor import Role
+from services.clock import Clock, SystemClock
+from services.demo import ANONYMOUS_CONSOLE_USER_ID, console_user_id, seed_demo
+from services.errors import ServiceError
+from services.i18n import DEFAULT_LOCALE, N_
+from services.profiles import DEFAULT_PROFILE, available_profiles
+from services.setup import install_profile
+from locales import translator
+from storage import Database, UnitOfWork
+from storage.migrations import head_revision
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+# The CLI speaks the deployment's language, read before the settings are (they may be broken).
+# aiogram is imported only by the commands that run the bot: its import alone takes seconds.
+_ = translator(os.environ.get("HOSO_DEFAULT_LOCALE", DEFAULT_LOCALE))
+
+ProfileName = StrEnum("ProfileName", {name: name for name in available_profiles()})  # type: ignore[misc]
+
+
+class DemoRole(StrEnum):
+    admin = Role.ADMIN.value
+    clerk = Role.CLERK.value
+    manager = Role.MANAGER.value
+
+
+app = typer.Typer(
+    help=_(N_("HoSo: electronic personnel dossiers on Telegram.")),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"hoso: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        fail(f"{error.setting}: {_(error.message).format(**error.params)}")
+    configure_logging(settings.log_level, settings.secrets())
+    return settings
+
+
+def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run a command's coroutine; a refusal or configuration error becomes the one-line answer."""
+    try:
+        return asyncio.run(coroutine)
+    except ConfigError as error:
+        fail(f"{error.setting}: {_(error.message).format(**error.params)}")
+    except ServiceError as error:
+        field = getattr(error, "field", None)
+        fail(f"{field}: {error.render(_)}" if field else error.render(_))
+
+
+async def prepare_database(database: Database, clock: Clock, profile: str | None) -> dict[str, Any]:
+    await database.upgrade()
+    installed = await install_profile(UnitOfWork(database), clock, profile)
+    return {"database": database.describe(), "revision": await database.current_revision(), "profile": installed.name}
+
+
+async def require_current_schema(runtime: Runtime) -> None:
+    current, head = await runtime.database.current_revision(), head_revision()
+    if current != head:
+        fail(_(N_("the database schema is at {current}, this version needs {head}: run `hoso init`")).format(
+            current=current or "-", head=head
+        ))
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help=_(N_("Print the result as JSON, for scripts.")))]
+
+
+@app.command(help=_(N_("Create or upgrade the database and load a regulation profile.")))
+def init(
+    profile: Annotated[
+        ProfileName | None,
+        typer.Option(help=_(N_("Regulation profile (default: the installed one, else {default}).")).format(
+            default=DEFAULT_PROFILE
+        )),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    settings = settings_or_exit()
+
+    async def main() -> dict[str, Any]:
+        database = Database(settings.database_url)
+        try:
+            return await prepare_database(database, SystemClock(settings.timezone), profile.value if profile else None)
+        finally:
+            await database.dispose()
+
+    result = run_async(main())
+    emit(as_json, result, _(N_("Database {database} ready (schema {revision}), profile {profile}.")).format(**result))
+
+
+@app.command(help=_(N_("Run the bot: long polling, or a webhook server with --webhook.")))
+def run(
+    webhook: Annotated[
+        bool, typer.Option("--webhook", help=_(N_("Serve a webhook (needs HOSO_WEBHOOK_URL and HOSO_WEBHOOK_SECRET)."))),
+    ] = False,
+) -> None:
+    settings = settings_or_exit()
+    try:
+        settings.require_token()
+        if webhook:
+            settings.require_webhook()
+    except ConfigError as error:
+        fail(f"{error.setting}: {_(error.message).format(**error.params)}")
+    from bot.runners import run_polling, run_webhook
+    from bot.runtime import open_runtime
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            await require_current_schema(runtime)
+            await (run_webhook(runtime) if webhook else run_polling(runtime))
+
+    run_async(main())
+
+
+DownloadsOption = Annotated[
+    Path, typer.Option(help=_(N_("Folder where documents sent by the bot are saved.")))
+]
+
+
+@app.command(help=_(N_("Seed a demo province (only into an empty database) and chat with it as a demo user.")))
+def demo(
+    as_role: Annotated[DemoRole, typer.Option("--as", help=_(N_("Chat as this demo account.")))] = DemoRole.admin,
+    size: Annotated[int, typer.Option(min=0, max=500_000, help=_(N_("Number of dossiers to seed.")))] = 300,
+    downloads: DownloadsOption = Path("hoso-downloads"),
+) -> None:
+    settings = settings_or_exit()
+    from bot.console import ConsoleChat
+    from bot.runtime import open_runtime
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            await prepare_database(runtime.database, runtime.clock, None)
+            seeded = await seed_demo(runtime.uow, runtime.clock, size)
+            if seeded is None:
+                typer.echo(_(N_("The database already holds data; nothing was seeded.")))
+            else:
+                typer.echo(_(N_("Demo province seeded: {units} units, {accounts} accounts, {dossiers} dossiers.")).format(
+                    units=seeded.units, accounts=seeded.accounts, dossiers=seeded.dossiers
+                ))
+            user_id = await console_user_id(runtime.uow, Role(as_role.value))
+            if user_id is None:
+                fail(_(N_("this database has no demo accounts; use `hoso chat` instead")))
+            await ConsoleChat(runtime, user_id, downloads).run()
+
+    run_async(main())
+
+
+@app.command(help=_(N_("Open the terminal chat on an existing database.")))
+def chat(
+    user_id: Annotated[
+        int, typer.Option(help=_(N_("Telegram user id to chat as (an account bound to it signs you in)."))),
+    ] = ANONYMOUS_CONSOLE_USER_ID,
+    downloads: DownloadsOption = Path("hoso-downloads"),
+) -> None:
+    settings = settings_or_exit()
+    from bot.console import ConsoleChat
+    from bot.runtime import open_runtime
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            await require_current_schema(runtime)
+            await ConsoleChat(runtime, user_id, downloads).run()
+
+    run_async(main())
+
+
+def main() -> None:
+    app()

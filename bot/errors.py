@@ -1,0 +1,48 @@
+"""The last line of defence: a translated answer to the user, the incident in the log, no traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import ErrorEvent
+
+from bot.i18n import CatalogI18n
+from services.errors import ServiceError
+from services.i18n import N_
+
+logger = logging.getLogger("hoso.incidents")
+
+APOLOGY = N_("Sorry, something went wrong on our side. Nothing you entered was lost; please try again.")
+
+router = Router(name="errors")
+
+
+@router.errors()
+async def on_error(event: ErrorEvent, bot: Bot, i18n: CatalogI18n, locale: str | None = None) -> bool:
+    update, exc = event.update, event.exception
+    translate = i18n.translator(locale)
+    if isinstance(exc, ServiceError):
+        # A refusal a handler did not catch itself: still the user's answer, not an incident.
+        text = exc.render(translate)
+    else:
+        # Only identifiers go to the log: message texts can carry codes and passwords.
+        user = update.event.from_user if hasattr(update.event, "from_user") else None
+        logger.error(
+            "incident in update %s (%s) from user %s: %s",
+            update.update_id,
+            update.event_type,
+            user.id if user else "-",
+            type(exc).__name__,
+            exc_info=exc,
+        )
+        text = translate(APOLOGY)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.message is not None:
+            await bot.send_message(update.message.chat.id, text)
+    except TelegramAPIError as send_error:
+        logger.warning("could not deliver the error notice for update %s: %s", update.update_id, send_error)
+    return True

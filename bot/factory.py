@@ -1,0 +1,53 @@
+"""Building the Bot and the Dispatcher: the one place where the layers meet."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+
+import handlers
+from bot import errors
+from bot.i18n import ActorI18nMiddleware, CatalogI18n
+from bot.middlewares import PrivateChatGuard, ServicesMiddleware
+from bot.retry import RetryMiddleware
+from bot.runtime import Runtime
+from handlers.commands import COMMANDS
+
+# Dossier content must not be forwarded or saved: every message is sent protected.
+DEFAULTS = DefaultBotProperties(parse_mode=ParseMode.HTML, protect_content=True, link_preview_is_disabled=True)
+
+
+def create_bot(token: str, api_base: str | None = None, session: BaseSession | None = None) -> Bot:
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
+    session.middleware(RetryMiddleware())
+    return Bot(token, session=session, default=DEFAULTS)
+
+
+def create_dispatcher(runtime: Runtime) -> Dispatcher:
+    dispatcher = Dispatcher(
+        storage=runtime.fsm_storage,
+        events_isolation=runtime.events_isolation,
+        i18n=runtime.i18n,
+        clock=runtime.clock,
+    )
+    # Outer update middlewares run in this order, after aiogram's own (errors, user context, FSM).
+    dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock))
+    dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
+    dispatcher.update.outer_middleware(PrivateChatGuard())
+    dispatcher.include_routers(errors.router, *handlers.routers())
+    return dispatcher
+
+
+async def register_commands(bot: Bot, i18n: CatalogI18n) -> None:
+    """The command menu in every language, the default language also for clients in any other."""
+    scope = BotCommandScopeAllPrivateChats()
+    for locale in (None, *i18n.available_locales):
+        translate = i18n.translator(locale)
+        commands = [BotCommand(command=spec.command, description=translate(spec.description)) for spec in COMMANDS]
+        await bot.set_my_commands(commands, scope=scope, language_code=locale)

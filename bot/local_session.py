@@ -1,0 +1,157 @@
+"""An in-process Bot API: answers each method locally instead of over HTTP.
+
+The terminal chat drives the real Dispatcher through it and prints what it records; handler tests
+assert on the same records. It is a transport, not a second code path: every update still goes
+through `Dispatcher.feed_update` and every reply through `Bot`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import itertools
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import Default
+from aiogram.client.session.base import BaseSession
+from aiogram.enums import ChatType
+from aiogram.methods import TelegramMethod
+from aiogram.types import Chat, Document, InlineKeyboardMarkup, InputFile, Message, PhotoSize, User
+
+LOCAL_BOT_TOKEN = "4200000000:local-in-process-session-token"
+CallObserver = Callable[[TelegramMethod[Any], Any], Awaitable[None] | None]
+
+
+def resolve(bot: Bot, method: TelegramMethod[Any], field: str) -> Any:
+    """A method's field with the bot's defaults applied (parse_mode, protect_content…)."""
+    value = getattr(method, field, None)
+    return bot.default[value.name] if isinstance(value, Default) else value
+
+
+class LocalBotSession(BaseSession):
+    def __init__(self, downloads: Path | None = None, on_call: CallObserver | None = None) -> None:
+        super().__init__()
+        self.downloads = downloads
+        self.on_call = on_call
+        self.calls: list[TelegramMethod[Any]] = []
+        self.messages: dict[tuple[int, int], Message] = {}
+        self.saved_files: list[Path] = []
+        self._message_ids = itertools.count(1)
+        self.bot_user = User(id=int(LOCAL_BOT_TOKEN.split(":")[0]), is_bot=True, first_name="HoSo", username="hoso_bot")
+
+    # -- what tests read ---------------------------------------------------------------------------
+    def called(self, api_method: str) -> list[TelegramMethod[Any]]:
+        return [call for call in self.calls if call.__api_method__ == api_method]
+
+    def texts(self) -> list[str]:
+        """Texts sent or edited, and callback answers, in order."""
+        found = []
+        for call in self.calls:
+            text = getattr(call, "text", None) or getattr(call, "caption", None)
+            if isinstance(text, str):
+                found.append(text)
+        return found
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+    # -- BaseSession -------------------------------------------------------------------------------
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        self.calls.append(method)
+        result = await self._answer(bot, method)
+        if self.on_call is not None:
+            outcome = self.on_call(method, result)
+            if inspect.isawaitable(outcome):
+                await outcome
+        return result
+
+    async def stream_content(
+        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
+        chunk_size: int = 65536, raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError("the local session serves no files")
+        yield b""  # pragma: no cover
+
+    async def close(self) -> None:
+        return None
+
+    # -- answers -----------------------------------------------------------------------------------
+    async def _answer(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        name = method.__api_method__
+        if name == "getMe":
+            return self.bot_user
+        if name == "sendMessage":
+            return self._store(bot, method.chat_id, text=method.text, reply_markup=method.reply_markup)
+        if name in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
+            return self._edit(bot, method)
+        if name in ("sendDocument", "sendPhoto"):
+            return await self._send_file(bot, method, name)
+        if name == "deleteMessage":
+            self.messages.pop((int(method.chat_id), method.message_id), None)
+            return True
+        if method.__returning__ is bool:
+            return True  # setMyCommands, answerCallbackQuery, leaveChat, sendChatAction…
+        raise NotImplementedError(f"the local session does not answer {name}")
+
+    def _store(self, bot: Bot, chat_id: int | str, **fields: Any) -> Message:
+        # A sent message carries only an inline keyboard; reply keyboards belong to the client.
+        if not isinstance(fields.get("reply_markup"), InlineKeyboardMarkup):
+            fields.pop("reply_markup", None)
+        message = Message(
+            message_id=next(self._message_ids),
+            date=dt.datetime.now(dt.UTC),
+            chat=Chat(id=int(chat_id), type=ChatType.PRIVATE),
+            from_user=self.bot_user,
+            **fields,
+        ).as_(bot)
+        self.messages[(message.chat.id, message.message_id)] = message
+        return message
+
+    def _edit(self, bot: Bot, method: TelegramMethod[Any]) -> Message | bool:
+        key = (int(method.chat_id), method.message_id) if getattr(method, "chat_id", None) else None
+        if key is None or key not in self.messages:
+            return True
+        markup = method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
+        changes: dict[str, Any] = {"reply_markup": markup}
+        if getattr(method, "text", None) is not None:
+            changes["text"] = method.text
+        if getattr(method, "caption", None) is not None:
+            changes["caption"] = method.caption
+        message = self.messages[key].model_copy(update=changes).as_(bot)
+        self.messages[key] = message
+        return message
+
+    async def _send_file(self, bot: Bot, method: TelegramMethod[Any], name: str) -> Message:
+        payload = method.document if name == "sendDocument" else method.photo
+        filename, path = "file", None
+        if isinstance(payload, InputFile):
+            filename = payload.filename or filename
+            content = b"".join([chunk async for chunk in payload.read(bot)])
+            if self.downloads is not None:
+                path = self._free_path(filename)
+                path.write_bytes(content)
+                self.saved_files.append(path)
+        file_id = f"local-{next(self._message_ids)}"
+        attachment: dict[str, Any]
+        if name == "sendDocument":
+            attachment = {"document": Document(file_id=file_id, file_unique_id=file_id, file_name=filename)}
+        else:
+            attachment = {"photo": [PhotoSize(file_id=file_id, file_unique_id=file_id, width=1, height=1)]}
+        return self._store(
+            bot, method.chat_id, caption=method.caption, reply_markup=method.reply_markup, **attachment
+        )
+
+    def _free_path(self, filename: str) -> Path:
+        assert self.downloads is not None
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        safe = Path(filename).name or "file"
+        candidate = self.downloads / safe
+        stem, suffix = candidate.stem, candidate.suffix
+        for number in itertools.count(2):
+            if not candidate.exists():
+                return candidate
+            candidate = self.downloads / f"{stem}-{number}{suffix}"
+        raise AssertionError("unreachable")

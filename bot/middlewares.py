@@ -1,0 +1,71 @@
+"""Update middlewares: the services bound to this update, and the private-chat guard."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.utils.i18n import gettext as _
+
+from services.clock import Clock
+from services.facade import Services
+from services.identity import load_actor
+from storage import Database, UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class ServicesMiddleware(BaseMiddleware):
+    """A unit of work per update, the actor re-read from the database, and the service facade."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.database, self.clock = database, clock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        uow = UnitOfWork(self.database)
+        actor = await load_actor(uow, user.id if user else None)
+        data["actor"] = actor
+        data["services"] = Services(uow, actor, self.clock)
+        return await handler(event, data)
+
+
+class PrivateChatGuard(BaseMiddleware):
+    """Dossiers are classified: HoSo works in private chats only. A group gets one refusal, then the
+    bot leaves it. Updates with no chat at all (inline queries and the like) are dropped."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            return await handler(event, data)
+        if chat is None or not isinstance(event, Update):
+            return UNHANDLED
+        membership = event.my_chat_member
+        if membership and membership.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.KICKED):
+            return UNHANDLED  # we are already out
+        await self._refuse_and_leave(data["bot"], event, chat)
+        return UNHANDLED
+
+    @staticmethod
+    async def _refuse_and_leave(bot: Bot, update: Update, chat: Chat) -> None:
+        text = _("HoSo works only in a private chat. Dossiers are classified, so I am leaving this group.")
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(text, show_alert=True)
+            elif chat.type != ChatType.CHANNEL:
+                await bot.send_message(chat.id, text)
+        except TelegramAPIError as exc:
+            logger.info("could not send the refusal to chat %s: %s", chat.id, exc)
+        try:
+            await bot.leave_chat(chat.id)
+        except TelegramAPIError as exc:
+            logger.warning("could not leave chat %s: %s", chat.id, exc)
+        logger.info("refused and left %s chat %s", chat.type, chat.id)

@@ -1,0 +1,57 @@
+"""What a running HoSo process holds: settings, database, clock, translations and FSM storage."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
+
+from bot.fsm_storage import DatabaseStorage
+from bot.i18n import CatalogI18n, create_i18n
+from bot.settings import Settings
+from services.clock import Clock, SystemClock
+from storage import Database, UnitOfWork
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    clock: Clock
+    i18n: CatalogI18n
+    fsm_storage: BaseStorage
+    events_isolation: BaseEventIsolation
+
+    @property
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.database)
+
+    async def close(self) -> None:
+        await self.fsm_storage.close()
+        await self.events_isolation.close()
+        await self.database.dispose()
+
+
+def build_fsm(settings: Settings, database: Database, clock: Clock) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis when HOSO_REDIS_URL is set (several instances share it), else the database itself.
+    Either way, one user's updates are handled one at a time."""
+    if settings.redis_url:
+        storage = RedisStorage.from_url(settings.redis_url)
+        return storage, storage.create_isolation()
+    return DatabaseStorage(database, clock), SimpleEventIsolation()
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    clock = clock or SystemClock(settings.timezone)
+    database = Database(settings.database_url)
+    storage, isolation = build_fsm(settings, database, clock)
+    runtime = Runtime(settings, database, clock, create_i18n(settings.default_locale), storage, isolation)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()

@@ -1,0 +1,131 @@
+"""Configuration from HOSO_* environment variables or a .env file (pydantic-settings)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.clock import DEFAULT_TIMEZONE
+from services.i18n import DEFAULT_LOCALE, N_
+from storage import DatabaseUrlError, normalize_database_url
+
+ENV_PREFIX = "HOSO_"
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # Telegram allows 1–256; we ask for 16 at least
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. `message` is an untranslated id; `setting` the variable."""
+
+    def __init__(self, setting: str, message: str, **params: Any) -> None:
+        super().__init__(f"{setting}: {message}")
+        self.setting, self.message, self.params = setting, message, params
+
+
+class _Invalid(ValueError):
+    """A validator's reason, carried as a message id so that the CLI can translate it."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message, self.params = message, params
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///./hoso.db"
+    telegram_api_base: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    redis_url: str | None = None
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    default_locale: Literal["vi", "en"] = DEFAULT_LOCALE
+    timezone: str = DEFAULT_TIMEZONE
+    files_dir: Path = Path("./hoso-files")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN.match(value.get_secret_value()):
+            raise _Invalid(N_("expected the token BotFather gave, like 123456:ABC…"))
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        try:
+            return normalize_database_url(value)
+        except DatabaseUrlError:
+            raise _Invalid(N_("expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://…")) from None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise _Invalid(N_("expected redis://HOST:PORT/DB"))
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise _Invalid(N_("use 16 to 256 characters from A–Z, a–z, 0–9, _ and -"))
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _Invalid(N_("unknown time zone {zone}"), zone=value) from None
+        return value
+
+    @property
+    def api_base(self) -> str:
+        return str(self.telegram_api_base).rstrip("/")
+
+    def require_token(self) -> str:
+        if self.bot_token is None:
+            raise ConfigError(env_name("bot_token"), N_("missing; set it to the token BotFather gave"))
+        return self.bot_token.get_secret_value()
+
+    def require_webhook(self) -> tuple[str, str]:
+        """The public webhook URL and its secret; the webhook never runs without a secret."""
+        if self.webhook_secret is None:
+            raise ConfigError(env_name("webhook_secret"), N_("missing; the webhook refuses to start without it"))
+        if self.webhook_url is None:
+            raise ConfigError(env_name("webhook_url"), N_("missing; set the public HTTPS address of the webhook"))
+        return str(self.webhook_url), self.webhook_secret.get_secret_value()
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log."""
+        values = [self.bot_token, self.webhook_secret]
+        return [value.get_secret_value() for value in values if value is not None]
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; the first bad one becomes a ConfigError naming its variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        setting = env_name(str(error["loc"][0])) if error["loc"] else ENV_PREFIX
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, _Invalid):
+            raise ConfigError(setting, cause.message, **cause.params) from None
+        raise ConfigError(setting, N_("invalid value: {reason}"), reason=error["msg"]) from None

@@ -1,0 +1,26 @@
+"""The bot's commands, as shown in Telegram's menu (setMyCommands) and in /help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.actor import Actor, Role
+from services.i18n import N_
+
+
+@dataclass(frozen=True, slots=True)
+class BotCommandSpec:
+    command: str
+    description: str  # untranslated message id
+    roles: frozenset[Role] | None = None  # None: everyone, signed in or not
+
+    def available_to(self, actor: Actor) -> bool:
+        return self.roles is None or actor.role in self.roles
+
+
+COMMANDS: tuple[BotCommandSpec, ...] = (
+    BotCommandSpec("start", N_("Start, or see who you are signed in as")),
+    BotCommandSpec("help", N_("What HoSo can do for you")),
+    BotCommandSpec("lang", N_("Language: Tiếng Việt / English")),
+    BotCommandSpec("cancel", N_("Cancel the current step")),
+)

@@ -1,0 +1,45 @@
+"""/start and /help."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.commands import COMMANDS
+from handlers.views import clip, esc, role_label
+from services.facade import Services
+
+router = Router(name="start")
+
+
+@router.message(CommandStart())
+async def start(message: Message, services: Services) -> None:
+    overview = await services.overview.overview()
+    if not overview.signed_in:
+        await message.answer(
+            _(
+                "Welcome to <b>HoSo</b>, the electronic personnel dossiers of the public sector.\n\n"
+                "You have no account yet. Accounts are issued by the personnel office (Sở Nội vụ): "
+                "ask it for an activation code, then send /start followed by the code.\n\n"
+                "/help lists what you can do; /lang changes the language."
+            )
+        )
+        return
+    lines = [
+        _("Hello, <b>{name}</b>!").format(name=esc(overview.full_name)),
+        _("Role: {role}").format(role=esc(role_label(overview.role))),
+        _("Unit: {unit}").format(unit=esc(overview.unit_name)),
+    ]
+    if overview.dossiers_in_scope is not None:
+        lines.append(_("Dossiers in your scope: {count}").format(count=overview.dossiers_in_scope))
+    lines += ["", _("Send /help to see what you can do.")]
+    await message.answer(clip("\n".join(lines)))
+
+
+@router.message(Command("help"))
+async def help_(message: Message, services: Services) -> None:
+    lines = [_("<b>HoSo commands</b>")]
+    lines += [f"/{spec.command} — {esc(_(spec.description))}" for spec in COMMANDS if spec.available_to(services.actor)]
+    await message.answer(clip("\n".join(lines)))

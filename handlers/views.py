@@ -1,0 +1,41 @@
+"""Rendering helpers shared by the handlers. Every dynamic value is HTML-escaped here."""
+
+from __future__ import annotations
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+
+from services.actor import Role
+from services.errors import ServiceError
+from services.i18n import N_
+
+ROLE_LABELS = {
+    Role.ADMIN: N_("Administrator (personnel office)"),
+    Role.CLERK: N_("Dossier clerk"),
+    Role.MANAGER: N_("Manager (read only)"),
+    Role.AUDITOR: N_("Auditor"),
+    Role.EMPLOYEE: N_("Employee"),
+}
+
+# Telegram refuses longer messages.
+MAX_MESSAGE_LENGTH = 4096
+
+
+def esc(value: object) -> str:
+    return html.quote(str(value))
+
+
+def role_label(role: Role | None) -> str:
+    return _(ROLE_LABELS[role]) if role is not None else ""
+
+
+def error_text(error: ServiceError) -> str:
+    return esc(error.render(_))
+
+
+def clip(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
+    """Cut a message that would exceed Telegram's limit, saying so."""
+    if len(text) <= limit:
+        return text
+    marker = "\n…"
+    return text[: limit - len(marker)] + marker

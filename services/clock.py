@@ -1,0 +1,64 @@
+"""Time is explicit: stored in UTC, shown and reasoned about in the deployment's zone (Asia/Ho_Chi_Minh)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+DATE_FORMAT = "%d/%m/%Y"
+
+
+class Clock(Protocol):
+    tz: ZoneInfo
+
+    def now(self) -> dt.datetime:
+        """The current instant, timezone-aware in UTC."""
+        ...
+
+
+class SystemClock:
+    def __init__(self, timezone: str = DEFAULT_TIMEZONE) -> None:
+        self.tz = ZoneInfo(timezone)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+class FrozenClock:
+    """A clock that stands still until moved; for tests and benchmarks."""
+
+    def __init__(self, at: dt.datetime, timezone: str = DEFAULT_TIMEZONE) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self.tz = ZoneInfo(timezone)
+        self._now = at.astimezone(dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self._now += delta
+
+
+def local_today(clock: Clock) -> dt.date:
+    return clock.now().astimezone(clock.tz).date()
+
+
+def format_date(value: dt.date | dt.datetime | None) -> str:
+    return "" if value is None else value.strftime(DATE_FORMAT)
+
+
+def format_local_datetime(value: dt.datetime, clock: Clock) -> str:
+    return value.astimezone(clock.tz).strftime(f"{DATE_FORMAT} %H:%M")
+
+
+def parse_date(text: str) -> dt.date:
+    """Parse dd/mm/yyyy (also with - or . between the parts); ValueError when it is not a real date."""
+    cleaned = text.strip().replace("-", "/").replace(".", "/")
+    parts = cleaned.split("/")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts) or len(parts[2]) != 4:
+        raise ValueError(text)
+    day, month, year = (int(part) for part in parts)
+    return dt.date(year, month, day)

@@ -1,0 +1,161 @@
+"""A demo province for trying HoSo offline: a unit tree, three accounts and N dossiers.
+
+Cần Thơ as it stands after the 2025 reorganisation (Hậu Giang merged in, no district level). Names come
+from Faker's vi_VN locale, composed in the Vietnamese order: family, middle, given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from faker import Faker
+
+from services.actor import Role
+from services.clock import Clock
+from services.text import fold
+from storage import UnitOfWork
+from storage.models import Account, OrgUnit
+
+DEMO_KEY = "demo"
+# Telegram user ids of the terminal chat: one per demo account, and one that has no account.
+CONSOLE_USER_IDS = {Role.ADMIN: 900_000_001, Role.CLERK: 900_000_002, Role.MANAGER: 900_000_003}
+ANONYMOUS_CONSOLE_USER_ID = 900_000_000
+
+# code, name, parent code, level
+UNITS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("CT", "Ủy ban nhân dân thành phố Cần Thơ", None, "Tỉnh/Thành phố"),
+    ("SNV", "Sở Nội vụ", "CT", "Sở, ban, ngành"),
+    ("SGDDT", "Sở Giáo dục và Đào tạo", "CT", "Sở, ban, ngành"),
+    ("THPT-CVL", "Trường THPT Châu Văn Liêm", "SGDDT", "Đơn vị trực thuộc"),
+    ("THPT-VT", "Trường THPT chuyên Vị Thanh", "SGDDT", "Đơn vị trực thuộc"),
+    ("SYT", "Sở Y tế", "CT", "Sở, ban, ngành"),
+    ("BVDK-CT", "Bệnh viện Đa khoa thành phố Cần Thơ", "SYT", "Đơn vị trực thuộc"),
+    ("STC", "Sở Tài chính", "CT", "Sở, ban, ngành"),
+    ("STP", "Sở Tư pháp", "CT", "Sở, ban, ngành"),
+    ("P-NINHKIEU", "Ủy ban nhân dân phường Ninh Kiều", "CT", "Xã, phường"),
+    ("P-CAIKHE", "Ủy ban nhân dân phường Cái Khế", "CT", "Xã, phường"),
+    ("P-VITHANH", "Ủy ban nhân dân phường Vị Thanh", "CT", "Xã, phường"),
+    ("X-PHUNGHIEP", "Ủy ban nhân dân xã Phụng Hiệp", "CT", "Xã, phường"),
+)
+
+# username, full name, unit code, role
+ACCOUNTS: tuple[tuple[str, str, str, Role], ...] = (
+    ("snv.quantri", "Trần Thị Thu Hà", "SNV", Role.ADMIN),
+    ("sgddt.vanthu", "Nguyễn Văn Bình", "SGDDT", Role.CLERK),
+    ("sgddt.giamdoc", "Lê Hoàng Minh", "SGDDT", Role.MANAGER),
+)
+
+RANKS = (("01.002", "Chuyên viên chính"), ("01.003", "Chuyên viên"), ("01.004", "Cán sự"), ("01.005", "Nhân viên"))
+POSTS = ("Chuyên viên", "Phó Trưởng phòng", "Trưởng phòng", "Kế toán", "Văn thư", "Giáo viên", "Bác sĩ")
+BIRTHPLACES = ("Cần Thơ", "Hậu Giang", "Sóc Trăng", "Vĩnh Long", "An Giang", "Kiên Giang")
+CAN_THO_ID_PREFIX = "092"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProvince:
+    units: int
+    accounts: int
+    dossiers: int
+
+
+def _personal_id(rng: random.Random, sex: str, born: dt.date, used: set[str]) -> str:
+    # 3 digits of the province, 1 of century and sex, 2 of the birth year, 6 at random.
+    century_sex = (0 if born.year < 2000 else 2) + (1 if sex == "F" else 0)
+    while True:
+        candidate = f"{CAN_THO_ID_PREFIX}{century_sex}{born.year % 100:02d}{rng.randrange(10**6):06d}"
+        if candidate not in used:
+            used.add(candidate)
+            return candidate
+
+
+def _name(fake: Faker, rng: random.Random, sex: str) -> str:
+    if sex == "F":
+        middle = "Thị" if rng.random() < 0.6 else fake.middle_name()
+        return f"{fake.last_name()} {middle} {fake.first_name_female()}"
+    return f"{fake.last_name()} {fake.middle_name()} {fake.first_name_male()}"
+
+
+async def is_empty(uow: UnitOfWork) -> bool:
+    async with uow.read() as repos:
+        return await repos.units.count() == 0 and await repos.accounts.count() == 0
+
+
+async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) -> DemoProvince | None:
+    """Seed the demo province into an empty database; None when it already holds data."""
+    if size < 0:
+        raise ValueError("size must not be negative")
+    fake, rng = Faker("vi_VN"), random.Random(seed)
+    fake.seed_instance(seed)
+    now = clock.now()
+    today = now.astimezone(clock.tz).date()
+    async with uow.write() as repos:
+        if await repos.units.count() or await repos.accounts.count():
+            return None
+        units: dict[str, OrgUnit] = {}
+        for code, name, parent, level in UNITS:
+            parent_id = units[parent].id if parent else None
+            unit = OrgUnit(code=code, name=name, parent_id=parent_id, path="", level_name=level, created_at=now)
+            units[code] = await repos.units.add(unit)
+        for username, full_name, unit_code, role in ACCOUNTS:
+            await repos.accounts.add(
+                Account(
+                    username=username,
+                    full_name=full_name,
+                    unit_id=units[unit_code].id,
+                    role=role.value,
+                    status="active",
+                    telegram_user_id=CONSOLE_USER_IDS[role],
+                    request_ref="Demo",
+                    created_at=now,
+                    activated_at=now,
+                )
+            )
+        workplaces = [unit for code, unit in units.items() if code != "CT"]
+        used: set[str] = set()
+        batch: list[dict] = []
+        for _ in range(size):
+            sex = "F" if rng.random() < 0.55 else "M"
+            born = today - dt.timedelta(days=rng.randint(23 * 365, 59 * 365))
+            name = _name(fake, rng, sex)
+            unit = rng.choice(workplaces)
+            rank_code, _rank = rng.choice(RANKS)
+            recruited = born + dt.timedelta(days=22 * 365 + rng.randint(0, 3000))
+            batch.append(
+                {
+                    "personal_id": _personal_id(rng, sex, born, used),
+                    "full_name": name,
+                    "folded_name": fold(name),
+                    "sex": sex,
+                    "birth_date": born,
+                    "birthplace": rng.choice(BIRTHPLACES),
+                    "ethnicity": "Kinh" if rng.random() < 0.9 else rng.choice(("Khmer", "Hoa")),
+                    "rank_code": rank_code,
+                    "post": rng.choice(POSTS),
+                    "salary_step": rng.randint(1, 8),
+                    "salary_coefficient": round(2.34 + 0.33 * rng.randint(0, 7), 2),
+                    "recruited_on": min(recruited, today),
+                    "custodian_unit_id": unit.id,
+                    "working_unit_id": unit.id,
+                    "employment_status": "active" if rng.random() < 0.95 else "retired",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            if len(batch) >= 5000:
+                await repos.dossiers.add_many(batch)
+                batch = []
+        await repos.dossiers.add_many(batch)
+        accounts = {role.value: CONSOLE_USER_IDS[role] for *_, role in ACCOUNTS}
+        await repos.settings.put(DEMO_KEY, {"console_user_ids": accounts, "size": size}, now)
+    return DemoProvince(units=len(UNITS), accounts=len(ACCOUNTS), dossiers=size)
+
+
+async def console_user_id(uow: UnitOfWork, role: Role) -> int | None:
+    """The terminal-chat user id bound to the demo account of `role`, if this is a demo database."""
+    async with uow.read() as repos:
+        demo = await repos.settings.get(DEMO_KEY)
+    if not demo:
+        return None
+    return demo["console_user_ids"].get(role.value)

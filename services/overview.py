@@ -1,0 +1,40 @@
+"""What a user sees on /start: who they are to the system and what they can reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.actor import Actor, Role
+from services.clock import Clock
+from services.policy import dossier_scope
+from storage import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    signed_in: bool
+    full_name: str | None = None
+    role: Role | None = None
+    unit_name: str | None = None
+    dossiers_in_scope: int | None = None
+
+
+class OverviewService:
+    def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock) -> None:
+        self.uow, self.actor, self.clock = uow, actor, clock
+
+    async def overview(self) -> Overview:
+        if self.actor.is_anonymous:
+            return Overview(signed_in=False)
+        scope = dossier_scope(self.actor)
+        count = None
+        if scope is not None:
+            async with self.uow.read() as repos:
+                count = await repos.dossiers.count_in_subtree(scope)
+        return Overview(
+            signed_in=True,
+            full_name=self.actor.full_name,
+            role=self.actor.role,
+            unit_name=self.actor.unit_name,
+            dossiers_in_scope=count,
+        )

@@ -1,0 +1,60 @@
+"""Regulation profiles: the rules that differ between regimes, as data (one TOML file per regime)."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_PROFILE = "vn-2026"
+
+
+class Deadline(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    days: int = Field(gt=0)
+    unit: Literal["calendar", "working"]
+
+
+class ReportRule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    due_dates: tuple[str, ...]  # "MM-DD", the report is due before this day
+    reminder_offsets_days: tuple[int, ...]
+
+
+class SalaryRule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    raise_months_college_or_higher: int
+    raise_months_lower: int
+    over_ceiling_first_percent: int
+    over_ceiling_yearly_percent: int
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    title: str
+    legal_basis: str
+    unit_levels: tuple[str, ...]
+    new_dossier_deadline: Deadline
+    change_deadline: Deadline
+    reports: ReportRule
+    session_idle_minutes: int = Field(gt=0)
+    transfer_escalation_days: int = Field(gt=0)
+    outage_notice_working_days: int = Field(gt=0)
+    salary: SalaryRule
+    age_bands: tuple[tuple[int, int], ...]
+
+
+def available_profiles() -> list[str]:
+    folder = resources.files(__name__)
+    return sorted(item.name.removesuffix(".toml") for item in folder.iterdir() if item.name.endswith(".toml"))
+
+
+def load_profile(name: str) -> Profile:
+    """Read a shipped profile; LookupError names the known ones when `name` is not one of them."""
+    if name not in available_profiles():
+        raise LookupError(name)
+    text = resources.files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return Profile.model_validate(tomllib.loads(text))

@@ -1,0 +1,36 @@
+"""Installing a deployment: the regulation profile it runs under."""
+
+from __future__ import annotations
+
+from services.clock import Clock
+from services.errors import InvalidInput
+from services.i18n import N_
+from services.profiles import DEFAULT_PROFILE, Profile, available_profiles, load_profile
+from storage import UnitOfWork
+
+PROFILE_KEY = "profile"
+
+
+async def install_profile(uow: UnitOfWork, clock: Clock, name: str | None) -> Profile:
+    """Load `name`, or keep the profile already installed, or install the default one."""
+    async with uow.write() as repos:
+        current = await repos.settings.get(PROFILE_KEY)
+        if name is None:
+            name = current["name"] if current else DEFAULT_PROFILE
+        try:
+            profile = load_profile(name)
+        except LookupError:
+            raise InvalidInput(
+                "profile",
+                N_("Unknown profile {name}; choose one of: {choices}."),
+                name=name,
+                choices=", ".join(available_profiles()),
+            ) from None
+        await repos.settings.put(PROFILE_KEY, profile.model_dump(mode="json"), clock.now())
+    return profile
+
+
+async def active_profile(uow: UnitOfWork) -> Profile | None:
+    async with uow.read() as repos:
+        stored = await repos.settings.get(PROFILE_KEY)
+    return None if stored is None else Profile.model_validate(stored)

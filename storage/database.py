@@ -1,0 +1,120 @@
+"""The database engine: one per process, SQLite or PostgreSQL behind the same interface."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+# How long a writer waits for SQLite's write lock before giving up, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL names no backend HoSo runs on."""
+
+
+def normalize_database_url(raw: str) -> str:
+    """Accept the usual spellings and return the async driver URL (aiosqlite or asyncpg)."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"not a database URL: {raw!r}") from exc
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        raise DatabaseUrlError(f"unsupported backend {url.drivername!r} (use sqlite or postgresql)")
+    return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+class Database:
+    """Owns the engine and hands out sessions.
+
+    SQLite is opened in WAL mode with foreign keys on and a busy timeout. pysqlite's own transaction
+    handling is switched off so that we emit BEGIN ourselves: BEGIN IMMEDIATE for write transactions
+    (the write lock is taken up front, so two writers queue instead of deadlocking on a lock upgrade),
+    plain deferred BEGIN for reads, which WAL lets run beside a writer.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, **engine_kwargs: Any) -> None:
+        self.url: URL = make_url(normalize_database_url(url))
+        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, **engine_kwargs)
+        if self.is_sqlite:
+            self._prepare_sqlite()
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    def describe(self) -> str:
+        """The URL without its password, fit for logs and CLI output."""
+        return self.url.render_as_string(hide_password=True)
+
+    def _prepare_sqlite(self) -> None:
+        database = self.url.database
+        if database and database != ":memory:":
+            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+
+        @event.listens_for(self.engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(self.engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            write = connection.get_execution_options().get("hoso_write", True)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @asynccontextmanager
+    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: a write commits on a clean exit; anything else ends in
+        a rollback when the session closes. Objects loaded stay readable (detached) afterwards."""
+        async with self._sessions() as session:
+            await session.connection(execution_options={"hoso_write": write})
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            if write:
+                await session.commit()
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Create or upgrade the schema with the Alembic migrations."""
+        from storage.migrations import run_upgrade
+
+        async with self.engine.connect() as connection:
+            await connection.run_sync(run_upgrade, revision)
+            await connection.commit()
+
+    async def current_revision(self) -> str | None:
+        from storage.migrations import current_revision
+
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(current_revision)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,159 @@
+"""SQLAlchemy models: the shape of ../DESIGN's data section, grown capability by capability.
+
+Times are stored as naive UTC and handed back timezone-aware (UTC), on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints keep Alembic's batch mode on SQLite able to find and alter them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class AppSetting(Base):
+    """Deployment-wide settings kept in the database, e.g. the active regulation profile."""
+
+    __tablename__ = "app_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime]
+
+
+class OrgUnit(Base):
+    """A unit of the organisational tree. Never deleted: renamed, moved or merged, with its history."""
+
+    __tablename__ = "org_unit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # Materialised path of ids, "/1/4/9/": a subtree is one indexed prefix match.
+    path: Mapped[str] = mapped_column(String(512), index=True)
+    level_name: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class Account(Base):
+    """A person's access, issued by the personnel office for one unit and one role."""
+
+    __tablename__ = "account"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    secret_hash: Mapped[str | None] = mapped_column(String(255))
+    activation_code_hash: Mapped[str | None] = mapped_column(String(255))
+    activation_expires_at: Mapped[dt.datetime | None]
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    request_ref: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime]
+    activated_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
+
+
+class UserPreference(Base):
+    """Preferences of a Telegram user who has no account yet (the language chosen with /lang)."""
+
+    __tablename__ = "user_preference"
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    locale: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[dt.datetime]
+
+
+class Dossier(Base):
+    """A person's electronic dossier (Mẫu 2C-BNV/2008, HS02-VC/BNV). Never deleted."""
+
+    __tablename__ = "dossier"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The 12-digit personal ID, as text: leading zeros are significant.
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    folded_name: Mapped[str] = mapped_column(String(255), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    birthplace: Mapped[str | None] = mapped_column(String(255))
+    ethnicity: Mapped[str | None] = mapped_column(String(64))
+    rank_code: Mapped[str | None] = mapped_column(String(16))
+    post: Mapped[str | None] = mapped_column(String(255))
+    salary_step: Mapped[int | None] = mapped_column(Integer)
+    salary_coefficient: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    recruited_on: Mapped[dt.date | None] = mapped_column(Date)
+    custodian_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    working_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    employment_status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class FsmRecord(Base):
+    """State and data of one conversation's guided prompt, so it survives a restart."""
+
+    __tablename__ = "fsm_record"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime]
+
+
+Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employment_status)
+
+__all__ = [
+    "Account",
+    "AppSetting",
+    "Base",
+    "Dossier",
+    "FsmRecord",
+    "OrgUnit",
+    "UserPreference",
+]

@@ -1,0 +1,56 @@
+"""Unit of work: one business transaction over the repositories (cosmicpython, chapter 6)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.database import Database
+from storage.repositories import (
+    AccountRepository,
+    DossierRepository,
+    FsmRepository,
+    PreferenceRepository,
+    SettingRepository,
+    UnitRepository,
+)
+
+
+class Repositories:
+    """The repositories of one open transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.settings = SettingRepository(session)
+        self.units = UnitRepository(session)
+        self.accounts = AccountRepository(session)
+        self.preferences = PreferenceRepository(session)
+        self.dossiers = DossierRepository(session)
+        self.fsm = FsmRepository(session)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+
+class UnitOfWork:
+    """Opens short transactions on demand.
+
+    A service wraps each use case in `async with uow.write() as repos:` (committed when the block ends
+    cleanly, rolled back on any exception) or `uow.read()`. Transactions stay short on purpose: the
+    SQLite write lock is never held across a Telegram round trip or a user's think time.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Repositories]:
+        async with self.database.session(write=True) as session:
+            yield Repositories(session)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Repositories]:
+        async with self.database.session(write=False) as session:
+            yield Repositories(session)
