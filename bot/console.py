@@ -7,9 +7,7 @@ bot sends are saved to a folder. Commands of the console itself start with a col
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import html
-import itertools
 import re
 import sys
 from collections.abc import Callable
@@ -19,10 +17,10 @@ from typing import Any, TextIO
 from aiogram import Bot, Dispatcher
 from aiogram.enums import ChatType
 from aiogram.methods import TelegramMethod
-from aiogram.types import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 
 from bot.factory import create_bot, create_dispatcher
-from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession
+from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession, UpdateFactory
 from bot.runtime import Runtime
 from services.i18n import N_
 
@@ -65,7 +63,7 @@ class ConsoleChat:
         self.chat = Chat(id=user_id, type=ChatType.PRIVATE, first_name=first_name)
         self.buttons: list[InlineKeyboardButton] = []
         self.keyboard_message: Message | None = None
-        self._ids = itertools.count(1)
+        self.updates = UpdateFactory()
         self._ = runtime.i18n.translator(runtime.settings.default_locale)
 
     # -- output ------------------------------------------------------------------------------------
@@ -100,28 +98,13 @@ class ConsoleChat:
             self._print("       " + " ".join(cells))
 
     # -- input -------------------------------------------------------------------------------------
-    def _message_update(self, text: str) -> Update:
-        number = next(self._ids)
-        message = Message(
-            message_id=number, date=dt.datetime.now(dt.UTC), chat=self.chat, from_user=self.user, text=text
-        )
-        return Update(update_id=number, message=message)
-
     def _button_update(self, index: int) -> Update | None:
         if not 1 <= index <= len(self.buttons) or self.keyboard_message is None:
             return None
         button = self.buttons[index - 1]
         if button.callback_data is None:
             return None
-        number = next(self._ids)
-        query = CallbackQuery(
-            id=str(number),
-            from_user=self.user,
-            chat_instance=str(self.chat.id),
-            message=self.keyboard_message,
-            data=button.callback_data,
-        )
-        return Update(update_id=number, callback_query=query)
+        return self.updates.callback(self.user, self.keyboard_message, button.callback_data)
 
     async def send(self, line: str) -> bool:
         """Feed one typed line; False when the user asked to leave."""
@@ -140,7 +123,7 @@ class ConsoleChat:
                 self._print("  [!] " + self._(NO_SUCH_BUTTON))
                 return True
         else:
-            update = self._message_update(line)
+            update = self.updates.message(self.user, self.chat, line)
         await self.dispatcher.feed_update(self.bot, update)
         return True
 

@@ -16,10 +16,6 @@ logger = logging.getLogger("hoso.incidents")
 
 APOLOGY = N_("Sorry, something went wrong on our side. Nothing you entered was lost; please try again.")
 
-router = Router(name="errors")
-
-
-@router.errors()
 async def on_error(event: ErrorEvent, bot: Bot, i18n: CatalogI18n, locale: str | None = None) -> bool:
     update, exc = event.update, event.exception
     translate = i18n.translator(locale)
@@ -46,3 +42,9 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: CatalogI18n, locale: str |
     except TelegramAPIError as send_error:
         logger.warning("could not deliver the error notice for update %s: %s", update.update_id, send_error)
     return True
+
+
+def build_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router

@@ -40,7 +40,7 @@ def create_dispatcher(runtime: Runtime) -> Dispatcher:
     dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock))
     dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
     dispatcher.update.outer_middleware(PrivateChatGuard())
-    dispatcher.include_routers(errors.router, *handlers.routers())
+    dispatcher.include_routers(errors.build_router(), *handlers.routers())
     return dispatcher
 
 

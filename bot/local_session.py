@@ -19,7 +19,17 @@ from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType
 from aiogram.methods import TelegramMethod
-from aiogram.types import Chat, Document, InlineKeyboardMarkup, InputFile, Message, PhotoSize, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Document,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    PhotoSize,
+    Update,
+    User,
+)
 
 LOCAL_BOT_TOKEN = "4200000000:local-in-process-session-token"
 CallObserver = Callable[[TelegramMethod[Any], Any], Awaitable[None] | None]
@@ -155,3 +165,22 @@ class LocalBotSession(BaseSession):
                 return candidate
             candidate = self.downloads / f"{stem}-{number}{suffix}"
         raise AssertionError("unreachable")
+
+
+class UpdateFactory:
+    """Updates as Telegram would deliver them: what the terminal chat types and what tests send."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    def message(self, user: User, chat: Chat, text: str) -> Update:
+        number = next(self._ids)
+        message = Message(message_id=number, date=dt.datetime.now(dt.UTC), chat=chat, from_user=user, text=text)
+        return Update(update_id=number, message=message)
+
+    def callback(self, user: User, message: Message, data: str) -> Update:
+        number = next(self._ids)
+        query = CallbackQuery(
+            id=str(number), from_user=user, chat_instance=str(message.chat.id), message=message, data=data
+        )
+        return Update(update_id=number, callback_query=query)

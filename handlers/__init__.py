@@ -6,5 +6,6 @@ from handlers import cancel, fallback, language, start
 
 
 def routers() -> list[Router]:
-    """In order: /cancel first (it works in every state), the capabilities, the fallback last."""
-    return [cancel.router, start.router, language.router, fallback.router]
+    """Fresh routers, in order: /cancel first (it works in every state), the capabilities, the
+    fallback last. Fresh because a router can belong to one Dispatcher only."""
+    return [module.build_router() for module in (cancel, start, language, fallback)]

@@ -29,15 +29,11 @@ def language_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-router = Router(name="language")
-
-
 def confirmation(locale: str) -> str:
     """Said in the language just chosen."""
     return _("The language is now English.", locale=locale)
 
 
-@router.message(Command("lang"))
 async def ask_language(message: Message, command: CommandObject, services: Services) -> None:
     wanted = (command.args or "").strip().lower()
     if wanted:
@@ -51,10 +47,16 @@ async def ask_language(message: Message, command: CommandObject, services: Servi
     await message.answer(_("Choose a language:"), reply_markup=language_keyboard())
 
 
-@router.callback_query(LanguageChoice.filter(F.locale.in_(SUPPORTED_LOCALES)))
 async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, services: Services) -> None:
     locale = await services.preferences.set_language(callback_data.locale)
     text = confirmation(locale)
     await query.answer()
     if query.message is not None:
         await query.message.edit_text(text)
+
+
+def build_router() -> Router:
+    router = Router(name="language")
+    router.message.register(ask_language, Command("lang"))
+    router.callback_query.register(choose_language, LanguageChoice.filter(F.locale.in_(SUPPORTED_LOCALES)))
+    return router

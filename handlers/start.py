@@ -11,10 +11,6 @@ from handlers.commands import COMMANDS
 from handlers.views import clip, esc, role_label
 from services.facade import Services
 
-router = Router(name="start")
-
-
-@router.message(CommandStart())
 async def start(message: Message, services: Services) -> None:
     overview = await services.overview.overview()
     if not overview.signed_in:
@@ -38,8 +34,14 @@ async def start(message: Message, services: Services) -> None:
     await message.answer(clip("\n".join(lines)))
 
 
-@router.message(Command("help"))
 async def help_(message: Message, services: Services) -> None:
     lines = [_("<b>HoSo commands</b>")]
     lines += [f"/{spec.command} — {esc(_(spec.description))}" for spec in COMMANDS if spec.available_to(services.actor)]
     await message.answer(clip("\n".join(lines)))
+
+
+def build_router() -> Router:
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    return router

@@ -1,0 +1,1 @@
+"""HoSo test suite."""

@@ -1,0 +1,163 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when HOSO_TEST_PG_URL is set), a
+runtime, and a bot harness that feeds updates through the real Dispatcher."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram.enums import ChatType
+from aiogram.types import Chat, Message, User
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.factory import create_bot, create_dispatcher
+from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession, UpdateFactory
+from bot.runtime import Runtime, open_runtime
+from bot.settings import Settings
+from services.clock import FrozenClock
+from storage import Database, UnitOfWork
+
+PG_URL = os.environ.get("HOSO_TEST_PG_URL")
+PG_SKIP = "HOSO_TEST_PG_URL is unset: the PostgreSQL storage tests are skipped"
+REDIS_URL = os.environ.get("HOSO_TEST_REDIS_URL")
+
+# Wednesday 01/07/2026 09:00 in Hà Nội: the day Nghị định 27/2026 took effect.
+FROZEN_AT = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)
+
+
+def sqlite_url(tmp_path: Path, name: str = "hoso.db") -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / name}"
+
+
+class PostgresDatabases:
+    """Creates a throwaway database per test on the server of HOSO_TEST_PG_URL, and drops it after."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = make_url(admin_url).set(drivername="postgresql+asyncpg")
+
+    async def create(self) -> str:
+        name = f"hoso_test_{uuid.uuid4().hex[:12]}"
+        engine = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    async def drop(self, url: str) -> None:
+        name = make_url(url).database
+        engine = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(FROZEN_AT)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database on each backend: the storage suite runs once per backend."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    databases = PostgresDatabases(PG_URL)
+    url = await databases.create()
+    try:
+        yield url
+    finally:
+        await databases.drop(url)
+
+
+@pytest.fixture
+async def any_database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database on each backend."""
+    database = Database(database_url)
+    await database.upgrade()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite database (the embedded default)."""
+    database = Database(sqlite_url(tmp_path))
+    await database.upgrade()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def uow(database: Database) -> UnitOfWork:
+    return UnitOfWork(database)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, database_url=sqlite_url(tmp_path), files_dir=tmp_path / "files")
+
+
+@pytest.fixture
+async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    async with open_runtime(settings, clock) as runtime:
+        await runtime.database.upgrade()
+        yield runtime
+
+
+class BotHarness:
+    """The real Dispatcher with an in-process Bot API that records every call."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.session = LocalBotSession()
+        self.bot = create_bot(LOCAL_BOT_TOKEN, session=self.session)
+        self.dispatcher = create_dispatcher(runtime)
+        self.updates = UpdateFactory()
+
+    @staticmethod
+    def user(user_id: int = 111, language_code: str | None = "vi") -> User:
+        return User(id=user_id, is_bot=False, first_name="Test", language_code=language_code)
+
+    async def send(
+        self, text: str, user_id: int = 111, chat_type: ChatType = ChatType.PRIVATE, chat_id: int | None = None
+    ) -> list[Any]:
+        """Feed a message; return the Bot API calls it caused."""
+        chat = Chat(id=chat_id if chat_id is not None else user_id, type=chat_type)
+        return await self._feed(self.updates.message(self.user(user_id), chat, text))
+
+    async def press(self, message: Message, data: str, user_id: int = 111) -> list[Any]:
+        return await self._feed(self.updates.callback(self.user(user_id), message, data))
+
+    async def _feed(self, update: Any) -> list[Any]:
+        before = len(self.session.calls)
+        await self.dispatcher.feed_update(self.bot, update)
+        return self.session.calls[before:]
+
+    def last_keyboard_message(self) -> Message:
+        for message in reversed(list(self.session.messages.values())):
+            if message.reply_markup is not None:
+                return message
+        raise AssertionError("no message with a keyboard was sent")
+
+
+@pytest.fixture
+async def harness(runtime: Runtime) -> BotHarness:
+    return BotHarness(runtime)
+
+
+def sent_texts(calls: list[Any]) -> list[str]:
+    return [call.text for call in calls if call.__api_method__ in ("sendMessage", "editMessageText")]

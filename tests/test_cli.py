@@ -1,0 +1,88 @@
+"""The `hoso` command line: --help everywhere, --json for scripts, one clear line on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import sqlite_url
+
+HOSO = str(Path(sys.executable).with_name("hoso"))
+
+
+def hoso(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("HOSO_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [HOSO, *args], cwd=cwd, env=environment, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["init"], ["run"], ["demo"], ["chat"]])
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    result = hoso(*command, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_init_creates_the_database_and_reports_json(tmp_path: Path) -> None:
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
+    result = hoso("init", "--profile", "hau-giang-2016", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["profile"] == "hau-giang-2016" and report["revision"] == "0001"
+    # Running again upgrades nothing and keeps the installed profile.
+    again = json.loads(hoso("init", "--json", cwd=tmp_path, env=env).stdout)
+    assert again["profile"] == "hau-giang-2016"
+
+
+def test_init_speaks_vietnamese_by_default(tmp_path: Path) -> None:
+    result = hoso("init", cwd=tmp_path, env={"HOSO_DATABASE_URL": sqlite_url(tmp_path)})
+    assert result.returncode == 0
+    assert "đã sẵn sàng" in result.stdout and "vn-2026" in result.stdout
+
+
+def test_unknown_profile_is_refused(tmp_path: Path) -> None:
+    result = hoso("init", "--profile", "hanoi-1999", cwd=tmp_path, env={"HOSO_DATABASE_URL": sqlite_url(tmp_path)})
+    assert result.returncode != 0
+    assert "hanoi-1999" in result.stderr
+
+
+def test_a_malformed_setting_is_one_line_naming_it(tmp_path: Path) -> None:
+    result = hoso("init", cwd=tmp_path, env={"HOSO_DATABASE_URL": "mysql://nobody@nowhere/x"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hoso: HOSO_DATABASE_URL:")
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_come_from_a_dotenv_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("HOSO_DATABASE_URL=sqlite+aiosqlite:///./from-dotenv.db\n")
+    result = hoso("init", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "from-dotenv.db").exists()
+
+
+def test_demo_seeds_and_chats_in_vietnamese(tmp_path: Path) -> None:
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
+    result = hoso("demo", "--as", "manager", "--size", "30", cwd=tmp_path, env=env, stdin="/start\n/help\n:quit\n")
+    assert result.returncode == 0, result.stderr
+    assert "Đã tạo tỉnh mẫu: 13 đơn vị, 3 tài khoản, 30 hồ sơ." in result.stdout
+    assert "Xin chào Lê Hoàng Minh!" in result.stdout
+    assert "Vai trò: Lãnh đạo (chỉ xem)" in result.stdout
+    assert "Các lệnh của HoSo" in result.stdout
+    # A second demo run finds the data and does not seed again.
+    again = hoso("demo", "--as", "clerk", cwd=tmp_path, env=env, stdin="/start\n")
+    assert "không tạo dữ liệu mẫu" in again.stdout and "Nguyễn Văn Bình" in again.stdout
+
+
+def test_chat_refuses_an_uninitialised_database(tmp_path: Path) -> None:
+    result = hoso("chat", cwd=tmp_path, env={"HOSO_DATABASE_URL": sqlite_url(tmp_path)}, stdin="/start\n")
+    assert result.returncode == 2
+    assert "hoso init" in result.stderr and len(result.stderr.strip().splitlines()) == 1

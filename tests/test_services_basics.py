@@ -1,0 +1,92 @@
+"""Service-layer rules that need no Telegram: folding, dates, profiles, policy, preferences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+
+import pytest
+
+from services.actor import Actor, Role
+from services.clock import FrozenClock, format_date, local_today, parse_date
+from services.errors import InvalidInput, PermissionDenied
+from services.policy import Action, allows, dossier_scope, ensure
+from services.preferences import PreferenceService
+from services.profiles import available_profiles, load_profile
+from services.setup import active_profile, install_profile
+from services.text import fold
+from storage import UnitOfWork
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Đặng Thị Hoà", "dang thi hoa"),
+        ("  NGUYỄN   văn   A ", "nguyen van a"),
+        ("Thuỷ", "thuy"),
+        ("Thủy", "thuy"),
+        (unicodedata.normalize("NFD", "Hòa"), "hoa"),
+        ("đức", "duc"),
+    ],
+)
+def test_fold_removes_case_marks_and_d_stroke(text: str, folded: str) -> None:
+    assert fold(text) == folded
+
+
+def test_dates_are_dd_mm_yyyy() -> None:
+    assert parse_date("05/01/1990") == dt.date(1990, 1, 5)
+    assert parse_date("5-1-1990") == dt.date(1990, 1, 5)
+    assert format_date(dt.date(2026, 7, 1)) == "01/07/2026"
+    for bad in ("31/02/2026", "2026-01-05", "1/1/90", "hôm qua"):
+        with pytest.raises(ValueError):
+            parse_date(bad)
+
+
+def test_local_day_is_in_ho_chi_minh_time() -> None:
+    late_utc = FrozenClock(dt.datetime(2026, 6, 14, 18, 30, tzinfo=dt.UTC))  # 01:30 on the 15th in Vietnam
+    assert local_today(late_utc) == dt.date(2026, 6, 15)
+
+
+def test_the_three_profiles_load_with_their_deadlines() -> None:
+    assert available_profiles() == ["hau-giang-2016", "hcmc-2013", "vn-2026"]
+    national = load_profile("vn-2026")
+    assert (national.change_deadline.days, national.change_deadline.unit) == (3, "working")
+    assert load_profile("hau-giang-2016").new_dossier_deadline.days == 30
+    assert load_profile("hcmc-2013").new_dossier_deadline.days == 60
+    for name in available_profiles():
+        profile = load_profile(name)
+        assert profile.reports.due_dates == ("06-15", "12-15")
+        assert profile.reports.reminder_offsets_days == (30, 14, 7, 3, 1)
+        assert profile.outage_notice_working_days == 2
+
+
+async def test_install_profile_keeps_the_installed_one(uow: UnitOfWork, clock: FrozenClock) -> None:
+    assert await active_profile(uow) is None
+    assert (await install_profile(uow, clock, None)).name == "vn-2026"
+    assert (await install_profile(uow, clock, "hcmc-2013")).name == "hcmc-2013"
+    assert (await install_profile(uow, clock, None)).name == "hcmc-2013"
+    assert (await active_profile(uow)).new_dossier_deadline.days == 60
+    with pytest.raises(InvalidInput) as caught:
+        await install_profile(uow, clock, "nowhere")
+    assert caught.value.field == "profile"
+
+
+def test_policy_denies_by_default() -> None:
+    anonymous = Actor.anonymous(1)
+    assert not allows(anonymous, Action.VIEW_OVERVIEW)
+    with pytest.raises(PermissionDenied):
+        ensure(anonymous, Action.VIEW_DOSSIER)
+    manager = Actor(telegram_user_id=2, account_id=2, role=Role.MANAGER, unit_path="/1/3/")
+    assert allows(manager, Action.VIEW_DOSSIER) and not allows(manager, Action.EDIT_DOSSIER)
+    assert dossier_scope(manager) == "/1/3/"
+    assert dossier_scope(Actor(telegram_user_id=3, account_id=3, role=Role.ADMIN, unit_path="/1/2/")) == "/"
+    assert dossier_scope(Actor(telegram_user_id=4, account_id=4, role=Role.AUDITOR, unit_path="/1/")) is None
+
+
+async def test_language_of_a_visitor_is_remembered(uow: UnitOfWork, clock: FrozenClock) -> None:
+    service = PreferenceService(uow, Actor.anonymous(77), clock)
+    assert await service.set_language("en") == "en"
+    async with uow.read() as repos:
+        assert await repos.preferences.locale_of(77) == "en"
+    with pytest.raises(InvalidInput):
+        await service.set_language("de")

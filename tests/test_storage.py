@@ -1,0 +1,170 @@
+"""Storage: the migrations and the repositories, the same suite on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import inspect, text
+
+from services.clock import FrozenClock
+from services.demo import is_empty, seed_demo
+from storage import Database, UnitOfWork
+from storage.migrations import head_revision
+from storage.models import Account, OrgUnit
+
+TABLES = {"app_setting", "org_unit", "account", "user_preference", "dossier", "fsm_record", "alembic_version"}
+
+
+async def test_migration_reaches_head_and_creates_the_tables(any_database: Database) -> None:
+    assert await any_database.current_revision() == head_revision()
+    async with any_database.engine.connect() as connection:
+        tables = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+    assert TABLES <= tables
+
+
+async def test_upgrade_twice_is_harmless(any_database: Database) -> None:
+    await any_database.upgrade()
+    assert await any_database.current_revision() == head_revision()
+
+
+async def test_units_get_materialised_paths_and_subtrees(any_database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(any_database)
+    async with uow.write() as repos:
+        root = await repos.units.add(OrgUnit(code="CT", name="Cần Thơ", path="", created_at=clock.now()))
+        dept = await repos.units.add(OrgUnit(code="SYT", name="Sở Y tế", parent_id=root.id, path="", created_at=clock.now()))
+        await repos.units.add(OrgUnit(code="BV", name="Bệnh viện", parent_id=dept.id, path="", created_at=clock.now()))
+        await repos.units.add(OrgUnit(code="STC", name="Sở Tài chính", parent_id=root.id, path="", created_at=clock.now()))
+    async with uow.read() as repos:
+        dept = await repos.units.by_code("SYT")
+        assert dept.path == f"/{root.id}/{dept.id}/"
+        assert [unit.code for unit in await repos.units.subtree(dept.path)] == ["SYT", "BV"]
+        assert len(await repos.units.subtree("/")) == 4
+
+
+async def test_accounts_round_trip_with_utc_times(any_database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(any_database)
+    async with uow.write() as repos:
+        unit = await repos.units.add(OrgUnit(code="SNV", name="Sở Nội vụ", path="", created_at=clock.now()))
+        await repos.accounts.add(
+            Account(username="snv.a", full_name="Đặng Thị Hoà", unit_id=unit.id, role="admin", status="active",
+                    telegram_user_id=7_000_000_001, created_at=clock.now())
+        )
+    async with uow.read() as repos:
+        account, found_unit = await repos.accounts.by_telegram_user(7_000_000_001)
+    assert account.full_name == "Đặng Thị Hoà"
+    assert found_unit.code == "SNV"
+    assert account.created_at == clock.now() and account.created_at.tzinfo == dt.UTC
+
+
+async def test_a_failed_write_leaves_nothing_behind(any_database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(any_database)
+    with pytest.raises(RuntimeError):
+        async with uow.write() as repos:
+            await repos.units.add(OrgUnit(code="X", name="X", path="", created_at=clock.now()))
+            raise RuntimeError("abort")
+    async with uow.read() as repos:
+        assert await repos.units.by_code("X") is None
+
+
+async def test_unique_username_is_enforced(any_database: Database, clock: FrozenClock) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    uow = UnitOfWork(any_database)
+    async with uow.write() as repos:
+        unit = await repos.units.add(OrgUnit(code="U", name="U", path="", created_at=clock.now()))
+        unit_id = unit.id
+    account = dict(full_name="A", unit_id=unit_id, role="clerk", status="active", created_at=clock.now())
+    async with uow.write() as repos:
+        await repos.accounts.add(Account(username="same", **account))
+    with pytest.raises(IntegrityError):
+        async with uow.write() as repos:
+            await repos.accounts.add(Account(username="same", **account))
+
+
+async def test_settings_and_preferences_upsert(any_database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(any_database)
+    async with uow.write() as repos:
+        await repos.settings.put("profile", {"name": "vn-2026"}, clock.now())
+        await repos.settings.put("profile", {"name": "hcmc-2013"}, clock.now())
+        await repos.preferences.set_locale(42, "en", clock.now())
+        await repos.preferences.set_locale(42, "vi", clock.now())
+    async with uow.read() as repos:
+        assert await repos.settings.get("profile") == {"name": "hcmc-2013"}
+        assert await repos.preferences.locale_of(42) == "vi"
+        assert await repos.preferences.locale_of(43) is None
+
+
+async def test_personal_id_keeps_leading_zeros(any_database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(any_database)
+    await seed_demo(uow, clock, size=0)
+    async with uow.write() as repos:
+        unit = await repos.units.by_code("SNV")
+        now = clock.now()
+        await repos.dossiers.add_many([{
+            "personal_id": "001190000123", "full_name": "Đặng Văn Đức", "folded_name": "dang van duc", "sex": "M",
+            "birth_date": dt.date(1990, 1, 2), "custodian_unit_id": unit.id, "working_unit_id": unit.id,
+            "employment_status": "active", "created_at": now, "updated_at": now,
+        }])
+    async with any_database.engine.connect() as connection:
+        stored = (await connection.execute(text("SELECT personal_id FROM dossier"))).scalar_one()
+    assert stored == "001190000123"
+
+
+async def test_demo_seed_fills_an_empty_database_once(any_database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(any_database)
+    assert await is_empty(uow)
+    seeded = await seed_demo(uow, clock, size=120)
+    assert seeded is not None and seeded.dossiers == 120
+    assert await seed_demo(uow, clock, size=120) is None  # never a second time
+    async with uow.read() as repos:
+        assert await repos.dossiers.count() == 120
+        assert await repos.accounts.count() == 3
+        education = await repos.units.by_code("SGDDT")
+        in_education = await repos.dossiers.count_in_subtree(education.path)
+    assert 0 < in_education < 120
+
+
+async def test_foreign_keys_are_enforced(any_database: Database, clock: FrozenClock) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        async with UnitOfWork(any_database).write() as repos:
+            await repos.accounts.add(Account(username="orphan", full_name="O", unit_id=999, role="clerk",
+                                             status="active", created_at=clock.now()))
+
+
+async def test_sqlite_is_opened_in_wal_mode_with_a_busy_timeout(database: Database) -> None:
+    async with database.engine.connect() as connection:
+        mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
+        keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar_one()
+        timeout = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
+    assert (mode, keys) == ("wal", 1)
+    assert timeout >= 5000
+
+
+async def test_sqlite_writers_take_the_lock_up_front(database: Database, clock: FrozenClock) -> None:
+    """With BEGIN IMMEDIATE two concurrent read-modify-write transactions queue instead of failing
+    with 'database is locked' on a lock upgrade: both increments land."""
+    uow = UnitOfWork(database)
+    async with uow.write() as repos:
+        await repos.settings.put("counter", {"n": 0}, clock.now())
+
+    async def increment() -> None:
+        async with uow.write() as repos:
+            value = (await repos.settings.get("counter"))["n"]
+            await asyncio.sleep(0.05)  # hold the transaction open while the other one starts
+            await repos.settings.put("counter", {"n": value + 1}, clock.now())
+
+    await asyncio.gather(increment(), increment(), increment())
+    async with uow.read() as repos:
+        assert (await repos.settings.get("counter"))["n"] == 3
+
+
+async def test_readers_are_not_blocked_by_a_writer(database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(database)
+    async with uow.write() as repos:
+        await repos.settings.put("k", {"v": 1}, clock.now())
+        async with uow.read() as reader:  # WAL: a reader sees the last committed state at once
+            assert await reader.settings.get("k") is None
