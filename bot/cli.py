@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
-from services.actor import Role
+from services.actor import Actor, Role
+from services.audit import AuditService, Checkpoint, VerifyReport
 from services.clock import Clock, SystemClock
 from services.demo import ANONYMOUS_CONSOLE_USER_ID, console_user_id, seed_demo
 from services.errors import ServiceError
@@ -23,9 +26,6 @@ from services.setup import install_profile
 from locales import translator
 from storage import Database, UnitOfWork
 from storage.migrations import head_revision
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 # The CLI speaks the deployment's language, read before the settings are (they may be broken).
 # aiogram is imported only by the commands that run the bot: its import alone takes seconds.
@@ -83,8 +83,8 @@ async def prepare_database(database: Database, clock: Clock, profile: str | None
     return {"database": database.describe(), "revision": await database.current_revision(), "profile": installed.name}
 
 
-async def require_current_schema(runtime: Runtime) -> None:
-    current, head = await runtime.database.current_revision(), head_revision()
+async def require_current_schema(database: Database) -> None:
+    current, head = await database.current_revision(), head_revision()
     if current != head:
         fail(_(N_("the database schema is at {current}, this version needs {head}: run `hoso init`")).format(
             current=current or "-", head=head
@@ -135,7 +135,7 @@ def run(
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
-            await require_current_schema(runtime)
+            await require_current_schema(runtime.database)
             await (run_webhook(runtime) if webhook else run_polling(runtime))
 
     run_async(main())
@@ -187,10 +187,70 @@ def chat(
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
-            await require_current_schema(runtime)
+            await require_current_schema(runtime.database)
             await ConsoleChat(runtime, user_id, downloads).run()
 
     run_async(main())
+
+
+audit_app = typer.Typer(help=_(N_("The audit trail: verify its chain, sign checkpoints.")), no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify", help=_(N_("Recompute the hash chain; with --checkpoint, also compare the signed head.")))
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None, typer.Option(help=_(N_("A checkpoint file written by `hoso audit checkpoint --json`.")))
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    settings = settings_or_exit()
+    signed, key = None, None
+    if checkpoint is not None:
+        try:
+            signed = Checkpoint(**json.loads(checkpoint.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            fail(_(N_("--checkpoint: not a checkpoint file: {path}")).format(path=checkpoint))
+        key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
+
+    async def main() -> VerifyReport:
+        async with lightweight_uow(settings) as uow:
+            return await AuditService(uow, Actor.system(), SystemClock(settings.timezone)).verify(signed, key)
+
+    report: VerifyReport = run_async(main())
+    if report.ok:
+        emit(as_json, report.as_dict(), _(N_("OK: {count} events, the chain is intact.")).format(count=report.count))
+        return
+    data = {**report.as_dict(), "reason": _(report.reason or "")}
+    emit(as_json, data, _(N_("BROKEN at seq {seq}: {reason}.")).format(seq=report.broken_seq, reason=data["reason"]))
+    raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint", help=_(N_("Print the head of the chain (seq, hash), signed with HOSO_AUDIT_KEY.")))
+def audit_checkpoint(as_json: JsonOption = False) -> None:
+    settings = settings_or_exit()
+    try:
+        key = settings.require_audit_key()
+    except ConfigError as error:
+        fail(f"{error.setting}: {_(error.message).format(**error.params)}")
+
+    async def main() -> Checkpoint:
+        async with lightweight_uow(settings) as uow:
+            return await AuditService(uow, Actor.system(), SystemClock(settings.timezone)).checkpoint(key)
+
+    signed: Checkpoint = run_async(main())
+    emit(as_json, signed.as_dict(), f"({signed.seq}, {signed.hash}) {signed.signature}")
+
+
+@asynccontextmanager
+async def lightweight_uow(settings: Settings) -> AsyncIterator[UnitOfWork]:
+    """The database alone, for administrative commands that need no bot (and so no aiogram)."""
+    database = Database(settings.database_url)
+    try:
+        await require_current_schema(database)
+        yield UnitOfWork(database)
+    finally:
+        await database.dispose()
 
 
 def main() -> None:

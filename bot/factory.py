@@ -45,9 +45,11 @@ def create_dispatcher(runtime: Runtime) -> Dispatcher:
 
 
 async def register_commands(bot: Bot, i18n: CatalogI18n) -> None:
-    """The command menu in every language, the default language also for clients in any other."""
+    """The command menu in every language, the default language also for clients in any other.
+    Only the commands open to everyone are in the shared menu; /help lists the rest by role."""
     scope = BotCommandScopeAllPrivateChats()
+    shared = [spec for spec in COMMANDS if spec.roles is None]
     for locale in (None, *i18n.available_locales):
         translate = i18n.translator(locale)
-        commands = [BotCommand(command=spec.command, description=translate(spec.description)) for spec in COMMANDS]
+        commands = [BotCommand(command=spec.command, description=translate(spec.description)) for spec in shared]
         await bot.set_my_commands(commands, scope=scope, language_code=locale)

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
+    # Signs audit checkpoints; keep it outside the database (a vault, the service manager's secrets).
+    audit_key: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     default_locale: Literal["vi", "en"] = DEFAULT_LOCALE
@@ -82,6 +84,13 @@ class Settings(BaseSettings):
             raise _Invalid(N_("use 16 to 256 characters from A–Z, a–z, 0–9, _ and -"))
         return value
 
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise _Invalid(N_("use at least 32 characters"))
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
@@ -108,9 +117,14 @@ class Settings(BaseSettings):
             raise ConfigError(env_name("webhook_url"), N_("missing; set the public HTTPS address of the webhook"))
         return str(self.webhook_url), self.webhook_secret.get_secret_value()
 
+    def require_audit_key(self) -> bytes:
+        if self.audit_key is None:
+            raise ConfigError(env_name("audit_key"), N_("missing; checkpoints are signed with it"))
+        return self.audit_key.get_secret_value().encode()
+
     def secrets(self) -> list[str]:
         """Values that must never reach a log."""
-        values = [self.bot_token, self.webhook_secret]
+        values = [self.bot_token, self.webhook_secret, self.audit_key]
         return [value.get_secret_value() for value in values if value is not None]
 
 

@@ -146,11 +146,29 @@ class FsmRecord(Base):
     updated_at: Mapped[dt.datetime]
 
 
+class AuditEvent(Base):
+    """One audited read, change or sign-in. Append-only and hash-chained (storage/audit.py)."""
+
+    __tablename__ = "audit_event"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[dt.datetime]
+    actor_account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_label: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+Index("ix_audit_event_object", AuditEvent.object_type, AuditEvent.object_id)
 Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employment_status)
 
 __all__ = [
     "Account",
     "AppSetting",
+    "AuditEvent",
     "Base",
     "Dossier",
     "FsmRecord",

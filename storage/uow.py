@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.audit import AuditRepository
 from storage.database import Database
 from storage.repositories import (
     AccountRepository,
@@ -29,6 +30,7 @@ class Repositories:
         self.preferences = PreferenceRepository(session)
         self.dossiers = DossierRepository(session)
         self.fsm = FsmRepository(session)
+        self.audit = AuditRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.migrations import head_revision
 from tests.conftest import sqlite_url
 
 HOSO = str(Path(sys.executable).with_name("hoso"))
@@ -23,7 +24,9 @@ def hoso(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = 
     )
 
 
-@pytest.mark.parametrize("command", [[], ["init"], ["run"], ["demo"], ["chat"]])
+@pytest.mark.parametrize(
+    "command", [[], ["init"], ["run"], ["demo"], ["chat"], ["audit"], ["audit", "verify"], ["audit", "checkpoint"]]
+)
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     result = hoso(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -35,7 +38,7 @@ def test_init_creates_the_database_and_reports_json(tmp_path: Path) -> None:
     result = hoso("init", "--profile", "hau-giang-2016", "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["profile"] == "hau-giang-2016" and report["revision"] == "0001"
+    assert report["profile"] == "hau-giang-2016" and report["revision"] == head_revision()
     # Running again upgrades nothing and keeps the installed profile.
     again = json.loads(hoso("init", "--json", cwd=tmp_path, env=env).stdout)
     assert again["profile"] == "hau-giang-2016"
@@ -86,3 +89,27 @@ def test_chat_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     result = hoso("chat", cwd=tmp_path, env={"HOSO_DATABASE_URL": sqlite_url(tmp_path)}, stdin="/start\n")
     assert result.returncode == 2
     assert "hoso init" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_audit_checkpoint_and_verify(tmp_path: Path) -> None:
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path), "HOSO_AUDIT_KEY": "x" * 40}
+    assert hoso("init", cwd=tmp_path, env=env).returncode == 0
+    missing_key = hoso("audit", "checkpoint", cwd=tmp_path, env={"HOSO_DATABASE_URL": sqlite_url(tmp_path)})
+    assert missing_key.returncode == 2 and "HOSO_AUDIT_KEY" in missing_key.stderr
+
+    signed = hoso("audit", "checkpoint", "--json", cwd=tmp_path, env=env)
+    assert signed.returncode == 0, signed.stderr
+    checkpoint = tmp_path / "checkpoint.json"
+    checkpoint.write_text(signed.stdout)
+    assert json.loads(signed.stdout)["seq"] == 0
+
+    verified = hoso("audit", "verify", "--checkpoint", str(checkpoint), cwd=tmp_path, env=env)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("OK: 1 ")  # the checkpoint itself was audited
+
+    report = json.loads(hoso("audit", "verify", "--json", cwd=tmp_path, env=env).stdout)
+    assert report["ok"] and report["count"] == 2  # the checkpoint and the first verify
+
+    forged = hoso("audit", "verify", "--checkpoint", str(checkpoint), cwd=tmp_path,
+                  env={**env, "HOSO_AUDIT_KEY": "y" * 40})
+    assert forged.returncode == 1 and "seq 0" in forged.stdout

@@ -1,0 +1,114 @@
+"""The audit trail: append-only (database triggers refuse UPDATE and DELETE) and hash-chained.
+
+Each row's hash is sha256(prev_hash ‖ canonical JSON of the row), so editing, inserting or removing a
+row anywhere breaks the chain from that row on. A wholesale rewrite (triggers dropped, every hash
+recomputed) is caught by comparing with a signed checkpoint kept outside the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+# Any constant: the key of the PostgreSQL advisory lock that makes appends to the chain one at a time.
+_CHAIN_LOCK = 0x486F536F
+
+
+def canonical(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def chain_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical(row)).encode("utf-8")).hexdigest()
+
+
+def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_account_id": event.actor_account_id,
+        "actor_label": event.actor_label,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "details": event.details,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    seq: int
+    hash: str
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def head(self) -> ChainHead:
+        row = (await self.session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        )).first()
+        return ChainHead(0, GENESIS_HASH) if row is None else ChainHead(row[0], row[1])
+
+    async def append(
+        self,
+        *,
+        at: dt.datetime,
+        action: str,
+        actor_label: str,
+        actor_account_id: int | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Append one event in the caller's transaction, so it commits or rolls back with the work."""
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+        # On SQLite the write transaction began IMMEDIATE: no other writer can move the head meanwhile.
+        head = await self.head()
+        event = AuditEvent(
+            seq=head.seq + 1,
+            occurred_at=at.astimezone(dt.UTC),
+            actor_account_id=actor_account_id,
+            actor_label=actor_label,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            details=details or {},
+            prev_hash=head.hash,
+        )
+        event.hash = chain_hash(head.hash, hashed_fields(event))
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+
+    async def at_seq(self, seq: int) -> AuditEvent | None:
+        return await self.session.get(AuditEvent, seq)
+
+    async def stream(self, batch: int = 5000) -> AsyncIterator[AuditEvent]:
+        """Every event in seq order, read in batches so a long trail does not sit in memory."""
+        last = 0
+        while True:
+            rows = (await self.session.scalars(
+                select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+            )).all()
+            if not rows:
+                return
+            for row in rows:
+                yield row
+            last = rows[-1].seq
+            self.session.expunge_all()
