@@ -166,3 +166,15 @@ async def test_a_revoked_account_is_treated_as_nobody_on_its_next_message(harnes
     async with harness.runtime.uow.write() as repos:
         (await repos.accounts.by_username("sgddt.vanthu")).status = "revoked"
     assert "Bạn chưa có tài khoản" in sent_texts(await harness.send("/start", user_id=clerk))[0]
+
+
+async def test_commands_are_registered_in_vietnamese_and_english(harness: BotHarness) -> None:
+    from bot.factory import register_commands
+
+    await register_commands(harness.bot, harness.runtime.i18n)
+    menus = {call.language_code: call.commands for call in harness.session.called("setMyCommands")}
+    assert set(menus) == {None, "vi", "en"}
+    assert [command.command for command in menus["vi"]] == ["start", "help", "lang", "cancel"]
+    assert menus["vi"][3].description == "Huỷ thao tác đang làm"
+    assert menus["en"][3].description == "Cancel the current step"
+    assert menus[None] == menus["vi"]  # clients in any other language get Vietnamese
