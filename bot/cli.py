@@ -130,7 +130,9 @@ def run(
             settings.require_webhook()
     except ConfigError as error:
         fail(f"{error.setting}: {_(error.message).format(**error.params)}")
-    from bot.runners import run_polling, run_webhook
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+    from bot.runners import ListenError, run_polling, run_webhook
     from bot.runtime import open_runtime
 
     async def main() -> None:
@@ -138,7 +140,14 @@ def run(
             await require_current_schema(runtime.database)
             await (run_webhook(runtime) if webhook else run_polling(runtime))
 
-    run_async(main())
+    try:
+        run_async(main())
+    except TelegramUnauthorizedError:
+        fail(f"HOSO_BOT_TOKEN: {_(N_('Telegram refused this token'))}")
+    except TelegramNetworkError:
+        fail(f"HOSO_TELEGRAM_API_BASE: {_(N_('the Bot API cannot be reached at {base}')).format(base=settings.api_base)}")
+    except ListenError as error:
+        fail(f"HOSO_WEBHOOK_HOST/HOSO_WEBHOOK_PORT: {_(N_('cannot listen on {address}')).format(address=error)}")
 
 
 DownloadsOption = Annotated[

@@ -8,25 +8,23 @@ import sys
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class RedactSecrets(logging.Filter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
+class RedactingFormatter(logging.Formatter):
+    """Masks every secret in the whole formatted record, the message and any traceback alike."""
+
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
         self.secrets = [secret for secret in secrets if secret]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            if any(secret in message for secret in self.secrets):
-                for secret in self.secrets:
-                    message = message.replace(secret, "***")
-                record.msg, record.args = message, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(RedactingFormatter(FORMAT, secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -38,48 +38,68 @@ async def run_polling(runtime: Runtime) -> None:
         await bot.session.close()
 
 
-def build_webhook_app(runtime: Runtime) -> web.Application:
-    """The aiohttp application; every request must carry the secret in its Telegram header."""
-    url, secret = runtime.settings.require_webhook()
-    bot, dispatcher = _bot_and_dispatcher(runtime)
-    path = urlsplit(url).path or "/"
+class WebhookApp:
+    """The aiohttp application and what registers it with Telegram once it listens."""
 
-    async def on_startup(bot: Bot) -> None:
-        await register_commands(bot, runtime.i18n)
-        await bot.set_webhook(
-            url, secret_token=secret, allowed_updates=dispatcher.resolve_used_update_types(), drop_pending_updates=False
+    def __init__(self, runtime: Runtime) -> None:
+        self.url, self.secret = runtime.settings.require_webhook()
+        self.bot, self.dispatcher = _bot_and_dispatcher(runtime)
+        self.runtime = runtime
+        self.app = web.Application()
+        # Every request must carry the secret in Telegram's header, or it gets 401.
+        handler = SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot, secret_token=self.secret)
+        handler.register(self.app, path=urlsplit(self.url).path or "/")
+        setup_application(self.app, self.dispatcher, bot=self.bot)
+
+    async def register(self) -> None:
+        """Point Telegram at us, only once the port is bound: never at a server that did not start."""
+        await register_commands(self.bot, self.runtime.i18n)
+        await self.bot.set_webhook(
+            self.url,
+            secret_token=self.secret,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+            drop_pending_updates=False,
         )
-        logger.info("webhook registered, listening on %s", path)
+        logger.info("webhook registered")
 
-    dispatcher.startup.register(on_startup)
-    app = web.Application()
-    SimpleRequestHandler(dispatcher=dispatcher, bot=bot, secret_token=secret).register(app, path=path)
-    setup_application(app, dispatcher, bot=bot)
-    return app
+
+class ListenError(Exception):
+    """The webhook server could not bind its address."""
 
 
 async def run_webhook(runtime: Runtime) -> None:
-    app = build_webhook_app(runtime)
     settings = runtime.settings
-    runner = web.AppRunner(app, access_log=None)  # paths are not secret, but keep the log to incidents
+    webhook = WebhookApp(runtime)
+    stop = _stop_event()
+    runner = web.AppRunner(webhook.app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-    await site.start()
-    logger.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
     try:
-        await _stop_signal()
+        try:
+            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+        except OSError as exc:
+            raise ListenError(f"{settings.webhook_host}:{settings.webhook_port}: {exc.strerror}") from None
+        logger.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+        await webhook.register()
+        await stop.wait()
     finally:
+        _release_signals()
         await runner.cleanup()
 
 
-async def _stop_signal() -> None:
-    """Wait for SIGINT or SIGTERM, so that a service manager's stop shuts the server down cleanly."""
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_event() -> asyncio.Event:
+    """Set on SIGINT or SIGTERM, so that a service manager's stop shuts the server down cleanly,
+    installed before start-up so that even an early stop goes through the clean-up."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for number in (signal.SIGINT, signal.SIGTERM):
+    for number in _SIGNALS:
         loop.add_signal_handler(number, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(number)
+    return stop
+
+
+def _release_signals() -> None:
+    loop = asyncio.get_running_loop()
+    for number in _SIGNALS:
+        loop.remove_signal_handler(number)

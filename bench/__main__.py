@@ -1,0 +1,34 @@
+"""`python -m bench [NAME...] [--runs N]`: run every benchmark, or the ones named."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from bench import startup
+
+BENCHMARKS: dict[str, Callable[[int], int]] = {
+    "startup": startup.run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
+    parser.add_argument("--runs", type=int, default=5, help="measurements per benchmark (default: 5)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    failures = 0
+    for name in args.names or BENCHMARKS:
+        failures += BENCHMARKS[name](args.runs) != 0
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
