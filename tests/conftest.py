@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,26 +80,28 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await databases.drop(url)
 
 
-@pytest.fixture
-async def any_database(database_url: str) -> AsyncIterator[Database]:
-    """A migrated database on each backend."""
-    database = Database(database_url)
+@asynccontextmanager
+async def migrated(url: str) -> AsyncIterator[Database]:
+    database = Database(url)
     await database.upgrade()
     try:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def any_database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database on each backend."""
+    async with migrated(database_url) as database:
+        yield database
 
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated SQLite database (the embedded default)."""
-    database = Database(sqlite_url(tmp_path))
-    await database.upgrade()
-    try:
+    async with migrated(sqlite_url(tmp_path)) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture
