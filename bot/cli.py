@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -17,8 +18,11 @@ from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 from services.actor import Actor, Role
 from services.audit import AuditService, Checkpoint, VerifyReport
-from services.clock import Clock, SystemClock
-from services.demo import ANONYMOUS_CONSOLE_USER_ID, console_user_id, seed_demo
+from services.accounts import AccountView, IssuedCode
+from services.clock import DEFAULT_TIMEZONE, Clock, SystemClock, format_local_datetime
+from services.facade import Services
+from services.units import UnitView
+from services.demo import ANONYMOUS_CONSOLE_USER_ID, DEMO_PASSWORD, console_user_id, seed_demo
 from services.errors import ServiceError
 from services.i18n import DEFAULT_LOCALE, N_
 from services.profiles import DEFAULT_PROFILE, available_profiles
@@ -30,6 +34,8 @@ from storage.migrations import head_revision
 # The CLI speaks the deployment's language, read before the settings are (they may be broken).
 # aiogram is imported only by the commands that run the bot: its import alone takes seconds.
 _ = translator(os.environ.get("HOSO_DEFAULT_LOCALE", DEFAULT_LOCALE))
+
+T = TypeVar("T")
 
 ProfileName = StrEnum("ProfileName", {name: name for name in available_profiles()})  # type: ignore[misc]
 
@@ -175,6 +181,7 @@ def demo(
                 typer.echo(_(N_("Demo province seeded: {units} units, {accounts} accounts, {dossiers} dossiers.")).format(
                     units=seeded.units, accounts=seeded.accounts, dossiers=seeded.dossiers
                 ))
+            typer.echo(_(N_("Demo accounts' password, when HoSo asks for it: {password}")).format(password=DEMO_PASSWORD))
             user_id = await console_user_id(runtime.uow, Role(as_role.value))
             if user_id is None:
                 fail(_(N_("this database has no demo accounts; use `hoso chat` instead")))
@@ -260,6 +267,182 @@ async def lightweight_uow(settings: Settings) -> AsyncIterator[UnitOfWork]:
         yield UnitOfWork(database)
     finally:
         await database.dispose()
+
+
+def admin_call(call: Callable[[Services], Awaitable[T]]) -> T:
+    """Run one service call as the operator on the server (trusted like the personnel office)."""
+    settings = settings_or_exit()
+
+    async def main() -> T:
+        async with lightweight_uow(settings) as uow:
+            return await call(Services(uow, Actor.system(), SystemClock(settings.timezone)))
+
+    return run_async(main())
+
+
+def unit_json(unit: UnitView) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name, "parent": unit.parent_code, "level": unit.level_name,
+            "status": unit.status}
+
+
+def account_json(account: AccountView) -> dict[str, Any]:
+    return {"username": account.username, "name": account.full_name, "role": account.role,
+            "status": account.status, "unit": account.unit_code, "bound": account.bound,
+            "extra_units": list(account.extra_units)}
+
+
+RequestOption = Annotated[str | None, typer.Option("--request", help=_(N_("The written request (number and date).")))]
+
+unit_app = typer.Typer(help=_(N_("The unit tree: add, list, rename, move, merge.")), no_args_is_help=True)
+app.add_typer(unit_app, name="unit")
+
+
+@unit_app.command("add", help=_(N_("Add a unit.")))
+def unit_add(
+    code: str, name: str,
+    parent: Annotated[str | None, typer.Option(help=_(N_("Code of the parent unit.")))] = None,
+    level: Annotated[str | None, typer.Option(help=_(N_("Name of the level, e.g. Sở, ban, ngành.")))] = None,
+    as_json: JsonOption = False,
+) -> None:
+    unit = admin_call(lambda services: services.units.add(code, name, parent, level))
+    emit(as_json, unit_json(unit), _(N_("Unit {code} added.")).format(code=unit.code))
+
+
+@unit_app.command("list", help=_(N_("List the units.")))
+def unit_list(
+    tree: Annotated[bool, typer.Option("--tree", help=_(N_("Indent the units under their parents.")))] = False,
+    as_json: JsonOption = False,
+) -> None:
+    units = admin_call(lambda services: services.units.list())
+    if as_json:
+        typer.echo(json.dumps([unit_json(unit) for unit in units], ensure_ascii=False))
+        return
+    for unit in units:
+        indent = "  " * unit.depth if tree else ""
+        merged = f" [{_(N_('merged into {code}')).format(code=unit.merged_into_code)}]" if unit.merged_into_code else ""
+        typer.echo(f"{indent}{unit.code}  {unit.name}{merged}")
+
+
+@unit_app.command("rename", help=_(N_("Rename a unit.")))
+def unit_rename(code: str, name: str, as_json: JsonOption = False) -> None:
+    unit = admin_call(lambda services: services.units.rename(code, name))
+    emit(as_json, unit_json(unit), _(N_("Unit {code} is now named {name}.")).format(code=unit.code, name=unit.name))
+
+
+@unit_app.command("move", help=_(N_("Move a unit (with its subunits) under another parent.")))
+def unit_move(code: str, parent: str, as_json: JsonOption = False) -> None:
+    unit = admin_call(lambda services: services.units.move(code, parent))
+    emit(as_json, unit_json(unit), _(N_("Unit {code} now belongs to {parent}.")).format(code=unit.code, parent=unit.parent_code))
+
+
+@unit_app.command("merge", help=_(N_("Merge a unit into another: its dossiers, accounts, subunits and open requests move.")))
+def unit_merge(old: str, into: str, as_json: JsonOption = False) -> None:
+    result = admin_call(lambda services: services.units.merge(old, into))
+    emit(as_json, asdict(result), _(N_(
+        "Unit {old} merged into {into}: {dossiers} dossiers, {accounts} accounts, {units} units, {requests} requests moved."
+    )).format(**asdict(result)))
+
+
+account_app = typer.Typer(help=_(N_("Accounts: issue, list, restrict, extend, revoke, unlock, reset.")), no_args_is_help=True)
+app.add_typer(account_app, name="account")
+
+
+@account_app.command("add", help=_(N_("Issue an account; prints its one-time activation code.")))
+def account_add(
+    username: str,
+    unit: Annotated[str, typer.Option(help=_(N_("Code of the account's unit.")))],
+    role: Annotated[str, typer.Option(help=_(N_("admin, clerk, manager, auditor or employee.")))],
+    name: Annotated[str, typer.Option(help=_(N_("The person's full name.")))],
+    request: Annotated[str, typer.Option(help=_(N_("The written request (number and date).")))],
+    as_json: JsonOption = False,
+) -> None:
+    issued = admin_call(lambda services: services.accounts.issue(username, unit, role, name, request))
+    emit_code(as_json, issued)
+
+
+def emit_code(as_json: bool, issued: IssuedCode) -> None:
+    emit(as_json, issued.as_dict(), _(N_(
+        "Account {username}: activation code {code}, valid until {until}. Hand it over in person or by official letter."
+    )).format(username=issued.username, code=issued.activation_code, until=format_local_datetime(
+        issued.expires_at, SystemClock(os.environ.get("HOSO_TIMEZONE", DEFAULT_TIMEZONE)))))
+
+
+@account_app.command("list", help=_(N_("List the accounts, of one unit's subtree or of all.")))
+def account_list(
+    unit: Annotated[str | None, typer.Option(help=_(N_("Only this unit and its subunits.")))] = None,
+    as_json: JsonOption = False,
+) -> None:
+    accounts = admin_call(lambda services: services.accounts.listing(unit))
+    if as_json:
+        typer.echo(json.dumps([account_json(account) for account in accounts], ensure_ascii=False))
+        return
+    for account in accounts:
+        typer.echo(f"{account.username}  {account.role}  {account.status}  {account.unit_code}  {account.full_name}")
+
+
+def _status_command(name: str, help_text: str, method: str) -> None:
+    @account_app.command(name, help=help_text)
+    def command(username: str, request: RequestOption = None, as_json: JsonOption = False) -> None:
+        account = admin_call(lambda services: getattr(services.accounts, method)(username, request))
+        emit(as_json, account_json(account), _(N_("Account {username} is now {status}.")).format(
+            username=account.username, status=account.status))
+
+
+_status_command("restrict", _(N_("Make an account read-only.")), "restrict")
+_status_command("restore", _(N_("Give a restricted account its rights back.")), "restore")
+_status_command("revoke", _(N_("Revoke an account for good.")), "revoke")
+_status_command("unlock", _(N_("Unlock an account locked after wrong passwords.")), "unlock")
+
+
+@account_app.command("extend", help=_(N_("Widen an account's scope to another unit's subtree.")))
+def account_extend(
+    username: str,
+    unit: Annotated[str, typer.Option(help=_(N_("Code of the unit added to the scope.")))],
+    request: RequestOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    account = admin_call(lambda services: services.accounts.extend(username, unit, request))
+    emit(as_json, account_json(account), _(N_("Account {username} now also reaches {unit}.")).format(
+        username=account.username, unit=unit.upper()))
+
+
+@account_app.command("reset", help=_(N_("A lost password: issue a new activation code (a written request is required).")))
+def account_reset(
+    username: str,
+    request: Annotated[str, typer.Option(help=_(N_("The written request (number and date).")))],
+    as_json: JsonOption = False,
+) -> None:
+    emit_code(as_json, admin_call(lambda services: services.accounts.reset(username, request)))
+
+
+@account_app.command("requests", help=_(N_("Pending requests of units for sub-accounts.")))
+def account_requests(as_json: JsonOption = False) -> None:
+    pending = admin_call(lambda services: services.subaccounts.pending())
+    if as_json:
+        typer.echo(json.dumps([asdict(request) for request in pending], ensure_ascii=False))
+        return
+    for request in pending:
+        typer.echo(f"#{request.id}  {request.unit_code}  {request.username}  {request.role}  "
+                   f"{request.full_name}  ({request.request_ref})")
+
+
+@account_app.command("approve", help=_(N_("Approve a sub-account request, citing the written agreement.")))
+def account_approve(
+    request_id: int,
+    agreement: Annotated[str, typer.Option(help=_(N_("The written agreement (number and date).")))],
+    as_json: JsonOption = False,
+) -> None:
+    emit_code(as_json, admin_call(lambda services: services.subaccounts.approve(request_id, agreement)))
+
+
+@account_app.command("reject", help=_(N_("Reject a sub-account request, with a reason.")))
+def account_reject(
+    request_id: int,
+    reason: Annotated[str, typer.Option(help=_(N_("Why it is rejected.")))],
+    as_json: JsonOption = False,
+) -> None:
+    request = admin_call(lambda services: services.subaccounts.reject(request_id, reason))
+    emit(as_json, asdict(request), _(N_("Request #{number} rejected.")).format(number=request.id))
 
 
 def main() -> None:

@@ -6,19 +6,26 @@ import logging
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.context import FSMContext
 from aiogram.types import ErrorEvent
 
 from bot.i18n import CatalogI18n
+from handlers.signin import begin_reauth
 from services.errors import ServiceError
 from services.i18n import N_
+from services.sessions import SessionExpired
 
 logger = logging.getLogger("hoso.incidents")
 
 APOLOGY = N_("Sorry, something went wrong on our side. Nothing you entered was lost; please try again.")
 
-async def on_error(event: ErrorEvent, bot: Bot, i18n: CatalogI18n, locale: str | None = None) -> bool:
+async def on_error(
+    event: ErrorEvent, bot: Bot, i18n: CatalogI18n, locale: str | None = None, state: FSMContext | None = None
+) -> bool:
     update, exc = event.update, event.exception
     translate = i18n.translator(locale)
+    if isinstance(exc, SessionExpired) and state is not None:
+        await begin_reauth(state)
     if isinstance(exc, ServiceError):
         # A refusal a handler did not catch itself: still the user's answer, not an incident.
         text = exc.render(translate)

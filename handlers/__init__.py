@@ -2,10 +2,12 @@
 
 from aiogram import Router
 
-from handlers import cancel, fallback, language, start
+from handlers import admin, audit, cancel, fallback, forms, language, signin, start
 
 
 def routers() -> list[Router]:
-    """Fresh routers, in order: /cancel first (it works in every state), the capabilities, the
-    fallback last. Fresh because a router can belong to one Dispatcher only."""
-    return [module.build_router() for module in (cancel, start, language, fallback)]
+    """Fresh routers, in order: /cancel first (it works in every state), sign-in (the password
+    prompts must win over anything else), the capabilities, the form answers, the fallback last.
+    Fresh because a router can belong to one Dispatcher only."""
+    modules = (cancel, signin, start, language, admin, audit, forms, fallback)
+    return [module.build_router() for module in modules]

@@ -23,4 +23,9 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec("help", N_("What HoSo can do for you")),
     BotCommandSpec("lang", N_("Language: Tiếng Việt / English")),
     BotCommandSpec("cancel", N_("Cancel the current step")),
+    BotCommandSpec("passwd", N_("Change your password"), frozenset(Role)),
+    BotCommandSpec("logout", N_("Sign out of this Telegram account"), frozenset(Role)),
+    BotCommandSpec("subaccount", N_("Ask for an account for a subordinate unit"), frozenset({Role.CLERK})),
+    BotCommandSpec("audit", N_("Read the audit trail"), frozenset({Role.ADMIN, Role.AUDITOR})),
+    BotCommandSpec("admin", N_("Units, accounts and requests"), frozenset({Role.ADMIN})),
 )

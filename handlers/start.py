@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.commands import COMMANDS
+from handlers.signin import SignIn, ask_first_password
 from handlers.views import clip, esc, role_label
+from services.actor import AccountStatus
 from services.facade import Services
 
-async def start(message: Message, services: Services) -> None:
+STATUS_NOTICE = {
+    AccountStatus.LOCKED: lambda: _("Your account is locked after too many wrong passwords. Ask the personnel office to unlock it."),
+    AccountStatus.REVOKED: lambda: _("Your account was revoked. Ask the personnel office if this is a mistake."),
+}
+
+async def start(message: Message, state: FSMContext, services: Services) -> None:
+    actor = services.actor
+    if actor.pending_password:
+        await state.set_state(SignIn.first_password)
+        await message.answer(ask_first_password())
+        return
+    if actor.status in (AccountStatus.LOCKED, AccountStatus.REVOKED):
+        await message.answer(STATUS_NOTICE[actor.status]())
+        return
     overview = await services.overview.overview()
     if not overview.signed_in:
         await message.answer(

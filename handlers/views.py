@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from services.actor import Role
+from services.actor import AccountStatus, Role
 from services.errors import ServiceError
 from services.i18n import N_
 
@@ -15,6 +15,14 @@ ROLE_LABELS = {
     Role.MANAGER: N_("Manager (read only)"),
     Role.AUDITOR: N_("Auditor"),
     Role.EMPLOYEE: N_("Employee"),
+}
+
+STATUS_LABELS = {
+    AccountStatus.PENDING: N_("waiting for activation"),
+    AccountStatus.ACTIVE: N_("active"),
+    AccountStatus.RESTRICTED: N_("restricted (read only)"),
+    AccountStatus.LOCKED: N_("locked"),
+    AccountStatus.REVOKED: N_("revoked"),
 }
 
 # Telegram refuses longer messages.
@@ -27,6 +35,10 @@ def esc(value: object) -> str:
 
 def role_label(role: Role | None) -> str:
     return _(ROLE_LABELS[role]) if role is not None else ""
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS[AccountStatus(status)])
 
 
 def error_text(error: ServiceError) -> str:

@@ -14,6 +14,18 @@ class Role(StrEnum):
     EMPLOYEE = "employee"  # sees their own dossier
 
 
+class AccountStatus(StrEnum):
+    PENDING = "pending"  # issued; waiting for activation and a password
+    ACTIVE = "active"
+    RESTRICTED = "restricted"  # read-only
+    LOCKED = "locked"  # too many wrong passwords; the admin unlocks
+    REVOKED = "revoked"  # for good
+
+    @property
+    def grants_role(self) -> bool:
+        return self in (AccountStatus.ACTIVE, AccountStatus.RESTRICTED)
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     telegram_user_id: int | None
@@ -26,10 +38,24 @@ class Actor:
     unit_code: str | None = None
     unit_name: str | None = None
     unit_path: str | None = None
+    # Paths of the unit subtrees the account reaches: its own unit's, then any extensions.
+    scope_paths: tuple[str, ...] = ()
+    # The bound account's status, even when it grants nothing (pending, locked, revoked).
+    status: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
-        return self.account_id is None
+        return self.account_id is None or self.role is None
+
+    @property
+    def restricted(self) -> bool:
+        """Read-only until the personnel office restores the account."""
+        return self.status == AccountStatus.RESTRICTED
+
+    @property
+    def pending_password(self) -> bool:
+        """Bound to this Telegram user by its activation code, but no password chosen yet."""
+        return self.status == AccountStatus.PENDING
 
     @classmethod
     def anonymous(cls, telegram_user_id: int | None, locale: str | None = None) -> Actor:
@@ -38,4 +64,4 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         """The CLI operator on the server itself: trusted like the personnel office."""
-        return cls(telegram_user_id=None, username="system", role=Role.ADMIN, unit_path="/")
+        return cls(telegram_user_id=None, username="system", role=Role.ADMIN, unit_path="/", scope_paths=("/",))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 from dataclasses import asdict, dataclass
@@ -11,6 +12,7 @@ from services.actor import Actor
 from services.clock import Clock
 from services.i18n import N_
 from services.policy import Action, ensure
+from services.sessions import sensitive
 from storage import Repositories, UnitOfWork
 from storage.audit import GENESIS_HASH, chain_hash, hashed_fields
 
@@ -71,9 +73,58 @@ def sign(key: bytes, seq: int, head_hash: str) -> str:
     return hmac.new(key, f"{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    occurred_at: dt.datetime
+    actor_label: str
+    action: str
+    object_type: str | None
+    object_id: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    older_than: int | None  # pass as before_seq for the next (older) page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What /audit was asked for: an account, a person (their personal ID) or a day."""
+
+    username: str | None = None
+    personal_id: str | None = None
+    day: dt.date | None = None
+
+
 class AuditService:
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock) -> None:
         self.uow, self.actor, self.clock = uow, actor, clock
+
+    async def events(self, where: AuditFilter, before_seq: int | None = None, limit: int = 10) -> AuditPage:
+        """Read the trail, newest first. Reading it is itself audited."""
+        async with sensitive(self.uow, self.actor, self.clock, Action.VIEW_AUDIT) as repos:
+            criteria: dict[str, Any] = {}
+            if where.username:
+                criteria["actor_label"] = where.username
+            if where.personal_id:
+                dossier_id = await repos.dossiers.id_of(where.personal_id)
+                criteria.update(object_type="dossier", object_id=str(dossier_id) if dossier_id else "-")
+            if where.day:
+                start = dt.datetime.combine(where.day, dt.time(), self.clock.tz)
+                criteria.update(since=start, until=start + dt.timedelta(days=1))
+            rows = await repos.audit.search(**criteria, before_seq=before_seq, limit=limit + 1)
+            await record(repos, self.clock, self.actor, "audit.read", "audit", None,
+                         username=where.username, personal_id=where.personal_id,
+                         day=where.day.isoformat() if where.day else None, before_seq=before_seq)
+        entries = [
+            AuditEntry(row.seq, row.occurred_at, row.actor_label, row.action, row.object_type, row.object_id,
+                       dict(row.details))
+            for row in rows[:limit]
+        ]
+        return AuditPage(entries, entries[-1].seq if len(rows) > limit else None)
 
     async def checkpoint(self, key: bytes) -> Checkpoint:
         ensure(self.actor, Action.VIEW_AUDIT)

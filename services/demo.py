@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from faker import Faker
 
+from services.accounts import hash_password
 from services.actor import Role
 from services.clock import Clock
 from services.text import fold
@@ -22,6 +23,8 @@ DEMO_KEY = "demo"
 # Telegram user ids of the terminal chat: one per demo account, and one that has no account.
 CONSOLE_USER_IDS = {Role.ADMIN: 900_000_001, Role.CLERK: 900_000_002, Role.MANAGER: 900_000_003}
 ANONYMOUS_CONSOLE_USER_ID = 900_000_000
+# The demo accounts' password: a demo database is public by nature, never a real one.
+DEMO_PASSWORD = "hoso-demo-2026"
 
 # code, name, parent code, level
 UNITS: tuple[tuple[str, str, str | None, str], ...] = (
@@ -98,6 +101,7 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
             parent_id = units[parent].id if parent else None
             unit = OrgUnit(code=code, name=name, parent_id=parent_id, path="", level_name=level, created_at=now)
             units[code] = await repos.units.add(unit)
+        demo_hash = hash_password(DEMO_PASSWORD)
         for username, full_name, unit_code, role in ACCOUNTS:
             await repos.accounts.add(
                 Account(
@@ -108,8 +112,10 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
                     status="active",
                     telegram_user_id=CONSOLE_USER_IDS[role],
                     request_ref="Demo",
+                    secret_hash=demo_hash,
                     created_at=now,
                     activated_at=now,
+                    last_active_at=now,
                 )
             )
         workplaces = [unit for code, unit in units.items() if code != "CT"]

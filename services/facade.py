@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from services.accounts import AccountService
 from services.actor import Actor
 from services.audit import AuditService
 from services.clock import Clock
+from services.errors import PermissionDenied
 from services.overview import OverviewService
+from services.policy import Action, allows
 from services.preferences import PreferenceService
+from services.subaccounts import SubAccountService
+from services.units import UnitService
 from storage import UnitOfWork
 
 
@@ -16,14 +21,31 @@ class Services:
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock) -> None:
         self.uow, self.actor, self.clock = uow, actor, clock
 
+    def require(self, action: Action) -> None:
+        """Refuse up front what the actor's role may not do at all (before asking any question)."""
+        if not allows(self.actor, action):
+            raise PermissionDenied()
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        return AccountService(self.uow, self.actor, self.clock)
+
     @cached_property
     def audit(self) -> AuditService:
         return AuditService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def overview(self) -> OverviewService:
+        return OverviewService(self.uow, self.actor, self.clock)
 
     @cached_property
     def preferences(self) -> PreferenceService:
         return PreferenceService(self.uow, self.actor, self.clock)
 
     @cached_property
-    def overview(self) -> OverviewService:
-        return OverviewService(self.uow, self.actor, self.clock)
+    def subaccounts(self) -> SubAccountService:
+        return SubAccountService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def units(self) -> UnitService:
+        return UnitService(self.uow, self.actor, self.clock)

@@ -28,9 +28,9 @@ class OverviewService:
             return Overview(signed_in=False)
         scope = dossier_scope(self.actor)
         count = None
-        if scope is not None:
+        if scope:
             async with self.uow.read() as repos:
-                count = await repos.dossiers.count_in_subtree(scope)
+                count = await repos.dossiers.count_in_scope(scope)
         return Overview(
             signed_in=True,
             full_name=self.actor.full_name,

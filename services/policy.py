@@ -1,8 +1,8 @@
-"""Who may do what where. Deny by default: an action not granted to a role is refused.
+"""Who may do what where. Deny by default.
 
-A role grants actions; an account's unit grants the subtree below it. `dossier_scope` is the single
-predicate behind both the one-record check and the list filter, so a list never shows what a view
-would refuse.
+A role grants actions; an account's unit (and any extension of its scope) grants the subtrees below
+them. `can` is the single predicate. `scope_of` gives the same rule as a list of path prefixes, from
+which the repositories build their SQL filters, so a list can never show what a view would refuse.
 """
 
 from __future__ import annotations
@@ -17,32 +17,65 @@ class Action(StrEnum):
     VIEW_OVERVIEW = "overview.view"
     VIEW_DOSSIER = "dossier.view"
     EDIT_DOSSIER = "dossier.edit"
+    REQUEST_TRANSFER = "transfer.request"
+    APPROVE_TRANSFER = "transfer.approve"
+    REQUEST_SUBACCOUNT = "subaccount.request"
     VIEW_AUDIT = "audit.view"
-    ADMINISTER = "admin"
+    MANAGE_UNITS = "units.manage"
+    MANAGE_ACCOUNTS = "accounts.manage"
 
+
+# Actions that change something: a restricted account keeps only the others.
+WRITES = frozenset({
+    Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER, Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT,
+    Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
+})
+# Actions that concern no unit in particular.
+UNSCOPED = frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT, Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS})
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.CLERK: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_DOSSIER, Action.EDIT_DOSSIER}),
+    Role.CLERK: frozenset({
+        Action.VIEW_OVERVIEW, Action.VIEW_DOSSIER, Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER,
+        Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT,
+    }),
     Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_DOSSIER}),
     Role.AUDITOR: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT}),
     Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW}),
 }
 
+EVERYWHERE = ("/",)
+
 
 def allows(actor: Actor, action: Action) -> bool:
-    return actor.role is not None and action in GRANTS.get(actor.role, frozenset())
+    """The role part of the rule: may this actor do this kind of thing at all?"""
+    if actor.role is None or action not in GRANTS.get(actor.role, frozenset()):
+        return False
+    return not (actor.restricted and action in WRITES)
 
 
-def ensure(actor: Actor, action: Action) -> None:
+def scope_of(actor: Actor, action: Action) -> tuple[str, ...]:
+    """The unit path prefixes where `action` is allowed: () for nowhere, ("/",) for everywhere."""
     if not allows(actor, action):
+        return ()
+    if actor.role is Role.ADMIN or action in UNSCOPED:
+        return EVERYWHERE
+    return actor.scope_paths
+
+
+def can(actor: Actor, action: Action, target_unit_path: str | None = None) -> bool:
+    """May `actor` do `action` on something held by the unit at `target_unit_path`?"""
+    paths = scope_of(actor, action)
+    if paths == EVERYWHERE:
+        return True
+    return target_unit_path is not None and any(target_unit_path.startswith(path) for path in paths)
+
+
+def ensure(actor: Actor, action: Action, target_unit_path: str | None = None) -> None:
+    """Refuse without saying whether the target exists."""
+    if not can(actor, action, target_unit_path):
         raise PermissionDenied()
 
 
-def dossier_scope(actor: Actor) -> str | None:
-    """The unit path prefix whose dossiers the actor may read, or None for none at all."""
-    if not allows(actor, Action.VIEW_DOSSIER):
-        return None
-    if actor.role is Role.ADMIN:
-        return "/"
-    return actor.unit_path
+def dossier_scope(actor: Actor) -> tuple[str, ...]:
+    return scope_of(actor, Action.VIEW_DOSSIER)

@@ -99,6 +99,32 @@ class AuditRepository:
     async def at_seq(self, seq: int) -> AuditEvent | None:
         return await self.session.get(AuditEvent, seq)
 
+    async def search(
+        self,
+        *,
+        actor_label: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        before_seq: int | None = None,
+        limit: int = 10,
+    ) -> list[AuditEvent]:
+        """Newest first; `before_seq` pages back through the trail."""
+        query = select(AuditEvent)
+        if actor_label is not None:
+            query = query.where(AuditEvent.actor_label == actor_label)
+        if object_type is not None:
+            query = query.where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+        if since is not None:
+            query = query.where(AuditEvent.occurred_at >= since)
+        if until is not None:
+            query = query.where(AuditEvent.occurred_at < until)
+        if before_seq is not None:
+            query = query.where(AuditEvent.seq < before_seq)
+        query = query.order_by(AuditEvent.seq.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
+
     async def stream(self, batch: int = 5000) -> AsyncIterator[AuditEvent]:
         """Every event in seq order, read in batches so a long trail does not sit in memory."""
         last = 0

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -93,13 +94,47 @@ class Account(Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     secret_hash: Mapped[str | None] = mapped_column(String(255))
-    activation_code_hash: Mapped[str | None] = mapped_column(String(255))
+    activation_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     activation_expires_at: Mapped[dt.datetime | None]
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     request_ref: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime]
     activated_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
+    # The last sensitive action or sign-in: after the profile's idle time the password is asked again.
+    last_active_at: Mapped[dt.datetime | None]
+
+
+class AccountScope(Base):
+    """A unit subtree added to an account's scope beyond its own unit (`hoso account extend`)."""
+
+    __tablename__ = "account_scope"
+    __table_args__ = (UniqueConstraint("account_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    request_ref: Mapped[str | None] = mapped_column(String(255))
+    granted_at: Mapped[dt.datetime]
+
+
+class SubAccountRequest(Base):
+    """A unit asking the personnel office for an account for one of its subordinate units."""
+
+    __tablename__ = "subaccount_request"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    username: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    request_ref: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[dt.datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    decided_at: Mapped[dt.datetime | None]
+    agreement_ref: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
 
 
 class UserPreference(Base):
@@ -168,10 +203,12 @@ Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employme
 __all__ = [
     "Account",
     "AppSetting",
+    "AccountScope",
     "AuditEvent",
     "Base",
     "Dossier",
     "FsmRecord",
     "OrgUnit",
+    "SubAccountRequest",
     "UserPreference",
 ]

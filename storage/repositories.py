@@ -6,11 +6,21 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, false, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.models import Account, AppSetting, Dossier, FsmRecord, OrgUnit, UserPreference
+from storage.models import (
+    Account,
+    AccountScope,
+    AppSetting,
+    Dossier,
+    FsmRecord,
+    OrgUnit,
+    SubAccountRequest,
+    UserPreference,
+)
 
 
 def _upsert(
@@ -28,6 +38,15 @@ def _upsert(
     columns = update if update is not None else [name for name in values if name != key]
     changes = {name: statement.excluded[name] for name in columns}
     return statement.on_conflict_do_update(index_elements=[key], set_=changes)
+
+
+def under(path: Any, prefixes: Sequence[str]) -> ColumnElement[bool]:
+    """SQL for "the unit path starts with one of these prefixes": the list form of `policy.can`."""
+    if not prefixes:
+        return false()
+    if "/" in prefixes:
+        return true()
+    return or_(*(path.startswith(prefix, autoescape=True) for prefix in prefixes))
 
 
 class _Repository:
@@ -74,6 +93,53 @@ class UnitRepository(_Repository):
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(OrgUnit)) or 0)
 
+    async def by_paths(self, paths: Sequence[str]) -> Sequence[OrgUnit]:
+        return (await self.session.scalars(select(OrgUnit).where(OrgUnit.path.in_(paths)))).all()
+
+    async def reparent(self, unit: OrgUnit, parent: OrgUnit) -> None:
+        """Hang `unit` under `parent`, rewriting the paths of its whole subtree in one statement."""
+        old_prefix, new_prefix = unit.path, f"{parent.path}{unit.id}/"
+        unit.parent_id = parent.id
+        await self.session.flush()
+        await self.session.execute(
+            update(OrgUnit)
+            .where(OrgUnit.path.startswith(old_prefix, autoescape=True))
+            .values(path=literal(new_prefix, String) + func.substr(OrgUnit.path, len(old_prefix) + 1))
+            .execution_options(synchronize_session=False)
+        )
+        # Units already loaded follow the statement, so this session sees the tree as it now is.
+        for loaded in list(self.session.identity_map.values()):
+            if isinstance(loaded, OrgUnit) and loaded.path.startswith(old_prefix):
+                set_committed_value(loaded, "path", new_prefix + loaded.path[len(old_prefix):])
+
+    async def merge_into(self, old: OrgUnit, into: OrgUnit, today: dt.date) -> dict[str, list[str]]:
+        """Move everything `old` holds to `into`; return the ids moved, by kind. `old` stays, as merged."""
+        moved: dict[str, list[str]] = {}
+        held = (Dossier.custodian_unit_id == old.id) | (Dossier.working_unit_id == old.id)
+        moved["dossier"] = [str(i) for i in (await self.session.scalars(select(Dossier.id).where(held))).all()]
+        for column in (Dossier.custodian_unit_id, Dossier.working_unit_id):
+            await self.session.execute(update(Dossier).where(column == old.id).values({column.key: into.id}))
+        moved["account"] = [a.username for a in (await self.session.scalars(
+            select(Account).where(Account.unit_id == old.id))).all()]
+        await self.session.execute(update(Account).where(Account.unit_id == old.id).values(unit_id=into.id))
+        already = select(AccountScope.account_id).where(AccountScope.unit_id == into.id)
+        await self.session.execute(
+            update(AccountScope)
+            .where(AccountScope.unit_id == old.id, AccountScope.account_id.not_in(already))
+            .values(unit_id=into.id)
+        )
+        pending = (SubAccountRequest.unit_id == old.id) & (SubAccountRequest.status == "pending")
+        moved["subaccount_request"] = [str(i) for i in (await self.session.scalars(
+            select(SubAccountRequest.id).where(pending))).all()]
+        await self.session.execute(update(SubAccountRequest).where(pending).values(unit_id=into.id))
+        children = (await self.session.scalars(select(OrgUnit).where(OrgUnit.parent_id == old.id))).all()
+        moved["unit"] = [child.code for child in children]
+        for child in children:
+            await self.reparent(child, into)
+        old.status, old.merged_into_id, old.valid_to = "merged", into.id, today
+        await self.session.flush()
+        return moved
+
 
 class AccountRepository(_Repository):
     async def get(self, account_id: int) -> Account | None:
@@ -99,6 +165,38 @@ class AccountRepository(_Repository):
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(Account)) or 0)
 
+    async def by_activation_hash(self, code_hash: str) -> Account | None:
+        return await self.session.scalar(select(Account).where(Account.activation_code_hash == code_hash))
+
+    async def listing(self, unit_prefixes: Sequence[str]) -> Sequence[tuple[Account, OrgUnit]]:
+        query = (
+            select(Account, OrgUnit)
+            .join(OrgUnit, OrgUnit.id == Account.unit_id)
+            .where(under(OrgUnit.path, unit_prefixes))
+            .order_by(OrgUnit.path, Account.username)
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+
+    async def extend_scope(self, account: Account, unit: OrgUnit, request_ref: str | None, now: dt.datetime) -> bool:
+        exists = await self.session.scalar(
+            select(AccountScope.id).where(AccountScope.account_id == account.id, AccountScope.unit_id == unit.id)
+        )
+        if exists:
+            return False
+        self.session.add(AccountScope(account_id=account.id, unit_id=unit.id, request_ref=request_ref, granted_at=now))
+        await self.session.flush()
+        return True
+
+    async def scope_paths(self, account_id: int) -> list[str]:
+        """Paths of the units an account's scope was extended to."""
+        query = (
+            select(OrgUnit.path)
+            .join(AccountScope, AccountScope.unit_id == OrgUnit.id)
+            .where(AccountScope.account_id == account_id)
+            .order_by(OrgUnit.path)
+        )
+        return list((await self.session.scalars(query)).all())
+
 
 class PreferenceRepository(_Repository):
     async def locale_of(self, telegram_user_id: int) -> str | None:
@@ -119,12 +217,15 @@ class DossierRepository(_Repository):
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(Dossier)) or 0)
 
-    async def count_in_subtree(self, path: str) -> int:
+    async def id_of(self, personal_id: str) -> int | None:
+        return await self.session.scalar(select(Dossier.id).where(Dossier.personal_id == personal_id))
+
+    async def count_in_scope(self, prefixes: Sequence[str]) -> int:
         query = (
             select(func.count())
             .select_from(Dossier)
             .join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
-            .where(OrgUnit.path.startswith(path))
+            .where(under(OrgUnit.path, prefixes))
         )
         return int(await self.session.scalar(query) or 0)
 
@@ -145,3 +246,19 @@ class FsmRepository(_Repository):
         await self.session.execute(
             _upsert(self.session, FsmRecord, values, "key", update=["data", "updated_at"])
         )
+
+
+class SubAccountRepository(_Repository):
+    async def add(self, request: SubAccountRequest) -> SubAccountRequest:
+        self.session.add(request)
+        await self.session.flush()
+        return request
+
+    async def get(self, request_id: int) -> SubAccountRequest | None:
+        return await self.session.get(SubAccountRequest, request_id)
+
+    async def listing(self, status: str | None = "pending") -> Sequence[tuple[SubAccountRequest, OrgUnit]]:
+        query = select(SubAccountRequest, OrgUnit).join(OrgUnit, OrgUnit.id == SubAccountRequest.unit_id)
+        if status is not None:
+            query = query.where(SubAccountRequest.status == status)
+        return [(row[0], row[1]) for row in (await self.session.execute(query.order_by(SubAccountRequest.id))).all()]

@@ -15,6 +15,7 @@ from storage.repositories import (
     FsmRepository,
     PreferenceRepository,
     SettingRepository,
+    SubAccountRepository,
     UnitRepository,
 )
 
@@ -31,6 +32,7 @@ class Repositories:
         self.dossiers = DossierRepository(session)
         self.fsm = FsmRepository(session)
         self.audit = AuditRepository(session)
+        self.subaccounts = SubAccountRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -130,6 +130,7 @@ class BotHarness:
         self.bot = create_bot(LOCAL_BOT_TOKEN, session=self.session)
         self.dispatcher = create_dispatcher(runtime)
         self.updates = UpdateFactory()
+        self.last_message_id = 0
 
     @staticmethod
     def user(user_id: int = 111, language_code: str | None = "vi") -> User:
@@ -140,7 +141,9 @@ class BotHarness:
     ) -> list[Any]:
         """Feed a message; return the Bot API calls it caused."""
         chat = Chat(id=chat_id if chat_id is not None else user_id, type=chat_type)
-        return await self._feed(self.updates.message(self.user(user_id), chat, text))
+        update = self.updates.message(self.user(user_id), chat, text)
+        self.last_message_id = update.message.message_id
+        return await self._feed(update)
 
     async def press(self, message: Message, data: str, user_id: int = 111) -> list[Any]:
         return await self._feed(self.updates.callback(self.user(user_id), message, data))

@@ -165,7 +165,7 @@ async def test_a_revoked_account_is_treated_as_nobody_on_its_next_message(harnes
     assert "Xin chào" in sent_texts(await harness.send("/start", user_id=clerk))[0]
     async with harness.runtime.uow.write() as repos:
         (await repos.accounts.by_username("sgddt.vanthu")).status = "revoked"
-    assert "Bạn chưa có tài khoản" in sent_texts(await harness.send("/start", user_id=clerk))[0]
+    assert "đã bị thu hồi" in sent_texts(await harness.send("/start", user_id=clerk))[0]
 
 
 async def test_commands_are_registered_in_vietnamese_and_english(harness: BotHarness) -> None:

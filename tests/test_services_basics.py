@@ -76,11 +76,11 @@ def test_policy_denies_by_default() -> None:
     assert not allows(anonymous, Action.VIEW_OVERVIEW)
     with pytest.raises(PermissionDenied):
         ensure(anonymous, Action.VIEW_DOSSIER)
-    manager = Actor(telegram_user_id=2, account_id=2, role=Role.MANAGER, unit_path="/1/3/")
+    manager = Actor(telegram_user_id=2, account_id=2, role=Role.MANAGER, unit_path="/1/3/", scope_paths=("/1/3/",))
     assert allows(manager, Action.VIEW_DOSSIER) and not allows(manager, Action.EDIT_DOSSIER)
-    assert dossier_scope(manager) == "/1/3/"
-    assert dossier_scope(Actor(telegram_user_id=3, account_id=3, role=Role.ADMIN, unit_path="/1/2/")) == "/"
-    assert dossier_scope(Actor(telegram_user_id=4, account_id=4, role=Role.AUDITOR, unit_path="/1/")) is None
+    assert dossier_scope(manager) == ("/1/3/",)
+    assert dossier_scope(Actor(telegram_user_id=3, account_id=3, role=Role.ADMIN, unit_path="/1/2/")) == ("/",)
+    assert dossier_scope(Actor(telegram_user_id=4, account_id=4, role=Role.AUDITOR, unit_path="/1/")) == ()
 
 
 async def test_language_of_a_visitor_is_remembered(uow: UnitOfWork, clock: FrozenClock) -> None:

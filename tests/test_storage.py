@@ -122,7 +122,7 @@ async def test_demo_seed_fills_an_empty_database_once(any_database: Database, cl
         assert await repos.dossiers.count() == 120
         assert await repos.accounts.count() == 3
         education = await repos.units.by_code("SGDDT")
-        in_education = await repos.dossiers.count_in_subtree(education.path)
+        in_education = await repos.dossiers.count_in_scope([education.path])
     assert 0 < in_education < 120
 
 

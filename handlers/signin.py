@@ -1,0 +1,151 @@
+"""Signing in: /start CODE binds the account and asks for a password; the password is asked again
+after the profile's idle time; /passwd changes it; /logout unbinds this Telegram user.
+
+Messages carrying a code or a password are deleted as soon as they are read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.views import error_text, esc
+from services.errors import InvalidInput, ServiceError
+from services.facade import Services
+
+
+class SignIn(StatesGroup):
+    first_password = State()
+
+
+class Reauth(StatesGroup):
+    password = State()
+
+
+class ChangePassword(StatesGroup):
+    current = State()
+    new = State()
+
+
+async def forget(message: Message) -> None:
+    """Delete a message that carried a secret; a message too old to delete is not worth an error."""
+    with contextlib.suppress(TelegramAPIError):
+        await message.delete()
+
+
+def ask_first_password() -> str:
+    return _("Choose a password of at least 8 characters and send it here. I delete it right after reading.")
+
+
+async def start_with_code(message: Message, command: CommandObject, state: FSMContext, services: Services) -> None:
+    await forget(message)
+    try:
+        account = await services.accounts.activate(command.args or "")
+    except ServiceError as error:
+        await message.answer(error_text(error))
+        return
+    await state.set_state(SignIn.first_password)
+    await state.set_data({})
+    await message.answer(
+        _("Account <b>{username}</b> ({name}) is now bound to your Telegram.").format(
+            username=esc(account.username), name=esc(account.full_name))
+        + "\n" + ask_first_password()
+    )
+
+
+async def first_password(message: Message, state: FSMContext, services: Services) -> None:
+    await forget(message)
+    try:
+        await services.accounts.choose_first_password(message.text or "")
+    except InvalidInput as error:
+        await message.answer(error_text(error) + "\n" + ask_first_password())
+        return
+    await state.clear()
+    await message.answer(_("You are signed in. Send /help to see what you can do."))
+
+
+async def begin_reauth(state: FSMContext) -> None:
+    """Park whatever prompt was under way and ask for the password; it resumes after the password."""
+    current = await state.get_state()
+    if current == Reauth.password.state:
+        return
+    data = await state.get_data()
+    await state.set_state(Reauth.password)
+    await state.set_data({"resume_state": current, "resume_data": data})
+
+
+async def reauth_password(message: Message, state: FSMContext, services: Services) -> None:
+    await forget(message)
+    check = await services.accounts.confirm_password(message.text or "")
+    if check.ok:
+        data = await state.get_data()
+        await state.set_state(data.get("resume_state"))
+        await state.set_data(data.get("resume_data") or {})
+        await message.answer(_("Password confirmed. Please send your last request again."))
+        return
+    if check.locked:
+        await state.clear()
+        await message.answer(_("Too many wrong passwords: your account is locked. Ask the personnel office to unlock it."))
+        return
+    await message.answer(_("Wrong password. Attempts left: {count}.").format(count=check.attempts_left))
+
+
+async def passwd(message: Message, state: FSMContext, services: Services) -> None:
+    if services.actor.is_anonymous:
+        await message.answer(_("You are not signed in."))
+        return
+    await state.set_state(ChangePassword.current)
+    await message.answer(_("Send your current password."))
+
+
+async def passwd_current(message: Message, state: FSMContext, services: Services) -> None:
+    await forget(message)
+    check = await services.accounts.confirm_password(message.text or "")
+    if check.ok:
+        await state.set_state(ChangePassword.new)
+        await message.answer(_("Now send the new password (at least 8 characters)."))
+    elif check.locked:
+        await state.clear()
+        await message.answer(_("Too many wrong passwords: your account is locked. Ask the personnel office to unlock it."))
+    else:
+        await message.answer(_("Wrong password. Attempts left: {count}.").format(count=check.attempts_left))
+
+
+async def passwd_new(message: Message, state: FSMContext, services: Services) -> None:
+    await forget(message)
+    try:
+        await services.accounts.set_password(message.text or "")
+    except InvalidInput as error:
+        await message.answer(error_text(error) + "\n" + _("Now send the new password (at least 8 characters)."))
+        return
+    await state.clear()
+    await message.answer(_("Your password is changed."))
+
+
+async def logout(message: Message, state: FSMContext, services: Services) -> None:
+    if services.actor.account_id is None:
+        await message.answer(_("You are not signed in."))
+        return
+    await services.accounts.logout()
+    await state.clear()
+    await message.answer(_("Signed out. This Telegram account is no longer bound to HoSo; to come back, ask the personnel office for a new activation code."))
+
+
+def build_router() -> Router:
+    router = Router(name="signin")
+    router.message.register(start_with_code, CommandStart(deep_link=True))  # "/start CODE", typed or deep link
+    secret = F.text & ~F.text.startswith("/")
+    router.message.register(first_password, SignIn.first_password, secret)
+    router.message.register(reauth_password, Reauth.password, secret)
+    router.message.register(passwd_current, ChangePassword.current, secret)
+    router.message.register(passwd_new, ChangePassword.new, secret)
+    router.message.register(passwd, Command("passwd"))
+    router.message.register(logout, Command("logout"))
+    return router

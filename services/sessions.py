@@ -1,0 +1,52 @@
+"""Sign-in freshness: after the profile's idle time, the next sensitive action asks for the password."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from services.actor import Actor
+from services.clock import Clock
+from services.errors import PermissionDenied, ServiceError
+from services.i18n import N_
+from services.policy import Action, allows
+from services.setup import PROFILE_KEY
+from storage import Repositories, UnitOfWork
+
+DEFAULT_IDLE_MINUTES = 30
+
+
+class SessionExpired(ServiceError):
+    """The actor must confirm their password; the front end asks and then resumes."""
+
+    def __init__(self) -> None:
+        super().__init__(N_("For your security, please send your password again to continue."))
+
+
+async def idle_limit(repos: Repositories) -> dt.timedelta:
+    profile = await repos.settings.get(PROFILE_KEY)
+    minutes = profile.get("session_idle_minutes", DEFAULT_IDLE_MINUTES) if profile else DEFAULT_IDLE_MINUTES
+    return dt.timedelta(minutes=minutes)
+
+
+async def touch_session(repos: Repositories, actor: Actor, clock: Clock) -> None:
+    """Refuse a stale session; otherwise extend it. The CLI operator (no account) has no session."""
+    if actor.account_id is None:
+        return
+    account = await repos.accounts.get(actor.account_id)
+    now = clock.now()
+    if account is None or account.last_active_at is None or now - account.last_active_at > await idle_limit(repos):
+        raise SessionExpired()
+    account.last_active_at = now
+
+
+@asynccontextmanager
+async def sensitive(uow: UnitOfWork, actor: Actor, clock: Clock, action: Action) -> AsyncIterator[Repositories]:
+    """One write transaction for a sensitive use case: the role may do `action`, the session is fresh.
+    The unit check, which needs the target, stays with the service (`policy.ensure`)."""
+    if not allows(actor, action):
+        raise PermissionDenied()
+    async with uow.write() as repos:
+        await touch_session(repos, actor, clock)
+        yield repos
