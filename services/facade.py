@@ -8,6 +8,7 @@ from services.accounts import AccountService
 from services.actor import Actor
 from services.audit import AuditService
 from services.clock import Clock
+from services.dossiers import DossierService
 from services.errors import PermissionDenied
 from services.overview import OverviewService
 from services.policy import Action, allows
@@ -33,6 +34,10 @@ class Services:
     @cached_property
     def audit(self) -> AuditService:
         return AuditService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def dossiers(self) -> DossierService:
+        return DossierService(self.uow, self.actor, self.clock)
 
     @cached_property
     def overview(self) -> OverviewService:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, false, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
@@ -216,6 +217,18 @@ class DossierRepository(_Repository):
 
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(Dossier)) or 0)
+
+    async def with_units(self, dossier_id: int) -> tuple[Dossier, OrgUnit, OrgUnit] | None:
+        """A dossier with its custodian and working units."""
+        custodian, working = aliased(OrgUnit), aliased(OrgUnit)
+        query = (
+            select(Dossier, custodian, working)
+            .join(custodian, custodian.id == Dossier.custodian_unit_id)
+            .join(working, working.id == Dossier.working_unit_id)
+            .where(Dossier.id == dossier_id)
+        )
+        row = (await self.session.execute(query)).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     async def id_of(self, personal_id: str) -> int | None:
         return await self.session.scalar(select(Dossier.id).where(Dossier.personal_id == personal_id))

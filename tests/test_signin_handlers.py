@@ -181,3 +181,40 @@ async def test_logout(province: BotHarness) -> None:
     await sign_in(province, "lan.syt", "SYT", "clerk", CLERK_ID)
     assert "Đã đăng xuất" in sent_texts(await province.send("/logout", user_id=CLERK_ID))[0]
     assert "Bạn chưa có tài khoản" in sent_texts(await province.send("/start", user_id=CLERK_ID))[0]
+
+
+async def add_dossier(harness: BotHarness, unit_code: str, personal_id: str, name: str) -> int:
+    from services.text import fold
+
+    clock = harness.runtime.clock
+    async with harness.runtime.uow.write() as repos:
+        unit = await repos.units.by_code(unit_code)
+        await repos.dossiers.add_many([{
+            "personal_id": personal_id, "full_name": name, "folded_name": fold(name), "sex": "F",
+            "birth_date": dt.date(1988, 3, 9), "custodian_unit_id": unit.id, "working_unit_id": unit.id,
+            "post": "Chuyên viên", "employment_status": "active", "created_at": clock.now(), "updated_at": clock.now(),
+        }])
+        return await repos.dossiers.id_of(personal_id)
+
+
+async def test_a_clerk_of_one_unit_is_refused_another_units_dossier(province: BotHarness) -> None:
+    from handlers.dossiers import OpenDossier
+
+    own = await add_dossier(province, "BV", "092188000111", "Đặng Thị Thuỷ")
+    other = await add_dossier(province, "STC", "001188000222", "Lê Văn Đức")
+    await sign_in(province, "lan.syt", "SYT", "clerk", CLERK_ID)
+    await province.send("/start", user_id=CLERK_ID)
+    message = list(province.session.messages.values())[-1]  # any message of the chat carries the buttons
+
+    card = sent_texts(await province.press(message, OpenDossier(id=own).pack(), user_id=CLERK_ID))
+    assert card and "<b>Đặng Thị Thuỷ</b>" in card[0] and "<code>092188000111</code>" in card[0]
+    assert "Đơn vị quản lý hồ sơ: Bệnh viện Đa khoa" in card[0]
+
+    refused_other = await province.press(message, OpenDossier(id=other).pack(), user_id=CLERK_ID)
+    refused_missing = await province.press(message, OpenDossier(id=99999).pack(), user_id=CLERK_ID)
+    for calls in (refused_other, refused_missing):  # the same answer: existence is not revealed
+        assert [c.__api_method__ for c in calls] == ["answerCallbackQuery"]
+        assert calls[0].text == "Bạn không có quyền thực hiện thao tác này."
+    async with province.runtime.uow.read() as repos:
+        actions = [e.action for e in await repos.audit.search(actor_label="lan.syt", limit=50)]
+    assert actions.count("dossier.view") == 1 and actions.count("dossier.view_refused") == 2
