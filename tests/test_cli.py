@@ -113,3 +113,33 @@ def test_audit_checkpoint_and_verify(tmp_path: Path) -> None:
     forged = hoso("audit", "verify", "--checkpoint", str(checkpoint), cwd=tmp_path,
                   env={**env, "HOSO_AUDIT_KEY": "y" * 40})
     assert forged.returncode == 1 and "seq 0" in forged.stdout
+
+
+def test_unit_and_account_commands(tmp_path: Path) -> None:
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
+    assert hoso("init", cwd=tmp_path, env=env).returncode == 0
+    for args in (("CT", "UBND Cần Thơ"), ("SYT", "Sở Y tế", "--parent", "CT"), ("BV", "Bệnh viện", "--parent", "SYT"),
+                 ("STC", "Sở Tài chính", "--parent", "CT")):
+        result = hoso("unit", "add", *args, "--json", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+    tree = hoso("unit", "list", "--tree", cwd=tmp_path, env=env).stdout.splitlines()
+    assert tree == ["CT  UBND Cần Thơ", "  SYT  Sở Y tế", "    BV  Bệnh viện", "  STC  Sở Tài chính"]
+
+    issued = json.loads(hoso("account", "add", "lan.syt", "--unit", "SYT", "--role", "clerk", "--name",
+                             "Trần Thị Lan", "--request", "45/CV-SYT", "--json", cwd=tmp_path, env=env).stdout)
+    assert set(issued) == {"username", "activation_code", "expires_at"} and len(issued["activation_code"]) >= 16
+
+    bad = hoso("account", "add", "an.x", "--unit", "NOPE", "--role", "clerk", "--name", "An", "--request", "r",
+               cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and bad.stderr.strip() == "hoso: unit: Không có đơn vị mã NOPE."
+
+    refused = hoso("account", "restrict", "lan.syt", cwd=tmp_path, env=env)  # still pending: nothing to restrict
+    assert refused.returncode == 2 and refused.stderr.startswith("hoso: username: ")
+    revoked = json.loads(hoso("account", "revoke", "lan.syt", "--request", "9/QĐ", "--json", cwd=tmp_path, env=env).stdout)
+    assert revoked["status"] == "revoked"
+    listed = json.loads(hoso("account", "list", "--unit", "CT", "--json", cwd=tmp_path, env=env).stdout)
+    assert [(a["username"], a["status"], a["unit"]) for a in listed] == [("lan.syt", "revoked", "SYT")]
+
+    merged = json.loads(hoso("unit", "merge", "SYT", "STC", "--json", cwd=tmp_path, env=env).stdout)
+    assert merged == {"old": "SYT", "into": "STC", "dossiers": 0, "accounts": 1, "units": 1, "requests": 0}
+    assert hoso("audit", "verify", cwd=tmp_path, env=env).returncode == 0
