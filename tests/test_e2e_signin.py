@@ -19,7 +19,18 @@ from typing import Any
 import pytest
 
 from tests.botapi_stub import BotAPIStub, Call
-from tests.test_e2e import START_TIMEOUT, Hoso, Launcher, assert_no_secret, fake_token
+# The fixtures are imported by name: pytest then serves them in this module too.
+from tests.test_e2e import (  # noqa: F401
+    START_TIMEOUT,
+    Hoso,
+    Launcher,
+    assert_no_secret,
+    bot_env,
+    fake_token,
+    launcher,
+    stub,
+    token,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -32,32 +43,6 @@ PASSWORD = "mat-khau-an-toan-2026"
 CODE_MESSAGE_ID, PASSWORD_MESSAGE_ID, START_MESSAGE_ID, REUSE_MESSAGE_ID = 7001, 7002, 7003, 7004
 
 
-# Thin fixtures over the helpers of tests/test_e2e.py (fixtures of another module are not shared).
-@pytest.fixture
-async def launcher(tmp_path: Path) -> AsyncIterator[Launcher]:
-    launcher = Launcher(tmp_path)
-    try:
-        yield launcher
-    finally:
-        await launcher.cleanup()
-
-
-@pytest.fixture
-def token() -> str:
-    return fake_token()
-
-
-@pytest.fixture
-async def stub(token: str) -> AsyncIterator[BotAPIStub]:
-    async with BotAPIStub(token=token) as stub:
-        yield stub
-
-
-@pytest.fixture
-def bot_env(launcher: Launcher, stub: BotAPIStub, token: str) -> dict[str, str]:
-    launcher.env["HOSO_BOT_TOKEN"] = token
-    launcher.env["HOSO_TELEGRAM_API_BASE"] = stub.base_url
-    return launcher.env
 
 
 async def cli(launcher: Launcher, *args: str) -> Hoso:
