@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,7 +25,6 @@ from tests.test_e2e import (  # noqa: F401
     Launcher,
     assert_no_secret,
     bot_env,
-    fake_token,
     launcher,
     stub,
     token,
