@@ -29,6 +29,6 @@ async def load_actor(uow: UnitOfWork, telegram_user_id: int | None) -> Actor:
             unit_code=unit.code,
             unit_name=unit.name,
             unit_path=unit.path,
-            scope_paths=(unit.path, *extensions),
+            scope_paths=tuple(dict.fromkeys((unit.path, *extensions))),  # a merge can make them coincide
             status=status,
         )
