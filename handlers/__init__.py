@@ -9,5 +9,5 @@ def routers() -> list[Router]:
     """Fresh routers, in order: /cancel first (it works in every state), sign-in (the password
     prompts must win over anything else), the capabilities, the form answers, the fallback last.
     Fresh because a router can belong to one Dispatcher only."""
-    modules = (cancel, signin, start, language, dossiers, admin, audit, forms, fallback)
+    modules = (cancel, signin, start, language, dossiers, admin, audit, forms, fallback)  # ← new modules go before forms
     return [module.build_router() for module in modules]

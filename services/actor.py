@@ -40,6 +40,8 @@ class Actor:
     unit_path: str | None = None
     # Paths of the unit subtrees the account reaches: its own unit's, then any extensions.
     scope_paths: tuple[str, ...] = ()
+    # An employee's own dossier, by its personal ID.
+    personal_id: str | None = None
     # The bound account's status, even when it grants nothing (pending, locked, revoked).
     status: str | None = None
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from services.actor import Actor
+from services.actor import Actor, Role
 from services.audit import record
 from services.clock import Clock
+from services.dossier_fields import SECTIONS, DossierFull, Record
 from services.errors import PermissionDenied
 from services.policy import Action, can
 from services.sessions import sensitive
-from storage import UnitOfWork
+from storage import Repositories, UnitOfWork
+from storage.models import Dossier, OrgUnit
+
+FIELDS = tuple(name for fields in SECTIONS.values() for name, _label in fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,23 +32,52 @@ class DossierCard:
     employment_status: str
 
 
+def readable(actor: Actor, dossier: Dossier, custodian: OrgUnit, working: OrgUnit) -> bool:
+    """The one rule for reading a dossier: an employee reads their own; anyone else needs the custodian
+    or the working unit in scope."""
+    if actor.role is Role.EMPLOYEE:
+        return actor.personal_id is not None and actor.personal_id == dossier.personal_id
+    return any(can(actor, Action.VIEW_DOSSIER, unit.path) for unit in (custodian, working))
+
+
+def to_full(dossier: Dossier, custodian: OrgUnit, working: OrgUnit, records: list[Record]) -> DossierFull:
+    values = {name: getattr(dossier, name) for name in FIELDS}
+    values.update(custodian_unit_code=custodian.code, working_unit_code=working.code)
+    return DossierFull(dossier.id, values, custodian.name, working.name, tuple(records))
+
+
 class DossierService:
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock) -> None:
         self.uow, self.actor, self.clock = uow, actor, clock
 
+    async def _load(
+        self, repos: Repositories, dossier_id: int, purpose: str
+    ) -> tuple[Dossier, OrgUnit, OrgUnit] | None:
+        """The dossier and its units, the read audited; None when refused. Out of scope and
+        non-existent are refused alike (a refusal never tells whether it exists), and audited too."""
+        found = await repos.dossiers.with_units(dossier_id)
+        if found is None or not readable(self.actor, *found):
+            await record(repos, self.clock, self.actor, "dossier.refused", "dossier", dossier_id, purpose=purpose)
+            return None
+        await record(repos, self.clock, self.actor, f"dossier.{purpose}", "dossier", dossier_id)
+        return found
+
     async def card(self, dossier_id: int) -> DossierCard:
-        """The dossier's summary. Out of scope and non-existent are refused alike: a refusal never
-        tells whether the dossier exists."""
-        async with sensitive(self.uow, self.actor, self.clock, Action.VIEW_DOSSIER) as repos:
-            found = await repos.dossiers.with_units(dossier_id)
-            if found is None or not any(can(self.actor, Action.VIEW_DOSSIER, unit.path) for unit in found[1:]):
-                await record(repos, self.clock, self.actor, "dossier.view_refused", "dossier", dossier_id)
-                refused = True
-            else:
-                dossier, custodian, working = found
-                await record(repos, self.clock, self.actor, "dossier.view", "dossier", dossier.id)
-                refused = False
-        if refused:  # the refusal itself is audited: the transaction above has committed it
+        async with sensitive(self.uow, self.actor, self.clock, Action.OPEN_DOSSIER) as repos:
+            found = await self._load(repos, dossier_id, "view")
+        if found is None:  # raised only now, so that the refusal's audit is committed
             raise PermissionDenied()
+        dossier, custodian, working = found
         return DossierCard(dossier.id, dossier.personal_id, dossier.full_name, dossier.sex, dossier.birth_date,
                            dossier.post, dossier.rank_code, custodian.name, working.name, dossier.employment_status)
+
+    async def full(self, dossier_id: int, purpose: str = "view") -> DossierFull:
+        """The whole dossier, e.g. for a section of the card or the printed form (`purpose` is audited)."""
+        async with sensitive(self.uow, self.actor, self.clock, Action.OPEN_DOSSIER) as repos:
+            found = await self._load(repos, dossier_id, purpose)
+            rows = await repos.dossiers.records(dossier_id) if found else []
+        if found is None:
+            raise PermissionDenied()
+        dossier, custodian, working = found
+        records = [Record(row.kind, row.date_from, row.date_to, dict(row.data)) for row in rows]
+        return to_full(dossier, custodian, working, records)

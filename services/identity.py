@@ -30,5 +30,6 @@ async def load_actor(uow: UnitOfWork, telegram_user_id: int | None) -> Actor:
             unit_name=unit.name,
             unit_path=unit.path,
             scope_paths=tuple(dict.fromkeys((unit.path, *extensions))),  # a merge can make them coincide
+            personal_id=account.personal_id,
             status=status,
         )

@@ -15,6 +15,7 @@ from services.errors import PermissionDenied
 
 class Action(StrEnum):
     VIEW_OVERVIEW = "overview.view"
+    OPEN_DOSSIER = "dossier.open"  # may open dossier cards at all; which ones: services.dossiers.readable
     VIEW_DOSSIER = "dossier.view"
     EDIT_DOSSIER = "dossier.edit"
     REQUEST_TRANSFER = "transfer.request"
@@ -31,17 +32,19 @@ WRITES = frozenset({
     Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
 })
 # Actions that concern no unit in particular.
-UNSCOPED = frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT, Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS})
+UNSCOPED = frozenset({
+    Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_AUDIT, Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
+})
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.CLERK: frozenset({
-        Action.VIEW_OVERVIEW, Action.VIEW_DOSSIER, Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER,
+        Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER,
         Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT,
     }),
-    Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_DOSSIER}),
+    Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER}),
     Role.AUDITOR: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT}),
-    Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW}),
+    Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER}),
 }
 
 EVERYWHERE = ("/",)

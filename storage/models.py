@@ -101,6 +101,8 @@ class Account(Base):
     created_at: Mapped[dt.datetime]
     activated_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
+    # For an employee account: the personal ID of their own dossier.
+    personal_id: Mapped[str | None] = mapped_column(String(12))
     # The last sensitive action or sign-in: after the profile's idle time the password is asked again.
     last_active_at: Mapped[dt.datetime | None]
 
@@ -151,24 +153,88 @@ class Dossier(Base):
 
     __tablename__ = "dossier"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # -- identity --
     # The 12-digit personal ID, as text: leading zeros are significant.
     personal_id: Mapped[str] = mapped_column(String(12), unique=True)
     full_name: Mapped[str] = mapped_column(String(255))
+    # Folded for search (no case, no diacritics, đ → d); kept in step by the services on every write.
     folded_name: Mapped[str] = mapped_column(String(255), index=True)
+    other_names: Mapped[str | None] = mapped_column(String(255))
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
     birthplace: Mapped[str | None] = mapped_column(String(255))
+    home_town: Mapped[str | None] = mapped_column(String(255))
     ethnicity: Mapped[str | None] = mapped_column(String(64))
-    rank_code: Mapped[str | None] = mapped_column(String(16))
+    religion: Mapped[str | None] = mapped_column(String(64))
+    nationality: Mapped[str | None] = mapped_column(String(64))
+    id_issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    social_insurance_no: Mapped[str | None] = mapped_column(String(20))
+    permanent_address: Mapped[str | None] = mapped_column(String(500))
+    current_address: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    # -- recruitment and current post --
+    recruited_on: Mapped[dt.date | None] = mapped_column(Date)
+    recruiting_agency: Mapped[str | None] = mapped_column(String(255))
+    recruitment_decision: Mapped[str | None] = mapped_column(String(255))
     post: Mapped[str | None] = mapped_column(String(255))
+    post_since: Mapped[dt.date | None] = mapped_column(Date)
+    # -- rank or professional title --
+    rank_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    rank_name: Mapped[str | None] = mapped_column(String(255))
+    rank_since: Mapped[dt.date | None] = mapped_column(Date)
+    # -- salary --
     salary_step: Mapped[int | None] = mapped_column(Integer)
     salary_coefficient: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
-    recruited_on: Mapped[dt.date | None] = mapped_column(Date)
+    salary_since: Mapped[dt.date | None] = mapped_column(Date)
+    position_allowance: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    over_ceiling_percent: Mapped[int | None] = mapped_column(Integer)
+    other_allowances: Mapped[str | None] = mapped_column(String(255))
+    # -- qualifications --
+    general_education: Mapped[str | None] = mapped_column(String(16))
+    professional_level: Mapped[str | None] = mapped_column(String(16))
+    major: Mapped[str | None] = mapped_column(String(255))
+    political_theory: Mapped[str | None] = mapped_column(String(64))
+    state_management: Mapped[str | None] = mapped_column(String(64))
+    foreign_language: Mapped[str | None] = mapped_column(String(128))
+    it_skill: Mapped[str | None] = mapped_column(String(128))
+    # -- party and military --
+    party_joined_on: Mapped[dt.date | None] = mapped_column(Date)
+    party_official_on: Mapped[dt.date | None] = mapped_column(Date)
+    military_enlisted_on: Mapped[dt.date | None] = mapped_column(Date)
+    military_discharged_on: Mapped[dt.date | None] = mapped_column(Date)
+    military_rank: Mapped[str | None] = mapped_column(String(64))
+    # -- custody and status --
     custodian_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     working_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     employment_status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+
+
+class DossierRecord(Base):
+    """One row of a dossier's repeating tables (work history, training, salary history, commendations,
+    disciplines, family, declarations). The columns of each kind live in `data`."""
+
+    __tablename__ = "dossier_record"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    date_from: Mapped[dt.date | None] = mapped_column(Date)
+    date_to: Mapped[dt.date | None] = mapped_column(Date)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime]
+
+
+class ReferenceItem(Base):
+    """A coded reference list entry: ethnicity, religion, rank, education level… Extensible by the admin."""
+
+    __tablename__ = "reference_item"
+    __table_args__ = (UniqueConstraint("list_name", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class FsmRecord(Base):
@@ -207,8 +273,10 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Dossier",
+    "DossierRecord",
     "FsmRecord",
     "OrgUnit",
+    "ReferenceItem",
     "SubAccountRequest",
     "UserPreference",
 ]

@@ -17,6 +17,7 @@ from storage.models import (
     AccountScope,
     AppSetting,
     Dossier,
+    DossierRecord,
     FsmRecord,
     OrgUnit,
     SubAccountRequest,
@@ -229,6 +230,14 @@ class DossierRepository(_Repository):
         )
         row = (await self.session.execute(query)).first()
         return None if row is None else (row[0], row[1], row[2])
+
+    async def records(self, dossier_id: int) -> Sequence[DossierRecord]:
+        query = (
+            select(DossierRecord)
+            .where(DossierRecord.dossier_id == dossier_id)
+            .order_by(DossierRecord.kind, DossierRecord.date_from, DossierRecord.id)
+        )
+        return (await self.session.scalars(query)).all()
 
     async def id_of(self, personal_id: str) -> int | None:
         return await self.session.scalar(select(Dossier.id).where(Dossier.personal_id == personal_id))

@@ -217,4 +217,4 @@ async def test_a_clerk_of_one_unit_is_refused_another_units_dossier(province: Bo
         assert calls[0].text == "Bạn không có quyền thực hiện thao tác này."
     async with province.runtime.uow.read() as repos:
         actions = [e.action for e in await repos.audit.search(actor_label="lan.syt", limit=50)]
-    assert actions.count("dossier.view") == 1 and actions.count("dossier.view_refused") == 2
+    assert actions.count("dossier.view") == 1 and actions.count("dossier.refused") == 2
