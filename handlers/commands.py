@@ -23,6 +23,8 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec("help", N_("What HoSo can do for you")),
     BotCommandSpec("lang", N_("Language: Tiếng Việt / English")),
     BotCommandSpec("cancel", N_("Cancel the current step")),
+    BotCommandSpec("find", N_("Look a person up: name, personal ID or birth date"),
+                   frozenset({Role.ADMIN, Role.CLERK, Role.MANAGER})),
     BotCommandSpec("passwd", N_("Change your password"), frozenset(Role)),
     BotCommandSpec("logout", N_("Sign out of this Telegram account"), frozenset(Role)),
     BotCommandSpec("subaccount", N_("Ask for an account for a subordinate unit"), frozenset({Role.CLERK})),

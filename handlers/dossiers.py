@@ -1,14 +1,19 @@
-"""Opening a dossier from a button (the lookup's results link here)."""
+"""The dossier card: a summary, then each section behind its own button, and the printable 2C form."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.views import esc
+from handlers.views import MAX_MESSAGE_LENGTH, esc
 from services.clock import format_date
+from services.dossier_fields import HISTORY_KINDS, RECORD_KINDS, SECTION_TITLES, SECTIONS, DossierFull, Record
 from services.dossiers import DossierCard
 from services.facade import Services
 from services.i18n import N_
@@ -22,6 +27,23 @@ EMPLOYMENT_LABELS = {
 
 class OpenDossier(CallbackData, prefix="dos"):
     id: int
+
+
+class DossierSection(CallbackData, prefix="dsec"):
+    id: int
+    section: str
+
+
+class PrintDossier(CallbackData, prefix="dprn"):
+    id: int
+
+
+def shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dt.date):
+        return format_date(value)
+    return str(value)
 
 
 def render_card(card: DossierCard) -> str:
@@ -38,14 +60,89 @@ def render_card(card: DossierCard) -> str:
     return "\n".join(lines)
 
 
+def card_keyboard(dossier_id: int, sections: tuple[str, ...]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for section in sections:
+        builder.button(text=_(SECTION_TITLES[section]), callback_data=DossierSection(id=dossier_id, section=section))
+    builder.button(text=_("Print 2C"), callback_data=PrintDossier(id=dossier_id))
+    builder.adjust(3)
+    return builder.as_markup()
+
+
+def within_limit(title: str, lines: list[str], limit: int = MAX_MESSAGE_LENGTH) -> str:
+    """As many lines as fit in one message, then how many were left out: never cut mid-line."""
+    whole = "\n".join([title, *lines])
+    if len(whole) <= limit:
+        return whole
+    reserve = len(_("… and {count} more rows: print the 2C form for all of them.").format(count=len(lines))) + 1
+    kept, used = [title], len(title)
+    for line in lines:
+        if used + 1 + len(line) + reserve > limit:
+            break
+        kept.append(line)
+        used += 1 + len(line)
+    left = len(lines) - (len(kept) - 1)
+    kept.append(_("… and {count} more rows: print the 2C form for all of them.").format(count=left))
+    return "\n".join(kept)
+
+
+def record_line(record: Record) -> str:
+    period = " – ".join(format_date(day) for day in (record.date_from, record.date_to) if day)
+    return f"• {esc(period)} {esc(record.text)}".replace("•  ", "• ")
+
+
+def render_section(dossier: DossierFull, section: str) -> str:
+    title = f"<b>{esc(dossier.values.get('full_name', ''))}</b> — {esc(_(SECTION_TITLES[section]))}"
+    if section in SECTIONS:
+        lines = []
+        for name, label in SECTIONS[section]:
+            if name not in dossier.values:
+                continue  # not for this role
+            value = dossier.values[name]
+            if name == "sex":
+                value = _(SEX_LABELS.get(value, "-"))
+            elif name == "employment_status":
+                value = _(EMPLOYMENT_LABELS.get(value, value))
+            lines.append(f"{esc(_(label))}: {esc(shown(value))}")
+        return within_limit(title, lines)
+    kinds = ("family",) if section == "family" else HISTORY_KINDS
+    lines = []
+    for kind in kinds:
+        records = dossier.of_kind(kind)
+        if records:
+            lines.append(f"<i>{esc(_(RECORD_KINDS[kind]))}</i>")
+            lines += [record_line(record) for record in records]
+    return within_limit(title, lines or [_("Nothing recorded yet.")])
+
+
 async def open_dossier(query: CallbackQuery, callback_data: OpenDossier, services: Services) -> None:
     card = await services.dossiers.card(callback_data.id)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(render_card(card))
+        await query.message.answer(render_card(card), reply_markup=card_keyboard(card.id, services.dossiers.sections()))
+
+
+async def open_section(query: CallbackQuery, callback_data: DossierSection, services: Services) -> None:
+    if callback_data.section not in services.dossiers.sections():
+        await query.answer(_("This section is not shown to your role."), show_alert=True)
+        return
+    dossier = await services.dossiers.full(callback_data.id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(render_section(dossier, callback_data.section))
+
+
+async def print_dossier(query: CallbackQuery, callback_data: PrintDossier, services: Services) -> None:
+    filename, content = await services.dossiers.printed_2c(callback_data.id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer_document(BufferedInputFile(content, filename=filename),
+                                            caption=_("Resume form (Mẫu 2C-BNV/2008) to print."))
 
 
 def build_router() -> Router:
     router = Router(name="dossiers")
     router.callback_query.register(open_dossier, OpenDossier.filter())
+    router.callback_query.register(open_section, DossierSection.filter())
+    router.callback_query.register(print_dossier, PrintDossier.filter())
     return router

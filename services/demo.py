@@ -16,7 +16,7 @@ from services.accounts import hash_password
 from services.actor import Role
 from services.clock import Clock
 from services.text import fold
-from storage import UnitOfWork
+from storage import Repositories, UnitOfWork
 from storage.models import Account, OrgUnit
 
 DEMO_KEY = "demo"
@@ -50,7 +50,12 @@ ACCOUNTS: tuple[tuple[str, str, str, Role], ...] = (
     ("sgddt.giamdoc", "Lê Hoàng Minh", "SGDDT", Role.MANAGER),
 )
 
-RANKS = (("01.002", "Chuyên viên chính"), ("01.003", "Chuyên viên"), ("01.004", "Cán sự"), ("01.005", "Nhân viên"))
+RANKS = (("01.002", "Chuyên viên chính"), ("01.003", "Chuyên viên"), ("01.004", "Cán sự"), ("01.005", "Nhân viên"),
+         ("V.07.05.15", "Giáo viên trung học phổ thông hạng III"))
+LEVELS = ("Đại học", "Đại học", "Đại học", "Thạc sĩ", "Cao đẳng", "Trung cấp", "Tiến sĩ")
+MAJORS = ("Luật", "Kinh tế", "Quản trị nhân lực", "Sư phạm Toán", "Y đa khoa", "Công nghệ thông tin", "Kế toán")
+SCHOOLS = ("Trường Đại học Cần Thơ", "Học viện Hành chính Quốc gia", "Trường Đại học Luật TP. Hồ Chí Minh",
+           "Trường Chính trị thành phố Cần Thơ", "Trường Đại học Y Dược Cần Thơ")
 POSTS = ("Chuyên viên", "Phó Trưởng phòng", "Trưởng phòng", "Kế toán", "Văn thư", "Giáo viên", "Bác sĩ")
 BIRTHPLACES = ("Cần Thơ", "Hậu Giang", "Sóc Trăng", "Vĩnh Long", "An Giang", "Kiên Giang")
 CAN_THO_ID_PREFIX = "092"
@@ -78,6 +83,31 @@ def _name(fake: Faker, rng: random.Random, sex: str) -> str:
         middle = "Thị" if rng.random() < 0.6 else fake.middle_name()
         return f"{fake.last_name()} {middle} {fake.first_name_female()}"
     return f"{fake.last_name()} {fake.middle_name()} {fake.first_name_male()}"
+
+
+def _records(rng: random.Random, fake: Faker, recruited: dt.date, today: dt.date, unit: str) -> list[dict]:
+    """A plausible history: where they studied and worked, and their close family."""
+    graduated = recruited - dt.timedelta(days=rng.randint(100, 700))
+    return [
+        {"kind": "training", "date_from": graduated - dt.timedelta(days=4 * 365), "date_to": graduated,
+         "data": {"school": rng.choice(SCHOOLS), "major": rng.choice(MAJORS), "mode": "Chính quy", "degree": "Cử nhân"}},
+        {"kind": "work_history", "date_from": recruited, "date_to": None,
+         "data": {"text": f"Công tác tại {unit}"}},
+        {"kind": "family", "date_from": None, "date_to": None,
+         "data": {"relation": "Cha", "name": f"{fake.last_name()} Văn {fake.first_name_male()}",
+                  "born": str(recruited.year - rng.randint(45, 55)), "details": "Nông dân"}},
+        {"kind": "family", "date_from": None, "date_to": None,
+         "data": {"relation": "Mẹ", "name": f"{fake.last_name()} Thị {fake.first_name_female()}",
+                  "born": str(recruited.year - rng.randint(43, 52)), "details": "Nội trợ"}},
+    ]
+
+
+async def _store(repos: Repositories, batch: list[dict], history: dict[str, list[dict]], now: dt.datetime) -> None:
+    await repos.dossiers.add_many(batch)
+    ids = await repos.dossiers.ids_by_personal_id(list(history))
+    await repos.dossiers.add_records(
+        [{**row, "dossier_id": ids[personal_id], "created_at": now} for personal_id, rows in history.items() for row in rows]
+    )
 
 
 async def is_empty(uow: UnitOfWork) -> bool:
@@ -121,6 +151,7 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
         workplaces = [unit for code, unit in units.items() if code != "CT"]
         used: set[str] = set()
         batch: list[dict] = []
+        history: dict[str, list[dict]] = {}
         for _ in range(size):
             sex = "F" if rng.random() < 0.55 else "M"
             born = today - dt.timedelta(days=rng.randint(23 * 365, 59 * 365))
@@ -145,14 +176,23 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
                     "custodian_unit_id": unit.id,
                     "working_unit_id": unit.id,
                     "employment_status": "active" if rng.random() < 0.95 else "retired",
+                    "home_town": rng.choice(BIRTHPLACES),
+                    "religion": "Không" if rng.random() < 0.85 else rng.choice(("Phật giáo", "Công giáo", "Cao Đài")),
+                    "nationality": "Việt Nam",
+                    "professional_level": rng.choice(LEVELS),
+                    "major": rng.choice(MAJORS),
+                    "political_theory": rng.choice(("Sơ cấp", "Trung cấp", "Cao cấp", None)),
+                    "general_education": "12/12",
+                    "current_address": f"{rng.randint(1, 300)} đường {fake.last_name()} {fake.first_name_male()}, {unit.name.split()[-1]}",
                     "created_at": now,
                     "updated_at": now,
                 }
             )
+            history[batch[-1]["personal_id"]] = _records(rng, fake, recruited, min(recruited, today), unit.name)
             if len(batch) >= 5000:
-                await repos.dossiers.add_many(batch)
-                batch = []
-        await repos.dossiers.add_many(batch)
+                await _store(repos, batch, history, now)
+                batch, history = [], {}
+        await _store(repos, batch, history, now)
         accounts = {role.value: CONSOLE_USER_IDS[role] for *_, role in ACCOUNTS}
         await repos.settings.put(DEMO_KEY, {"console_user_ids": accounts, "size": size}, now)
     return DemoProvince(units=len(UNITS), accounts=len(ACCOUNTS), dossiers=size)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from services.actor import Actor, Role
 from services.audit import record
 from services.clock import Clock
-from services.dossier_fields import SECTIONS, DossierFull, Record
+from services.dossier_fields import ADDRESS_FIELDS, SECTIONS, DossierFull, Record
 from services.errors import PermissionDenied
 from services.policy import Action, can
 from services.sessions import sensitive
@@ -40,8 +40,17 @@ def readable(actor: Actor, dossier: Dossier, custodian: OrgUnit, working: OrgUni
     return any(can(actor, Action.VIEW_DOSSIER, unit.path) for unit in (custodian, working))
 
 
-def to_full(dossier: Dossier, custodian: OrgUnit, working: OrgUnit, records: list[Record]) -> DossierFull:
-    values = {name: getattr(dossier, name) for name in FIELDS}
+def hidden_for(actor: Actor) -> tuple[frozenset[str], frozenset[str]]:
+    """Fields and record kinds a role does not need: a manager's quick lookups show no family and
+    no addresses."""
+    if actor.role is Role.MANAGER:
+        return ADDRESS_FIELDS, frozenset({"family"})
+    return frozenset(), frozenset()
+
+
+def to_full(dossier: Dossier, custodian: OrgUnit, working: OrgUnit, records: list[Record],
+            hidden_fields: frozenset[str] = frozenset()) -> DossierFull:
+    values = {name: getattr(dossier, name) for name in FIELDS if name not in hidden_fields}
     values.update(custodian_unit_code=custodian.code, working_unit_code=working.code)
     return DossierFull(dossier.id, values, custodian.name, working.name, tuple(records))
 
@@ -79,5 +88,20 @@ class DossierService:
         if found is None:
             raise PermissionDenied()
         dossier, custodian, working = found
-        records = [Record(row.kind, row.date_from, row.date_to, dict(row.data)) for row in rows]
-        return to_full(dossier, custodian, working, records)
+        hidden_fields, hidden_kinds = hidden_for(self.actor)
+        records = [Record(row.kind, row.date_from, row.date_to, dict(row.data)) for row in rows
+                   if row.kind not in hidden_kinds]
+        return to_full(dossier, custodian, working, records, hidden_fields)
+
+    async def printed_2c(self, dossier_id: int) -> tuple[str, bytes]:
+        """The resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for viên chức) as a .docx, and its file name."""
+        from services.print2c import render_2c
+
+        dossier = await self.full(dossier_id, purpose="print")
+        return f"2C-{dossier.values['personal_id']}.docx", render_2c(dossier, self.clock)
+
+    def sections(self) -> tuple[str, ...]:
+        """The card's sections this actor may open."""
+        _fields, hidden_kinds = hidden_for(self.actor)
+        return tuple(name for name in ("identity", "post_salary", "qualifications", "history", "family")
+                     if name not in hidden_kinds)

@@ -10,6 +10,7 @@ from services.audit import AuditService
 from services.clock import Clock
 from services.dossiers import DossierService
 from services.errors import PermissionDenied
+from services.lookup import LookupService
 from services.overview import OverviewService
 from services.policy import Action, allows
 from services.preferences import PreferenceService
@@ -38,6 +39,10 @@ class Services:
     @cached_property
     def dossiers(self) -> DossierService:
         return DossierService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def lookup(self) -> LookupService:
+        return LookupService(self.uow, self.actor, self.clock)
 
     @cached_property
     def overview(self) -> OverviewService:

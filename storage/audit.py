@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent
@@ -32,23 +32,55 @@ def chain_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(row)).encode("utf-8")).hexdigest()
 
 
-def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+def hashed_values(
+    *,
+    seq: int,
+    occurred_at: dt.datetime,
+    actor_account_id: int | None,
+    actor_label: str,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """What an event's hash covers: every column but the hashes themselves."""
     return {
-        "seq": event.seq,
-        "occurred_at": event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_account_id": event.actor_account_id,
-        "actor_label": event.actor_label,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "details": event.details,
+        "seq": seq,
+        "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_account_id": actor_account_id,
+        "actor_label": actor_label,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": details,
     }
+
+
+def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+    return hashed_values(
+        seq=event.seq, occurred_at=event.occurred_at, actor_account_id=event.actor_account_id,
+        actor_label=event.actor_label, action=event.action, object_type=event.object_type,
+        object_id=event.object_id, details=event.details,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class ChainHead:
     seq: int
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One event for `AuditRepository.append_many`: everything but its place in the chain."""
+
+    at: dt.datetime
+    action: str
+    actor_label: str
+    actor_account_id: int | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class AuditRepository:
@@ -73,8 +105,7 @@ class AuditRepository:
         details: dict[str, Any] | None = None,
     ) -> AuditEvent:
         """Append one event in the caller's transaction, so it commits or rolls back with the work."""
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+        await self._lock_chain()
         # On SQLite the write transaction began IMMEDIATE: no other writer can move the head meanwhile.
         head = await self.head()
         event = AuditEvent(
@@ -92,6 +123,34 @@ class AuditRepository:
         self.session.add(event)
         await self.session.flush()
         return event
+
+    async def append_many(self, events: Sequence[NewEvent]) -> ChainHead:
+        """Append many events in the caller's transaction, hashed exactly as `append` hashes one: the
+        head is read once, the chain extended in memory, the rows inserted in one executemany.
+        Returns the new head."""
+        if not events:
+            return await self.head()
+        await self._lock_chain()
+        head = await self.head()
+        seq, previous = head.seq, head.hash
+        rows: list[dict[str, Any]] = []
+        for event in events:
+            seq += 1
+            values = hashed_values(
+                seq=seq, occurred_at=event.at.astimezone(dt.UTC), actor_account_id=event.actor_account_id,
+                actor_label=event.actor_label, action=event.action, object_type=event.object_type,
+                object_id=event.object_id, details=event.details,
+            )
+            digest = chain_hash(previous, values)
+            rows.append({**values, "occurred_at": event.at.astimezone(dt.UTC), "prev_hash": previous, "hash": digest})
+            previous = digest
+        await self.session.execute(insert(AuditEvent.__table__), rows)
+        return ChainHead(seq, previous)
+
+    async def _lock_chain(self) -> None:
+        """On PostgreSQL, appends to the chain take turns (a transaction-scoped advisory lock)."""
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
 
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(AuditEvent)) or 0)

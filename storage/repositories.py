@@ -231,6 +231,16 @@ class DossierRepository(_Repository):
         row = (await self.session.execute(query)).first()
         return None if row is None else (row[0], row[1], row[2])
 
+    async def ids_by_personal_id(self, personal_ids: Sequence[str]) -> dict[str, int]:
+        if not personal_ids:
+            return {}
+        query = select(Dossier.personal_id, Dossier.id).where(Dossier.personal_id.in_(personal_ids))
+        return {row[0]: row[1] for row in (await self.session.execute(query)).all()}
+
+    async def add_records(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(DossierRecord.__table__.insert(), list(rows))
+
     async def records(self, dossier_id: int) -> Sequence[DossierRecord]:
         query = (
             select(DossierRecord)

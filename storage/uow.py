@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepository
 from storage.database import Database
+from storage.search import DossierSearch
 from storage.repositories import (
     AccountRepository,
     DossierRepository,
@@ -33,6 +34,7 @@ class Repositories:
         self.fsm = FsmRepository(session)
         self.audit = AuditRepository(session)
         self.subaccounts = SubAccountRepository(session)
+        self.search = DossierSearch(session)
 
     async def flush(self) -> None:
         await self.session.flush()

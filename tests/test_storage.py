@@ -168,3 +168,27 @@ async def test_readers_are_not_blocked_by_a_writer(database: Database, clock: Fr
         await repos.settings.put("k", {"v": 1}, clock.now())
         async with uow.read() as reader:  # WAL: a reader sees the last committed state at once
             assert await reader.settings.get("k") is None
+
+
+async def test_search_index_on_both_backends(any_database: Database, clock: FrozenClock) -> None:
+    from services.lookup import parse_query
+    from services.text import fold
+
+    uow = UnitOfWork(any_database)
+    async with uow.write() as repos:
+        unit = await repos.units.add(OrgUnit(code="SYT", name="Sở Y tế", path="", created_at=clock.now()))
+        rows = [("001188000111", "Đặng Thị Hoà"), ("092190000222", "Nguyễn Văn Thủy"), ("092191000333", "Lê Thị Thuỷ")]
+        await repos.dossiers.add_many([{
+            "personal_id": pid, "full_name": name, "folded_name": fold(name), "sex": "F",
+            "birth_date": dt.date(1990, 1, 1), "custodian_unit_id": unit.id, "working_unit_id": unit.id,
+            "employment_status": "active", "created_at": clock.now(), "updated_at": clock.now(),
+        } for pid, name in rows])
+    async with uow.read() as repos:
+        async def names(query: str) -> list[str]:
+            return sorted(f.full_name for f in await repos.search.find(parse_query(query), ["/"]))
+
+        assert await names("hòa đặng") == ["Đặng Thị Hoà"]
+        assert await names("thuy") == ["Lê Thị Thuỷ", "Nguyễn Văn Thủy"]
+        assert await names("000111") == ["Đặng Thị Hoà"]
+        assert await names("yen") == []
+        assert await names("van th") == ["Nguyễn Văn Thủy"]

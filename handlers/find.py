@@ -1,0 +1,93 @@
+"""/find: look a person up by name, personal ID or birth date; 10 candidates a page."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from handlers.dossiers import OpenDossier
+from handlers.views import clip, error_text, esc
+from services.clock import format_date
+from services.errors import InvalidInput
+from services.facade import Services
+from services.lookup import FindPage, split_filters
+from services.policy import Action
+
+LAST_SEARCH = "find"  # the query and filters, kept in the conversation's data for the page buttons
+
+
+class FindStates(StatesGroup):
+    query = State()
+
+
+class FindMore(CallbackData, prefix="fnd"):
+    page: int
+
+
+def render(result: FindPage) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not result.candidates:
+        return _("Nobody in your scope matches <b>{query}</b>.").format(query=esc(result.query)), None
+    first = result.page * 10
+    lines = [_("Results for <b>{query}</b>, page {page}:").format(query=esc(result.query), page=result.page + 1)]
+    builder = InlineKeyboardBuilder()
+    for number, candidate in enumerate(result.candidates, start=first + 1):
+        details = " — ".join(esc(part) for part in (format_date(candidate.birth_date), candidate.unit, candidate.post) if part)
+        lines.append(f"{number}. <b>{esc(candidate.full_name)}</b> — {details}")
+        builder.button(text=str(number), callback_data=OpenDossier(id=candidate.id))
+    sizes = [5] * ((len(result.candidates) + 4) // 5)
+    if result.page > 0:
+        builder.button(text=_("‹ Previous"), callback_data=FindMore(page=result.page - 1))
+    if result.has_next:
+        builder.button(text=_("Next ›"), callback_data=FindMore(page=result.page + 1))
+    builder.adjust(*sizes, 2)
+    return clip("\n".join(lines)), builder.as_markup()
+
+
+async def _search(message: Message, state: FSMContext, services: Services, text: str, page: int = 0) -> None:
+    query, filters = split_filters(text)
+    try:
+        result = await services.lookup.find(query, page, filters)
+    except InvalidInput as error:
+        await state.set_state(FindStates.query)  # ask again, with the reason
+        await message.answer(error_text(error))
+        return
+    await state.set_state(None)
+    await state.update_data({LAST_SEARCH: text})
+    reply, keyboard = render(result)
+    await message.answer(reply, reply_markup=keyboard)
+
+
+async def find(message: Message, command: CommandObject, state: FSMContext, services: Services) -> None:
+    if not command.args:
+        services.require(Action.VIEW_DOSSIER)
+        await state.set_state(FindStates.query)
+        await message.answer(_("Type a name, a personal ID or a birth date (dd/mm/yyyy). "
+                               "Filters: unit:CODE status:retired rank:01.003"))
+        return
+    await _search(message, state, services, command.args)
+
+
+async def query_typed(message: Message, state: FSMContext, services: Services) -> None:
+    await _search(message, state, services, message.text or "")
+
+
+async def more(query: CallbackQuery, callback_data: FindMore, state: FSMContext, services: Services) -> None:
+    await query.answer()
+    text = (await state.get_data()).get(LAST_SEARCH)
+    if text and isinstance(query.message, Message):
+        await _search(query.message, state, services, text, callback_data.page)
+
+
+def build_router() -> Router:
+    router = Router(name="find")
+    router.message.register(find, Command("find"))
+    router.message.register(query_typed, FindStates.query, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(more, FindMore.filter())
+    return router
+

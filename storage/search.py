@@ -1,0 +1,117 @@
+"""Dossier search over the maintained index: FTS5 trigram on SQLite, pg_trgm on PostgreSQL.
+
+Every word of the query must appear in the folded name or the personal ID, in any order. The index
+answers words of three characters or more; shorter ones (Vietnamese has many: "an", "ha") are matched
+as the start of a name word among those candidates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, case, column, literal, literal_column, or_, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Dossier, OrgUnit
+from storage.repositories import under
+
+_FTS = table("dossier_search", column("rowid"))
+_BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.personal_id)  # as indexed on PostgreSQL
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTerms:
+    words: tuple[str, ...] = ()  # folded words and digit runs, all required
+    birth_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    id: int
+    full_name: str
+    birth_date: dt.date
+    post: str | None
+    working_unit: str
+
+
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', "") + '"'
+
+
+def _word_start(word: str) -> ColumnElement[bool]:
+    return (literal(" ") + Dossier.folded_name).like(f"% {word}%", escape="\\")
+
+
+def _rank(words: Sequence[str]) -> ColumnElement[int]:
+    """0 the exact name, 1 the name starting with the words as typed, 2 the words in that order at a
+    word start, 3 every word at a word start, 4 the rest (a word found inside another)."""
+    phrase = " ".join(words)
+    return case(
+        (Dossier.folded_name == phrase, 0),
+        (Dossier.folded_name.like(f"{phrase}%"), 1),
+        (_word_start(phrase), 2),
+        (and_(*[_word_start(word) for word in words]), 3),
+        else_=4,
+    )
+
+
+class DossierSearch:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+
+    def _text_filter(self, words: Sequence[str]) -> list[ColumnElement[bool]]:
+        """The index narrows the candidates (any word of 3+ characters, anywhere); then a name word must
+        start a word of the name ("yen" is not found inside "nguyen"), and digits may sit anywhere in
+        the personal ID."""
+        indexed = [w for w in words if len(w) >= 3]
+        conditions: list[ColumnElement[bool]] = []
+        if self.dialect == "postgresql":
+            conditions += [_BODY.like(f"%{w}%") for w in indexed]
+        elif indexed:
+            match = " AND ".join(_fts_phrase(w) for w in indexed)
+            conditions.append(Dossier.id.in_(select(_FTS.c.rowid).where(literal_column("dossier_search").op("MATCH")(match))))
+        for word in words:
+            conditions.append(Dossier.personal_id.like(f"%{word}%") if word.isdigit() else _word_start(word))
+        return conditions
+
+    async def find(
+        self,
+        terms: SearchTerms,
+        scope: Sequence[str],
+        *,
+        unit_prefix: str | None = None,
+        status: str | None = None,
+        rank_code: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Found]:
+        """Ranked candidates in scope (custodian or working unit): exact names first, then names whose
+        words start as typed, then alphabetically."""
+        custodian, working = aliased(OrgUnit), aliased(OrgUnit)
+        conditions = [or_(under(custodian.path, scope), under(working.path, scope)), *self._text_filter(terms.words)]
+        if terms.birth_date is not None:
+            conditions.append(Dossier.birth_date == terms.birth_date)
+        if unit_prefix is not None:
+            conditions.append(or_(custodian.path.startswith(unit_prefix, autoescape=True),
+                                  working.path.startswith(unit_prefix, autoescape=True)))
+        if status is not None:
+            conditions.append(Dossier.employment_status == status)
+        if rank_code is not None:
+            conditions.append(Dossier.rank_code == rank_code)
+        name_words = [w for w in terms.words if not w.isdigit()]
+        ranking = [_rank(name_words)] if name_words else []
+        query = (
+            select(Dossier.id, Dossier.full_name, Dossier.birth_date, Dossier.post, working.name)
+            .join(custodian, custodian.id == Dossier.custodian_unit_id)
+            .join(working, working.id == Dossier.working_unit_id)
+            .where(*conditions)
+            .order_by(*ranking, Dossier.folded_name, Dossier.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [Found(*row) for row in rows]

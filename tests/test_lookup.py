@@ -1,0 +1,225 @@
+"""/find: real-world Vietnamese queries, the scope filter, paging, the audit of every search, and the
+dossier card's sections, masking and length limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+
+import pytest
+
+from handlers.dossiers import DossierSection, OpenDossier, render_section
+from handlers.find import FindMore
+from services.actor import Actor
+from services.dossier_fields import DossierFull, Record
+from services.errors import InvalidInput, PermissionDenied
+from services.lookup import FindFilters, LookupService, parse_query, split_filters
+from services.text import fold
+from storage import UnitOfWork
+from tests.conftest import BotHarness, sent_texts
+from tests.test_accounts import sign_in, tree
+
+PEOPLE = [
+    # personal ID, name, birth date, unit, status, rank
+    ("001188000111", "Đặng Thị Hoà", dt.date(1988, 3, 9), "SYT", "active", "01.003"),
+    ("092190000222", "Nguyễn Văn Thủy", dt.date(1990, 1, 2), "BV", "active", "01.003"),
+    ("092191000333", "Lê Thị Thuỷ", dt.date(1991, 5, 6), "BV", "retired", "01.002"),
+    ("092185000444", "Trần Đức Anh", dt.date(1985, 7, 8), "SYT", "active", "01.004"),
+    ("092186000555", "Phạm Minh Đức", dt.date(1986, 9, 10), "BV", "active", "01.003"),
+    ("092187000666", "Nguyễn Văn An", dt.date(1987, 11, 12), "SYT", "active", "01.003"),
+    ("092188000777", "Nguyễn An Khang", dt.date(1988, 12, 1), "BV", "active", "01.003"),
+    ("092189000888", "Đỗ Hoàng Yến", dt.date(1989, 4, 4), "STC", "active", "01.003"),  # another branch
+]
+
+
+async def add_people(uow: UnitOfWork, clock, people=PEOPLE) -> dict[str, int]:  # noqa: ANN001
+    now = clock.now()
+    async with uow.write() as repos:
+        units = {code: await repos.units.by_code(code) for code in ("SYT", "BV", "STC")}
+        await repos.dossiers.add_many([{
+            "personal_id": pid, "full_name": name, "folded_name": fold(name), "sex": "F", "birth_date": born,
+            "custodian_unit_id": units[unit].id, "working_unit_id": units[unit].id, "employment_status": status,
+            "rank_code": rank, "post": "Chuyên viên", "current_address": "12 Trần Hưng Đạo",
+            "created_at": now, "updated_at": now,
+        } for pid, name, born, unit, status, rank in people])
+        return await repos.dossiers.ids_by_personal_id([row[0] for row in people])
+
+
+@pytest.fixture
+async def clerk(uow: UnitOfWork, clock) -> Actor:  # noqa: ANN001
+    await tree(uow, clock)
+    await add_people(uow, clock)
+    return await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+
+
+def names(page) -> list[str]:  # noqa: ANN001
+    return [candidate.full_name for candidate in page.candidates]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("dang", ["Đặng Thị Hoà"]),  # đ folds to d, which SQLite's own folding does not do
+        ("Đặng", ["Đặng Thị Hoà"]),
+        ("hòa đặng", ["Đặng Thị Hoà"]),  # the other tone placement, the words reversed
+        (unicodedata.normalize("NFD", "Hoà"), ["Đặng Thị Hoà"]),  # decomposed input
+        ("THUY", ["Lê Thị Thuỷ", "Nguyễn Văn Thủy"]),  # thuỷ and thủy alike
+        ("thủy", ["Lê Thị Thuỷ", "Nguyễn Văn Thủy"]),
+        ("nguyen van an", ["Nguyễn Văn An"]),
+        ("an nguyen", ["Nguyễn An Khang", "Nguyễn Văn An"]),
+        ("duc", ["Phạm Minh Đức", "Trần Đức Anh"]),
+        ("000111", ["Đặng Thị Hoà"]),  # part of a personal ID
+        ("001188000111", ["Đặng Thị Hoà"]),  # the whole ID, leading zeros and all
+        ("09/03/1988", ["Đặng Thị Hoà"]),  # a birth date
+        ("nguyen 12/11/1987", ["Nguyễn Văn An"]),
+        ("yen", []),  # Đỗ Hoàng Yến works at another branch: never shown
+        ("xyz", []),
+    ],
+)
+async def test_real_world_queries(uow: UnitOfWork, clock, clerk: Actor, query: str, expected: list[str]) -> None:  # noqa: ANN001
+    assert sorted(names(await LookupService(uow, clerk, clock).find(query))) == sorted(expected)
+
+
+async def test_the_best_match_comes_first(uow: UnitOfWork, clock, clerk: Actor) -> None:  # noqa: ANN001
+    page = await LookupService(uow, clerk, clock).find("nguyen van")
+    assert names(page)[:2] == ["Nguyễn Văn An", "Nguyễn Văn Thủy"]  # "nguyen van…" before "nguyen an khang"
+
+
+async def test_filters_unit_status_rank(uow: UnitOfWork, clock, clerk: Actor) -> None:  # noqa: ANN001
+    lookup = LookupService(uow, clerk, clock)
+    assert sorted(names(await lookup.find("thuy", filters=FindFilters(status="retired")))) == ["Lê Thị Thuỷ"]
+    assert names(await lookup.find("nguyen", filters=FindFilters(unit_code="BV"))) == ["Nguyễn An Khang", "Nguyễn Văn Thủy"]
+    assert names(await lookup.find("duc", filters=FindFilters(rank_code="01.004"))) == ["Trần Đức Anh"]
+    assert split_filters("thuy tt:retired dv:bv ngach:01.002") == (
+        "thuy", FindFilters(unit_code="BV", status="retired", rank_code="01.002"))
+
+
+async def test_bad_queries_are_explained(uow: UnitOfWork, clock, clerk: Actor) -> None:  # noqa: ANN001
+    lookup = LookupService(uow, clerk, clock)
+    for query in ("", "  ", "31/02/1990"):
+        with pytest.raises(InvalidInput):
+            await lookup.find(query)
+    assert parse_query("Đặng  thị-hoà 1988").words == ("dang", "thi", "hoa", "1988")
+
+
+async def test_paging_and_the_audit_of_what_was_shown(uow: UnitOfWork, clock) -> None:  # noqa: ANN001
+    await tree(uow, clock)
+    many = [(f"0921900{n:05d}", f"Võ Văn Tâm {n:02d}", dt.date(1990, 1, 1), "SYT", "active", "01.003") for n in range(25)]
+    ids = await add_people(uow, clock, many)
+    manager = await sign_in(uow, clock, "minh.syt", "SYT", "manager", 601)
+    lookup = LookupService(uow, manager, clock)
+    pages = [await lookup.find("vo tam", page) for page in range(3)]
+    assert [len(p.candidates) for p in pages] == [10, 10, 5]
+    assert [p.has_next for p in pages] == [True, True, False]
+    assert len({c.id for p in pages for c in p.candidates}) == 25
+    async with uow.read() as repos:
+        searches = [e for e in await repos.audit.search(actor_label="minh.syt", limit=10) if e.action == "dossier.search"]
+    assert searches[0].details["shown"] == [c.id for c in pages[2].candidates]
+    assert set(searches[0].details["shown"]) <= set(ids.values())
+
+
+async def test_roles_without_lookup_are_refused(uow: UnitOfWork, clock) -> None:  # noqa: ANN001
+    await tree(uow, clock)
+    auditor = await sign_in(uow, clock, "kt.snv", "SNV", "auditor", 701)
+    with pytest.raises(PermissionDenied):
+        await LookupService(uow, auditor, clock).find("dang")
+
+
+async def test_the_index_follows_every_write(uow: UnitOfWork, clock, clerk: Actor) -> None:  # noqa: ANN001
+    from storage.models import Dossier
+
+    async with uow.write() as repos:
+        dossier = await repos.session.get(Dossier, await repos.dossiers.id_of("092185000444"))
+        dossier.full_name, dossier.folded_name = "Trần Đức Anh Tuấn", fold("Trần Đức Anh Tuấn")
+    assert names(await LookupService(uow, clerk, clock).find("tuan")) == ["Trần Đức Anh Tuấn"]
+
+
+# -- through the bot -------------------------------------------------------------------------------
+
+@pytest.fixture
+async def people(harness: BotHarness) -> dict[str, int]:
+    await tree(harness.runtime.uow, harness.runtime.clock)
+    return await add_people(harness.runtime.uow, harness.runtime.clock)
+
+
+async def bot_sign_in(harness: BotHarness, username: str, unit: str, role: str, user_id: int) -> None:
+    await sign_in(harness.runtime.uow, harness.runtime.clock, username, unit, role, user_id)
+
+
+async def test_find_lists_candidates_with_buttons_and_pages(harness: BotHarness, people: dict[str, int]) -> None:
+    await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
+    text = sent_texts(await harness.send("/find nguyen", user_id=501))[0]
+    assert text.startswith("Kết quả tìm <b>nguyen</b>, trang 1:")
+    assert "3. <b>Nguyễn Văn Thủy</b> — 02/01/1990 — Bệnh viện Đa khoa — Chuyên viên" in text
+    keyboard = harness.last_keyboard_message().reply_markup.inline_keyboard
+    assert [b.text for b in keyboard[0]] == ["1", "2", "3"]
+    assert keyboard[0][0].callback_data == OpenDossier(id=people["092188000777"]).pack()
+
+
+async def test_find_without_words_asks_and_re_asks(harness: BotHarness, people: dict[str, int]) -> None:
+    await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
+    assert "Gõ họ tên" in sent_texts(await harness.send("/find", user_id=501))[0]
+    assert sent_texts(await harness.send("31/02/1990", user_id=501)) == ["Ngày không hợp lệ: 31/02/1990 (dùng dd/mm/yyyy)"]
+    assert "Đặng Thị Hoà" in sent_texts(await harness.send("dang hoa", user_id=501))[0]
+
+
+async def test_next_page_button(harness: BotHarness) -> None:
+    await tree(harness.runtime.uow, harness.runtime.clock)
+    await add_people(harness.runtime.uow, harness.runtime.clock,
+                     [(f"0921900{n:05d}", f"Võ Văn Tâm {n:02d}", dt.date(1990, 1, 1), "SYT", "active", "01.003")
+                      for n in range(12)])
+    await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
+    await harness.send("/find tam", user_id=501)
+    texts = sent_texts(await harness.press(harness.last_keyboard_message(), FindMore(page=1).pack(), user_id=501))
+    assert texts[0].startswith("Kết quả tìm <b>tam</b>, trang 2:") and "11. <b>Võ Văn Tâm 10</b>" in texts[0]
+
+
+async def test_manager_sees_no_family_and_no_addresses(harness: BotHarness, people: dict[str, int]) -> None:
+    await bot_sign_in(harness, "minh.syt", "SYT", "manager", 601)
+    await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
+    hoa = people["001188000111"]
+    await harness.send("/start", user_id=601)
+    anchor = list(harness.session.messages.values())[-1]
+    await harness.press(anchor, OpenDossier(id=hoa).pack(), user_id=601)
+    buttons = [b.text for row in harness.last_keyboard_message().reply_markup.inline_keyboard for b in row]
+    assert "Quan hệ gia đình" not in buttons and "Sơ yếu" in buttons
+    identity = sent_texts(await harness.press(anchor, DossierSection(id=hoa, section="identity").pack(), user_id=601))[0]
+    assert "Nơi ở hiện nay" not in identity and "Số định danh cá nhân: 001188000111" in identity
+    refused = await harness.press(anchor, DossierSection(id=hoa, section="family").pack(), user_id=601)
+    assert refused[0].__api_method__ == "answerCallbackQuery" and refused[0].show_alert
+
+    clerk_identity = sent_texts(await harness.press(anchor, DossierSection(id=hoa, section="identity").pack(), user_id=501))[0]
+    assert "Nơi ở hiện nay: 12 Trần Hưng Đạo" in clerk_identity
+
+
+async def test_an_employee_sees_only_their_own_dossier(harness: BotHarness, people: dict[str, int]) -> None:
+    me = await sign_in(harness.runtime.uow, harness.runtime.clock, "hoa.nv", "SYT", "employee", 801)
+    async with harness.runtime.uow.write() as repos:
+        (await repos.accounts.by_username("hoa.nv")).personal_id = "001188000111"
+    await harness.send("/start", user_id=801)
+    anchor = list(harness.session.messages.values())[-1]
+    mine = sent_texts(await harness.press(anchor, OpenDossier(id=people["001188000111"]).pack(), user_id=801))
+    assert "<b>Đặng Thị Hoà</b>" in mine[0]
+    other = await harness.press(anchor, OpenDossier(id=people["092190000222"]).pack(), user_id=801)
+    assert other[0].text == "Bạn không có quyền thực hiện thao tác này."
+    assert sent_texts(await harness.send("/find dang", user_id=801)) == ["Bạn không có quyền thực hiện thao tác này."]
+    assert me.role == "employee"
+
+
+def test_a_section_with_200_history_rows_fits_one_message() -> None:
+    records = tuple(Record("work_history", dt.date(1990 + n // 12, n % 12 + 1, 1), None,
+                           {"text": f"Chuyên viên phòng Tổ chức cán bộ, Sở Nội vụ thành phố Cần Thơ, lần {n}"})
+                    for n in range(200))
+    dossier = DossierFull(1, {"full_name": "Đặng Thị Hoà"}, "Sở Nội vụ", "Sở Nội vụ", records)
+    from aiogram.utils.i18n import I18n
+
+    from bot.i18n import create_i18n
+
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("vi"):
+        text = render_section(dossier, "history")
+    assert len(text) <= 4096
+    assert text.splitlines()[-1].startswith("… và ") and "dòng nữa" in text
+    shown = sum(1 for line in text.splitlines() if line.startswith("• "))
+    assert f"… và {200 - shown} dòng nữa" in text
+    assert isinstance(i18n, I18n)
