@@ -26,6 +26,7 @@ from services.demo import ANONYMOUS_CONSOLE_USER_ID, DEMO_PASSWORD, console_user
 from services.errors import ServiceError
 from services.i18n import DEFAULT_LOCALE, N_
 from services.profiles import DEFAULT_PROFILE, available_profiles
+from services.reference import LISTS, ReferenceEntry, ReferenceService, install_reference_lists
 from services.setup import install_profile
 from locales import translator
 from storage import Database, UnitOfWork
@@ -86,6 +87,7 @@ def run_async(coroutine: Any) -> Any:
 async def prepare_database(database: Database, clock: Clock, profile: str | None) -> dict[str, Any]:
     await database.upgrade()
     installed = await install_profile(UnitOfWork(database), clock, profile)
+    await install_reference_lists(UnitOfWork(database))
     return {"database": database.describe(), "revision": await database.current_revision(), "profile": installed.name}
 
 
@@ -354,9 +356,12 @@ def account_add(
     role: Annotated[str, typer.Option(help=_(N_("admin, clerk, manager, auditor or employee.")))],
     name: Annotated[str, typer.Option(help=_(N_("The person's full name.")))],
     request: Annotated[str, typer.Option(help=_(N_("The written request (number and date).")))],
+    personal_id: Annotated[str | None, typer.Option(
+        help=_(N_("For an employee: the personal ID of their own dossier.")))] = None,
     as_json: JsonOption = False,
 ) -> None:
-    issued = admin_call(lambda services: services.accounts.issue(username, unit, role, name, request))
+    issued = admin_call(lambda services: services.accounts.issue(
+        username, unit, role, name, request, personal_id=personal_id))
     emit_code(as_json, issued)
 
 
@@ -443,6 +448,29 @@ def account_reject(
 ) -> None:
     request = admin_call(lambda services: services.subaccounts.reject(request_id, reason))
     emit(as_json, asdict(request), _(N_("Request #{number} rejected.")).format(number=request.id))
+
+
+reference_app = typer.Typer(help=_(N_("Reference lists: ethnicities, religions, ranks, education levels.")),
+                            no_args_is_help=True)
+app.add_typer(reference_app, name="reference")
+
+
+@reference_app.command("list", help=_(N_("Show a reference list ({lists}).")).format(lists=", ".join(LISTS)))
+def reference_list(list_name: str, as_json: JsonOption = False) -> None:
+    entries: list[ReferenceEntry] = admin_call(lambda services: ReferenceService(
+        services.uow, services.actor, services.clock).listing(list_name))
+    if as_json:
+        typer.echo(json.dumps([asdict(entry) for entry in entries], ensure_ascii=False))
+        return
+    for entry in entries:
+        typer.echo(f"{entry.code}  {entry.name}")
+
+
+@reference_app.command("add", help=_(N_("Add an entry to a reference list.")))
+def reference_add(list_name: str, code: str, name: str, as_json: JsonOption = False) -> None:
+    entry: ReferenceEntry = admin_call(lambda services: ReferenceService(
+        services.uow, services.actor, services.clock).add(list_name, code, name))
+    emit(as_json, asdict(entry), _(N_("Added {code} {name}.")).format(code=entry.code, name=entry.name))
 
 
 def main() -> None:

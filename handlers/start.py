@@ -8,7 +8,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
 from handlers.commands import COMMANDS
+from handlers.dossiers import OpenDossier
 from handlers.signin import SignIn, ask_first_password
 from handlers.views import clip, esc, role_label
 from services.actor import AccountStatus
@@ -47,7 +50,12 @@ async def start(message: Message, state: FSMContext, services: Services) -> None
     if overview.dossiers_in_scope is not None:
         lines.append(_("Dossiers in your scope: {count}").format(count=overview.dossiers_in_scope))
     lines += ["", _("Send /help to see what you can do.")]
-    await message.answer(clip("\n".join(lines)))
+    keyboard = None
+    if overview.own_dossier_id is not None:
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("My dossier"), callback_data=OpenDossier(id=overview.own_dossier_id))
+        keyboard = builder.as_markup()
+    await message.answer(clip("\n".join(lines)), reply_markup=keyboard)
 
 
 async def help_(message: Message, services: Services) -> None:

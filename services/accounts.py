@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.actor import AccountStatus, Actor, Role
+from services import validation
 from services.audit import record
 from services.clock import Clock
 from services.errors import InvalidInput, PermissionDenied, ServiceError
@@ -107,9 +108,15 @@ def validate_new_account(username: str, role: str, full_name: str, request_ref: 
 
 
 async def issue_account(repos: Repositories, actor: Actor, clock: Clock, username: str, unit_code: str, role: str,
-                        full_name: str, request_ref: str, ttl: dt.timedelta = ACTIVATION_TTL) -> IssuedCode:
-    """Create a pending account and its one-time activation code, inside the caller's transaction."""
+                        full_name: str, request_ref: str, ttl: dt.timedelta = ACTIVATION_TTL,
+                        personal_id: str | None = None) -> IssuedCode:
+    """Create a pending account and its one-time activation code, inside the caller's transaction.
+    An employee's account names the personal ID of their own dossier."""
     username, full_name, request_ref = validate_new_account(username, role, full_name, request_ref)
+    if role == Role.EMPLOYEE:
+        personal_id = validation.personal_id(personal_id or "")
+    elif personal_id:
+        raise InvalidInput("personal_id", N_("Only an employee's account names a personal ID."))
     if await repos.accounts.by_username(username) is not None:
         raise InvalidInput("username", N_("The username {username} is taken."), username=username)
     unit = await unit_by_code(repos, unit_code)
@@ -117,7 +124,7 @@ async def issue_account(repos: Repositories, actor: Actor, clock: Clock, usernam
     account = await repos.accounts.add(Account(
         username=username, full_name=full_name, unit_id=unit.id, role=role,
         status=AccountStatus.PENDING, activation_code_hash=code_hash(code), activation_expires_at=expires,
-        request_ref=request_ref, created_at=clock.now(),
+        request_ref=request_ref, created_at=clock.now(), personal_id=personal_id,
     ))
     await record(repos, clock, actor, "account.issue", "account", account.username,
                  unit=unit.code, role=role, request=request_ref, expires_at=expires.isoformat())
@@ -130,10 +137,10 @@ class AccountService:
 
     # -- the personnel office ----------------------------------------------------------------------
     async def issue(self, username: str, unit_code: str, role: str, full_name: str, request_ref: str,
-                    ttl: dt.timedelta = ACTIVATION_TTL) -> IssuedCode:
+                    ttl: dt.timedelta = ACTIVATION_TTL, personal_id: str | None = None) -> IssuedCode:
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_ACCOUNTS) as repos:
             return await issue_account(repos, self.actor, self.clock, username, unit_code, role, full_name,
-                                       request_ref, ttl)
+                                       request_ref, ttl, personal_id)
 
     async def listing(self, unit_code: str | None = None) -> list[AccountView]:
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_ACCOUNTS) as repos:

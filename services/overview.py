@@ -17,6 +17,7 @@ class Overview:
     role: Role | None = None
     unit_name: str | None = None
     dossiers_in_scope: int | None = None
+    own_dossier_id: int | None = None  # an employee's own dossier
 
 
 class OverviewService:
@@ -27,14 +28,17 @@ class OverviewService:
         if self.actor.is_anonymous:
             return Overview(signed_in=False)
         scope = dossier_scope(self.actor)
-        count = None
-        if scope:
-            async with self.uow.read() as repos:
+        count = own = None
+        async with self.uow.read() as repos:
+            if scope:
                 count = await repos.dossiers.count_in_scope(scope)
+            if self.actor.personal_id:
+                own = await repos.dossiers.id_of(self.actor.personal_id)
         return Overview(
             signed_in=True,
             full_name=self.actor.full_name,
             role=self.actor.role,
             unit_name=self.actor.unit_name,
             dossiers_in_scope=count,
+            own_dossier_id=own,
         )

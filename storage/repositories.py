@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, false, func, literal, or_, select, true, update
+from sqlalchemy import ColumnElement, String, bindparam, false, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -20,6 +21,7 @@ from storage.models import (
     DossierRecord,
     FsmRecord,
     OrgUnit,
+    ReferenceItem,
     SubAccountRequest,
     UserPreference,
 )
@@ -261,6 +263,65 @@ class DossierRepository(_Repository):
         )
         return int(await self.session.scalar(query) or 0)
 
+    # -- bulk import and export --------------------------------------------------------------------
+    async def by_personal_ids(self, personal_ids: Sequence[str], columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The named columns (with id, personal_id and both unit ids) of the dossiers having these
+        personal IDs, by personal ID."""
+        if not personal_ids:
+            return {}
+        names = dict.fromkeys(("id", "personal_id", "custodian_unit_id", "working_unit_id", *columns))
+        table = Dossier.__table__
+        query = select(*(table.c[name] for name in names)).where(table.c.personal_id.in_(personal_ids))
+        return {row.personal_id: dict(row._mapping) for row in await self.session.execute(query)}
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Insert dossiers (every row with the same keys) in one executemany; their new ids by personal ID."""
+        if not rows:
+            return {}
+        table = Dossier.__table__
+        result = await self.session.execute(insert(table).returning(table.c.id, table.c.personal_id), list(rows))
+        return {personal_id: dossier_id for dossier_id, personal_id in result.all()}
+
+    async def update_many(self, changes: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        """Update dossiers by id, each with its own changed columns. Rows changing the same columns go
+        together in one executemany."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for dossier_id, values in changes:
+            groups[tuple(sorted(values))].append({"key_id": dossier_id, **{f"new_{k}": v for k, v in values.items()}})
+        table = Dossier.__table__
+        for columns, params in groups.items():
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("key_id"))
+                .values({name: bindparam(f"new_{name}") for name in columns})
+            )
+            await self.session.execute(statement, params)
+
+    async def export_batch(
+        self,
+        prefixes: Sequence[str],
+        columns: Sequence[str],
+        after_id: int,
+        limit: int,
+        subtree: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The next `limit` dossiers by id after `after_id` whose custodian or working unit lies under
+        one of `prefixes` (and under `subtree`, if given): the named columns, the id, and the codes of
+        both units as custodian_code and working_code."""
+        custodian, working = aliased(OrgUnit), aliased(OrgUnit)
+        names = dict.fromkeys(("id", *columns))
+        query = (
+            select(*(getattr(Dossier, name) for name in names),
+                   custodian.code.label("custodian_code"), working.code.label("working_code"))
+            .join(custodian, custodian.id == Dossier.custodian_unit_id)
+            .join(working, working.id == Dossier.working_unit_id)
+            .where(Dossier.id > after_id, or_(under(custodian.path, prefixes), under(working.path, prefixes)))
+        )
+        if subtree is not None:
+            query = query.where(or_(under(custodian.path, (subtree,)), under(working.path, (subtree,))))
+        query = query.order_by(Dossier.id).limit(limit)
+        return [dict(row._mapping) for row in await self.session.execute(query)]
+
 
 class FsmRepository(_Repository):
     async def get(self, key: str) -> FsmRecord | None:
@@ -294,3 +355,13 @@ class SubAccountRepository(_Repository):
         if status is not None:
             query = query.where(SubAccountRequest.status == status)
         return [(row[0], row[1]) for row in (await self.session.execute(query.order_by(SubAccountRequest.id))).all()]
+
+
+class ReferenceRepository(_Repository):
+    async def listing(self, list_name: str) -> Sequence[ReferenceItem]:
+        query = select(ReferenceItem).where(ReferenceItem.list_name == list_name).order_by(ReferenceItem.code)
+        return (await self.session.scalars(query)).all()
+
+    async def add(self, list_name: str, code: str, name: str, extra: dict[str, Any]) -> None:
+        self.session.add(ReferenceItem(list_name=list_name, code=code, name=name, extra=extra))
+        await self.session.flush()

@@ -15,6 +15,7 @@ from storage.repositories import (
     DossierRepository,
     FsmRepository,
     PreferenceRepository,
+    ReferenceRepository,
     SettingRepository,
     SubAccountRepository,
     UnitRepository,
@@ -35,6 +36,7 @@ class Repositories:
         self.audit = AuditRepository(session)
         self.subaccounts = SubAccountRepository(session)
         self.search = DossierSearch(session)
+        self.references = ReferenceRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

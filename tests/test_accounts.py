@@ -32,8 +32,10 @@ async def tree(uow: UnitOfWork, clock: FrozenClock) -> UnitService:
     return units
 
 
-async def sign_in(uow: UnitOfWork, clock: FrozenClock, username: str, unit: str, role: str, telegram_id: int) -> Actor:
-    issued = await AccountService(uow, SYSTEM, clock).issue(username, unit, role, username.title(), "01/CV 01/07/2026")
+async def sign_in(uow: UnitOfWork, clock: FrozenClock, username: str, unit: str, role: str, telegram_id: int,
+                  personal_id: str | None = None) -> Actor:
+    issued = await AccountService(uow, SYSTEM, clock).issue(username, unit, role, username.title(), "01/CV 01/07/2026",
+                                                            personal_id=personal_id)
     await AccountService(uow, await load_actor(uow, telegram_id), clock).activate(issued.activation_code)
     await AccountService(uow, await load_actor(uow, telegram_id), clock).choose_first_password(PASSWORD)
     return await load_actor(uow, telegram_id)

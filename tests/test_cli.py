@@ -143,3 +143,18 @@ def test_unit_and_account_commands(tmp_path: Path) -> None:
     merged = json.loads(hoso("unit", "merge", "SYT", "STC", "--json", cwd=tmp_path, env=env).stdout)
     assert merged == {"old": "SYT", "into": "STC", "dossiers": 0, "accounts": 1, "units": 1, "requests": 0}
     assert hoso("audit", "verify", cwd=tmp_path, env=env).returncode == 0
+
+
+def test_reference_lists_are_installed_and_extensible(tmp_path: Path) -> None:
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
+    assert hoso("init", cwd=tmp_path, env=env).returncode == 0
+    ethnicities = json.loads(hoso("reference", "list", "ethnicity", "--json", cwd=tmp_path, env=env).stdout)
+    assert len(ethnicities) == 54 and ethnicities[0] == {"code": "01", "name": "Kinh", "extra": {}}
+    ranks = {r["code"]: r for r in json.loads(hoso("reference", "list", "rank", "--json", cwd=tmp_path, env=env).stdout)}
+    assert ranks["01.003"]["name"] == "Chuyên viên" and ranks["01.005"]["extra"]["raise_months"] == 24
+    assert hoso("reference", "add", "religion", "99", "Tín ngưỡng dân gian", cwd=tmp_path, env=env).returncode == 0
+    assert hoso("init", cwd=tmp_path, env=env).returncode == 0  # re-running keeps the admin's entry
+    religions = hoso("reference", "list", "religion", cwd=tmp_path, env=env).stdout
+    assert "99  Tín ngưỡng dân gian" in religions
+    bad = hoso("reference", "list", "planets", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and bad.stderr.startswith("hoso: list: ")

@@ -193,9 +193,7 @@ async def test_manager_sees_no_family_and_no_addresses(harness: BotHarness, peop
 
 
 async def test_an_employee_sees_only_their_own_dossier(harness: BotHarness, people: dict[str, int]) -> None:
-    me = await sign_in(harness.runtime.uow, harness.runtime.clock, "hoa.nv", "SYT", "employee", 801)
-    async with harness.runtime.uow.write() as repos:
-        (await repos.accounts.by_username("hoa.nv")).personal_id = "001188000111"
+    me = await sign_in(harness.runtime.uow, harness.runtime.clock, "hoa.nv", "SYT", "employee", 801, "001188000111")
     await harness.send("/start", user_id=801)
     anchor = list(harness.session.messages.values())[-1]
     mine = sent_texts(await harness.press(anchor, OpenDossier(id=people["001188000111"]).pack(), user_id=801))
@@ -223,3 +221,19 @@ def test_a_section_with_200_history_rows_fits_one_message() -> None:
     shown = sum(1 for line in text.splitlines() if line.startswith("• "))
     assert f"… và {200 - shown} dòng nữa" in text
     assert isinstance(i18n, I18n)
+
+
+async def test_employee_account_opens_their_dossier_from_start(harness: BotHarness, people: dict[str, int]) -> None:
+    from services.accounts import AccountService
+    from services.actor import Actor as _Actor
+
+    service = AccountService(harness.runtime.uow, _Actor.system(), harness.runtime.clock)
+    with pytest.raises(InvalidInput) as caught:
+        await service.issue("x.nv", "SYT", "employee", "X", "r", personal_id="12345")
+    assert caught.value.field == "personal_id"
+    code = (await service.issue("hoa.nv", "SYT", "employee", "Đặng Thị Hoà", "r", personal_id="001188000111")).activation_code
+    await harness.send(f"/start {code}", user_id=802)
+    await harness.send("mat-khau-2026", user_id=802)
+    await harness.send("/start", user_id=802)
+    button = harness.last_keyboard_message().reply_markup.inline_keyboard[0][0]
+    assert button.text == "Hồ sơ của tôi" and button.callback_data == OpenDossier(id=people["001188000111"]).pack()
