@@ -237,3 +237,24 @@ async def test_employee_account_opens_their_dossier_from_start(harness: BotHarne
     await harness.send("/start", user_id=802)
     button = harness.last_keyboard_message().reply_markup.inline_keyboard[0][0]
     assert button.text == "Hồ sơ của tôi" and button.callback_data == OpenDossier(id=people["001188000111"]).pack()
+
+
+async def test_print_2c_sends_a_word_document(harness: BotHarness, people: dict[str, int]) -> None:
+    import io
+
+    import docx
+
+    from handlers.dossiers import PrintDossier
+
+    await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
+    await harness.send("/start", user_id=501)
+    anchor = list(harness.session.messages.values())[-1]
+    calls = await harness.press(anchor, PrintDossier(id=people["001188000111"]).pack(), user_id=501)
+    sent = [call for call in calls if call.__api_method__ == "sendDocument"]
+    assert len(sent) == 1 and sent[0].document.filename == "2C-001188000111.docx"
+    content = b"".join([chunk async for chunk in sent[0].document.read(harness.bot)])
+    text = "\n".join(paragraph.text for paragraph in docx.Document(io.BytesIO(content)).paragraphs)
+    assert "SƠ YẾU LÝ LỊCH" in text and "ĐẶNG THỊ HOÀ" in text
+    async with harness.runtime.uow.read() as repos:
+        actions = [e.action for e in await repos.audit.search(actor_label="lan.syt", limit=5)]
+    assert "dossier.print" in actions
