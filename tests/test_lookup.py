@@ -253,7 +253,9 @@ async def test_print_2c_sends_a_word_document(harness: BotHarness, people: dict[
     sent = [call for call in calls if call.__api_method__ == "sendDocument"]
     assert len(sent) == 1 and sent[0].document.filename == "2C-001188000111.docx"
     content = b"".join([chunk async for chunk in sent[0].document.read(harness.bot)])
-    text = "\n".join(paragraph.text for paragraph in docx.Document(io.BytesIO(content)).paragraphs)
+    document = docx.Document(io.BytesIO(content))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    text = "\n".join([paragraph.text for paragraph in document.paragraphs] + cells)
     assert "SƠ YẾU LÝ LỊCH" in text and "ĐẶNG THỊ HOÀ" in text
     async with harness.runtime.uow.read() as repos:
         actions = [e.action for e in await repos.audit.search(actor_label="lan.syt", limit=5)]
