@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, column, literal, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,17 +64,22 @@ class DossierSearch:
         self.session = session
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
-    def _text_filter(self, words: Sequence[str]) -> list[ColumnElement[bool]]:
-        """The index narrows the candidates (any word of 3+ characters, anywhere); then a name word must
-        start a word of the name ("yen" is not found inside "nguyen"), and digits may sit anywhere in
-        the personal ID."""
-        indexed = [w for w in words if len(w) >= 3]
+    def _text_filter(self, words: Sequence[str], use_index: bool = True) -> list[ColumnElement[bool]]:
+        """The index narrows the candidates; then a name word must start a word of the name ("yen" is
+        not found inside "nguyen"), and digits may sit anywhere in the personal ID.
+
+        On SQLite a name word is looked up as " word" (a space, then the word), which the trigram index
+        answers as "a word starting so": two letters are enough ("an" → " an"), and a common letter run
+        inside longer words brings no candidates."""
         conditions: list[ColumnElement[bool]] = []
-        if self.dialect == "postgresql":
-            conditions += [_BODY.like(f"%{w}%") for w in indexed]
-        elif indexed:
-            match = " AND ".join(_fts_phrase(w) for w in indexed)
-            conditions.append(Dossier.id.in_(select(_FTS.c.rowid).where(literal_column("dossier_search").op("MATCH")(match))))
+        if use_index and self.dialect == "postgresql":
+            conditions += [_BODY.like(f"%{w}%") for w in words if len(w) >= 3]
+        elif use_index:
+            phrases = [w if w.isdigit() else f" {w}" for w in words]
+            match = " AND ".join(_fts_phrase(p) for p in phrases if len(p) >= 3)
+            if match:
+                conditions.append(Dossier.id.in_(
+                    select(_FTS.c.rowid).where(literal_column("dossier_search").op("MATCH")(match))))
         for word in words:
             conditions.append(Dossier.personal_id.like(f"%{word}%") if word.isdigit() else _word_start(word))
         return conditions
@@ -92,7 +98,7 @@ class DossierSearch:
         """Ranked candidates in scope (custodian or working unit): exact names first, then names whose
         words start as typed, then alphabetically."""
         custodian, working = aliased(OrgUnit), aliased(OrgUnit)
-        conditions = [or_(under(custodian.path, scope), under(working.path, scope)), *self._text_filter(terms.words)]
+        conditions = [or_(under(custodian.path, scope), under(working.path, scope))]
         if terms.birth_date is not None:
             conditions.append(Dossier.birth_date == terms.birth_date)
         if unit_prefix is not None:
@@ -102,13 +108,31 @@ class DossierSearch:
             conditions.append(Dossier.employment_status == status)
         if rank_code is not None:
             conditions.append(Dossier.rank_code == rank_code)
+        columns = (Dossier.id, Dossier.full_name, Dossier.birth_date, Dossier.post, working.name)
+
+        def base() -> Any:
+            return (select(*columns)
+                    .join(custodian, custodian.id == Dossier.custodian_unit_id)
+                    .join(working, working.id == Dossier.working_unit_id)
+                    .where(*conditions))
+
         name_words = [w for w in terms.words if not w.isdigit()]
+        if name_words and len(name_words) == len(terms.words):
+            # Fast path: names starting with the words as typed are the best matches (ranks 0 and 1),
+            # and a walk of the folded-name index finds them without sorting every candidate. When they
+            # fill the page, the page is exactly what the ranked query would give.
+            phrase = " ".join(name_words)
+            upper = phrase[:-1] + chr(ord(phrase[-1]) + 1)
+            fast = (base().where(Dossier.folded_name >= phrase, Dossier.folded_name < upper,
+                                 *self._text_filter(terms.words, use_index=False))
+                    .order_by(Dossier.folded_name, Dossier.id).limit(offset + limit))
+            rows = (await self.session.execute(fast)).all()
+            if len(rows) >= offset + limit:
+                return [Found(*row) for row in rows[offset:]]
         ranking = [_rank(name_words)] if name_words else []
         query = (
-            select(Dossier.id, Dossier.full_name, Dossier.birth_date, Dossier.post, working.name)
-            .join(custodian, custodian.id == Dossier.custodian_unit_id)
-            .join(working, working.id == Dossier.working_unit_id)
-            .where(*conditions)
+            base()
+            .where(*self._text_filter(terms.words))
             .order_by(*ranking, Dossier.folded_name, Dossier.id)
             .limit(limit)
             .offset(offset)

@@ -17,16 +17,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-# What the search matches: the folded name and the personal ID, side by side.
+# What the search matches: the folded name and the personal ID, side by side. The leading space lets a
+# trigram phrase like " an" match the start of a word only.
 SQLITE_SEARCH = (
     "CREATE VIRTUAL TABLE dossier_search USING fts5(body, tokenize='trigram')",
     """CREATE TRIGGER dossier_search_insert AFTER INSERT ON dossier BEGIN
-       INSERT INTO dossier_search(rowid, body) VALUES (new.id, new.folded_name || ' ' || new.personal_id); END""",
+       INSERT INTO dossier_search(rowid, body) VALUES (new.id, ' ' || new.folded_name || ' ' || new.personal_id); END""",
     """CREATE TRIGGER dossier_search_update AFTER UPDATE OF folded_name, personal_id ON dossier BEGIN
-       UPDATE dossier_search SET body = new.folded_name || ' ' || new.personal_id WHERE rowid = new.id; END""",
+       UPDATE dossier_search SET body = ' ' || new.folded_name || ' ' || new.personal_id WHERE rowid = new.id; END""",
     """CREATE TRIGGER dossier_search_delete AFTER DELETE ON dossier BEGIN
        DELETE FROM dossier_search WHERE rowid = old.id; END""",
-    "INSERT INTO dossier_search(rowid, body) SELECT id, folded_name || ' ' || personal_id FROM dossier",
+    "INSERT INTO dossier_search(rowid, body) SELECT id, ' ' || folded_name || ' ' || personal_id FROM dossier",
 )
 POSTGRES_SEARCH = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
