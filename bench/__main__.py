@@ -10,6 +10,8 @@ from bench import startup
 
 BENCHMARKS: dict[str, Callable[[int], int]] = {
     "startup": startup.run,
+    "find": lambda runs: __import__("bench.find", fromlist=["run"]).run(runs),  # imported lazily: aiogram is slow
+    "import_export": lambda runs: __import__("bench.import_export", fromlist=["run"]).run(runs),
 }
 
 

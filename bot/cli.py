@@ -151,11 +151,12 @@ def run(
     try:
         run_async(main())
     except TelegramUnauthorizedError:
-        fail(f"HOSO_BOT_TOKEN: {_(N_('Telegram refused this token'))}")
+        fail("HOSO_BOT_TOKEN: " + _(N_("Telegram refused this token")))
     except TelegramNetworkError:
-        fail(f"HOSO_TELEGRAM_API_BASE: {_(N_('the Bot API cannot be reached at {base}')).format(base=settings.api_base)}")
+        reason = _(N_("the Bot API cannot be reached at {base}")).format(base=settings.api_base)
+        fail("HOSO_TELEGRAM_API_BASE: " + reason)
     except ListenError as error:
-        fail(f"HOSO_WEBHOOK_HOST/HOSO_WEBHOOK_PORT: {_(N_('cannot listen on {address}')).format(address=error)}")
+        fail("HOSO_WEBHOOK_HOST/HOSO_WEBHOOK_PORT: " + _(N_("cannot listen on {address}")).format(address=error))
 
 
 DownloadsOption = Annotated[
@@ -239,7 +240,7 @@ def audit_verify(
     if report.ok:
         emit(as_json, report.as_dict(), _(N_("OK: {count} events, the chain is intact.")).format(count=report.count))
         return
-    data = {**report.as_dict(), "reason": _(report.reason or "")}
+    data = {**report.as_dict(), "reason": _(report.reason) if report.reason else ""}
     emit(as_json, data, _(N_("BROKEN at seq {seq}: {reason}.")).format(seq=report.broken_seq, reason=data["reason"]))
     raise typer.Exit(1)
 
@@ -321,7 +322,8 @@ def unit_list(
         return
     for unit in units:
         indent = "  " * unit.depth if tree else ""
-        merged = f" [{_(N_('merged into {code}')).format(code=unit.merged_into_code)}]" if unit.merged_into_code else ""
+        merged_into = _(N_("merged into {code}")).format(code=unit.merged_into_code)
+        merged = f" [{merged_into}]" if unit.merged_into_code else ""
         typer.echo(f"{indent}{unit.code}  {unit.name}{merged}")
 
 
@@ -475,3 +477,7 @@ def reference_add(list_name: str, code: str, name: str, as_json: JsonOption = Fa
 
 def main() -> None:
     app()
+
+
+from bot.cli_dossiers import register as _register_dossier_commands  # noqa: E402
+_register_dossier_commands(app)

@@ -25,6 +25,7 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec("cancel", N_("Cancel the current step")),
     BotCommandSpec("find", N_("Look a person up: name, personal ID or birth date"),
                    frozenset({Role.ADMIN, Role.CLERK, Role.MANAGER})),
+    BotCommandSpec("export", N_("Export your dossiers as Excel"), frozenset({Role.ADMIN, Role.CLERK, Role.MANAGER})),
     BotCommandSpec("passwd", N_("Change your password"), frozenset(Role)),
     BotCommandSpec("logout", N_("Sign out of this Telegram account"), frozenset(Role)),
     BotCommandSpec("subaccount", N_("Ask for an account for a subordinate unit"), frozenset({Role.CLERK})),

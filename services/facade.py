@@ -8,6 +8,7 @@ from services.accounts import AccountService
 from services.actor import Actor
 from services.audit import AuditService
 from services.clock import Clock
+from services.dossier_io import DossierIOService
 from services.dossiers import DossierService
 from services.errors import PermissionDenied
 from services.lookup import LookupService
@@ -39,6 +40,10 @@ class Services:
     @cached_property
     def dossiers(self) -> DossierService:
         return DossierService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def dossier_io(self) -> DossierIOService:
+        return DossierIOService(self.uow, self.actor, self.clock)
 
     @cached_property
     def lookup(self) -> LookupService:
