@@ -12,7 +12,6 @@ the file is made once; at most MAX_RUNS runs.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import json
@@ -28,6 +27,7 @@ from faker import Faker
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from bench import runs_main
 from bench.startup import BenchError, hoso_executable
 from services.clock import SystemClock
 from services.demo import BIRTHPLACES, POSTS, RANKS, UNITS, _name, _personal_id, seed_demo
@@ -209,13 +209,7 @@ def run(runs: int = 1) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.import_export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=1, help="imports and exports, each into a new database (default: 1)")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return run(args.runs)
-
+    return runs_main(run, "python -m bench.import_export", __doc__, default_runs=1, argv=argv)
 
 if __name__ == "__main__":
     sys.exit(main())

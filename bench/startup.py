@@ -7,7 +7,6 @@ SQLite database in a temporary directory. For comparison, the time of importing 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import secrets
@@ -20,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import runs_main
 from tests.botapi_stub import BotAPIStub
 
 LAUNCH_TIMEOUT = 60.0  # launch → first getUpdates
@@ -148,13 +148,7 @@ def run(runs: int = 5) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="measurements (default: 5)")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return run(args.runs)
-
+    return runs_main(run, "python -m bench.startup", __doc__, default_runs=5, argv=argv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -60,11 +60,15 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def config_line(error: ConfigError) -> str:
+    return f"{error.setting}: " + _(error.message).format(**error.params)
+
+
 def settings_or_exit() -> Settings:
     try:
         settings = load_settings()
     except ConfigError as error:
-        fail(f"{error.setting}: {_(error.message).format(**error.params)}")
+        fail(config_line(error))
     configure_logging(settings.log_level, settings.secrets())
     return settings
 
@@ -78,7 +82,7 @@ def run_async(coroutine: Any) -> Any:
     try:
         return asyncio.run(coroutine)
     except ConfigError as error:
-        fail(f"{error.setting}: {_(error.message).format(**error.params)}")
+        fail(config_line(error))
     except ServiceError as error:
         field = getattr(error, "field", None)
         fail(f"{field}: {error.render(_)}" if field else error.render(_))
@@ -137,7 +141,7 @@ def run(
         if webhook:
             settings.require_webhook()
     except ConfigError as error:
-        fail(f"{error.setting}: {_(error.message).format(**error.params)}")
+        fail(config_line(error))
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
     from bot.runners import ListenError, run_polling, run_webhook
@@ -251,7 +255,7 @@ def audit_checkpoint(as_json: JsonOption = False) -> None:
     try:
         key = settings.require_audit_key()
     except ConfigError as error:
-        fail(f"{error.setting}: {_(error.message).format(**error.params)}")
+        fail(config_line(error))
 
     async def main() -> Checkpoint:
         async with lightweight_uow(settings) as uow:

@@ -37,5 +37,13 @@ class DatabaseStorage(BaseStorage):
             record = await repos.fsm.get(self.key_builder.build(key))
         return {} if record is None else dict(record.data)
 
+    async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Read and write in one transaction (the base class takes two)."""
+        async with self.uow.write() as repos:
+            record = await repos.fsm.get(self.key_builder.build(key))
+            merged = {**(record.data if record is not None else {}), **data}
+            await repos.fsm.put_data(self.key_builder.build(key), merged, self.clock.now())
+        return dict(merged)
+
     async def close(self) -> None:
         """The database belongs to the runtime, which disposes of it."""

@@ -19,6 +19,7 @@ from handlers.views import clip, esc, role_label, status_label
 from services.accounts import AccountView, IssuedCode
 from services.actor import Role
 from services.clock import format_local_datetime
+from services.errors import InvalidInput
 from services.facade import Services
 from services.i18n import N_
 from services.policy import Action
@@ -106,8 +107,6 @@ async def _subaccount_request(s: Services, a: dict[str, str]) -> str:
 
 
 def _number(text: str) -> int:
-    from services.errors import InvalidInput
-
     digits = text.strip().lstrip("#")
     if not digits.isdigit():
         raise InvalidInput("request_id", N_("Send the request number, e.g. 12."))

@@ -49,7 +49,8 @@ def render(result: FindPage) -> tuple[str, InlineKeyboardMarkup | None]:
     return clip("\n".join(lines)), builder.as_markup()
 
 
-async def _search(message: Message, state: FSMContext, services: Services, text: str, page: int = 0) -> None:
+async def _search(message: Message, state: FSMContext, services: Services, text: str, page: int = 0,
+                  raw_state: str | None = None) -> None:
     query, filters = split_filters(text)
     try:
         result = await services.lookup.find(query, page, filters)
@@ -57,31 +58,35 @@ async def _search(message: Message, state: FSMContext, services: Services, text:
         await state.set_state(FindStates.query)  # ask again, with the reason
         await message.answer(error_text(error))
         return
-    await state.set_state(None)
+    if raw_state == FindStates.query.state:  # the prompt is answered; any other prompt under way is kept
+        await state.set_state(None)
     await state.update_data({LAST_SEARCH: text})
     reply, keyboard = render(result)
     await message.answer(reply, reply_markup=keyboard)
 
 
-async def find(message: Message, command: CommandObject, state: FSMContext, services: Services) -> None:
+async def find(
+    message: Message, command: CommandObject, state: FSMContext, services: Services, raw_state: str | None = None
+) -> None:
     if not command.args:
         services.require(Action.VIEW_DOSSIER)
         await state.set_state(FindStates.query)
         await message.answer(_("Type a name, a personal ID or a birth date (dd/mm/yyyy). "
                                "Filters: unit:CODE status:retired rank:01.003"))
         return
-    await _search(message, state, services, command.args)
+    await _search(message, state, services, command.args, raw_state=raw_state)
 
 
-async def query_typed(message: Message, state: FSMContext, services: Services) -> None:
-    await _search(message, state, services, message.text or "")
+async def query_typed(message: Message, state: FSMContext, services: Services, raw_state: str | None = None) -> None:
+    await _search(message, state, services, message.text or "", raw_state=raw_state)
 
 
-async def more(query: CallbackQuery, callback_data: FindMore, state: FSMContext, services: Services) -> None:
+async def more(query: CallbackQuery, callback_data: FindMore, state: FSMContext, services: Services,
+               raw_state: str | None = None) -> None:
     await query.answer()
     text = (await state.get_data()).get(LAST_SEARCH)
     if text and isinstance(query.message, Message):
-        await _search(query.message, state, services, text, callback_data.page)
+        await _search(query.message, state, services, text, callback_data.page, raw_state=raw_state)
 
 
 def build_router() -> Router:

@@ -17,6 +17,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views import error_text, esc
+from services.accounts import PasswordCheck
 from services.errors import InvalidInput, ServiceError
 from services.facade import Services
 
@@ -90,6 +91,11 @@ async def reauth_password(message: Message, state: FSMContext, services: Service
         await state.set_data(data.get("resume_data") or {})
         await message.answer(_("Password confirmed. Please send your last request again."))
         return
+    await refuse_password(message, state, check)
+
+
+async def refuse_password(message: Message, state: FSMContext, check: PasswordCheck) -> None:
+    """A wrong password: the attempts left, or the lock that the last one caused."""
     if check.locked:
         await state.clear()
         await message.answer(_("Too many wrong passwords: your account is locked. Ask the personnel office to unlock it."))
@@ -111,11 +117,8 @@ async def passwd_current(message: Message, state: FSMContext, services: Services
     if check.ok:
         await state.set_state(ChangePassword.new)
         await message.answer(_("Now send the new password (at least 8 characters)."))
-    elif check.locked:
-        await state.clear()
-        await message.answer(_("Too many wrong passwords: your account is locked. Ask the personnel office to unlock it."))
-    else:
-        await message.answer(_("Wrong password. Attempts left: {count}.").format(count=check.attempts_left))
+        return
+    await refuse_password(message, state, check)
 
 
 async def passwd_new(message: Message, state: FSMContext, services: Services) -> None:

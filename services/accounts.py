@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -25,7 +26,7 @@ from services.policy import Action, scope_of
 from services.sessions import sensitive
 from services.units import unit_by_code
 from storage import Repositories, UnitOfWork
-from storage.models import Account
+from storage.models import Account, OrgUnit
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 ACTIVATION_TTL = dt.timedelta(hours=72)
@@ -81,6 +82,11 @@ class ActivationRefused(ServiceError):
     def __init__(self) -> None:
         # One answer for unknown, used, expired and foreign codes: it tells an attacker nothing.
         super().__init__(N_("This activation code is not valid, already used or expired. Ask the personnel office for a new one."))
+
+
+def _view(account: Account, unit: OrgUnit, extra_units: Sequence[str] = ()) -> AccountView:
+    return AccountView(account.username, account.full_name, account.role, account.status, unit.code, unit.name,
+                       account.telegram_user_id is not None, tuple(extra_units))
 
 
 def _required(field: str, value: str | None, message: str) -> str:
@@ -148,13 +154,8 @@ class AccountService:
             if unit_code:
                 prefixes = ((await unit_by_code(repos, unit_code, active=False)).path,)
             rows = await repos.accounts.listing(prefixes)
-            views = []
-            for account, unit in rows:
-                extensions = await repos.accounts.scope_paths(account.id)
-                codes = tuple([u.code for u in await repos.units.by_paths(extensions)]) if extensions else ()
-                views.append(AccountView(account.username, account.full_name, account.role, account.status,
-                                         unit.code, unit.name, account.telegram_user_id is not None, codes))
-            return views
+            extensions = await repos.accounts.scope_codes([account.id for account, _unit in rows])
+            return [_view(account, unit, extensions.get(account.id, ())) for account, unit in rows]
 
     async def _account(self, repos: Repositories, username: str) -> Account:
         account = await repos.accounts.by_username(username.strip().lower())
@@ -174,9 +175,7 @@ class AccountService:
                 account.failed_attempts = 0
             await record(repos, self.clock, self.actor, action, "account", account.username,
                          old=previous, new=status.value, request=request_ref)
-            unit = await repos.units.get(account.unit_id)
-            return AccountView(account.username, account.full_name, account.role, account.status, unit.code,
-                               unit.name, account.telegram_user_id is not None)
+            return _view(account, await repos.units.get(account.unit_id))
 
     async def restrict(self, username: str, request_ref: str | None = None) -> AccountView:
         return await self._set_status(username, "account.restrict", AccountStatus.RESTRICTED,
@@ -201,9 +200,7 @@ class AccountService:
             if await repos.accounts.extend_scope(account, unit, request_ref, self.clock.now()):
                 await record(repos, self.clock, self.actor, "account.extend", "account", account.username,
                              unit=unit.code, request=request_ref)
-            home = await repos.units.get(account.unit_id)
-            return AccountView(account.username, account.full_name, account.role, account.status, home.code,
-                               home.name, account.telegram_user_id is not None)
+            return _view(account, await repos.units.get(account.unit_id))
 
     async def reset(self, username: str, request_ref: str, ttl: dt.timedelta = ACTIVATION_TTL) -> IssuedCode:
         """A lost password: the regulation asks for a written request; a new code binds the account again."""
@@ -249,9 +246,7 @@ class AccountService:
                 account.telegram_user_id = telegram_user_id
                 account.activation_code_hash, account.activation_expires_at = None, None
                 await record(repos, self.clock, self.actor, "auth.activate", "account", account.username)
-                unit = await repos.units.get(account.unit_id)
-                view = AccountView(account.username, account.full_name, account.role, account.status,
-                                   unit.code, unit.name, True)
+                view = _view(account, await repos.units.get(account.unit_id))
         if not usable:
             raise ActivationRefused()
         return view

@@ -11,6 +11,7 @@ from services.clock import Clock
 from services.dossier_fields import ADDRESS_FIELDS, SECTIONS, DossierFull, Record
 from services.errors import PermissionDenied
 from services.policy import Action, can
+from services.print2c import render_2c
 from services.sessions import sensitive
 from storage import Repositories, UnitOfWork
 from storage.models import Dossier, OrgUnit
@@ -95,8 +96,6 @@ class DossierService:
 
     async def printed_2c(self, dossier_id: int) -> tuple[str, bytes]:
         """The resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for viên chức) as a .docx, and its file name."""
-        from services.print2c import render_2c
-
         dossier = await self.full(dossier_id, purpose="print")
         return f"2C-{dossier.values['personal_id']}.docx", render_2c(dossier, self.clock)
 

@@ -44,6 +44,12 @@ class MergeResult:
     requests: int
 
 
+def to_view(unit: OrgUnit, codes: dict[int, str]) -> UnitView:
+    """The unit as plain data; `codes` maps the ids of its parent and merger target to their codes."""
+    return UnitView(unit.code, unit.name, codes.get(unit.parent_id or 0), unit.path, unit.level_name, unit.status,
+                    codes.get(unit.merged_into_id or 0))
+
+
 def normalise_code(code: str) -> str:
     return code.strip().upper()
 
@@ -64,8 +70,7 @@ class UnitService:
     @staticmethod
     async def _view(repos: Repositories, unit: OrgUnit) -> UnitView:
         parent = await repos.units.get(unit.parent_id) if unit.parent_id else None
-        return UnitView(unit.code, unit.name, parent.code if parent else None, unit.path, unit.level_name,
-                        unit.status, None)
+        return to_view(unit, {parent.id: parent.code} if parent else {})
 
     async def add(self, code: str, name: str, parent_code: str | None = None, level: str | None = None) -> UnitView:
         code, name = normalise_code(code), " ".join(name.split())
@@ -129,8 +134,4 @@ class UnitService:
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
             units = await repos.units.subtree("/")
             codes = {unit.id: unit.code for unit in units}
-            return [
-                UnitView(u.code, u.name, codes.get(u.parent_id), u.path, u.level_name, u.status,
-                         codes.get(u.merged_into_id))
-                for u in units
-            ]
+            return [to_view(unit, codes) for unit in units]

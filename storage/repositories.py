@@ -97,9 +97,6 @@ class UnitRepository(_Repository):
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(OrgUnit)) or 0)
 
-    async def by_paths(self, paths: Sequence[str]) -> Sequence[OrgUnit]:
-        return (await self.session.scalars(select(OrgUnit).where(OrgUnit.path.in_(paths)))).all()
-
     async def reparent(self, unit: OrgUnit, parent: OrgUnit) -> None:
         """Hang `unit` under `parent`, rewriting the paths of its whole subtree in one statement."""
         old_prefix, new_prefix = unit.path, f"{parent.path}{unit.id}/"
@@ -190,6 +187,21 @@ class AccountRepository(_Repository):
         self.session.add(AccountScope(account_id=account.id, unit_id=unit.id, request_ref=request_ref, granted_at=now))
         await self.session.flush()
         return True
+
+    async def scope_codes(self, account_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The codes of the units each account's scope was extended to, for many accounts at once."""
+        if not account_ids:
+            return {}
+        query = (
+            select(AccountScope.account_id, OrgUnit.code)
+            .join(OrgUnit, OrgUnit.id == AccountScope.unit_id)
+            .where(AccountScope.account_id.in_(account_ids))
+            .order_by(OrgUnit.path)
+        )
+        codes: dict[int, list[str]] = {}
+        for account_id, code in (await self.session.execute(query)).all():
+            codes.setdefault(account_id, []).append(code)
+        return codes
 
     async def scope_paths(self, account_id: int) -> list[str]:
         """Paths of the units an account's scope was extended to."""

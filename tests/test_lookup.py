@@ -260,3 +260,15 @@ async def test_print_2c_sends_a_word_document(harness: BotHarness, people: dict[
     async with harness.runtime.uow.read() as repos:
         actions = [e.action for e in await repos.audit.search(actor_label="lan.syt", limit=5)]
     assert "dossier.print" in actions
+
+
+async def test_find_answered_leaves_the_prompt_and_keeps_data(harness: BotHarness, people: dict[str, int]) -> None:
+    from aiogram.fsm.storage.base import StorageKey
+
+    await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
+    key = StorageKey(bot_id=harness.bot.id, chat_id=501, user_id=501)
+    await harness.runtime.fsm_storage.update_data(key, {"kept": 1})
+    await harness.send("/find", user_id=501)
+    await harness.send("/find dang", user_id=501)  # the command answers the pending prompt too
+    assert await harness.runtime.fsm_storage.get_state(key) is None
+    assert (await harness.runtime.fsm_storage.get_data(key)) == {"kept": 1, "find": "dang"}
