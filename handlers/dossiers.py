@@ -9,9 +9,8 @@ from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.views import MAX_MESSAGE_LENGTH, esc
+from handlers.views import MAX_MESSAGE_LENGTH, button, esc, keyboard
 from services.clock import format_date
 from services.dossier_fields import HISTORY_KINDS, RECORD_KINDS, SECTION_TITLES, SECTIONS, DossierFull, Record
 from services.dossiers import DossierCard
@@ -61,12 +60,11 @@ def render_card(card: DossierCard) -> str:
 
 
 def card_keyboard(dossier_id: int, sections: tuple[str, ...]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for section in sections:
-        builder.button(text=_(SECTION_TITLES[section]), callback_data=DossierSection(id=dossier_id, section=section))
-    builder.button(text=_("Print 2C"), callback_data=PrintDossier(id=dossier_id))
-    builder.adjust(3)
-    return builder.as_markup()
+    buttons = [button(_(SECTION_TITLES[section]), DossierSection(id=dossier_id, section=section)) for section in sections]
+    buttons.append(button(_("Print 2C"), PrintDossier(id=dossier_id)))
+    markup = keyboard(buttons, 3)
+    assert markup is not None  # the Print 2C button is always there
+    return markup
 
 
 def within_limit(title: str, lines: list[str], limit: int = MAX_MESSAGE_LENGTH) -> str:

@@ -9,10 +9,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.dossiers import OpenDossier
-from handlers.views import clip, error_text, esc
+from handlers.views import button, clip, error_text, esc, keyboard
 from services.clock import format_date
 from services.errors import InvalidInput
 from services.facade import Services
@@ -35,18 +34,17 @@ def render(result: FindPage) -> tuple[str, InlineKeyboardMarkup | None]:
         return _("Nobody in your scope matches <b>{query}</b>.").format(query=esc(result.query)), None
     first = result.page * 10
     lines = [_("Results for <b>{query}</b>, page {page}:").format(query=esc(result.query), page=result.page + 1)]
-    builder = InlineKeyboardBuilder()
+    picks = []
     for number, candidate in enumerate(result.candidates, start=first + 1):
         details = " — ".join(esc(part) for part in (format_date(candidate.birth_date), candidate.unit, candidate.post) if part)
         lines.append(f"{number}. <b>{esc(candidate.full_name)}</b> — {details}")
-        builder.button(text=str(number), callback_data=OpenDossier(id=candidate.id))
-    sizes = [5] * ((len(result.candidates) + 4) // 5)
+        picks.append(button(str(number), OpenDossier(id=candidate.id)))
+    paging = []
     if result.page > 0:
-        builder.button(text=_("‹ Previous"), callback_data=FindMore(page=result.page - 1))
+        paging.append(button(_("‹ Previous"), FindMore(page=result.page - 1)))
     if result.has_next:
-        builder.button(text=_("Next ›"), callback_data=FindMore(page=result.page + 1))
-    builder.adjust(*sizes, 2)
-    return clip("\n".join(lines)), builder.as_markup()
+        paging.append(button(_("Next ›"), FindMore(page=result.page + 1)))
+    return clip("\n".join(lines)), keyboard(picks, 5, paging)
 
 
 async def _search(message: Message, state: FSMContext, services: Services, text: str, page: int = 0,

@@ -11,11 +11,10 @@ async def load_actor(uow: UnitOfWork, telegram_user_id: int | None) -> Actor:
     if telegram_user_id is None:
         return Actor.anonymous(None)
     async with uow.read() as repos:
-        found = await repos.accounts.by_telegram_user(telegram_user_id)
-        preferred = await repos.preferences.locale_of(telegram_user_id)
+        found = await repos.accounts.signed_in(telegram_user_id)
         if found is None:
-            return Actor.anonymous(telegram_user_id, preferred)
-        account, unit = found
+            return Actor.anonymous(telegram_user_id, await repos.preferences.locale_of(telegram_user_id))
+        account, unit, preferred = found
         status = AccountStatus(account.status)
         extensions = await repos.accounts.scope_paths(account.id) if status.grants_role else []
         return Actor(

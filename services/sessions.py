@@ -34,11 +34,8 @@ async def touch_session(repos: Repositories, actor: Actor, clock: Clock) -> None
     """Refuse a stale session; otherwise extend it. The CLI operator (no account) has no session."""
     if actor.account_id is None:
         return
-    account = await repos.accounts.get(actor.account_id)
-    now = clock.now()
-    if account is None or account.last_active_at is None or now - account.last_active_at > await idle_limit(repos):
+    if not await repos.accounts.extend_session(actor.account_id, clock.now(), await idle_limit(repos)):
         raise SessionExpired()
-    account.last_active_at = now
 
 
 @asynccontextmanager

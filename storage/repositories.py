@@ -146,17 +146,34 @@ class AccountRepository(_Repository):
     async def get(self, account_id: int) -> Account | None:
         return await self.session.get(Account, account_id)
 
+    async def extend_session(self, account_id: int, now: dt.datetime, idle: dt.timedelta) -> bool:
+        """Move the session's last activity to `now` if it was within `idle`: one statement, False when stale."""
+        result = await self.session.execute(
+            update(Account)
+            .where(Account.id == account_id, Account.last_active_at.is_not(None), Account.last_active_at >= now - idle)
+            .values(last_active_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)
+
     async def by_username(self, username: str) -> Account | None:
         return await self.session.scalar(select(Account).where(Account.username == username))
 
     async def by_telegram_user(self, telegram_user_id: int) -> tuple[Account, OrgUnit] | None:
+        found = await self.signed_in(telegram_user_id)
+        return None if found is None else (found[0], found[1])
+
+    async def signed_in(self, telegram_user_id: int) -> tuple[Account, OrgUnit, str | None] | None:
+        """The account bound to a Telegram user, its unit and the user's chosen locale, in one query:
+        it runs on every update."""
         query = (
-            select(Account, OrgUnit)
+            select(Account, OrgUnit, UserPreference.locale)
             .join(OrgUnit, OrgUnit.id == Account.unit_id)
+            .outerjoin(UserPreference, UserPreference.telegram_user_id == Account.telegram_user_id)
             .where(Account.telegram_user_id == telegram_user_id)
         )
         row = (await self.session.execute(query)).first()
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (row[0], row[1], row[2])
 
     async def add(self, account: Account) -> Account:
         self.session.add(account)

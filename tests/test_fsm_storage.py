@@ -10,6 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
+from sqlalchemy import event
 
 from bot.fsm_storage import DatabaseStorage
 from bot.runtime import build_fsm
@@ -86,3 +87,28 @@ async def test_redis_storage_is_used_when_configured(tmp_path: Path, clock: Froz
     finally:
         await storage.close()
         await isolation.close()
+
+
+async def test_reads_come_from_memory_and_unchanged_writes_are_skipped(database: Database, clock: FrozenClock) -> None:
+    storage = DatabaseStorage(database, clock, cache_size=2)
+    await storage.set_state(KEY, NewDossier.full_name)
+    await storage.update_data(KEY, {"full_name": "Lê Văn Hoà"})
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 — before_cursor_execute(conn, cursor, sql, …)
+    event.listen(database.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        assert await storage.get_state(KEY) == NewDossier.full_name.state
+        await storage.set_state(KEY, NewDossier.full_name)
+        await storage.update_data(KEY, {"full_name": "Lê Văn Hoà"})
+        assert statements == []
+        # A copy is handed out: changing it does not change what is stored.
+        (await storage.get_data(KEY))["full_name"] = "changed"
+        assert await storage.get_data(KEY) == {"full_name": "Lê Văn Hoà"}
+        # Evicted conversations are read again from the database, unchanged.
+        for chat in (3003, 4004):
+            await storage.get_state(StorageKey(bot_id=42, chat_id=chat, user_id=chat))
+        statements.clear()
+        assert await storage.get_data(KEY) == {"full_name": "Lê Văn Hoà"}
+        assert any("fsm_record" in sql for sql in statements)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", listener)
