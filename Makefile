@@ -31,7 +31,7 @@ catalogs: $(VENV)/.installed
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k __ -k N_ --no-location --sort-output \
 		-o $(LOCALES)/$(DOMAIN).pot bot handlers services
-	$(BIN)/pybabel update -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -D $(DOMAIN) --no-location --omit-header --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -D $(DOMAIN) --no-fuzzy-matching --ignore-obsolete
 
 demo: catalogs
 	$(BIN)/hoso demo $(DEMO_ARGS)

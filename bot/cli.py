@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,7 +20,8 @@ from bot.settings import ConfigError, Settings, load_settings
 from services.actor import Actor, Role
 from services.audit import AuditService, Checkpoint, VerifyReport
 from services.accounts import AccountView, IssuedCode
-from services.clock import DEFAULT_TIMEZONE, Clock, SystemClock, format_local_datetime
+from services.clock import DEFAULT_TIMEZONE, Clock, SystemClock, format_date, format_local_datetime, parse_date
+from services.deadlines import public_holidays
 from services.facade import Services
 from services.units import UnitView
 from services.demo import ANONYMOUS_CONSOLE_USER_ID, DEMO_PASSWORD, console_user_id, seed_demo
@@ -34,7 +36,11 @@ from storage.migrations import head_revision
 
 # The CLI speaks the deployment's language, read before the settings are (they may be broken).
 # aiogram is imported only by the commands that run the bot: its import alone takes seconds.
-_ = translator(os.environ.get("HOSO_DEFAULT_LOCALE", DEFAULT_LOCALE))
+def cli_locale() -> str:
+    return os.environ.get("HOSO_DEFAULT_LOCALE", DEFAULT_LOCALE)
+
+
+_ = translator(cli_locale())
 
 T = TypeVar("T")
 
@@ -45,6 +51,7 @@ class DemoRole(StrEnum):
     admin = Role.ADMIN.value
     clerk = Role.CLERK.value
     manager = Role.MANAGER.value
+    employee = Role.EMPLOYEE.value
 
 
 app = typer.Typer(
@@ -477,6 +484,41 @@ def reference_add(list_name: str, code: str, name: str, as_json: JsonOption = Fa
     entry: ReferenceEntry = admin_call(lambda services: ReferenceService(
         services.uow, services.actor, services.clock).add(list_name, code, name))
     emit(as_json, asdict(entry), _(N_("Added {code} {name}.")).format(code=entry.code, name=entry.name))
+
+
+calendar_app = typer.Typer(help=_(N_("Working days: public holidays and the extra days off.")), no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
+
+
+def day_argument(text: str) -> dt.date:
+    try:
+        return parse_date(text)
+    except ValueError:
+        fail("day: " + _(N_("Not a valid date: {value} (use dd/mm/yyyy)")).format(value=text))
+
+
+@calendar_app.command("add", help=_(N_("Add an extra day off (e.g. a Tết break extended by the government).")))
+def calendar_add(day: str, reason: str, as_json: JsonOption = False) -> None:
+    date = day_argument(day)
+    added = admin_call(lambda services: services.changes.add_day_off(date, reason))
+    text = (_(N_("{day} is now a day off.")) if added else _(N_("{day} was already a day off."))).format(
+        day=format_date(date))
+    emit(as_json, {"day": format_date(date), "added": added}, text)
+
+
+@calendar_app.command("list", help=_(N_("The days off of a year: public holidays and the extra ones.")))
+def calendar_list(year: Annotated[int | None, typer.Option(help=_(N_("The year (default: this year).")))] = None,
+                  as_json: JsonOption = False) -> None:
+    chosen = year or dt.date.today().year
+    extra = [(d, reason) for d, reason in admin_call(lambda services: services.changes.days_off()) if d.year == chosen]
+    rows = sorted([(d, name, "holiday") for d, name in public_holidays(chosen, cli_locale())] +
+                  [(d, reason, "extra") for d, reason in extra])
+    if as_json:
+        typer.echo(json.dumps([{"day": format_date(d), "name": name, "kind": kind} for d, name, kind in rows],
+                              ensure_ascii=False))
+        return
+    for d, name, kind in rows:
+        typer.echo(f"{format_date(d)}  {name}" + ("  (+)" if kind == "extra" else ""))
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ def create_dispatcher(runtime: Runtime) -> Dispatcher:
         clock=runtime.clock,
     )
     # Outer update middlewares run in this order, after aiogram's own (errors, user context, FSM).
-    dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock))
+    dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock, runtime.settings.files_dir))
     dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
     dispatcher.update.outer_middleware(PrivateChatGuard())
     dispatcher.include_routers(errors.build_router(), *handlers.routers())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -26,15 +27,15 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class ServicesMiddleware(BaseMiddleware):
     """A unit of work per update, the actor re-read from the database, and the service facade."""
 
-    def __init__(self, database: Database, clock: Clock) -> None:
-        self.database, self.clock = database, clock
+    def __init__(self, database: Database, clock: Clock, files_dir: Path | None = None) -> None:
+        self.database, self.clock, self.files_dir = database, clock, files_dir
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         uow = UnitOfWork(self.database)
         actor = await load_actor(uow, user.id if user else None)
         data["actor"] = actor
-        data["services"] = Services(uow, actor, self.clock)
+        data["services"] = Services(uow, actor, self.clock, self.files_dir)
         return await handler(event, data)
 
 

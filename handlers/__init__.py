@@ -2,12 +2,27 @@
 
 from aiogram import Router
 
-from handlers import admin, audit, cancel, dossiers, export, fallback, find, forms, language, signin, start
+from handlers import (
+    admin,
+    audit,
+    cancel,
+    changes,
+    dossiers,
+    export,
+    fallback,
+    find,
+    forms,
+    history,
+    language,
+    signin,
+    start,
+)
 
 
 def routers() -> list[Router]:
     """Fresh routers, in order: /cancel first (it works in every state), sign-in (the password
     prompts must win over anything else), the capabilities, the form answers, the fallback last.
     Fresh because a router can belong to one Dispatcher only."""
-    modules = (cancel, signin, start, language, find, dossiers, admin, audit, export, forms, fallback)  # ← new modules go before forms
+    modules = (cancel, signin, start, language, find, dossiers, changes, history, admin, audit, export, forms,
+               fallback)  # ← new modules go before forms
     return [module.build_router() for module in modules]

@@ -199,14 +199,14 @@ async def admin_choice(query: CallbackQuery, callback_data: AdminMenu, state: FS
     form = FORMS.get(callback_data.item)
     if form is not None and form in ADMIN_FORMS:
         services.require(Action.MANAGE_ACCOUNTS)  # the actor is re-read on every press
-        await start_form(query.message, state, form)
+        await start_form(query.message, state, form, services)
         return
     await query.message.answer(await _render_view(callback_data.item, services))
 
 
 async def subaccount(message: Message, state: FSMContext, services: Services) -> None:
     services.require(Action.REQUEST_SUBACCOUNT)
-    await start_form(message, state, SUBACCOUNT_FORM)
+    await start_form(message, state, SUBACCOUNT_FORM, services)
 
 
 def build_router() -> Router:

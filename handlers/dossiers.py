@@ -16,6 +16,7 @@ from services.dossier_fields import HISTORY_KINDS, RECORD_KINDS, SECTION_TITLES,
 from services.dossiers import DossierCard
 from services.facade import Services
 from services.i18n import N_
+from services.policy import Action
 
 SEX_LABELS = {"M": N_("Male"), "F": N_("Female")}
 EMPLOYMENT_LABELS = {
@@ -35,6 +36,22 @@ class DossierSection(CallbackData, prefix="dsec"):
 
 class PrintDossier(CallbackData, prefix="dprn"):
     id: int
+
+
+class UpdatePick(CallbackData, prefix="upd"):
+    """Log a change to this dossier: the kinds of change follow."""
+
+    id: int
+
+
+class HistoryOpen(CallbackData, prefix="hist"):
+    id: int
+
+
+# What a candidate of a lookup opens: the card, the change menu, the history.
+PICKS: dict[str, type[OpenDossier] | type[UpdatePick] | type[HistoryOpen]] = {
+    "open": OpenDossier, "update": UpdatePick, "history": HistoryOpen,
+}
 
 
 def shown(value: Any) -> str:
@@ -59,9 +76,12 @@ def render_card(card: DossierCard) -> str:
     return "\n".join(lines)
 
 
-def card_keyboard(dossier_id: int, sections: tuple[str, ...]) -> InlineKeyboardMarkup:
+def card_keyboard(dossier_id: int, sections: tuple[str, ...], can_edit: bool = False) -> InlineKeyboardMarkup:
     buttons = [button(_(SECTION_TITLES[section]), DossierSection(id=dossier_id, section=section)) for section in sections]
     buttons.append(button(_("Print 2C"), PrintDossier(id=dossier_id)))
+    buttons.append(button(_("Change history"), HistoryOpen(id=dossier_id)))
+    if can_edit:
+        buttons.append(button(_("Log a change"), UpdatePick(id=dossier_id)))
     markup = keyboard(buttons, 3)
     assert markup is not None  # the Print 2C button is always there
     return markup
@@ -117,7 +137,9 @@ async def open_dossier(query: CallbackQuery, callback_data: OpenDossier, service
     card = await services.dossiers.card(callback_data.id)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(render_card(card), reply_markup=card_keyboard(card.id, services.dossiers.sections()))
+        can_edit = services.allows(Action.EDIT_DOSSIER)
+        await query.message.answer(render_card(card),
+                                   reply_markup=card_keyboard(card.id, services.dossiers.sections(), can_edit))
 
 
 async def open_section(query: CallbackQuery, callback_data: DossierSection, services: Services) -> None:

@@ -10,7 +10,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.dossiers import OpenDossier
+from handlers.dossiers import PICKS
 from handlers.views import button, clip, error_text, esc, keyboard
 from services.clock import format_date
 from services.errors import InvalidInput
@@ -19,6 +19,7 @@ from services.lookup import FindPage, split_filters
 from services.policy import Action
 
 LAST_SEARCH = "find"  # the query and filters, kept in the conversation's data for the page buttons
+PURPOSE = "find_for"  # what picking a candidate does: open (the card), update, history
 
 
 class FindStates(StatesGroup):
@@ -27,9 +28,10 @@ class FindStates(StatesGroup):
 
 class FindMore(CallbackData, prefix="fnd"):
     page: int
+    purpose: str = "open"
 
 
-def render(result: FindPage) -> tuple[str, InlineKeyboardMarkup | None]:
+def render(result: FindPage, purpose: str = "open") -> tuple[str, InlineKeyboardMarkup | None]:
     if not result.candidates:
         return _("Nobody in your scope matches <b>{query}</b>.").format(query=esc(result.query)), None
     first = result.page * 10
@@ -38,45 +40,55 @@ def render(result: FindPage) -> tuple[str, InlineKeyboardMarkup | None]:
     for number, candidate in enumerate(result.candidates, start=first + 1):
         details = " — ".join(esc(part) for part in (format_date(candidate.birth_date), candidate.unit, candidate.post) if part)
         lines.append(f"{number}. <b>{esc(candidate.full_name)}</b> — {details}")
-        picks.append(button(str(number), OpenDossier(id=candidate.id)))
+        picks.append(button(str(number), PICKS[purpose](id=candidate.id)))
     paging = []
     if result.page > 0:
-        paging.append(button(_("‹ Previous"), FindMore(page=result.page - 1)))
+        paging.append(button(_("‹ Previous"), FindMore(page=result.page - 1, purpose=purpose)))
     if result.has_next:
-        paging.append(button(_("Next ›"), FindMore(page=result.page + 1)))
+        paging.append(button(_("Next ›"), FindMore(page=result.page + 1, purpose=purpose)))
     return clip("\n".join(lines)), keyboard(picks, 5, paging)
 
 
 async def _search(message: Message, state: FSMContext, services: Services, text: str, page: int = 0,
-                  raw_state: str | None = None) -> None:
+                  raw_state: str | None = None, purpose: str = "open") -> None:
     query, filters = split_filters(text)
     try:
         result = await services.lookup.find(query, page, filters)
     except InvalidInput as error:
         await state.set_state(FindStates.query)  # ask again, with the reason
+        await state.update_data({PURPOSE: purpose})
         await message.answer(error_text(error))
         return
     if raw_state == FindStates.query.state:  # the prompt is answered; any other prompt under way is kept
         await state.set_state(None)
     await state.update_data({LAST_SEARCH: text})
-    reply, keyboard = render(result)
+    reply, keyboard = render(result, purpose)
     await message.answer(reply, reply_markup=keyboard)
+
+
+async def look_up(message: Message, state: FSMContext, services: Services, args: str | None,
+                  raw_state: str | None = None, purpose: str = "open") -> None:
+    """A lookup whose candidates open the card, the change menu or the history (`purpose`)."""
+    if not args:
+        services.require(Action.VIEW_DOSSIER)
+        await state.set_state(FindStates.query)
+        await state.update_data({PURPOSE: purpose})
+        await message.answer(_("Type a name, a personal ID or a birth date (dd/mm/yyyy). "
+                               "Filters: unit:CODE status:retired rank:01.003"))
+        return
+    await _search(message, state, services, args, raw_state=raw_state, purpose=purpose)
 
 
 async def find(
     message: Message, command: CommandObject, state: FSMContext, services: Services, raw_state: str | None = None
 ) -> None:
-    if not command.args:
-        services.require(Action.VIEW_DOSSIER)
-        await state.set_state(FindStates.query)
-        await message.answer(_("Type a name, a personal ID or a birth date (dd/mm/yyyy). "
-                               "Filters: unit:CODE status:retired rank:01.003"))
-        return
-    await _search(message, state, services, command.args, raw_state=raw_state)
+    await look_up(message, state, services, command.args, raw_state)
 
 
 async def query_typed(message: Message, state: FSMContext, services: Services, raw_state: str | None = None) -> None:
-    await _search(message, state, services, message.text or "", raw_state=raw_state)
+    purpose = (await state.get_data()).get(PURPOSE, "open")
+    await _search(message, state, services, message.text or "", raw_state=raw_state,
+                  purpose=purpose if purpose in PICKS else "open")
 
 
 async def more(query: CallbackQuery, callback_data: FindMore, state: FSMContext, services: Services,
@@ -84,7 +96,8 @@ async def more(query: CallbackQuery, callback_data: FindMore, state: FSMContext,
     await query.answer()
     text = (await state.get_data()).get(LAST_SEARCH)
     if text and isinstance(query.message, Message):
-        await _search(query.message, state, services, text, callback_data.page, raw_state=raw_state)
+        purpose = callback_data.purpose if callback_data.purpose in PICKS else "open"
+        await _search(query.message, state, services, text, callback_data.page, raw_state=raw_state, purpose=purpose)
 
 
 def build_router() -> Router:

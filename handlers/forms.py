@@ -1,30 +1,43 @@
 """Guided forms: one question at a time, then one service call.
 
-A wrong answer re-asks the same question with the reason and keeps every earlier answer: the service
-names the field it refuses (`InvalidInput.field`), and the form goes back to exactly that question.
-The answers live in the FSM storage, so a half-filled form survives a restart.
+A wrong answer re-asks the same question with the reason and keeps every earlier answer: each answer
+may be checked as it comes (`Form.check`), and at the end the service names the field it refuses
+(`InvalidInput.field`), and the form goes back to exactly that question. A form may end on a summary
+with Confirm / Edit field / Cancel, offer optional groups of questions, and take scanned papers sent
+as documents or photos along the way. Everything lives in the FSM storage, so a half-filled form
+survives a restart.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.views import error_text, esc
+from handlers.views import button, error_text, esc, keyboard
+from services.attachments import Upload, check_announced
 from services.errors import InvalidInput, ServiceError
 from services.facade import Services
 from services.i18n import N_
 from services.sessions import SessionExpired
 
+logger = logging.getLogger(__name__)
+
 SKIP = "-"
+MENU, SUMMARY = -1, -2  # steps that are not questions
+MAX_FILES = 5
+
+Choices = list[tuple[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +46,32 @@ class Field:
     question: str  # untranslated message id
     choices: tuple[tuple[str, str], ...] = ()  # (value, label message id): answered with buttons
     optional: bool = False  # "-" leaves it empty
+    options: Callable[[Services], Awaitable[Choices]] | None = None  # buttons from the data, labels as shown
+    free: bool = False  # with buttons, a typed answer is accepted too (and checked)
+    group: str | None = None  # an optional group, asked only when the user opens it
 
 
-Submit = Callable[[Services, dict[str, str]], Awaitable[str]]
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for someone else, written in their language when it is sent."""
+
+    chat_id: int
+    locale: str | None
+    render: Callable[[], str]
+    markup: Callable[[], InlineKeyboardMarkup | None] = lambda: None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    notices: tuple[Notice, ...] = ()
+    markup: InlineKeyboardMarkup | None = None
+
+
+Submit = Callable[..., Awaitable[str | Reply]]  # (services, answers[, uploads])
+Check = Callable[[Services, dict[str, Any], str, str], Awaitable[str]]  # (services, context, key, value)
+# (services, context, answers, shown): `shown` holds how button answers read (their labels)
+Summary = Callable[[Services, dict[str, Any], dict[str, str], dict[str, str]], Awaitable[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +80,13 @@ class Form:
     title: str  # untranslated message id
     fields: tuple[Field, ...]
     submit: Submit  # returns the HTML answer, every dynamic value escaped
+    check: Check | None = None
+    summary: Summary | None = None  # when set, the form ends on Confirm / Edit field / Cancel
+    groups: dict[str, str] = field(default_factory=dict)  # optional group → its title (message id)
+    attachments: bool = False
+
+    def index(self, key: str) -> int:
+        return [f.key for f in self.fields].index(key)
 
 
 FORMS: dict[str, Form] = {}
@@ -66,68 +109,211 @@ class FormBack(CallbackData, prefix="fb"):
     pass
 
 
-def _keyboard(field: Field, step: int) -> InlineKeyboardMarkup | None:
-    builder = InlineKeyboardBuilder()
-    for value, label in field.choices:
-        builder.button(text=_(label), callback_data=FormChoice(value=value))
-    if step > 0:
-        builder.button(text=_("‹ Back"), callback_data=FormBack())
-    builder.adjust(2)
-    return builder.as_markup() if field.choices or step > 0 else None
+class FormGroup(CallbackData, prefix="fg"):
+    group: str  # "" closes the menu
 
 
-async def _ask(message: Message, form: Form, step: int, reason: str | None = None) -> None:
-    field = form.fields[step]
+class FormConfirm(CallbackData, prefix="fk"):
+    action: str  # confirm | edit | cancel
+
+
+class FormEdit(CallbackData, prefix="fe"):
+    step: int
+
+
+# -- the conversation's data ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Progress:
+    form: Form
+    step: int
+    answers: dict[str, str]
+    shown: dict[str, str]  # how a button answer reads (its label), for the summary
+    context: dict[str, Any]
+    opened: list[str]  # optional groups the user chose to fill
+    files: list[dict[str, Any]]
+    trail: list[int]  # the questions asked, in order, for Back
+
+    @classmethod
+    async def load(cls, state: FSMContext) -> Progress | None:
+        data = await state.get_data()
+        form = FORMS.get(data.get("form", ""))
+        if form is None:
+            return None
+        return cls(form, data.get("step", 0), dict(data.get("answers", {})), dict(data.get("shown", {})),
+                   dict(data.get("context", {})), list(data.get("opened", [])), list(data.get("files", [])),
+                   list(data.get("trail", [])))
+
+    async def save(self, state: FSMContext) -> None:
+        await state.set_data({"form": self.form.name, "step": self.step, "answers": self.answers,
+                              "shown": self.shown, "context": self.context, "opened": self.opened,
+                              "files": self.files, "trail": self.trail})
+
+    def asked(self, f: Field) -> bool:
+        return f.group is None or f.group in self.opened
+
+    def following(self) -> int | None:
+        """The next question still unanswered: after a corrected answer, the later ones are kept."""
+        return next((i for i, f in enumerate(self.form.fields) if self.asked(f) and f.key not in self.answers), None)
+
+    def closed_groups(self) -> list[str]:
+        return [g for g in self.form.groups if g not in self.opened]
+
+
+def field_label(f: Field) -> str:
+    """A question as a short label, for the summary and the Edit buttons: "Sex: " → "Sex"."""
+    return _(f.question).split(" (")[0].rstrip(": ")
+
+
+# -- asking ---------------------------------------------------------------------------------------------
+async def _choices(services: Services, f: Field) -> Choices:
+    if f.options is not None:
+        return await f.options(services)
+    return [(value, _(label)) for value, label in f.choices]
+
+
+async def _ask(message: Message, services: Services, progress: Progress, reason: str | None = None) -> None:
+    form, step = progress.form, progress.step
+    f = form.fields[step]
+    asked = [x for x in form.fields if progress.asked(x)]
     lines = [reason] if reason else []
-    lines.append(f"<b>{esc(_(form.title))}</b> ({step + 1}/{len(form.fields)})")
-    lines.append(esc(_(field.question)))
-    if field.optional:
+    lines.append(f"<b>{esc(_(form.title))}</b> ({asked.index(f) + 1}/{len(asked)})")
+    lines.append(esc(_(f.question)))
+    if f.optional:
         lines.append(_("Send {skip} to leave it empty.").format(skip=SKIP))
-    await message.answer("\n".join(lines), reply_markup=_keyboard(field, step))
+    picks = [button(label, FormChoice(value=value)) for value, label in await _choices(services, f)]
+    back = [button(_("‹ Back"), FormBack())] if progress.trail else []
+    await message.answer("\n".join(lines), reply_markup=keyboard(picks, 2, back))
 
 
-async def start_form(message: Message, state: FSMContext, form: Form) -> None:
-    await state.set_state(FormStates.answering)
-    await state.set_data({"form": form.name, "step": 0, "answers": {}})
-    await message.answer(_("Send /cancel at any time to stop; nothing is saved until the last answer."))
-    await _ask(message, form, 0)
+async def _menu(message: Message, progress: Progress) -> None:
+    """The optional groups not yet filled, and the way on."""
+    picks = [button(_(progress.form.groups[g]), FormGroup(group=g)) for g in progress.closed_groups()]
+    onward = _("Go to the summary") if progress.form.summary else _("Finish")
+    await message.answer(_("The required answers are in. Fill an optional group now, or later:"),
+                         reply_markup=keyboard(picks, 2, [button(onward, FormGroup(group=""))]))
 
 
-async def _accept(message: Message, state: FSMContext, services: Services, value: str) -> None:
-    data = await state.get_data()
-    form = FORMS.get(data.get("form", ""))
-    if form is None:
-        await state.clear()
-        return
-    step, answers = data["step"], dict(data["answers"])
-    field = form.fields[step]
-    value = value.strip()
-    if field.choices and value not in {choice for choice, _label in field.choices}:
-        await _ask(message, form, step, _("Please choose one of the buttons."))
-        return
-    if not value and not field.optional:
-        await _ask(message, form, step, _("An answer is needed here."))
-        return
-    answers[field.key] = "" if field.optional and value == SKIP else value
-    # The next question still unanswered: after a corrected answer, the later ones are kept.
-    following = next((i for i, f in enumerate(form.fields) if f.key not in answers), None)
-    if following is not None:
-        await state.update_data(step=following, answers=answers)
-        await _ask(message, form, following)
-        return
-    await state.update_data(answers=answers)
+async def _summarise(message: Message, state: FSMContext, services: Services, progress: Progress) -> bool:
+    """The summary with Confirm / Edit field / Cancel; False when the service refused the answers."""
+    assert progress.form.summary is not None
     try:
-        result = await form.submit(services, answers)
+        text = await progress.form.summary(services, progress.context, progress.answers, progress.shown)
     except InvalidInput as error:
-        keys = [f.key for f in form.fields]
-        if error.field in keys:  # back to the refused question, the other answers kept
-            back = keys.index(error.field)
-            answers.pop(error.field, None)
-            await state.update_data(step=back, answers=answers)
-            await _ask(message, form, back, error_text(error))
-            return
+        await _refused(message, state, services, progress, error)
+        return False
+    if progress.files:
+        text += "\n" + _("Attached: {names}").format(names=esc(", ".join(f["name"] for f in progress.files)))
+    if progress.form.attachments:
+        text += "\n" + _("You may still send the scanned decision as a document or photo.")
+    actions = [button(_("✅ Confirm"), FormConfirm(action="confirm")), button(_("✏️ Edit field"), FormConfirm(action="edit")),
+               button(_("✖ Cancel"), FormConfirm(action="cancel"))]
+    await message.answer(text, reply_markup=keyboard(actions, 3))
+    return True
+
+
+async def _advance(message: Message, state: FSMContext, services: Services, progress: Progress) -> None:
+    """Ask the next question, or the group menu, or the summary, or submit."""
+    following = progress.following()
+    # the question just answered is where Back returns to, also from an optional group after the menu
+    if progress.step >= 0 and progress.step != following and progress.form.fields[progress.step].key in progress.answers:
+        progress.trail.append(progress.step)
+    if following is not None:
+        progress.step = following
+        await progress.save(state)
+        await _ask(message, services, progress)
+        return
+    if progress.closed_groups() and progress.step != MENU and not progress.context.get("_menu_done"):
+        progress.step = MENU
+        await progress.save(state)
+        await _menu(message, progress)
+        return
+    if progress.form.summary is not None:
+        progress.step = SUMMARY
+        await progress.save(state)
+        await _summarise(message, state, services, progress)
+        return
+    await _submit(message, state, services, progress)
+
+
+async def _refused(message: Message, state: FSMContext, services: Services, progress: Progress,
+                   error: InvalidInput) -> None:
+    """Back to the refused question with the reason, the other answers kept. A refusal that names no
+    question (the change is impossible as a whole) ends the form."""
+    if error.field not in [f.key for f in progress.form.fields]:
         await state.clear()
         await message.answer(error_text(error))
+        return
+    progress.answers.pop(error.field, None)
+    progress.step = progress.form.index(error.field)
+    await progress.save(state)
+    await _ask(message, services, progress, error_text(error))
+
+
+async def start_form(message: Message, state: FSMContext, form: Form, services: Services,
+                     context: dict[str, Any] | None = None, intro: str | None = None) -> None:
+    progress = Progress(form, 0, {}, {}, dict(context or {}), [], [], [])
+    await state.set_state(FormStates.answering)
+    note = intro + "\n" if intro else ""
+    note += _("Send /cancel at any time to stop; nothing is saved until the last answer.")
+    if form.attachments:
+        note += "\n" + _("You can send the scanned decision (PDF, JPG, PNG or DOCX, up to 20 MB) at any step.")
+    await message.answer(note)
+    progress.step = progress.following() or 0
+    await progress.save(state)
+    await _ask(message, services, progress)
+
+
+# -- answering ------------------------------------------------------------------------------------------
+async def _accept(message: Message, state: FSMContext, services: Services, value: str) -> None:
+    progress = await Progress.load(state)
+    if progress is None:
+        await state.clear()
+        return
+    if progress.step < 0:  # the menu or the summary is showing: buttons only
+        await message.answer(_("Please choose one of the buttons."))
+        return
+    f = progress.form.fields[progress.step]
+    value = value.strip()
+    choices = await _choices(services, f)
+    if choices and not f.free and value not in {choice for choice, _label in choices}:
+        await _ask(message, services, progress, _("Please choose one of the buttons."))
+        return
+    if f.optional and value == SKIP:
+        value = ""
+    if not value and not f.optional:
+        await _ask(message, services, progress, _("An answer is needed here."))
+        return
+    if progress.form.check is not None:
+        try:
+            value = await progress.form.check(services, progress.context, f.key, value)
+        except InvalidInput as error:
+            await _ask(message, services, progress, error_text(error))
+            return
+    progress.answers[f.key] = value
+    label = dict(choices).get(value)
+    if label is not None:
+        progress.shown[f.key] = label
+    else:
+        progress.shown.pop(f.key, None)
+    await _advance(message, state, services, progress)
+
+
+async def _submit(message: Message, state: FSMContext, services: Services, progress: Progress) -> None:
+    form = progress.form
+    answers = {**progress.answers, **{f"_{k}": str(v) for k, v in progress.context.items()}}
+    try:
+        if form.attachments:
+            uploads = [await _download(message.bot, item) for item in progress.files]
+            result = await form.submit(services, answers, uploads)
+        else:
+            result = await form.submit(services, answers)
+    except InvalidInput as error:
+        if error.field == "attachment":  # a paper refused at the end: the answers stay, the file goes
+            progress.files = []
+            await progress.save(state)
+            await message.answer(error_text(error))
+            return
+        await _refused(message, state, services, progress, error)
         return
     except SessionExpired:
         raise  # the form waits, answers kept, while the password is asked again
@@ -135,37 +321,148 @@ async def _accept(message: Message, state: FSMContext, services: Services, value
         await state.clear()
         raise  # the error handler answers the refusal
     await state.clear()
-    await message.answer(result)
+    reply = result if isinstance(result, Reply) else Reply(result)
+    await message.answer(reply.text, reply_markup=reply.markup)
+    await send_notices(message.bot, reply.notices)
 
 
+async def send_notices(bot: Bot | None, notices: tuple[Notice, ...]) -> None:
+    """Tell the others concerned, each in their own language. A failure is logged, never the sender's."""
+    if bot is None or not notices:
+        return
+    i18n = I18n.get_current(no_error=True)
+    for notice in notices:
+        try:
+            if i18n is not None:
+                with i18n.use_locale(notice.locale or i18n.default_locale):
+                    text, markup = notice.render(), notice.markup()
+            else:
+                text, markup = notice.render(), notice.markup()
+            await bot.send_message(notice.chat_id, text, reply_markup=markup)
+        except TelegramAPIError as exc:
+            logger.warning("could not notify chat %s: %s", notice.chat_id, exc)
+
+
+async def _download(bot: Bot | None, item: dict[str, Any]) -> Upload:
+    if bot is None:
+        raise InvalidInput("attachment", N_("The file could not be fetched from Telegram; send it again."))
+    try:
+        content = await bot.download(item["file_id"])
+    except TelegramAPIError:
+        raise InvalidInput("attachment", N_("The file could not be fetched from Telegram; send it again.")) from None
+    if content is None:
+        raise InvalidInput("attachment", N_("The file could not be fetched from Telegram; send it again."))
+    return Upload(item["name"], content.read())
+
+
+# -- handlers -------------------------------------------------------------------------------------------
 async def on_text(message: Message, state: FSMContext, services: Services) -> None:
     await _accept(message, state, services, message.text or "")
 
 
 async def on_choice(query: CallbackQuery, callback_data: FormChoice, state: FSMContext, services: Services) -> None:
+    progress = await Progress.load(state)
+    if progress is not None and (progress.step < 0 or callback_data.value not in {
+            value for value, _label in await _choices(services, progress.form.fields[progress.step])}):
+        # a button of an earlier question: it must not answer the one asked now
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
     await query.answer()
     if isinstance(query.message, Message):
         await _accept(query.message, state, services, callback_data.value)
 
 
-async def on_back(query: CallbackQuery, state: FSMContext) -> None:
+async def on_back(query: CallbackQuery, state: FSMContext, services: Services) -> None:
     await query.answer()
-    data = await state.get_data()
-    form = FORMS.get(data.get("form", ""))
-    if form is None or not isinstance(query.message, Message):
+    progress = await Progress.load(state)
+    if progress is None or not isinstance(query.message, Message) or not progress.trail:
         return
-    step = max(0, data["step"] - 1)
-    answers = {k: v for k, v in data["answers"].items() if k in [f.key for f in form.fields[:step]]}
-    await state.update_data(step=step, answers=answers)
-    await _ask(query.message, form, step)
+    progress.step = progress.trail.pop()
+    progress.answers.pop(progress.form.fields[progress.step].key, None)
+    await progress.save(state)
+    await _ask(query.message, services, progress)
+
+
+async def on_group(query: CallbackQuery, callback_data: FormGroup, state: FSMContext, services: Services) -> None:
+    await query.answer()
+    progress = await Progress.load(state)
+    if progress is None or not isinstance(query.message, Message) or progress.step != MENU:
+        return
+    if callback_data.group:
+        if callback_data.group in progress.form.groups and callback_data.group not in progress.opened:
+            progress.opened.append(callback_data.group)
+    else:
+        progress.context["_menu_done"] = True
+    await _advance(query.message, state, services, progress)
+
+
+async def on_confirm(query: CallbackQuery, callback_data: FormConfirm, state: FSMContext, services: Services) -> None:
+    await query.answer()
+    progress = await Progress.load(state)
+    if progress is None or not isinstance(query.message, Message) or progress.step != SUMMARY:
+        return
+    if callback_data.action == "cancel":
+        await state.clear()
+        await query.message.answer(_("Cancelled. Nothing was saved."))
+    elif callback_data.action == "edit":
+        answered = [(i, f) for i, f in enumerate(progress.form.fields) if f.key in progress.answers]
+        picks = [button(field_label(f), FormEdit(step=i)) for i, f in answered]
+        await query.message.answer(_("Which answer do you want to change?"), reply_markup=keyboard(picks, 2))
+    else:
+        await _submit(query.message, state, services, progress)
+
+
+async def on_edit(query: CallbackQuery, callback_data: FormEdit, state: FSMContext, services: Services) -> None:
+    await query.answer()
+    progress = await Progress.load(state)
+    if (progress is None or not isinstance(query.message, Message) or progress.step != SUMMARY
+            or not 0 <= callback_data.step < len(progress.form.fields)):
+        return
+    progress.answers.pop(progress.form.fields[callback_data.step].key, None)
+    progress.trail = []
+    progress.step = callback_data.step
+    await progress.save(state)
+    await _ask(query.message, services, progress)
+
+
+async def on_file(message: Message, state: FSMContext, services: Services) -> None:
+    """A scanned paper sent during a form: checked by its name and size now, fetched at the confirmation."""
+    progress = await Progress.load(state)
+    if progress is None:
+        return
+    if not progress.form.attachments:
+        await message.answer(_("This form takes no attachments."))
+        return
+    if message.document is not None:
+        name, file_id, size = message.document.file_name or "document", message.document.file_id, message.document.file_size
+    else:
+        photo = max(message.photo or [], key=lambda p: p.width * p.height)
+        name, file_id, size = f"photo-{photo.file_unique_id}.jpg", photo.file_id, photo.file_size
+    try:
+        check_announced(name, size)
+        if len(progress.files) >= MAX_FILES:
+            raise InvalidInput("attachment", N_("At most {count} files per change."), count=MAX_FILES)
+    except InvalidInput as error:
+        await message.answer(error_text(error))
+        return
+    progress.files.append({"file_id": file_id, "name": name})
+    await progress.save(state)
+    await message.answer(_("Attached {name}; it is stored when you confirm.").format(name=esc(name)))
+    if progress.step >= 0:
+        await _ask(message, services, progress)
 
 
 def build_router() -> Router:
     router = Router(name="forms")
     router.message.register(on_text, FormStates.answering, F.text, ~F.text.startswith("/"))
+    router.message.register(on_file, FormStates.answering, F.document | F.photo)
     router.callback_query.register(on_choice, FormStates.answering, FormChoice.filter())
     router.callback_query.register(on_back, FormStates.answering, FormBack.filter())
+    router.callback_query.register(on_group, FormStates.answering, FormGroup.filter())
+    router.callback_query.register(on_confirm, FormStates.answering, FormConfirm.filter())
+    router.callback_query.register(on_edit, FormStates.answering, FormEdit.filter())
     return router
 
 
-__all__ = ["Field", "Form", "FormStates", "N_", "build_router", "register", "start_form"]
+__all__ = ["Field", "Form", "field_label", "FormStates", "N_", "Notice", "Reply", "build_router", "register", "send_notices",
+           "start_form"]

@@ -1,4 +1,4 @@
-"""A demo province for trying HoSo offline: a unit tree, three accounts and N dossiers.
+"""A demo province for trying HoSo offline: a unit tree, four accounts and N dossiers.
 
 Cần Thơ as it stands after the 2025 reorganisation (Hậu Giang merged in, no district level). Names come
 from Faker's vi_VN locale, composed in the Vietnamese order: family, middle, given.
@@ -21,7 +21,8 @@ from storage.models import Account, OrgUnit
 
 DEMO_KEY = "demo"
 # Telegram user ids of the terminal chat: one per demo account, and one that has no account.
-CONSOLE_USER_IDS = {Role.ADMIN: 900_000_001, Role.CLERK: 900_000_002, Role.MANAGER: 900_000_003}
+CONSOLE_USER_IDS = {Role.ADMIN: 900_000_001, Role.CLERK: 900_000_002, Role.MANAGER: 900_000_003,
+                    Role.EMPLOYEE: 900_000_004}
 ANONYMOUS_CONSOLE_USER_ID = 900_000_000
 # The demo accounts' password: a demo database is public by nature, never a real one.
 DEMO_PASSWORD = "hoso-demo-2026"
@@ -152,6 +153,8 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
         used: set[str] = set()
         batch: list[dict] = []
         history: dict[str, list[dict]] = {}
+        employee: dict | None = None
+        clerk_units = {units[code].id for code in ("SGDDT", "THPT-CVL", "THPT-VT")}
         for _ in range(size):
             sex = "F" if rng.random() < 0.55 else "M"
             born = today - dt.timedelta(days=rng.randint(23 * 365, 59 * 365))
@@ -188,14 +191,23 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
                     "updated_at": now,
                 }
             )
+            if employee is None and unit.id in clerk_units and batch[-1]["employment_status"] == "active":
+                employee = batch[-1]
             history[batch[-1]["personal_id"]] = _records(rng, fake, recruited, min(recruited, today), unit.name)
             if len(batch) >= 5000:
                 await _store(repos, batch, history, now)
                 batch, history = [], {}
         await _store(repos, batch, history, now)
         accounts = {role.value: CONSOLE_USER_IDS[role] for *_, role in ACCOUNTS}
+        if employee is not None:  # a teacher of the clerk's department, to try /declare
+            await repos.accounts.add(Account(
+                username="gv.demo", full_name=employee["full_name"], unit_id=employee["custodian_unit_id"],
+                role=Role.EMPLOYEE.value, status="active", telegram_user_id=CONSOLE_USER_IDS[Role.EMPLOYEE],
+                request_ref="Demo", secret_hash=demo_hash, created_at=now, activated_at=now, last_active_at=now,
+                personal_id=employee["personal_id"]))
+            accounts[Role.EMPLOYEE.value] = CONSOLE_USER_IDS[Role.EMPLOYEE]
         await repos.settings.put(DEMO_KEY, {"console_user_ids": accounts, "size": size}, now)
-    return DemoProvince(units=len(UNITS), accounts=len(ACCOUNTS), dossiers=size)
+    return DemoProvince(units=len(UNITS), accounts=len(accounts), dossiers=size)
 
 
 async def console_user_id(uow: UnitOfWork, role: Role) -> int | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 
 from services.accounts import AccountService
 from services.actor import Actor
+from services.attachments import FileStore
 from services.audit import AuditService
+from services.changes import ChangeService
 from services.clock import Clock
 from services.dossier_io import DossierIOService
 from services.dossiers import DossierService
@@ -21,8 +24,11 @@ from storage import UnitOfWork
 
 
 class Services:
-    def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock) -> None:
-        self.uow, self.actor, self.clock = uow, actor, clock
+    def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock, files_dir: Path | None = None) -> None:
+        self.uow, self.actor, self.clock, self.files_dir = uow, actor, clock, files_dir
+
+    def allows(self, action: Action) -> bool:
+        return allows(self.actor, action)
 
     def require(self, action: Action) -> None:
         """Refuse up front what the actor's role may not do at all (before asking any question)."""
@@ -36,6 +42,11 @@ class Services:
     @cached_property
     def audit(self) -> AuditService:
         return AuditService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def changes(self) -> ChangeService:
+        files = FileStore(self.files_dir) if self.files_dir is not None else None
+        return ChangeService(self.uow, self.actor, self.clock, files)
 
     @cached_property
     def dossiers(self) -> DossierService:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -225,6 +226,70 @@ class DossierRecord(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ChangeEvent(Base):
+    """One change to a dossier, as logged against its paper (or declared by the person): what changed,
+    the source document, and whether it was entered within the profile's deadline. Never deleted."""
+
+    __tablename__ = "change_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # applied | pending (a self-declaration awaiting the custodian's clerk) | rejected
+    status: Mapped[str] = mapped_column(String(16), default="applied")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the answers, dates as ISO text
+    doc_number: Mapped[str | None] = mapped_column(String(64))
+    doc_date: Mapped[dt.date | None] = mapped_column(Date)
+    doc_issuer: Mapped[str | None] = mapped_column(String(255))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    # The custodian unit when it was recorded: the unit answerable for the deadline.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    recorded_by: Mapped[int | None] = mapped_column(Integer)
+    recorded_by_label: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[dt.datetime]
+    decided_by: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(String(500))
+
+
+class DossierVersion(Base):
+    """The dossier's own fields as they stood after a change, valid from the change's effective date."""
+
+    __tablename__ = "dossier_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    change_event_id: Mapped[int | None] = mapped_column(ForeignKey("change_event.id"))
+    # None: the state before the first recorded change (a dossier imported or created before versions).
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime]
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Attachment(Base):
+    """A scanned paper linked to a change; the bytes live under HOSO_FILES_DIR, addressed by sha256."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_event_id: Mapped[int] = mapped_column(ForeignKey("change_event.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[int | None] = mapped_column(Integer)
+    uploaded_at: Mapped[dt.datetime]
+
+
+class ExtraDayOff(Base):
+    """A day off the admin adds to the holidays package's Vietnam calendar (an extended Tết break)."""
+
+    __tablename__ = "extra_day_off"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(255))
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[dt.datetime]
+
+
 class ReferenceItem(Base):
     """A coded reference list entry: ethnicity, religion, rank, education level… Extensible by the admin."""
 
@@ -265,14 +330,19 @@ class AuditEvent(Base):
 
 Index("ix_audit_event_object", AuditEvent.object_type, AuditEvent.object_id)
 Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employment_status)
+Index("ix_change_event_unit_status", ChangeEvent.unit_id, ChangeEvent.status)
 
 __all__ = [
     "Account",
     "AppSetting",
     "AccountScope",
+    "Attachment",
     "AuditEvent",
     "Base",
+    "ChangeEvent",
     "Dossier",
+    "DossierVersion",
+    "ExtraDayOff",
     "DossierRecord",
     "FsmRecord",
     "OrgUnit",

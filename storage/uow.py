@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepository
+from storage.changes import ChangeRepository
 from storage.database import Database
 from storage.search import DossierSearch
 from storage.repositories import (
@@ -37,6 +38,7 @@ class Repositories:
         self.subaccounts = SubAccountRepository(session)
         self.search = DossierSearch(session)
         self.references = ReferenceRepository(session)
+        self.changes = ChangeRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -76,7 +76,7 @@ def test_demo_seeds_and_chats_in_vietnamese(tmp_path: Path) -> None:
     env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
     result = hoso("demo", "--as", "manager", "--size", "30", cwd=tmp_path, env=env, stdin="/start\n/help\n:quit\n")
     assert result.returncode == 0, result.stderr
-    assert "Đã tạo tỉnh mẫu: 13 đơn vị, 3 tài khoản, 30 hồ sơ." in result.stdout
+    assert "Đã tạo tỉnh mẫu: 13 đơn vị, 4 tài khoản, 30 hồ sơ." in result.stdout
     assert "Xin chào Lê Hoàng Minh!" in result.stdout
     assert "Vai trò: Lãnh đạo (chỉ xem)" in result.stdout
     assert "Các lệnh của HoSo" in result.stdout
@@ -158,3 +158,18 @@ def test_reference_lists_are_installed_and_extensible(tmp_path: Path) -> None:
     assert "99  Tín ngưỡng dân gian" in religions
     bad = hoso("reference", "list", "planets", cwd=tmp_path, env=env)
     assert bad.returncode == 2 and bad.stderr.startswith("hoso: list: ")
+
+
+def test_calendar_extra_days_off(tmp_path: Path) -> None:
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
+    assert hoso("init", cwd=tmp_path, env=env).returncode == 0
+    added = hoso("calendar", "add", "23/02/2026", "Tết kéo dài", "--json", cwd=tmp_path, env=env)
+    assert json.loads(added.stdout) == {"day": "23/02/2026", "added": True}
+    again = hoso("calendar", "add", "23/02/2026", "Tết kéo dài", "--json", cwd=tmp_path, env=env)
+    assert json.loads(again.stdout)["added"] is False
+    days = json.loads(hoso("calendar", "list", "--year", "2026", "--json", cwd=tmp_path, env=env).stdout)
+    assert {"day": "23/02/2026", "name": "Tết kéo dài", "kind": "extra"} in days
+    assert {"day": "17/02/2026", "name": "Tết Nguyên Đán", "kind": "holiday"} in days
+    bad = hoso("calendar", "add", "31/02/2026", "x", cwd=tmp_path, env=env)
+    assert bad.returncode != 0 and bad.stderr.strip().startswith("hoso: day:")
+    assert "31/02/2026" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -59,3 +59,17 @@ async def test_documents_are_saved_and_their_path_printed(runtime: Runtime, tmp_
 def test_html_rendering_for_the_terminal() -> None:
     assert html_to_terminal("<b>Đặng</b> &amp; <i>Hoà</i>", colour=False) == "Đặng & Hoà"
     assert html_to_terminal("<b>x</b>", colour=True) == "\033[1mx\033[0m"
+
+
+
+async def test_the_demo_employee_declares_in_the_terminal_chat(runtime: Runtime, tmp_path: Path) -> None:
+    """The demo has an employee bound to a dossier of the clerk's department, to try /declare offline."""
+    await seed_demo(runtime.uow, runtime.clock, size=40)
+    console, out = chat(runtime, tmp_path, CONSOLE_USER_IDS[Role.EMPLOYEE])
+    for line in ("/declare", "#5", "-", "5 Lý Thường Kiệt, Ninh Kiều", "10/06/2026", "#1"):
+        await console.send(line)
+    assert "5 Lý Thường Kiệt, Ninh Kiều" in out.getvalue()
+    async with runtime.uow.read() as repos:
+        pending = await repos.changes.pending(["/"])
+    assert [(event.kind, event.payload["current_address"]) for event, _dossier in pending] == [
+        ("address", "5 Lý Thường Kiệt, Ninh Kiều")]

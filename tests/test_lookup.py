@@ -271,4 +271,4 @@ async def test_find_answered_leaves_the_prompt_and_keeps_data(harness: BotHarnes
     await harness.send("/find", user_id=501)
     await harness.send("/find dang", user_id=501)  # the command answers the pending prompt too
     assert await harness.runtime.fsm_storage.get_state(key) is None
-    assert (await harness.runtime.fsm_storage.get_data(key)) == {"kept": 1, "find": "dang"}
+    assert (await harness.runtime.fsm_storage.get_data(key)) == {"kept": 1, "find": "dang", "find_for": "open"}

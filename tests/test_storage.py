@@ -120,7 +120,7 @@ async def test_demo_seed_fills_an_empty_database_once(any_database: Database, cl
     assert await seed_demo(uow, clock, size=120) is None  # never a second time
     async with uow.read() as repos:
         assert await repos.dossiers.count() == 120
-        assert await repos.accounts.count() == 3
+        assert await repos.accounts.count() == 4 == seeded.accounts  # admin, clerk, manager, employee
         education = await repos.units.by_code("SGDDT")
         in_education = await repos.dossiers.count_in_scope([education.path])
     assert 0 < in_education < 120

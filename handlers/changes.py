@@ -1,0 +1,336 @@
+"""/new, /update, /declare and /pending: every change to a dossier through guided prompts that cite the
+paper decision. The prompts are the change kinds' own (services.change_kinds), asked by the form engine;
+each answer is checked as it comes, and the form ends on a summary with what will change and whether it
+is entered in time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.dossiers import EMPLOYMENT_LABELS, UpdatePick
+from handlers.find import look_up
+from handlers.forms import FORMS, Field, Form, Notice, Reply, field_label, register, send_notices, start_form
+from handlers.views import button, clip, error_text, esc, keyboard
+from services.attachments import Upload
+from services.change_kinds import (
+    CATEGORY_TITLES,
+    KINDS,
+    NEW_DOSSIER,
+    NEW_GROUPS,
+    Ask,
+    Category,
+    ChangeKind,
+    Prompt,
+    kinds_for,
+    prompts_of,
+)
+from services.changes import LABELS, Line, Logged, PendingItem, Preview, Target
+from services.clock import format_date
+from services.errors import InvalidInput
+from services.facade import Services
+from services.policy import Action
+
+DYNAMIC = frozenset({Ask.UNIT, Ask.UNIT_IN_SCOPE, Ask.RANK, Ask.EDUCATION, Ask.ETHNICITY})
+
+
+class ChangeKindPick(CallbackData, prefix="chk"):
+    id: int
+    kind: str
+
+
+class DeclareKindPick(CallbackData, prefix="dck"):
+    kind: str
+
+
+class Decide(CallbackData, prefix="dcd"):
+    id: int
+    approve: bool
+
+
+class RejectStates(StatesGroup):
+    reason = State()
+
+
+# -- forms from the kinds -------------------------------------------------------------------------------
+def _field(prompt: Prompt) -> Field:
+    options = None
+    if prompt.ask in DYNAMIC:
+        async def options(services: Services, ask: Ask = prompt.ask) -> list[tuple[str, str]]:
+            return await services.changes.options(ask)
+    return Field(prompt.key, prompt.question, prompt.choices, prompt.optional, options, free=options is not None,
+                 group=prompt.group)
+
+
+def form_name(kind: ChangeKind, declared: bool) -> str:
+    return f"{'dcl' if declared else 'chg'}:{kind.name}"
+
+
+def verdict(deadline: Any, timely: bool | None) -> str:
+    if deadline is None:
+        return ""
+    if timely:
+        return _("Deadline {date}: entered on time.").format(date=format_date(deadline))
+    return _("Deadline {date}: entered LATE.").format(date=format_date(deadline))
+
+
+def change_lines(lines: tuple[Line, ...] | list[Line]) -> list[str]:
+    def value(line: Line, text: str) -> str:
+        if line.label == LABELS["employment_status"]:  # a status code reads as the card shows it
+            return _(EMPLOYMENT_LABELS.get(text, text))
+        return text
+
+    return [f"• {esc(_(line.label))}: {esc(value(line, line.old))} → <b>{esc(value(line, line.new))}</b>"
+            for line in lines]
+
+
+def answer_lines(form: Form, answers: dict[str, str], shown: dict[str, str] | None = None) -> list[str]:
+    lines = []
+    for f in form.fields:
+        value = answers.get(f.key)
+        if value:
+            label = dict((v, _(t)) for v, t in f.choices).get(value) or (shown or {}).get(f.key) or value
+            lines.append(f"{esc(field_label(f))}: <b>{esc(label)}</b>")
+    return lines
+
+
+def _build(kind: ChangeKind, declared: bool) -> Form:
+    name = form_name(kind, declared)
+
+    async def check(services: Services, context: dict[str, Any], key: str, value: str) -> str:
+        return await services.changes.check(kind.name, key, value, declared)
+
+    async def summary(services: Services, context: dict[str, Any], answers: dict[str, str],
+                      shown: dict[str, str]) -> str:
+        form = FORMS[name]
+        head = _("<b>{title}</b> — please check:").format(title=esc(_(kind.title)))
+        lines = [head]
+        if kind.category is not Category.NEW:
+            lines.append(_("Person: <b>{name}</b>").format(name=esc(context.get("name", ""))))
+        lines += answer_lines(form, answers, shown)
+        if kind.category is Category.NEW:
+            preview: Preview = await services.changes.preview_new(answers)
+        else:
+            preview = await services.changes.preview(kind.name, int(context["dossier"]), answers, declared)
+        if preview.lines:
+            lines.append(_("What changes:"))
+            lines += change_lines(preview.lines)
+        if preview.deadline is not None:
+            label = (_("Deadline to complete the dossier: {date}") if kind.category is Category.NEW
+                     else _("Deadline to enter this change: {date}"))
+            lines.append(label.format(date=format_date(preview.deadline)) + " — "
+                         + (_("on time") if preview.on_time else _("LATE")))
+        if declared:
+            lines.append(_("Your unit's clerk will review it before it enters your dossier."))
+        return clip("\n".join(lines))
+
+    async def submit(services: Services, answers: dict[str, str], uploads: list[Upload]) -> Reply:
+        if kind.category is Category.NEW:
+            return created_reply(await services.changes.create(answers, uploads))
+        if declared:
+            return declared_reply(await services.changes.declare(kind.name, answers, uploads), FORMS[name], answers)
+        return logged_reply(await services.changes.log(kind.name, int(answers["_dossier"]), answers, uploads))
+
+    prompts = prompts_of(kind, declared)
+    return register(Form(name, kind.title, tuple(_field(p) for p in prompts), submit, check=check, summary=summary,
+                         groups=NEW_GROUPS if kind.category is Category.NEW else {}, attachments=True))
+
+
+CHANGE_FORMS = {name: _build(kind, False) for name, kind in KINDS.items()}
+DECLARATION_FORMS = {kind.name: _build(kind, True) for kind in kinds_for(declared=True)}
+NEW_FORM = _build(NEW_DOSSIER, False)
+
+
+# -- replies --------------------------------------------------------------------------------------------
+def kind_title(kind: str) -> str:
+    return _(NEW_DOSSIER.title) if kind == NEW_DOSSIER.name else _(KINDS[kind].title)
+
+
+def created_reply(done: Logged) -> Reply:
+    text = _("Dossier of <b>{name}</b> created (change #{event}).").format(name=esc(done.full_name), event=done.event_id)
+    text += "\n" + verdict(done.deadline, done.on_time)
+    text += "\n" + _("Complete it before the deadline: /update to add what is still missing.")
+    return Reply(text)
+
+
+def logged_reply(done: Logged) -> Reply:
+    lines = [_("Saved: <b>{kind}</b> for {name} (change #{event}).").format(
+        kind=esc(kind_title(done.kind)), name=esc(done.full_name), event=done.event_id)]
+    lines += change_lines(done.lines)
+    lines.append(verdict(done.deadline, done.on_time))
+    return Reply(clip("\n".join(line for line in lines if line)))
+
+
+def declared_reply(done: Logged, form: Form, answers: dict[str, str]) -> Reply:
+    text = _("Your declaration ({kind}) is sent to your unit's clerks (#{event}). You will be told their "
+             "decision.").format(kind=esc(kind_title(done.kind)), event=done.event_id)
+
+    def render() -> str:
+        return clip(_("New declaration #{event} from <b>{name}</b>: {kind}. Review it:").format(
+            event=done.event_id, name=esc(done.full_name), kind=esc(kind_title(done.kind))) + "\n" +
+            "\n".join(answer_lines(form, answers) + change_lines(done.lines)))  # what was declared, what it changes
+
+    def markup() -> InlineKeyboardMarkup | None:
+        return decision_keyboard(done.event_id)
+
+    return Reply(text, tuple(Notice(r.telegram_user_id, r.locale, render, markup) for r in done.notify))
+
+
+def decision_keyboard(event_id: int) -> InlineKeyboardMarkup | None:
+    return keyboard([button(_("✅ Approve"), Decide(id=event_id, approve=True)),
+                     button(_("✖ Reject"), Decide(id=event_id, approve=False))], 2)
+
+
+def decided_notices(done: Logged, reason: str) -> tuple[Notice, ...]:
+    def render() -> str:
+        if done.status == "applied":
+            return _("Your declaration #{event} ({kind}) was approved and entered in your dossier.").format(
+                event=done.event_id, kind=esc(kind_title(done.kind)))
+        return _("Your declaration #{event} ({kind}) was rejected: {reason}").format(
+            event=done.event_id, kind=esc(kind_title(done.kind)), reason=esc(reason))
+
+    return tuple(Notice(r.telegram_user_id, r.locale, render) for r in done.notify)
+
+
+# -- choosing what to change ----------------------------------------------------------------------------
+def kinds_keyboard(kinds: list[ChangeKind], pick: Any) -> InlineKeyboardMarkup | None:
+    rows = []
+    for category in (Category.AGENCY, Category.PERSONAL, Category.STATUS):
+        members = [kind for kind in kinds if kind.category is category]
+        if members:
+            rows += [button(_(kind.title), pick(kind)) for kind in members]
+    return keyboard(rows, 2)
+
+
+def kinds_text(target: Target, kinds: list[ChangeKind]) -> str:
+    lines = [_("<b>{name}</b> — {status}, dossier kept by {unit}.").format(
+        name=esc(target.full_name), status=esc(_(EMPLOYMENT_LABELS.get(target.employment_status, target.employment_status))),
+        unit=esc(target.custodian_unit))]
+    for category in (Category.AGENCY, Category.PERSONAL, Category.STATUS):
+        titles = [_(kind.title) for kind in kinds if kind.category is category]
+        if titles:
+            lines.append(f"<i>{esc(_(CATEGORY_TITLES[category]))}</i>: {esc(', '.join(titles))}")
+    lines.append(_("Which change?"))
+    return "\n".join(lines)
+
+
+async def new_dossier(message: Message, state: FSMContext, services: Services) -> None:
+    services.require(Action.EDIT_DOSSIER)
+    await start_form(message, state, NEW_FORM, services)
+
+
+async def update(message: Message, command: CommandObject, state: FSMContext, services: Services,
+                 raw_state: str | None = None) -> None:
+    services.require(Action.EDIT_DOSSIER)
+    await look_up(message, state, services, command.args, raw_state, purpose="update")
+
+
+async def picked(query: CallbackQuery, callback_data: UpdatePick, services: Services) -> None:
+    target = await services.changes.target(callback_data.id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        kinds = kinds_for(declared=False)
+        await query.message.answer(kinds_text(target, kinds), reply_markup=kinds_keyboard(
+            kinds, lambda kind: ChangeKindPick(id=target.id, kind=kind.name)))
+
+
+async def kind_picked(query: CallbackQuery, callback_data: ChangeKindPick, state: FSMContext,
+                      services: Services) -> None:
+    target = await services.changes.target(callback_data.id)
+    await query.answer()
+    form = CHANGE_FORMS.get(services.changes.kind(callback_data.kind).name)
+    if form is not None and isinstance(query.message, Message):
+        await start_form(query.message, state, form, services, {"dossier": target.id, "name": target.full_name},
+                         intro=_("{kind} for <b>{name}</b>.").format(kind=esc(_(form.title)), name=esc(target.full_name)))
+
+
+async def declare(message: Message, services: Services) -> None:
+    target = await services.changes.own_dossier()
+    kinds = kinds_for(declared=True)
+    await message.answer(kinds_text(target, kinds),
+                         reply_markup=kinds_keyboard(kinds, lambda kind: DeclareKindPick(kind=kind.name)))
+
+
+async def declare_picked(query: CallbackQuery, callback_data: DeclareKindPick, state: FSMContext,
+                         services: Services) -> None:
+    target = await services.changes.own_dossier()
+    await query.answer()
+    form = DECLARATION_FORMS.get(callback_data.kind)
+    if form is not None and isinstance(query.message, Message):
+        await start_form(query.message, state, form, services, {"dossier": target.id, "name": target.full_name})
+
+
+# -- the clerk's review of declarations -----------------------------------------------------------------
+def pending_line(item: PendingItem) -> str:
+    details = "; ".join(f"{esc(v)}" for k, v in item.payload.items() if k != "effective_on")
+    return _("#{event} <b>{name}</b> — {kind}, {date}: {details}").format(
+        event=item.event_id, name=esc(item.full_name), kind=esc(kind_title(item.kind)),
+        date=format_date(item.effective_on), details=details)
+
+
+async def pending(message: Message, services: Services) -> None:
+    services.require(Action.EDIT_DOSSIER)
+    items = await services.changes.pending()
+    if not items:
+        await message.answer(_("No declaration is waiting for you."))
+        return
+    for item in items[:20]:
+        await message.answer(clip(pending_line(item)), reply_markup=decision_keyboard(item.event_id))
+    if len(items) > 20:
+        await message.answer(_("… and {count} more.").format(count=len(items) - 20))
+
+
+async def decide(query: CallbackQuery, callback_data: Decide, state: FSMContext, services: Services) -> None:
+    services.require(Action.EDIT_DOSSIER)
+    if not callback_data.approve:
+        await query.answer()
+        await state.set_state(RejectStates.reason)
+        await state.set_data({"event": callback_data.id})
+        if isinstance(query.message, Message):
+            await query.message.answer(_("Why is declaration #{event} rejected? The person will read your reason.")
+                                       .format(event=callback_data.id))
+        return
+    done = await services.changes.decide(callback_data.id, True)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_("Declaration #{event} approved and entered in the dossier of {name}.").format(
+            event=done.event_id, name=esc(done.full_name)) + "\n" + "\n".join(change_lines(done.lines)))
+    await send_notices(query.bot, decided_notices(done, ""))
+
+
+async def reject_reason(message: Message, state: FSMContext, services: Services) -> None:
+    event_id = int((await state.get_data()).get("event", 0))
+    reason = message.text or ""
+    try:
+        done = await services.changes.decide(event_id, False, reason)
+    except InvalidInput as error:
+        if error.field == "reason":
+            await message.answer(error_text(error) + "\n" + _("Why is it rejected?"))
+            return
+        await state.clear()
+        raise
+    await state.clear()
+    await message.answer(_("Declaration #{event} rejected; {name} is told why.").format(
+        event=done.event_id, name=esc(done.full_name)))
+    await send_notices(message.bot, decided_notices(done, " ".join(reason.split())))
+
+
+def build_router() -> Router:
+    router = Router(name="changes")
+    router.message.register(new_dossier, Command("new"))
+    router.message.register(update, Command("update"))
+    router.message.register(declare, Command("declare"))
+    router.message.register(pending, Command("pending"))
+    router.message.register(reject_reason, RejectStates.reason, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(picked, UpdatePick.filter())
+    router.callback_query.register(kind_picked, ChangeKindPick.filter())
+    router.callback_query.register(declare_picked, DeclareKindPick.filter())
+    router.callback_query.register(decide, Decide.filter())
+    return router

@@ -1,0 +1,131 @@
+"""Change events, dossier versions, attachments and the admin's extra days off."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Account,
+    AccountScope,
+    Attachment,
+    ChangeEvent,
+    Dossier,
+    DossierVersion,
+    ExtraDayOff,
+    OrgUnit,
+)
+from storage.repositories import under
+
+
+class ChangeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, event: ChangeEvent) -> ChangeEvent:
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def get(self, event_id: int) -> ChangeEvent | None:
+        return await self.session.get(ChangeEvent, event_id)
+
+    async def get_for_update(self, event_id: int) -> ChangeEvent | None:
+        """The event, locked on PostgreSQL (SQLite's write transaction already is)."""
+        return await self.session.scalar(
+            select(ChangeEvent).where(ChangeEvent.id == event_id).with_for_update()
+        )
+
+    async def of_dossier(self, dossier_id: int) -> Sequence[ChangeEvent]:
+        query = (select(ChangeEvent).where(ChangeEvent.dossier_id == dossier_id)
+                 .order_by(ChangeEvent.recorded_at.desc(), ChangeEvent.id.desc()))
+        return (await self.session.scalars(query)).all()
+
+    async def pending(self, unit_prefixes: Sequence[str]) -> Sequence[tuple[ChangeEvent, Dossier]]:
+        """Self-declarations waiting for a clerk, for dossiers held within these subtrees."""
+        query = (
+            select(ChangeEvent, Dossier)
+            .join(Dossier, Dossier.id == ChangeEvent.dossier_id)
+            .join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
+            .where(ChangeEvent.status == "pending", under(OrgUnit.path, unit_prefixes))
+            .order_by(ChangeEvent.recorded_at, ChangeEvent.id)
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+
+    # -- versions ------------------------------------------------------------------------------------
+    async def add_version(self, version: DossierVersion) -> None:
+        self.session.add(version)
+        await self.session.flush()
+
+    async def has_versions(self, dossier_id: int) -> bool:
+        return bool(await self.session.scalar(
+            select(literal(True)).where(exists().where(DossierVersion.dossier_id == dossier_id))))
+
+    async def version_as_of(self, dossier_id: int, day: dt.date) -> DossierVersion | None:
+        """The version in force on `day`: the latest one valid from that day or before; failing that,
+        the state before the first recorded change."""
+        dated = (select(DossierVersion)
+                 .where(DossierVersion.dossier_id == dossier_id, DossierVersion.valid_from <= day)
+                 .order_by(DossierVersion.valid_from.desc(), DossierVersion.id.desc()).limit(1))
+        found = await self.session.scalar(dated)
+        if found is not None:
+            return found
+        baseline = (select(DossierVersion)
+                    .where(DossierVersion.dossier_id == dossier_id, DossierVersion.valid_from.is_(None))
+                    .order_by(DossierVersion.id).limit(1))
+        return await self.session.scalar(baseline)
+
+    # -- attachments ---------------------------------------------------------------------------------
+    async def add_attachment(self, attachment: Attachment) -> None:
+        self.session.add(attachment)
+
+    async def attachments_of(self, event_ids: Sequence[int]) -> Sequence[Attachment]:
+        if not event_ids:
+            return []
+        query = select(Attachment).where(Attachment.change_event_id.in_(event_ids)).order_by(Attachment.id)
+        return (await self.session.scalars(query)).all()
+
+    async def attachment(self, attachment_id: int) -> tuple[Attachment, ChangeEvent] | None:
+        query = (select(Attachment, ChangeEvent).join(ChangeEvent, ChangeEvent.id == Attachment.change_event_id)
+                 .where(Attachment.id == attachment_id))
+        row = (await self.session.execute(query)).first()
+        return None if row is None else (row[0], row[1])
+
+    # -- calendar ------------------------------------------------------------------------------------
+    async def days_off(self) -> Sequence[ExtraDayOff]:
+        return (await self.session.scalars(select(ExtraDayOff).order_by(ExtraDayOff.day))).all()
+
+    async def add_day_off(self, day_off: ExtraDayOff) -> bool:
+        if await self.session.get(ExtraDayOff, day_off.day) is not None:
+            return False
+        self.session.add(day_off)
+        return True
+
+    # -- who is told ---------------------------------------------------------------------------------
+    async def clerks_for(self, unit_path: str) -> Sequence[tuple[int, str | None]]:
+        """Telegram ids and locales of the active clerks whose scope covers the unit at `unit_path`."""
+        own_unit = OrgUnit.__table__.alias("own_unit")
+        extension = OrgUnit.__table__.alias("extension")
+        covers = or_(
+            literal(unit_path).startswith(own_unit.c.path),
+            exists().where(and_(AccountScope.account_id == Account.id, extension.c.id == AccountScope.unit_id,
+                                literal(unit_path).startswith(extension.c.path))),
+        )
+        query = (
+            select(Account.telegram_user_id, Account.locale)
+            .join(own_unit, own_unit.c.id == Account.unit_id)
+            .where(Account.role == "clerk", Account.status == "active", Account.telegram_user_id.is_not(None), covers)
+            .order_by(Account.id)
+        )
+        return [(int(row[0]), row[1]) for row in (await self.session.execute(query)).all()]
+
+    async def employee_of(self, personal_id: str) -> tuple[int, str | None] | None:
+        """The Telegram id and locale of the active employee account bound to this person, if any."""
+        query = select(Account.telegram_user_id, Account.locale).where(
+            Account.personal_id == personal_id, Account.role == "employee", Account.status == "active",
+            Account.telegram_user_id.is_not(None))
+        row = (await self.session.execute(query)).first()
+        return None if row is None else (int(row[0]), row[1])

@@ -1,0 +1,279 @@
+"""The change service on a real database: deadlines recorded per event, versions and "as of", the
+person's declarations, duplicate personal IDs, attachments, and nothing ever deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from services.actor import Actor
+from services.attachments import FileStore, Upload
+from services.changes import ChangeService
+from services.clock import FrozenClock
+from services.errors import InvalidInput, PermissionDenied
+from services.reference import install_reference_lists
+from services.setup import install_profile
+from storage import Database, UnitOfWork
+from storage.models import Attachment, ChangeEvent, Dossier, DossierRecord, DossierVersion
+from tests.test_accounts import SYSTEM, audit_actions, sign_in, tree
+from tests.test_lookup import add_people
+
+PAPER = {"doc_number": "123/QĐ-SYT", "doc_date": "15/06/2026", "doc_issuer": "Sở Y tế"}
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+async def setup(uow: UnitOfWork, clock: FrozenClock, profile: str) -> dict[str, int]:
+    await tree(uow, clock)
+    await install_reference_lists(uow)
+    await install_profile(uow, clock, profile)
+    return await add_people(uow, clock)
+
+
+@pytest.fixture
+async def people(uow: UnitOfWork, clock: FrozenClock) -> dict[str, int]:
+    return await setup(uow, clock, "hau-giang-2016")
+
+
+@pytest.fixture
+async def clerk(uow: UnitOfWork, clock: FrozenClock, people: dict[str, int]) -> Actor:
+    return await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+
+
+def service(uow: UnitOfWork, actor: Actor, clock: FrozenClock, files: Path | None = None) -> ChangeService:
+    return ChangeService(uow, actor, clock, FileStore(files) if files else None)
+
+
+async def dossier(uow: UnitOfWork, dossier_id: int) -> Dossier:
+    async with uow.read() as repos:
+        found = await repos.session.get(Dossier, dossier_id)
+        assert found is not None
+        return found
+
+
+async def test_each_event_records_its_deadline_and_verdict(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                           people: dict[str, int]) -> None:
+    changes = service(uow, clerk, clock)
+    hoa = people["001188000111"]
+    late = await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "01/06/2026"})
+    on_time = await changes.log("commendation", hoa, {"form": "Bằng khen", **PAPER, "effective_on": "20/06/2026"})
+    # hau-giang-2016: 15 calendar days; 16/06/2026 is a Tuesday, 05/07/2026 a Sunday → Monday 06/07.
+    assert (late.deadline, late.on_time) == (dt.date(2026, 6, 16), False)
+    assert (on_time.deadline, on_time.on_time) == (dt.date(2026, 7, 6), True)
+    async with uow.read() as repos:
+        events = (await repos.session.scalars(select(ChangeEvent).order_by(ChangeEvent.id))).all()
+    assert [(e.kind, e.on_time, e.doc_number) for e in events] == [
+        ("appointment", False, "123/QĐ-SYT"), ("commendation", True, "123/QĐ-SYT")]
+    assert (await dossier(uow, hoa)).post == "Phó Trưởng phòng"
+    assert "change.appointment" in await audit_actions(uow)
+
+
+async def test_working_days_and_the_admins_extra_day_off(uow: UnitOfWork, clock: FrozenClock) -> None:
+    people = await setup(uow, clock, "vn-2026")
+    clerk = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+    changes = service(uow, clerk, clock)
+    answers = {"form": "Giấy khen", **PAPER, "effective_on": "26/06/2026"}  # a Friday
+    first = await changes.log("commendation", people["001188000111"], answers)
+    assert first.deadline == dt.date(2026, 7, 1)  # Mon 29, Tue 30, Wed 01
+    assert await service(uow, SYSTEM, clock).add_day_off(dt.date(2026, 6, 30), "Nghỉ bù") is True
+    second = await changes.log("commendation", people["001188000111"], answers)
+    assert (second.deadline, second.on_time) == (dt.date(2026, 7, 2), True)
+    with pytest.raises(PermissionDenied):
+        await changes.add_day_off(dt.date(2026, 7, 3), "a clerk may not")
+
+
+async def test_as_of_a_date_before_a_change_shows_the_old_value(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                                people: dict[str, int]) -> None:
+    changes = service(uow, clerk, clock)
+    hoa = people["001188000111"]
+    await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "15/06/2026"})
+    await changes.log("appointment", hoa, {"post": "Trưởng phòng", **PAPER, "effective_on": "25/06/2026"})
+    assert (await changes.as_of(hoa, dt.date(2026, 6, 1))).values["post"] == "Chuyên viên"  # before any change
+    assert (await changes.as_of(hoa, dt.date(2026, 6, 20))).values["post"] == "Phó Trưởng phòng"
+    assert (await changes.as_of(hoa, dt.date(2026, 6, 30))).values["post"] == "Trưởng phòng"
+    async with uow.read() as repos:
+        versions = (await repos.session.scalars(select(DossierVersion).where(DossierVersion.dossier_id == hoa))).all()
+    assert [v.valid_from for v in versions] == [None, dt.date(2026, 6, 15), dt.date(2026, 6, 25)]
+    history = await changes.history(hoa)
+    assert [entry.payload["post"] for entry in history.entries] == ["Trưởng phòng", "Phó Trưởng phòng"]
+
+
+async def test_a_manager_reads_history_without_addresses_and_outsiders_are_refused(
+    uow: UnitOfWork, clock: FrozenClock, clerk: Actor, people: dict[str, int]
+) -> None:
+    hoa = people["001188000111"]
+    await service(uow, clerk, clock).log("address", hoa, {"current_address": "5 Lý Thường Kiệt",
+                                                          "effective_on": "20/06/2026"})
+    manager = await sign_in(uow, clock, "minh.syt", "SYT", "manager", 502)
+    view = await service(uow, manager, clock).as_of(hoa, dt.date(2026, 6, 30))
+    assert view.values is not None and "current_address" not in view.values and view.values["full_name"] == "Đặng Thị Hoà"
+    outsider = await sign_in(uow, clock, "yen.stc", "STC", "clerk", 503)
+    with pytest.raises(PermissionDenied):
+        await service(uow, outsider, clock).history(hoa)
+    with pytest.raises(PermissionDenied):
+        await service(uow, outsider, clock).log("commendation", hoa, {"form": "x", **PAPER, "effective_on": "20/06/2026"})
+    assert "dossier.refused" in await audit_actions(uow)
+
+
+async def test_salary_raise_and_rank_raise_follow_the_table(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                            people: dict[str, int]) -> None:
+    anh = people["092185000444"]  # rank 01.004 (A0)
+    async with uow.write() as repos:
+        person = await repos.session.get(Dossier, anh)
+        person.salary_step, person.salary_coefficient = 4, 3.03
+    changes = service(uow, clerk, clock)
+    preview = await changes.preview("salary_raise", anh, {**PAPER, "effective_on": "20/06/2026"})
+    assert [(line.old, line.new) for line in preview.lines][:2] == [("4", "5"), ("3.03", "3.34")]
+    await changes.log("salary_raise", anh, {**PAPER, "effective_on": "20/06/2026"})
+    raised = await dossier(uow, anh)
+    assert (raised.salary_step, raised.salary_coefficient, raised.salary_since) == (5, 3.34, dt.date(2026, 6, 20))
+    await changes.log("rank_raise", anh, {"rank_code": "01.003", **PAPER, "effective_on": "25/06/2026"})
+    promoted = await dossier(uow, anh)
+    # A1: the first step not below 3.34 is step 5 (3.66).
+    assert (promoted.rank_code, promoted.rank_name, promoted.salary_step, promoted.salary_coefficient) == (
+        "01.003", "Chuyên viên", 5, 3.66)
+    async with uow.read() as repos:
+        rows = (await repos.session.scalars(select(DossierRecord).where(
+            DossierRecord.dossier_id == anh, DossierRecord.kind == "salary_history"))).all()
+    assert [(r.data["step"], r.data["coefficient"]) for r in rows] == [(5, "3.34"), (5, "3.66")]
+
+
+async def test_transfer_moves_the_working_unit_not_the_custodian(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                                 people: dict[str, int]) -> None:
+    hoa = people["001188000111"]
+    before = await dossier(uow, hoa)
+    changes = service(uow, clerk, clock)
+    with pytest.raises(InvalidInput) as refused:
+        await changes.log("rotation", hoa, {"working_unit": "STC", **PAPER, "effective_on": "20/06/2026"})
+    assert refused.value.field == "working_unit"  # a rotation stays within the clerk's scope
+    await changes.log("transfer", hoa, {"working_unit": "STC", **PAPER, "effective_on": "20/06/2026"})
+    after = await dossier(uow, hoa)
+    assert after.custodian_unit_id == before.custodian_unit_id and after.working_unit_id != before.working_unit_id
+
+
+async def test_status_changes_and_their_rules(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                              people: dict[str, int]) -> None:
+    changes = service(uow, clerk, clock)
+    hoa = people["001188000111"]
+    with pytest.raises(InvalidInput):
+        await changes.log("probation_passed", hoa, {**PAPER, "effective_on": "20/06/2026"})  # not on probation
+    await changes.log("retirement", hoa, {**PAPER, "effective_on": "30/06/2026"})
+    assert (await dossier(uow, hoa)).employment_status == "retired"
+    with pytest.raises(InvalidInput):
+        await changes.log("death", hoa, {**PAPER, "effective_on": "30/06/2026"})  # retired is final here
+
+
+async def test_a_declaration_waits_for_the_clerk_then_applies(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                              people: dict[str, int]) -> None:
+    employee = await sign_in(uow, clock, "hoa.nv", "SYT", "employee", 777, personal_id="001188000111")
+    declared = await service(uow, employee, clock).declare(
+        "marriage", {"spouse_name": "Lê Văn Bình", "spouse_birth_year": "1986", "effective_on": "10/06/2026"})
+    assert declared.status == "pending" and [r.telegram_user_id for r in declared.notify] == [501]
+    assert [item.event_id for item in await service(uow, clerk, clock).pending()] == [declared.event_id]
+    async with uow.read() as repos:
+        families = (await repos.session.scalars(select(DossierRecord).where(DossierRecord.kind == "family"))).all()
+    assert families == []  # nothing enters the dossier before the clerk's decision
+    decided = await service(uow, clerk, clock).decide(declared.event_id, approve=True)
+    assert decided.status == "applied" and [r.telegram_user_id for r in decided.notify] == [777]
+    async with uow.read() as repos:
+        families = (await repos.session.scalars(select(DossierRecord).where(DossierRecord.kind == "family"))).all()
+    assert [(f.data["name"], f.data["born"]) for f in families] == [("Lê Văn Bình", "1986")]
+    with pytest.raises(InvalidInput):
+        await service(uow, clerk, clock).decide(declared.event_id, approve=False, reason="late")  # already decided
+    assert await service(uow, clerk, clock).pending() == []
+
+
+async def test_a_rejection_needs_a_reason_and_changes_nothing(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                              people: dict[str, int]) -> None:
+    employee = await sign_in(uow, clock, "hoa.nv", "SYT", "employee", 777, personal_id="001188000111")
+    declared = await service(uow, employee, clock).declare(
+        "address", {"current_address": "9 Hùng Vương", "effective_on": "10/06/2026"})
+    with pytest.raises(InvalidInput) as refused:
+        await service(uow, clerk, clock).decide(declared.event_id, approve=False, reason="  ")
+    assert refused.value.field == "reason"
+    rejected = await service(uow, clerk, clock).decide(declared.event_id, approve=False, reason="Thiếu xác nhận")
+    assert rejected.status == "rejected"
+    assert (await dossier(uow, people["001188000111"])).current_address == "12 Trần Hưng Đạo"
+    history = await service(uow, employee, clock).history(people["001188000111"])
+    assert [(e.status, e.decision_note) for e in history.entries] == [("rejected", "Thiếu xác nhận")]
+    # An employee declares only their own personal changes.
+    with pytest.raises(PermissionDenied):
+        await service(uow, employee, clock).declare("retirement", {"effective_on": "10/06/2026"})
+
+
+async def test_a_duplicate_personal_id_points_to_the_dossier_in_scope(uow: UnitOfWork, clock: FrozenClock,
+                                                                      clerk: Actor, people: dict[str, int]) -> None:
+    changes = service(uow, clerk, clock)
+    with pytest.raises(InvalidInput) as in_scope:
+        await changes.check("new", "personal_id", "001188000111")
+    assert in_scope.value.params["name"] == "Đặng Thị Hoà"
+    with pytest.raises(InvalidInput) as elsewhere:
+        await changes.check("new", "personal_id", "092189000888")  # held by STC, outside the scope
+    assert "name" not in elsewhere.value.params
+    assert await changes.check("new", "personal_id", " 0921 9500 1234 ") == "092195001234"
+
+
+async def test_new_dossier_with_its_recruitment_deadline_and_attachment(
+    uow: UnitOfWork, clock: FrozenClock, clerk: Actor, people: dict[str, int], tmp_path: Path
+) -> None:
+    changes = service(uow, clerk, clock, tmp_path / "files")
+    answers = {"full_name": "Đặng  Thị Thuỷ", "sex": "F", "birth_date": "12/03/1995", "personal_id": "092195001234",
+               "ethnicity": "Kinh", "custodian_unit": "bv", "rank_code": "01.003", "post": "Chuyên viên",
+               "employment_status": "probation", "doc_number": "45/QĐ-SYT", "doc_date": "20/06/2026",
+               "doc_issuer": "Sở Y tế", "effective_on": "22/06/2026"}
+    created = await changes.create(answers, [Upload("quyet-dinh.pdf", PDF)])
+    assert (created.deadline, created.on_time) == (dt.date(2026, 7, 20), True)  # 30 days from the decision
+    new = await dossier(uow, created.dossier_id)
+    assert (new.full_name, new.folded_name, new.ethnicity, new.salary_step, new.salary_coefficient) == (
+        "Đặng Thị Thuỷ", "dang thi thuy", "Kinh", 1, 2.34)
+    digest = hashlib.sha256(PDF).hexdigest()
+    assert (tmp_path / "files" / digest[:2] / digest).read_bytes() == PDF
+    async with uow.read() as repos:
+        attachment = (await repos.session.scalars(select(Attachment))).one()
+    assert (attachment.change_event_id, attachment.sha256) == (created.event_id, digest)
+    name, content = await changes.attachment(attachment.id)
+    assert (name, content) == ("quyet-dinh.pdf", PDF)
+    with pytest.raises(InvalidInput) as refused:
+        await changes.log("commendation", created.dossier_id, {"form": "x", **PAPER, "effective_on": "20/06/2026"},
+                          [Upload("virus.exe", b"MZ...")])
+    assert refused.value.field == "attachment"
+
+
+@pytest.mark.parametrize("value", ["31/02/2026", "2026-06-01", "hôm qua"])
+async def test_bad_dates_are_refused_with_the_value(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                    people: dict[str, int], value: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await service(uow, clerk, clock).check("appointment", "doc_date", value)
+    assert refused.value.field == "doc_date" and refused.value.params["value"] == value
+
+
+@pytest.mark.parametrize("value", ["123", "QĐ-UBND", "123/", "abc/QĐ", "12/QĐ UBND!"])
+async def test_bad_document_numbers_are_refused(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                people: dict[str, int], value: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await service(uow, clerk, clock).check("appointment", "doc_number", value)
+    assert refused.value.field == "doc_number"
+
+
+@pytest.mark.parametrize("value", ["123/QĐ-UBND", "45/2026/QĐ-UBND", "7a/NQ-HĐND"])
+async def test_good_document_numbers_pass(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                          people: dict[str, int], value: str) -> None:
+    assert await service(uow, clerk, clock).check("appointment", "doc_number", value) == value
+
+
+async def test_nothing_of_a_dossier_can_be_deleted(any_database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(any_database)
+    people = await setup(uow, clock, "hcmc-2013")
+    clerk = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+    await service(uow, clerk, clock).log("commendation", people["001188000111"],
+                                         {"form": "Bằng khen", **PAPER, "effective_on": "20/06/2026"})
+    for table in (Dossier, ChangeEvent, DossierVersion):
+        with pytest.raises((IntegrityError, DBAPIError)):
+            async with uow.write() as repos:
+                await repos.session.execute(delete(table))
+    async with uow.read() as repos:
+        assert (await repos.session.scalars(select(ChangeEvent))).one().kind == "commendation"
