@@ -13,6 +13,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 import handlers
 from bot import errors
 from bot.i18n import ActorI18nMiddleware, CatalogI18n
+from bot.jobs import Jobs
 from bot.middlewares import PrivateChatGuard, ServicesMiddleware
 from bot.retry import RetryMiddleware
 from bot.runtime import Runtime
@@ -29,7 +30,8 @@ def create_bot(token: str, api_base: str | None = None, session: BaseSession | N
     return Bot(token, session=session, default=DEFAULTS)
 
 
-def create_dispatcher(runtime: Runtime) -> Dispatcher:
+def create_dispatcher(runtime: Runtime, background: bool = False) -> Dispatcher:
+    """The Dispatcher with every router; `background` also runs the periodic jobs (only `hoso run`)."""
     dispatcher = Dispatcher(
         storage=runtime.fsm_storage,
         events_isolation=runtime.events_isolation,
@@ -41,6 +43,10 @@ def create_dispatcher(runtime: Runtime) -> Dispatcher:
     dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
     dispatcher.update.outer_middleware(PrivateChatGuard())
     dispatcher.include_routers(errors.build_router(), *handlers.routers())
+    if background:
+        jobs = Jobs(runtime)
+        dispatcher.startup.register(jobs.start)
+        dispatcher.shutdown.register(jobs.stop)
     return dispatcher
 
 

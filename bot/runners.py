@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 def _bot_and_dispatcher(runtime: Runtime) -> tuple[Bot, Dispatcher]:
     settings = runtime.settings
     bot = create_bot(settings.require_token(), settings.api_base)
-    return bot, create_dispatcher(runtime)
+    return bot, create_dispatcher(runtime, background=True)
 
 
 async def run_polling(runtime: Runtime) -> None:

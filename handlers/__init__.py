@@ -16,6 +16,7 @@ from handlers import (
     language,
     signin,
     start,
+    transfers,
 )
 
 
@@ -23,6 +24,6 @@ def routers() -> list[Router]:
     """Fresh routers, in order: /cancel first (it works in every state), sign-in (the password
     prompts must win over anything else), the capabilities, the form answers, the fallback last.
     Fresh because a router can belong to one Dispatcher only."""
-    modules = (cancel, signin, start, language, find, dossiers, changes, history, admin, audit, export, forms,
-               fallback)  # ← new modules go before forms
+    modules = (cancel, signin, start, language, find, dossiers, changes, history, transfers, admin, audit, export,
+               forms, fallback)  # ← new modules go before forms
     return [module.build_router() for module in modules]

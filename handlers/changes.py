@@ -22,6 +22,7 @@ from handlers.views import button, clip, error_text, esc, keyboard
 from services.attachments import Upload
 from services.change_kinds import (
     CATEGORY_TITLES,
+    CUSTODY,
     KINDS,
     NEW_DOSSIER,
     NEW_GROUPS,
@@ -87,7 +88,10 @@ def change_lines(lines: tuple[Line, ...] | list[Line]) -> list[str]:
             return _(EMPLOYMENT_LABELS.get(text, text))
         return text
 
-    return [f"• {esc(_(line.label))}: {esc(value(line, line.old))} → <b>{esc(value(line, line.new))}</b>"
+    def label(line: Line) -> str:  # a question used as a label loses its colon and example
+        return _(line.label).split(" (")[0].rstrip(": ")
+
+    return [f"• {esc(label(line))}: {esc(value(line, line.old))} → <b>{esc(value(line, line.new))}</b>"
             for line in lines]
 
 
@@ -140,7 +144,7 @@ def _build(kind: ChangeKind, declared: bool) -> Form:
 
     prompts = prompts_of(kind, declared)
     return register(Form(name, kind.title, tuple(_field(p) for p in prompts), submit, check=check, summary=summary,
-                         groups=NEW_GROUPS if kind.category is Category.NEW else {}, attachments=True))
+                         groups=NEW_GROUPS if any(p.group for p in prompts) else {}, attachments=True))
 
 
 CHANGE_FORMS = {name: _build(kind, False) for name, kind in KINDS.items()}
@@ -150,7 +154,8 @@ NEW_FORM = _build(NEW_DOSSIER, False)
 
 # -- replies --------------------------------------------------------------------------------------------
 def kind_title(kind: str) -> str:
-    return _(NEW_DOSSIER.title) if kind == NEW_DOSSIER.name else _(KINDS[kind].title)
+    special = {NEW_DOSSIER.name: NEW_DOSSIER, CUSTODY.name: CUSTODY}
+    return _((special.get(kind) or KINDS[kind]).title)
 
 
 def created_reply(done: Logged) -> Reply:

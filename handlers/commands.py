@@ -31,6 +31,8 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec("history", N_("Changes of a dossier, and the dossier as of a date"),
                    frozenset({Role.ADMIN, Role.CLERK, Role.MANAGER, Role.EMPLOYEE})),
     BotCommandSpec("pending", N_("Declarations waiting for your decision"), frozenset({Role.ADMIN, Role.CLERK})),
+    BotCommandSpec("transfer", N_("Ask for a dossier another unit holds, or decide on a request"),
+                   frozenset({Role.ADMIN, Role.CLERK})),
     BotCommandSpec("declare", N_("Declare a change of your own (assets, tax, marriage, address)"),
                    frozenset({Role.EMPLOYEE})),
     BotCommandSpec("passwd", N_("Change your password"), frozenset(Role)),

@@ -22,7 +22,7 @@ from services.facade import Services
 from services.i18n import N_
 from services.policy import Action
 
-STATUS_NOTES = {"pending": N_("waiting for the clerk"), "rejected": N_("rejected")}
+STATUS_NOTES = {"pending": N_("waiting for the clerk"), "rejected": N_("rejected"), "withdrawn": N_("withdrawn")}
 
 
 class AsOfAsk(CallbackData, prefix="asof"):
@@ -43,9 +43,17 @@ def entry_lines(entry: HistoryEntry, services: Services) -> list[str]:
     if entry.status in STATUS_NOTES:
         head += f" ({esc(_(STATUS_NOTES[entry.status]))})"
     lines = [head]
+    if entry.kind == "custody":  # the chain of custody: from, to, and what moved it
+        moved = _("Dossier kept by {old} → {new}").format(old=esc(entry.payload.get("from_name", "")),
+                                                          new=esc(entry.payload.get("to_name", "")))
+        if entry.payload.get("merge"):
+            moved += " " + _("(unit merge)")
+        lines.append("  " + moved)
     if entry.doc_number:
-        lines.append("  " + _("Decision {number} of {date}, {issuer}").format(
-            number=esc(entry.doc_number), date=format_date(entry.doc_date), issuer=esc(entry.doc_issuer or "—")))
+        paper = (_("Written request {number} of {date}, signed by {issuer}") if entry.kind == "custody"
+                 else _("Decision {number} of {date}, {issuer}"))
+        lines.append("  " + paper.format(number=esc(entry.doc_number), date=format_date(entry.doc_date),
+                                         issuer=esc(entry.doc_issuer or "—")))
     recorded = format_local_datetime(entry.recorded_at, services.clock)
     timing = ""
     if entry.deadline is not None:

@@ -36,6 +36,7 @@ class Category(StrEnum):
     AGENCY = "agency"
     PERSONAL = "personal"
     STATUS = "status"
+    CUSTODY = "custody"
 
 
 class Paper(StrEnum):
@@ -195,9 +196,24 @@ NEW_DOSSIER = ChangeKind("new", N_("New dossier"), Category.NEW, (
 ), paper=Paper.REQUIRED)
 
 
+# /update → "Complete the dossier": the optional groups of /new, filled later.
+SUPPLEMENT = ChangeKind("supplement", N_("Complete the dossier"), Category.AGENCY,
+                        tuple(p for p in NEW_DOSSIER.prompts if p.group is not None), paper=Paper.OPTIONAL)
+KINDS[SUPPLEMENT.name] = SUPPLEMENT
+
+
+# /transfer: the receiving unit's written request for a dossier another unit holds.
+CUSTODY = ChangeKind("custody", N_("Custody transfer"), Category.CUSTODY, (
+    Prompt("receiving_unit", N_("Which of your units asks for the dossier?"), Ask.UNIT_IN_SCOPE),
+    Prompt("doc_number", N_("Number of the written request (e.g. 56/CV-SYT):"), Ask.DOC_NUMBER),
+    Prompt("doc_date", N_("Date of the written request (dd/mm/yyyy):"), Ask.PAST_DATE),
+    Prompt("doc_issuer", N_("Signed by (name and title):")),
+))
+
+
 def prompts_of(kind: ChangeKind, declared: bool = False) -> tuple[Prompt, ...]:
     """Every question of a kind, in order: its own, then the paper and the effective date."""
-    if kind.category is Category.NEW:
+    if kind.category in (Category.NEW, Category.CUSTODY):
         return kind.prompts
     if declared:
         return (*kind.prompts, EVENT_DATE)

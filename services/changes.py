@@ -19,6 +19,7 @@ from services.actor import Actor, Role
 from services.attachments import FileStore, Upload
 from services.audit import actor_label, record
 from services.change_kinds import (
+    CUSTODY,
     KINDS,
     NEW_DOSSIER,
     PAPER_KEYS,
@@ -163,6 +164,8 @@ class Plan:
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------
+# A supplemented field is labelled by its question (a message id; the front end shortens it).
+SUPPLEMENT_LABELS = {prompt.key: prompt.question for prompt in NEW_DOSSIER.prompts if prompt.group is not None}
 LABELS = {
     "post": N_("Current post"), "position_allowance": N_("Position allowance"), "working_unit": N_("Working unit"),
     "salary_step": N_("Salary step"), "salary_coefficient": N_("Coefficient"),
@@ -238,6 +241,8 @@ class ChangeService:
     def kind(name: str) -> ChangeKind:
         if name == NEW_DOSSIER.name:
             return NEW_DOSSIER
+        if name == CUSTODY.name:
+            return CUSTODY
         if name not in KINDS:
             raise InvalidInput("kind", N_("Unknown kind of change: {value}."), value=name)
         return KINDS[name]
@@ -501,9 +506,37 @@ class ChangeService:
                 if answers.get("permanent_address"):
                     change("permanent_address", answers["permanent_address"])
                 change("current_address", answers["current_address"])
+            case "supplement":
+                for column, value in (await self._group_values(repos, dossier.rank_code, answers)).items():
+                    change(column, value, SUPPLEMENT_LABELS.get(column) or LABELS.get(column, column))
         if not plan.lines and not plan.records:
             raise InvalidInput("kind", N_("This changes nothing in the dossier."))
         return plan
+
+    async def _group_values(self, repos: Repositories, rank_code: str | None,
+                            answers: dict[str, str]) -> dict[str, Any]:
+        """The optional groups' answers as column values: dates typed, the education level by its name
+        (as import and the demo keep it), a salary step with its coefficient from the rank's table."""
+        values: dict[str, Any] = {}
+        for prompt in NEW_DOSSIER.prompts:
+            text = answers.get(prompt.key)
+            if prompt.group is None or not text:
+                continue
+            if prompt.ask in (Ask.DATE, Ask.PAST_DATE):
+                values[prompt.key] = _date(text)
+            elif prompt.ask is Ask.EDUCATION:
+                levels = {i.code: i.name for i in await repos.references.listing("education")}
+                values[prompt.key] = levels.get(text, text)
+            elif prompt.key == "salary_step":
+                scale = steps_of(await self._rank_group(repos, rank_code))
+                step = int(text)
+                if step > len(scale):
+                    raise InvalidInput("salary_step", N_("Step {step} is not on this rank's table (1 to {last})."),
+                                       step=step, last=len(scale))
+                values.update(salary_step=step, salary_coefficient=scale[step - 1])
+            else:
+                values[prompt.key] = text
+        return values
 
     @staticmethod
     async def _rank_group(repos: Repositories, rank_code: str | None) -> str | None:
@@ -550,14 +583,14 @@ class ChangeService:
         if kind.category is Category.NEW:
             raise InvalidInput("kind", N_("Use /new for a new dossier."))
         answers = await self._recheck(kind, answers, declared=False)
-        stored = [self._check_file(upload) for upload in uploads]
+        stored = [self.check_file(upload) for upload in uploads]
         async with sensitive(self.uow, self.actor, self.clock, Action.EDIT_DOSSIER) as repos:
             dossier, custodian, _working = await self._editable(repos, dossier_id)
             plan = await self._plan(repos, kind, dossier, answers)
             deadline, timely = await self._deadline(repos, kind, answers, declared=False)
-            event = await self._event(repos, kind, dossier, custodian, answers, APPLIED, deadline, timely)
-            await self._apply(repos, dossier, plan, event)
-            await self._attach(repos, event, stored, uploads)
+            event = await self.add_event(repos, kind, dossier, custodian, answers, APPLIED, deadline, timely)
+            await self.apply_plan(repos, dossier, plan, event)
+            await self.attach_files(repos, event, stored, uploads)
             await record(repos, self.clock, self.actor, f"change.{kind.name}", "dossier", dossier.id,
                          event=event.id, on_time=timely, fields=sorted(plan.changes), attachments=len(stored))
         return Logged(event.id, dossier.id, dossier.full_name, kind.name, APPLIED, deadline, timely, tuple(plan.lines))
@@ -571,12 +604,12 @@ class ChangeService:
             raise PermissionDenied()
         target = await self.own_dossier()
         answers = await self._recheck(kind, answers, declared=True)
-        stored = [self._check_file(upload) for upload in uploads]
+        stored = [self.check_file(upload) for upload in uploads]
         async with sensitive(self.uow, self.actor, self.clock, Action.OPEN_DOSSIER) as repos:
             dossier, custodian, _working = await repos.dossiers.with_units(target.id)  # type: ignore[misc]
             plan = await self._plan(repos, kind, dossier, answers)  # refused now rather than at the review
-            event = await self._event(repos, kind, dossier, custodian, answers, PENDING, None, None)
-            await self._attach(repos, event, stored, uploads)
+            event = await self.add_event(repos, kind, dossier, custodian, answers, PENDING, None, None)
+            await self.attach_files(repos, event, stored, uploads)
             await record(repos, self.clock, self.actor, f"declaration.{kind.name}", "dossier", dossier.id,
                          event=event.id)
             clerks = await repos.changes.clerks_for(custodian.path)
@@ -607,7 +640,7 @@ class ChangeService:
                 answers = {k: str(v) for k, v in event.payload.items()}
                 plan = await self._plan(repos, kind, dossier, answers)
                 event.status = APPLIED
-                await self._apply(repos, dossier, plan, event)
+                await self.apply_plan(repos, dossier, plan, event)
                 lines = tuple(plan.lines)
             else:
                 event.status = REJECTED
@@ -620,7 +653,7 @@ class ChangeService:
     async def create(self, answers: dict[str, str], uploads: list[Upload] | tuple[Upload, ...] = ()) -> Logged:
         """A new dossier from /new, with its recruitment decision; the deadline to complete it comes back."""
         answers = await self._recheck(NEW_DOSSIER, answers, declared=False)
-        stored = [self._check_file(upload) for upload in uploads]
+        stored = [self.check_file(upload) for upload in uploads]
         async with sensitive(self.uow, self.actor, self.clock, Action.EDIT_DOSSIER) as repos:
             custodian = await self._unit(repos, answers["custodian_unit"], "custodian_unit", in_scope=True)
             if await repos.dossiers.id_of(answers["personal_id"]) is not None:  # someone was quicker
@@ -648,7 +681,7 @@ class ChangeService:
                 rank_code=rank.code, rank_name=rank.name, rank_since=recruited,
                 salary_step=step, salary_coefficient=scale[step - 1],
                 salary_since=_optional_date(answers.get("salary_since")) or recruited,
-                professional_level=answers.get("professional_level") or None,
+                professional_level=levels.get(answers.get("professional_level") or "") or None,
                 major=answers.get("major") or None, political_theory=answers.get("political_theory") or None,
                 state_management=answers.get("state_management") or None,
                 foreign_language=answers.get("foreign_language") or None, it_skill=answers.get("it_skill") or None,
@@ -659,12 +692,10 @@ class ChangeService:
                 employment_status=answers.get("employment_status") or "probation",
                 created_at=now, updated_at=now,
             )
-            if dossier.professional_level and dossier.professional_level not in levels:
-                dossier.professional_level = None
             repos.session.add(dossier)
             await repos.flush()
             deadline, timely = await self._deadline(repos, NEW_DOSSIER, answers, declared=False)
-            event = await self._event(repos, NEW_DOSSIER, dossier, custodian, answers, APPLIED, deadline, timely)
+            event = await self.add_event(repos, NEW_DOSSIER, dossier, custodian, answers, APPLIED, deadline, timely)
             await repos.dossiers.add_records([{
                 "dossier_id": dossier.id, "kind": "work_history", "date_from": recruited, "date_to": None,
                 "data": {"text": f"{answers['post']}, {custodian.name}", "doc_number": answers["doc_number"]},
@@ -672,12 +703,12 @@ class ChangeService:
             await repos.changes.add_version(DossierVersion(
                 dossier_id=dossier.id, change_event_id=event.id, valid_from=recruited, recorded_at=now,
                 snapshot=snapshot(dossier)))
-            await self._attach(repos, event, stored, uploads)
+            await self.attach_files(repos, event, stored, uploads)
             await record(repos, self.clock, self.actor, "change.new", "dossier", dossier.id, event=event.id,
                          on_time=timely, attachments=len(stored))
         return Logged(event.id, dossier.id, dossier.full_name, NEW_DOSSIER.name, APPLIED, deadline, timely, ())
 
-    async def _event(self, repos: Repositories, kind: ChangeKind, dossier: Dossier, custodian: OrgUnit,
+    async def add_event(self, repos: Repositories, kind: ChangeKind, dossier: Dossier, custodian: OrgUnit,
                      answers: dict[str, str], status: str, deadline: dt.date | None, timely: bool | None) -> ChangeEvent:
         return await repos.changes.add(ChangeEvent(
             dossier_id=dossier.id, kind=kind.name, status=status,
@@ -688,7 +719,7 @@ class ChangeService:
             recorded_by_label=actor_label(self.actor), recorded_at=self.clock.now(),
         ))
 
-    async def _apply(self, repos: Repositories, dossier: Dossier, plan: Plan, event: ChangeEvent) -> None:
+    async def apply_plan(self, repos: Repositories, dossier: Dossier, plan: Plan, event: ChangeEvent) -> None:
         """The dossier, its records and a version, in the caller's transaction."""
         now = self.clock.now()
         if not await repos.changes.has_versions(dossier.id):  # the state before the first logged change
@@ -709,10 +740,10 @@ class ChangeService:
             raise InvalidInput("attachment", N_("Attachments are not enabled on this installation."))
         return self.files
 
-    def _check_file(self, upload: Upload) -> Any:
+    def check_file(self, upload: Upload) -> Any:
         return self._store().check(upload)
 
-    async def _attach(self, repos: Repositories, event: ChangeEvent, stored: list[Any], uploads: Any) -> None:
+    async def attach_files(self, repos: Repositories, event: ChangeEvent, stored: list[Any], uploads: Any) -> None:
         for upload in uploads:
             kept = self._store().put(upload)
             await repos.changes.add_attachment(Attachment(

@@ -19,6 +19,7 @@ from services.overview import OverviewService
 from services.policy import Action, allows
 from services.preferences import PreferenceService
 from services.subaccounts import SubAccountService
+from services.transfers import TransferService
 from services.units import UnitService
 from storage import UnitOfWork
 
@@ -47,6 +48,11 @@ class Services:
     def changes(self) -> ChangeService:
         files = FileStore(self.files_dir) if self.files_dir is not None else None
         return ChangeService(self.uow, self.actor, self.clock, files)
+
+    @cached_property
+    def transfers(self) -> TransferService:
+        files = FileStore(self.files_dir) if self.files_dir is not None else None
+        return TransferService(self.uow, self.actor, self.clock, files)
 
     @cached_property
     def dossiers(self) -> DossierService:

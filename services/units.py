@@ -119,7 +119,10 @@ class UnitService:
             into = await unit_by_code(repos, into_code, "into")
             if into.path.startswith(old.path):
                 raise InvalidInput("into", N_("A unit cannot be merged into itself or its own subunits."))
+            held = await repos.dossiers.held_by(old.id)
             moved = await repos.units.merge_into(old, into, local_today(self.clock))
+            from services.transfers import TransferService  # the transfer service builds on this module
+            await TransferService(self.uow, self.actor, self.clock).merge_custody(repos, old, into, held)
             for kind, ids in moved.items():
                 for object_id in ids:
                     await record(repos, self.clock, self.actor, "unit.merge.move", kind, object_id,

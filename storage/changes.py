@@ -50,7 +50,7 @@ class ChangeRepository:
             select(ChangeEvent, Dossier)
             .join(Dossier, Dossier.id == ChangeEvent.dossier_id)
             .join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
-            .where(ChangeEvent.status == "pending", under(OrgUnit.path, unit_prefixes))
+            .where(ChangeEvent.status == "pending", ChangeEvent.kind != "custody", under(OrgUnit.path, unit_prefixes))
             .order_by(ChangeEvent.recorded_at, ChangeEvent.id)
         )
         return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]

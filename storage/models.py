@@ -280,6 +280,29 @@ class Attachment(Base):
     uploaded_at: Mapped[dt.datetime]
 
 
+class TransferRequest(Base):
+    """A receiving unit's written request for a dossier held by another unit (Hậu Giang Art. 9, HCMC
+    Art. 10). Its change event (kind "custody") carries the letter's scan and, on approval, the move."""
+
+    __tablename__ = "transfer_request"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    change_event_id: Mapped[int] = mapped_column(ForeignKey("change_event.id"))
+    requesting_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    holding_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    request_number: Mapped[str] = mapped_column(String(64))
+    request_date: Mapped[dt.date] = mapped_column(Date)
+    signer: Mapped[str] = mapped_column(String(255))
+    # pending | approved | rejected | withdrawn
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_by: Mapped[int | None] = mapped_column(Integer)
+    requested_at: Mapped[dt.datetime]
+    decided_by: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[dt.datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(500))
+    escalated_at: Mapped[dt.datetime | None]
+
+
 class ExtraDayOff(Base):
     """A day off the admin adds to the holidays package's Vietnam calendar (an extended Tết break)."""
 
@@ -331,6 +354,9 @@ class AuditEvent(Base):
 Index("ix_audit_event_object", AuditEvent.object_type, AuditEvent.object_id)
 Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employment_status)
 Index("ix_change_event_unit_status", ChangeEvent.unit_id, ChangeEvent.status)
+# At most one pending request per dossier, enforced by the database itself (two clerks racing).
+Index("uq_transfer_request_pending", TransferRequest.dossier_id, unique=True,
+      sqlite_where=TransferRequest.status == "pending", postgresql_where=TransferRequest.status == "pending")
 
 __all__ = [
     "Account",
@@ -348,5 +374,6 @@ __all__ = [
     "OrgUnit",
     "ReferenceItem",
     "SubAccountRequest",
+    "TransferRequest",
     "UserPreference",
 ]

@@ -114,12 +114,14 @@ class UnitRepository(_Repository):
                 set_committed_value(loaded, "path", new_prefix + loaded.path[len(old_prefix):])
 
     async def merge_into(self, old: OrgUnit, into: OrgUnit, today: dt.date) -> dict[str, list[str]]:
-        """Move everything `old` holds to `into`; return the ids moved, by kind. `old` stays, as merged."""
+        """Move to `into` what `old` has, except custody of its dossiers (the caller moves it, with its
+        events); return the ids concerned, by kind. `old` stays, as merged."""
         moved: dict[str, list[str]] = {}
         held = (Dossier.custodian_unit_id == old.id) | (Dossier.working_unit_id == old.id)
         moved["dossier"] = [str(i) for i in (await self.session.scalars(select(Dossier.id).where(held))).all()]
-        for column in (Dossier.custodian_unit_id, Dossier.working_unit_id):
-            await self.session.execute(update(Dossier).where(column == old.id).values({column.key: into.id}))
+        # Custody moves through the transfer service (one event per dossier); the working unit here.
+        await self.session.execute(update(Dossier).where(Dossier.working_unit_id == old.id)
+                                   .values(working_unit_id=into.id))
         moved["account"] = [a.username for a in (await self.session.scalars(
             select(Account).where(Account.unit_id == old.id))).all()]
         await self.session.execute(update(Account).where(Account.unit_id == old.id).values(unit_id=into.id))
@@ -279,6 +281,13 @@ class DossierRepository(_Repository):
             .order_by(DossierRecord.kind, DossierRecord.date_from, DossierRecord.id)
         )
         return (await self.session.scalars(query)).all()
+
+    async def get(self, dossier_id: int) -> Dossier | None:
+        return await self.session.get(Dossier, dossier_id)
+
+    async def held_by(self, unit_id: int) -> list[int]:
+        """The ids of the dossiers this unit is the custodian of."""
+        return list(await self.session.scalars(select(Dossier.id).where(Dossier.custodian_unit_id == unit_id)))
 
     async def id_of(self, personal_id: str) -> int | None:
         return await self.session.scalar(select(Dossier.id).where(Dossier.personal_id == personal_id))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepository
 from storage.changes import ChangeRepository
+from storage.transfers import TransferRepository
 from storage.database import Database
 from storage.search import DossierSearch
 from storage.repositories import (
@@ -39,6 +40,7 @@ class Repositories:
         self.search = DossierSearch(session)
         self.references = ReferenceRepository(session)
         self.changes = ChangeRepository(session)
+        self.transfers = TransferRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -277,3 +277,21 @@ async def test_nothing_of_a_dossier_can_be_deleted(any_database: Database, clock
                 await repos.session.execute(delete(table))
     async with uow.read() as repos:
         assert (await repos.session.scalars(select(ChangeEvent))).one().kind == "commendation"
+
+
+async def test_the_optional_groups_are_completed_later(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                       people: dict[str, int]) -> None:
+    anh = people["092185000444"]  # rank 01.004 (A0), no salary step yet
+    changes = service(uow, clerk, clock)
+    answers = {"birthplace": "Vị Thanh", "professional_level": "DH", "salary_step": "3",
+               "party_joined_on": "03/02/2015", "effective_on": "20/06/2026"}
+    checked = {key: await changes.check("supplement", key, value) for key, value in answers.items()}
+    preview = await changes.preview("supplement", anh, checked)
+    assert ("—", "2.72") in [(line.old, line.new) for line in preview.lines]  # A0 step 3
+    await changes.log("supplement", anh, checked)
+    done = await dossier(uow, anh)
+    assert (done.birthplace, done.professional_level, done.salary_step, done.salary_coefficient,
+            done.party_joined_on) == ("Vị Thanh", "Đại học", 3, 2.72, dt.date(2015, 2, 3))
+    with pytest.raises(InvalidInput) as nothing:
+        await changes.log("supplement", anh, {"birthplace": "Vị Thanh", "effective_on": "20/06/2026"})
+    assert nothing.value.field == "kind"  # the same value again changes nothing

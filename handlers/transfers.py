@@ -1,0 +1,266 @@
+"""/transfer: a receiving unit asks in writing for a dossier another unit holds; the holding unit
+approves or rejects with a reason; the requester may withdraw while it is pending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.forms import Field, Form, Notice, Reply, register, send_notices, start_form
+from handlers.views import button, clip, error_text, esc, keyboard
+from services.attachments import Upload
+from services.change_kinds import CUSTODY
+from services.changes import Recipient
+from services.clock import format_date
+from services.errors import InvalidInput
+from services.facade import Services
+from services.i18n import N_
+from services.policy import Action
+from services.transfers import CandidatePage, TransferResult, TransferView
+
+LAST_QUERY = "transfer_query"
+STATUS_LABELS = {"pending": N_("pending"), "approved": N_("approved"), "rejected": N_("rejected"),
+                 "withdrawn": N_("withdrawn")}
+
+
+class TransferPick(CallbackData, prefix="trp"):
+    id: int
+
+
+class TransferMore(CallbackData, prefix="trm"):
+    page: int
+
+
+class TransferDecide(CallbackData, prefix="trd"):
+    id: int
+    approve: bool
+
+
+class TransferWithdraw(CallbackData, prefix="trw"):
+    id: int
+
+
+class TransferStates(StatesGroup):
+    reject_reason = State()
+
+
+# -- the request form -----------------------------------------------------------------------------------
+async def _units(services: Services) -> list[tuple[str, str]]:
+    return await services.changes.options(CUSTODY.prompts[0].ask)
+
+
+async def _check(services: Services, context: dict[str, Any], key: str, value: str) -> str:
+    return await services.transfers.check(key, value)
+
+
+async def _summary(services: Services, context: dict[str, Any], answers: dict[str, str], shown: dict[str, str]) -> str:
+    lines = [_("<b>Request for a dossier</b> — please check:"),
+             _("Person: <b>{name}</b>, born {year}, dossier kept by {unit}").format(
+                 name=esc(context.get("name", "")), year=context.get("born", ""), unit=esc(context.get("holder", ""))),
+             _("Asking unit: <b>{unit}</b>").format(unit=esc(shown.get("receiving_unit") or answers["receiving_unit"])),
+             _("Written request {number} of {date}, signed by {signer}").format(
+                 number=esc(answers["doc_number"]), date=esc(answers["doc_date"]), signer=esc(answers["doc_issuer"])),
+             _("The holding unit's clerks will be asked to approve it.")]
+    return "\n".join(lines)
+
+
+async def _submit(services: Services, answers: dict[str, str], uploads: list[Upload]) -> Reply:
+    result = await services.transfers.request(int(answers["_dossier"]), answers, uploads)
+    view = result.request
+    text = _("Request #{number} sent to {unit}. You will be told their decision; /transfer shows it meanwhile.").format(
+        number=view.id, unit=esc(view.holding_unit))
+    return Reply(text, notices(result, request_notice, decision_keyboard))
+
+
+TRANSFER_FORM = register(Form(
+    "transfer", CUSTODY.title,
+    tuple(Field(p.key, p.question, optional=p.optional, options=_units if p.key == "receiving_unit" else None,
+                free=p.key == "receiving_unit") for p in CUSTODY.prompts),
+    _submit, check=_check, summary=_summary, attachments=True))
+
+
+# -- rendering ------------------------------------------------------------------------------------------
+def request_line(view: TransferView) -> str:
+    line = _("#{number} <b>{name}</b>: {holder} → {receiver}, request {letter} of {date} ({signer})").format(
+        number=view.id, name=esc(view.full_name), holder=esc(view.holding_unit), receiver=esc(view.requesting_unit),
+        letter=esc(view.request_number), date=format_date(view.request_date), signer=esc(view.signer))
+    if view.status != "pending":
+        line += " — " + esc(_(STATUS_LABELS.get(view.status, view.status)))
+    if view.reason:
+        line += "\n" + _("Reason: {reason}").format(reason=esc(view.reason))
+    if view.escalated:
+        line += " " + _("(escalated to the personnel office)")
+    return line
+
+
+def request_notice(view: TransferView) -> str:
+    return _("{receiver} asks in writing for the dossier of <b>{name}</b>, which your unit holds:").format(
+        receiver=esc(view.requesting_unit), name=esc(view.full_name)) + "\n" + request_line(view)
+
+
+def decided_notice(view: TransferView) -> str:
+    if view.status == "approved":
+        return _("Request #{number} approved: the dossier of <b>{name}</b> is now kept by {unit}.").format(
+            number=view.id, name=esc(view.full_name), unit=esc(view.requesting_unit))
+    if view.status == "withdrawn":
+        return _("Request #{number} for the dossier of <b>{name}</b> was withdrawn by {unit}.").format(
+            number=view.id, name=esc(view.full_name), unit=esc(view.requesting_unit))
+    return _("Request #{number} for the dossier of <b>{name}</b> was rejected: {reason}").format(
+        number=view.id, name=esc(view.full_name), reason=esc(view.reason or ""))
+
+
+def decision_keyboard(view: TransferView) -> InlineKeyboardMarkup | None:
+    return keyboard([button(_("✅ Approve"), TransferDecide(id=view.id, approve=True)),
+                     button(_("✖ Reject"), TransferDecide(id=view.id, approve=False))], 2)
+
+
+def notices(result: TransferResult, render: Any, markup: Any = None) -> tuple[Notice, ...]:
+    view = result.request
+
+    def text() -> str:
+        return render(view)
+
+    def buttons() -> InlineKeyboardMarkup | None:
+        return markup(view) if markup else None
+
+    return tuple(Notice(r.telegram_user_id, r.locale, text, buttons) for r in result.notify)
+
+
+def escalation_notices(views: list[TransferView], admins: tuple[Recipient, ...]) -> tuple[Notice, ...]:
+    def text() -> str:
+        lines = [_("These custody requests have waited longer than the profile allows:")]
+        return clip("\n".join(lines + [request_line(view) for view in views]))
+
+    return tuple(Notice(a.telegram_user_id, a.locale, text) for a in admins)
+
+
+def candidates_text(found: CandidatePage) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not found.candidates:
+        return _("Nobody matches <b>{query}</b>.").format(query=esc(found.query)), None
+    lines = [_("Whose dossier do you ask for? (Only the name, birth year and holding unit are shown.)")]
+    picks = []
+    for number, candidate in enumerate(found.candidates, start=found.page * 10 + 1):
+        lines.append(f"{number}. <b>{esc(candidate.full_name)}</b> — {candidate.birth_year} — "
+                     f"{esc(candidate.holding_unit)}")
+        picks.append(button(str(number), TransferPick(id=candidate.id)))
+    paging = []
+    if found.page > 0:
+        paging.append(button(_("‹ Previous"), TransferMore(page=found.page - 1)))
+    if found.has_next:
+        paging.append(button(_("Next ›"), TransferMore(page=found.page + 1)))
+    return clip("\n".join(lines)), keyboard(picks, 5, paging)
+
+
+# -- handlers -------------------------------------------------------------------------------------------
+async def transfer(message: Message, command: CommandObject, state: FSMContext, services: Services) -> None:
+    if not (services.allows(Action.REQUEST_TRANSFER) or services.allows(Action.APPROVE_TRANSFER)):
+        services.require(Action.REQUEST_TRANSFER)
+    if command.args:
+        services.require(Action.REQUEST_TRANSFER)
+        await state.update_data({LAST_QUERY: command.args})
+        await _candidates(message, services, command.args, 0)
+        return
+    await show_pending(message, services)
+
+
+async def show_pending(message: Message, services: Services) -> None:
+    pending = await services.transfers.pending()
+    if not pending:
+        await message.answer(_("No custody request is pending. To ask for a dossier: /transfer followed by the "
+                               "person's name, personal ID or birth date."))
+        return
+    await message.answer(_("<b>Pending custody requests</b>: {count}").format(count=len(pending)))
+    for view in pending[:20]:
+        actions = []
+        if view.incoming:
+            actions += [button(_("✅ Approve"), TransferDecide(id=view.id, approve=True)),
+                        button(_("✖ Reject"), TransferDecide(id=view.id, approve=False))]
+        if view.outgoing:
+            actions.append(button(_("Withdraw"), TransferWithdraw(id=view.id)))
+        await message.answer(request_line(view), reply_markup=keyboard(actions, 3))
+
+
+async def _candidates(message: Message, services: Services, query: str, page: int) -> None:
+    try:
+        found = await services.transfers.candidates(query, page)
+    except InvalidInput as error:
+        await message.answer(error_text(error))
+        return
+    text, markup = candidates_text(found)
+    await message.answer(text, reply_markup=markup)
+
+
+async def more(query: CallbackQuery, callback_data: TransferMore, state: FSMContext, services: Services) -> None:
+    await query.answer()
+    text = (await state.get_data()).get(LAST_QUERY)
+    if text and isinstance(query.message, Message):
+        await _candidates(query.message, services, text, callback_data.page)
+
+
+async def picked(query: CallbackQuery, callback_data: TransferPick, state: FSMContext, services: Services) -> None:
+    person = await services.transfers.describe(callback_data.id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        context = {"dossier": person.id, "name": person.full_name, "born": person.birth_year,
+                   "holder": person.holding_unit}
+        await start_form(query.message, state, TRANSFER_FORM, services, context, intro=_(
+            "Request for the dossier of <b>{name}</b>, kept by {unit}.").format(
+            name=esc(person.full_name), unit=esc(person.holding_unit)))
+
+
+async def decide(query: CallbackQuery, callback_data: TransferDecide, state: FSMContext, services: Services) -> None:
+    services.require(Action.APPROVE_TRANSFER)
+    if not callback_data.approve:
+        await query.answer()
+        await state.set_state(TransferStates.reject_reason)
+        await state.set_data({"request": callback_data.id})
+        if isinstance(query.message, Message):
+            await query.message.answer(_("Why is request #{number} rejected? The requesting unit will read it.")
+                                       .format(number=callback_data.id))
+        return
+    result = await services.transfers.approve(callback_data.id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(decided_notice(result.request))
+    await send_notices(query.bot, notices(result, decided_notice))
+
+
+async def reject_reason(message: Message, state: FSMContext, services: Services) -> None:
+    request_id = int((await state.get_data()).get("request", 0))
+    try:
+        result = await services.transfers.reject(request_id, message.text or "")
+    except InvalidInput as error:
+        if error.field == "reason":
+            await message.answer(error_text(error))
+            return
+        await state.clear()
+        raise
+    await state.clear()
+    await message.answer(decided_notice(result.request))
+    await send_notices(message.bot, notices(result, decided_notice))
+
+
+async def withdraw(query: CallbackQuery, callback_data: TransferWithdraw, services: Services) -> None:
+    result = await services.transfers.withdraw(callback_data.id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(decided_notice(result.request))
+    await send_notices(query.bot, notices(result, decided_notice))
+
+
+def build_router() -> Router:
+    router = Router(name="transfers")
+    router.message.register(transfer, Command("transfer"))
+    router.message.register(reject_reason, TransferStates.reject_reason, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(more, TransferMore.filter())
+    router.callback_query.register(picked, TransferPick.filter())
+    router.callback_query.register(decide, TransferDecide.filter())
+    router.callback_query.register(withdraw, TransferWithdraw.filter())
+    return router
