@@ -450,6 +450,8 @@ async def on_file(message: Message, state: FSMContext, services: Services) -> No
     await message.answer(_("Attached {name}; it is stored when you confirm.").format(name=esc(name)))
     if progress.step >= 0:
         await _ask(message, services, progress)
+    elif progress.step == SUMMARY:  # the Confirm button again, below the file
+        await _summarise(message, state, services, progress)
 
 
 def build_router() -> Router:

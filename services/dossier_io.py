@@ -73,6 +73,8 @@ DOSSIER_OUT_OF_SCOPE = N_("This dossier is outside your scope.")
 DUPLICATE = N_("The personal ID {value} is also on row {row}.")
 NO_SUCH_UNIT = N_("No unit has the code {code}.")
 MERGED_UNIT = N_("Unit {code} was merged and takes no changes.")
+CUSTODY_BY_TRANSFER = N_("The dossier is kept by another unit; custody moves only through a transfer request "
+                         "(/transfer), not by import.")
 
 
 # -- the columns ---------------------------------------------------------------------------------------
@@ -636,9 +638,12 @@ class DossierIOService:
             name, value = row.cells["personal_id"]
             report.errors.append(RowError(row.number, name, _shown(value), DOSSIER_OUT_OF_SCOPE))
             return None
-        changes = {key: value for key, value in row.values.items() if not _same(existing.get(key), value)}
         if row.custodian is not None and row.custodian.id != existing["custodian_unit_id"]:
-            changes["custodian_unit_id"] = row.custodian.id
+            # Custody moves only through an approved transfer request (invariant 5), never by a file.
+            name, value = row.cells["unit_code"]
+            report.errors.append(RowError(row.number, name, _shown(value), CUSTODY_BY_TRANSFER))
+            return None
+        changes = {key: value for key, value in row.values.items() if not _same(existing.get(key), value)}
         if row.working is not None and row.working.id != existing["working_unit_id"]:
             changes["working_unit_id"] = row.working.id
         if "full_name" in changes:

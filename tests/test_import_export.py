@@ -16,6 +16,7 @@ from services.audit import AuditService
 from services.clock import FrozenClock
 from services.demo import CONSOLE_USER_IDS, seed_demo
 from services.dossier_io import (
+    CUSTODY_BY_TRANSFER,
     DOSSIER_OUT_OF_SCOPE,
     DUPLICATE,
     LOST_ZEROS,
@@ -422,18 +423,19 @@ async def test_import_update_export_on_each_backend(any_database: Any, clock: Fr
     first = await service.import_file(write_csv(tmp_path / "a.csv", rows))
     assert (first.created, first.failed) == (3000, 0), first.errors[:3]
     rows[7].update(salary_coefficient="3.66", recruited_on="02/09/2016")
-    rows[8].update(unit_code="SNV")
+    rows[8].update(unit_code="SNV")  # custody moves only through a transfer request: refused, row reported
     second = await service.import_file(write_csv(tmp_path / "b.csv", rows))
-    assert (second.created, second.updated, second.unchanged) == (0, 2, 2998)
-    moved = await dossier(uow, "000000000008")
+    assert (second.created, second.updated, second.unchanged, second.failed) == (0, 1, 2998, 1)
+    assert [(error.row, error.message) for error in second.errors] == [(10, CUSTODY_BY_TRANSFER)]
+    kept = await dossier(uow, "000000000008")
     async with uow.read() as repos:
-        snv = await repos.units.by_code("SNV")
-    assert moved.custodian_unit_id == moved.working_unit_id == snv.id
+        vt = await repos.units.by_code("THPT-VT")
+    assert kept.custodian_unit_id == kept.working_unit_id == vt.id
 
     exported = await service.export_file(tmp_path / "all.xlsx")
     assert exported.count == 3020
     back = await service.import_file(tmp_path / "all.xlsx")
     assert (back.unchanged, back.created, back.updated, back.failed) == (3020, 0, 0, 0)
     subtree = await service.export_file(tmp_path / "vt.xlsx", unit_code="THPT-VT")
-    assert 2999 <= subtree.count < 3020
+    assert 3000 <= subtree.count < 3020
     await verify(uow, clock)
