@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.dossiers import EMPLOYMENT_LABELS, UpdatePick
 from handlers.find import look_up
-from handlers.forms import FORMS, Field, Form, Notice, Reply, field_label, register, send_notices, start_form
+from handlers.forms import FORMS, Field, Form, Notice, Reply, busy, field_label, register, send_notices, start_form
 from handlers.views import button, clip, error_text, esc, keyboard
 from services.attachments import Upload
 from services.change_kinds import (
@@ -248,7 +248,13 @@ async def picked(query: CallbackQuery, callback_data: UpdatePick, services: Serv
 
 async def kind_picked(query: CallbackQuery, callback_data: ChangeKindPick, state: FSMContext,
                       services: Services) -> None:
-    target = await services.changes.target(callback_data.id)
+    try:
+        target = await services.changes.applicable(callback_data.kind, callback_data.id)
+    except InvalidInput as error:  # e.g. a raise for a dossier with no salary step: said before any question
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(error_text(error))
+        return
     await query.answer()
     form = CHANGE_FORMS.get(services.changes.kind(callback_data.kind).name)
     if form is not None and isinstance(query.message, Message):
@@ -295,6 +301,8 @@ async def pending(message: Message, services: Services) -> None:
 async def decide(query: CallbackQuery, callback_data: Decide, state: FSMContext, services: Services) -> None:
     services.require(Action.EDIT_DOSSIER)
     if not callback_data.approve:
+        if await busy(query, state):
+            return
         await query.answer()
         await state.set_state(RejectStates.reason)
         await state.set_data({"event": callback_data.id})

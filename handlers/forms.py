@@ -159,6 +159,14 @@ class Progress:
         return [g for g in self.form.groups if g not in self.opened]
 
 
+async def busy(query: CallbackQuery, state: FSMContext) -> bool:
+    """True (and the user told so) when a form is half filled: another prompt would replace it."""
+    if await state.get_state() != FormStates.answering.state:
+        return False
+    await query.answer(_("Finish the form under way first, or send /cancel."), show_alert=True)
+    return True
+
+
 def field_label(f: Field) -> str:
     """A question as a short label, for the summary and the Edit buttons: "Sex: " → "Sex"."""
     return _(f.question).split(" (")[0].rstrip(": ")
@@ -278,7 +286,7 @@ async def _accept(message: Message, state: FSMContext, services: Services, value
     if choices and not f.free and value not in {choice for choice, _label in choices}:
         await _ask(message, services, progress, _("Please choose one of the buttons."))
         return
-    if f.optional and value == SKIP:
+    if value == SKIP:  # "-" leaves an optional answer empty; it is no answer to a required question
         value = ""
     if not value and not f.optional:
         await _ask(message, services, progress, _("An answer is needed here."))
@@ -466,5 +474,5 @@ def build_router() -> Router:
     return router
 
 
-__all__ = ["Field", "Form", "field_label", "FormStates", "N_", "Notice", "Reply", "build_router", "register", "send_notices",
+__all__ = ["Field", "Form", "busy", "field_label", "FormStates", "N_", "Notice", "Reply", "build_router", "register", "send_notices",
            "start_form"]

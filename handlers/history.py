@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.changes import kind_title
 from handlers.dossiers import EMPLOYMENT_LABELS, SEX_LABELS, HistoryOpen, within_limit
 from handlers.find import look_up
+from handlers.forms import busy
 from handlers.views import button, error_text, esc, keyboard
 from services.changes import AsOf, History, HistoryEntry
 from services.clock import format_date, format_local_datetime, parse_date
@@ -122,6 +123,8 @@ async def history_picked(query: CallbackQuery, callback_data: HistoryOpen, servi
 
 
 async def ask_day(query: CallbackQuery, callback_data: AsOfAsk, state: FSMContext) -> None:
+    if await busy(query, state):
+        return
     await query.answer()
     await state.set_state(AsOfStates.day)
     await state.set_data({"dossier": callback_data.id})

@@ -13,16 +13,17 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.forms import Field, Form, Notice, Reply, register, send_notices, start_form
+from handlers.forms import Field, Form, Notice, Reply, busy, register, send_notices, start_form
 from handlers.views import button, clip, error_text, esc, keyboard
 from services.attachments import Upload
 from services.change_kinds import CUSTODY
 from services.changes import Recipient
 from services.clock import format_date
-from services.errors import InvalidInput
+from services.errors import InvalidInput, ServiceError
 from services.facade import Services
 from services.i18n import N_
 from services.policy import Action
+from services.sessions import SessionExpired
 from services.transfers import CandidatePage, TransferResult, TransferView
 
 LAST_QUERY = "transfer_query"
@@ -218,6 +219,8 @@ async def picked(query: CallbackQuery, callback_data: TransferPick, state: FSMCo
 async def decide(query: CallbackQuery, callback_data: TransferDecide, state: FSMContext, services: Services) -> None:
     services.require(Action.APPROVE_TRANSFER)
     if not callback_data.approve:
+        if await busy(query, state):
+            return
         await query.answer()
         await state.set_state(TransferStates.reject_reason)
         await state.set_data({"request": callback_data.id})
@@ -240,6 +243,11 @@ async def reject_reason(message: Message, state: FSMContext, services: Services)
         if error.field == "reason":
             await message.answer(error_text(error))
             return
+        await state.clear()
+        raise
+    except SessionExpired:
+        raise  # the prompt waits while the password is asked again
+    except ServiceError:  # refused as a whole (not this side's request, say): the prompt must not linger
         await state.clear()
         raise
     await state.clear()

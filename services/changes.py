@@ -189,13 +189,13 @@ def shown(value: Any, decimal: bool = False) -> str:
     return str(value)
 
 
+def json_ready(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value.isoformat() if isinstance(value, dt.date) else value for name, value in values.items()}
+
+
 def snapshot(dossier: Dossier) -> dict[str, Any]:
     """The dossier's own fields as JSON-ready values."""
-    values: dict[str, Any] = {}
-    for name in (*FIELDS, "custodian_unit_id", "working_unit_id"):
-        value = getattr(dossier, name)
-        values[name] = value.isoformat() if isinstance(value, dt.date) else value
-    return values
+    return json_ready({name: getattr(dossier, name) for name in (*FIELDS, "custodian_unit_id", "working_unit_id")})
 
 
 def _date(text: str) -> dt.date:
@@ -230,6 +230,18 @@ def _integer(value: str, key: str, low: int, high: int) -> str:
     if not low <= int(text) <= high:
         raise InvalidInput(key, N_("{value} is out of range ({low} to {high})."), value=value, low=low, high=high)
     return str(int(text))
+
+
+def refuse_inapplicable(kind: ChangeKind, dossier: Dossier) -> None:
+    """The rules a kind of change has about the dossier as it stands, whatever the answers."""
+    if kind.category is Category.STATUS:
+        if dossier.employment_status in FINAL_STATUSES:
+            raise InvalidInput("kind", N_("The person's status is already final ({status}); it cannot change."),
+                               status=dossier.employment_status)
+        if kind.name == "probation_passed" and dossier.employment_status != "probation":
+            raise InvalidInput("kind", N_("The person is not on probation."))
+    if kind.name == "salary_raise" and dossier.salary_step is None:
+        raise InvalidInput("kind", N_("The dossier has no salary step yet; enter it first."))
 
 
 class ChangeService:
@@ -354,6 +366,15 @@ class ChangeService:
                                           "to add it."), value=text)
 
     # -- whose dossier --------------------------------------------------------------------------------
+    async def applicable(self, kind_name: str, dossier_id: int) -> Target:
+        """The dossier, if this kind of change can apply to it now: asked before the first question, so
+        that nobody answers a whole form to be told at the end."""
+        kind = self.kind(kind_name)
+        async with self.uow.read() as repos:
+            dossier, custodian, _working = await self._editable(repos, dossier_id)
+        refuse_inapplicable(kind, dossier)
+        return Target(dossier.id, dossier.full_name, dossier.personal_id, custodian.name, dossier.employment_status)
+
     async def target(self, dossier_id: int) -> Target:
         """The dossier a clerk is about to change, if they may."""
         async with self.uow.read() as repos:
@@ -418,12 +439,8 @@ class ChangeService:
             plan.records.append({"kind": record_kind, "date_from": date_from, "date_to": date_to,
                                  "data": {k: v for k, v in {**data, **reference}.items() if v not in (None, "")}})
 
+        refuse_inapplicable(kind, dossier)
         if kind.category is Category.STATUS:
-            if dossier.employment_status in FINAL_STATUSES:
-                raise InvalidInput("kind", N_("The person's status is already final ({status}); it cannot change."),
-                                   status=dossier.employment_status)
-            if kind.name == "probation_passed" and dossier.employment_status != "probation":
-                raise InvalidInput("kind", N_("The person is not on probation."))
             change("employment_status", STATUS_AFTER[kind.name])
             if kind.name == "retirement":
                 add_record("work_history", {"text": "Nghỉ hưu"})
@@ -456,8 +473,6 @@ class ChangeService:
                 add_record("work_history", {"text": f"{unit.name}" + (f" — {answers['post']}" if answers.get("post") else "")})
             case "salary_raise":
                 group = await self._rank_group(repos, dossier.rank_code)
-                if dossier.salary_step is None:
-                    raise InvalidInput("kind", N_("The dossier has no salary step yet; enter it first."))
                 current = SalaryStep(dossier.salary_step, dossier.salary_coefficient or 0.0, dossier.over_ceiling_percent)
                 new = next_step(group, current, (await self._profile(repos)).salary)
                 change("salary_step", new.step)
@@ -700,9 +715,10 @@ class ChangeService:
                 "dossier_id": dossier.id, "kind": "work_history", "date_from": recruited, "date_to": None,
                 "data": {"text": f"{answers['post']}, {custodian.name}", "doc_number": answers["doc_number"]},
                 "created_at": now}])
+            created = snapshot(dossier)
             await repos.changes.add_version(DossierVersion(
                 dossier_id=dossier.id, change_event_id=event.id, valid_from=recruited, recorded_at=now,
-                snapshot=snapshot(dossier)))
+                snapshot=created, changes=created))
             await self.attach_files(repos, event, stored, uploads)
             await record(repos, self.clock, self.actor, "change.new", "dossier", dossier.id, event=event.id,
                          on_time=timely, attachments=len(stored))
@@ -723,16 +739,21 @@ class ChangeService:
         """The dossier, its records and a version, in the caller's transaction."""
         now = self.clock.now()
         if not await repos.changes.has_versions(dossier.id):  # the state before the first logged change
+            base = snapshot(dossier)
             await repos.changes.add_version(DossierVersion(dossier_id=dossier.id, change_event_id=None,
-                                                           valid_from=None, recorded_at=now, snapshot=snapshot(dossier)))
+                                                           valid_from=None, recorded_at=now, snapshot=base,
+                                                           changes=base))
+        # A change logged late must not undo a later-effective one already in the dossier.
+        newer = await repos.changes.columns_changed_after(dossier.id, event.effective_on)
         for column, value in plan.changes.items():
-            setattr(dossier, column, value)
+            if column not in newer:
+                setattr(dossier, column, value)
         if plan.changes:
             dossier.updated_at = now
         await repos.dossiers.add_records([{**row, "dossier_id": dossier.id, "created_at": now} for row in plan.records])
         await repos.changes.add_version(DossierVersion(dossier_id=dossier.id, change_event_id=event.id,
                                                        valid_from=event.effective_on, recorded_at=now,
-                                                       snapshot=snapshot(dossier)))
+                                                       snapshot=snapshot(dossier), changes=json_ready(plan.changes)))
 
     # -- attachments -------------------------------------------------------------------------------------
     def _store(self) -> FileStore:
@@ -800,13 +821,16 @@ class ChangeService:
             allowed = found is not None and readable(self.actor, *found)
             await record(repos, self.clock, self.actor, "dossier.as_of" if allowed else "dossier.refused",
                          "dossier", dossier_id, day=day.isoformat())
-            version = await repos.changes.version_as_of(dossier_id, day) if allowed else None
+            versions = await repos.changes.versions_until(dossier_id, day) if allowed else []
             has_any = await repos.changes.has_versions(dossier_id) if allowed else False
         if not allowed or found is None:
             raise PermissionDenied()
         dossier = found[0]
-        if version is not None:
-            values: dict[str, Any] | None = dict(version.snapshot)
+        values: dict[str, Any] | None = None
+        if versions:  # the baseline (or the creation), then each change in effective-date order
+            values = {}
+            for version in versions:
+                values.update(version.changes if version.changes is not None else version.snapshot)
         elif has_any:
             values = None  # the first version starts later: the dossier was not yet recorded
         else:

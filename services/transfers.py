@@ -168,7 +168,11 @@ class TransferService:
             request, dossier, requesting, holding, event = await self._pending(repos, request_id, holding_side=True)
             now = self.clock.now()
             request.status, request.decided_by, request.decided_at = APPROVED, self.actor.account_id, now
-            event.status = APPLIED
+            # The dossier changes hands now, not on the day it was asked for: the version, the work-history
+            # line and /history date the move from the approval, and name who approved it.
+            today = local_today(self.clock)
+            event.status, event.decided_by, event.decided_at = APPLIED, self.actor.account_id, now
+            event.effective_on, event.payload = today, {**event.payload, "effective_on": today.strftime("%d/%m/%Y")}
             await self.move_custody(repos, dossier, requesting, event)
             await record(repos, self.clock, self.actor, "transfer.approve", "dossier", dossier.id,
                          request=request.id, from_unit=holding.code, to_unit=requesting.code)

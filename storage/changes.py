@@ -64,19 +64,20 @@ class ChangeRepository:
         return bool(await self.session.scalar(
             select(literal(True)).where(exists().where(DossierVersion.dossier_id == dossier_id))))
 
-    async def version_as_of(self, dossier_id: int, day: dt.date) -> DossierVersion | None:
-        """The version in force on `day`: the latest one valid from that day or before; failing that,
-        the state before the first recorded change."""
-        dated = (select(DossierVersion)
-                 .where(DossierVersion.dossier_id == dossier_id, DossierVersion.valid_from <= day)
-                 .order_by(DossierVersion.valid_from.desc(), DossierVersion.id.desc()).limit(1))
-        found = await self.session.scalar(dated)
-        if found is not None:
-            return found
-        baseline = (select(DossierVersion)
-                    .where(DossierVersion.dossier_id == dossier_id, DossierVersion.valid_from.is_(None))
-                    .order_by(DossierVersion.id).limit(1))
-        return await self.session.scalar(baseline)
+    async def versions_until(self, dossier_id: int, day: dt.date) -> Sequence[DossierVersion]:
+        """The baseline and every version in force by `day`, in the order they apply."""
+        query = (select(DossierVersion)
+                 .where(DossierVersion.dossier_id == dossier_id,
+                        or_(DossierVersion.valid_from.is_(None), DossierVersion.valid_from <= day))
+                 .order_by(DossierVersion.valid_from.is_not(None), DossierVersion.valid_from, DossierVersion.id))
+        return (await self.session.scalars(query)).all()
+
+    async def columns_changed_after(self, dossier_id: int, day: dt.date) -> set[str]:
+        """The fields that versions taking effect after `day` set: a change effective earlier, logged
+        later, must not overwrite them in the current dossier."""
+        query = select(DossierVersion.changes).where(DossierVersion.dossier_id == dossier_id,
+                                                     DossierVersion.valid_from > day)
+        return {column for changes in (await self.session.scalars(query)).all() for column in (changes or {})}
 
     # -- attachments ---------------------------------------------------------------------------------
     async def add_attachment(self, attachment: Attachment) -> None:

@@ -106,6 +106,8 @@ class Account(Base):
     personal_id: Mapped[str | None] = mapped_column(String(12))
     # The last sensitive action or sign-in: after the profile's idle time the password is asked again.
     last_active_at: Mapped[dt.datetime | None]
+    # Telegram answered 403 to a message for this account: the admin sees the list.
+    bot_blocked_at: Mapped[dt.datetime | None]
 
 
 class AccountScope(Base):
@@ -254,7 +256,7 @@ class ChangeEvent(Base):
 
 
 class DossierVersion(Base):
-    """The dossier's own fields as they stood after a change, valid from the change's effective date."""
+    """The dossier's own fields after a change, valid from the change's effective date."""
 
     __tablename__ = "dossier_version"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -263,7 +265,10 @@ class DossierVersion(Base):
     # None: the state before the first recorded change (a dossier imported or created before versions).
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     recorded_at: Mapped[dt.datetime]
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # every field, after the change
+    # The fields this change set (the whole snapshot for a creation or the baseline). The state on a date
+    # is the baseline with these replayed in effective-date order, so a change logged late lands in place.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Attachment(Base):
@@ -301,6 +306,59 @@ class TransferRequest(Base):
     decided_at: Mapped[dt.datetime | None]
     reason: Mapped[str | None] = mapped_column(String(500))
     escalated_at: Mapped[dt.datetime | None]
+
+
+class Outbox(Base):
+    """A reminder or notice to send. The idempotency key (kind, object, due date, recipient) makes a
+    recomputation harmless; the status makes a restart lose nothing and send nothing twice."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the text is made of
+    due_at: Mapped[dt.datetime]  # not before (quiet hours and days off already applied)
+    # pending | claimed | sending | sent | ambiguous (a timeout or a crash mid-call: maybe sent, never
+    # resent) | blocked (403) | failed | muted
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A sender claims a batch before sending; a claim left by a dead sender is taken back after a while.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class ReminderMute(Base):
+    """A kind of reminder an account chose not to receive."""
+
+    __tablename__ = "reminder_mute"
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    muted_at: Mapped[dt.datetime]
+
+
+class UnitReport(Base):
+    """A unit's half-yearly report for a period ("2026-H1", "2026-H2"): a draft until submitted."""
+
+    __tablename__ = "unit_report"
+    __table_args__ = (UniqueConstraint("unit_id", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    period: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | submitted
+    sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    submitted_at: Mapped[dt.datetime | None]
+    submitted_by: Mapped[int | None] = mapped_column(Integer)
+    late: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
 
 
 class ExtraDayOff(Base):
@@ -354,6 +412,7 @@ class AuditEvent(Base):
 Index("ix_audit_event_object", AuditEvent.object_type, AuditEvent.object_id)
 Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employment_status)
 Index("ix_change_event_unit_status", ChangeEvent.unit_id, ChangeEvent.status)
+Index("ix_outbox_status_due", Outbox.status, Outbox.due_at)
 # At most one pending request per dossier, enforced by the database itself (two clerks racing).
 Index("uq_transfer_request_pending", TransferRequest.dossier_id, unique=True,
       sqlite_where=TransferRequest.status == "pending", postgresql_where=TransferRequest.status == "pending")
@@ -372,8 +431,11 @@ __all__ = [
     "DossierRecord",
     "FsmRecord",
     "OrgUnit",
+    "Outbox",
     "ReferenceItem",
+    "ReminderMute",
     "SubAccountRequest",
     "TransferRequest",
+    "UnitReport",
     "UserPreference",
 ]

@@ -295,3 +295,17 @@ async def test_the_optional_groups_are_completed_later(uow: UnitOfWork, clock: F
     with pytest.raises(InvalidInput) as nothing:
         await changes.log("supplement", anh, {"birthplace": "Vị Thanh", "effective_on": "20/06/2026"})
     assert nothing.value.field == "kind"  # the same value again changes nothing
+
+
+async def test_a_change_logged_late_lands_in_its_place(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                       people: dict[str, int]) -> None:
+    """A later-effective change stays in the dossier; the earlier one, logged after it, shows only in the
+    dates it governed."""
+    hoa = people["001188000111"]
+    changes = service(uow, clerk, clock)
+    await changes.log("appointment", hoa, {"post": "Trưởng phòng", **PAPER, "effective_on": "25/06/2026"})
+    await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "10/06/2026"})
+    assert (await dossier(uow, hoa)).post == "Trưởng phòng"
+    assert (await changes.as_of(hoa, dt.date(2026, 6, 1))).values["post"] == "Chuyên viên"
+    assert (await changes.as_of(hoa, dt.date(2026, 6, 15))).values["post"] == "Phó Trưởng phòng"
+    assert (await changes.as_of(hoa, dt.date(2026, 6, 30))).values["post"] == "Trưởng phòng"

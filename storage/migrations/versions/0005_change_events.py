@@ -89,6 +89,7 @@ def upgrade() -> None:
     sa.Column('valid_from', sa.Date(), nullable=True),
     sa.Column('recorded_at', sa.DateTime(), nullable=False),
     sa.Column('snapshot', sa.JSON(), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['change_event_id'], ['change_event.id'], name=op.f('fk_dossier_version_change_event_id_change_event')),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], name=op.f('fk_dossier_version_dossier_id_dossier')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dossier_version'))

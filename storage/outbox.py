@@ -1,0 +1,91 @@
+"""The outbox: reminders and notices waiting to be sent, claimed by senders, never sent twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, Outbox, ReminderMute
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert the rows whose key is new; the others are already there. The number inserted."""
+        if not rows:
+            return 0
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        inserted = 0
+        for start in range(0, len(rows), 500):  # one statement per chunk, RETURNING counts what was new
+            chunk = rows[start:start + 500]
+            result = await self.session.execute(
+                dialect.insert(Outbox).values(chunk).on_conflict_do_nothing(index_elements=["key"]).returning(Outbox.id))
+            inserted += len(result.all())
+        return inserted
+
+    async def claim(self, sender: str, now: dt.datetime, limit: int) -> list[Outbox]:
+        """Due pending rows, oldest first, marked as this sender's. Several senders on PostgreSQL skip
+        each other's rows; SQLite's write lock serialises them."""
+        query = (select(Outbox.id).where(Outbox.status == "pending", Outbox.due_at <= now)
+                 .order_by(Outbox.due_at, Outbox.id).limit(limit))
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(await self.session.scalars(query))
+        if not ids:
+            return []
+        await self.session.execute(update(Outbox).where(Outbox.id.in_(ids))
+                                   .values(status="claimed", claimed_by=sender, claimed_at=now))
+        rows = (await self.session.scalars(select(Outbox).where(Outbox.id.in_(ids))
+                                           .order_by(Outbox.due_at, Outbox.id))).all()
+        return list(rows)
+
+    async def set_status(self, row_id: int, status: str, **values: Any) -> None:
+        await self.session.execute(update(Outbox).where(Outbox.id == row_id).values(status=status, **values))
+
+    async def recover(self, sender: str, stale_before: dt.datetime) -> tuple[int, int]:
+        """After a crash: claims of this sender, or stale ones, go back to pending (never attempted);
+        rows caught mid-call become ambiguous (maybe sent: never resent). The two counts."""
+        mine_or_stale = (Outbox.claimed_by == sender) | (Outbox.claimed_at < stale_before)
+        released = await self.session.execute(update(Outbox).where(Outbox.status == "claimed", mine_or_stale)
+                                              .values(status="pending", claimed_by=None, claimed_at=None))
+        ambiguous = await self.session.execute(update(Outbox).where(Outbox.status == "sending", mine_or_stale)
+                                               .values(status="ambiguous", last_error="interrupted mid-call"))
+        return int(released.rowcount or 0), int(ambiguous.rowcount or 0)
+
+    async def counts(self) -> dict[str, int]:
+        query = select(Outbox.status, func.count()).group_by(Outbox.status)
+        return {row[0]: int(row[1]) for row in (await self.session.execute(query)).all()}
+
+    async def upcoming(self, account_id: int, since: dt.datetime, limit: int = 20) -> Sequence[Outbox]:
+        query = (select(Outbox).where(Outbox.account_id == account_id, Outbox.status.in_(("pending", "claimed")),
+                                      Outbox.due_at >= since).order_by(Outbox.due_at).limit(limit))
+        return (await self.session.scalars(query)).all()
+
+    async def mark_blocked(self, account_id: int, now: dt.datetime) -> None:
+        await self.session.execute(update(Account).where(Account.id == account_id).values(bot_blocked_at=now))
+
+    async def blocked_accounts(self) -> Sequence[Account]:
+        query = select(Account).where(Account.bot_blocked_at.is_not(None)).order_by(Account.username)
+        return (await self.session.scalars(query)).all()
+
+    async def mutes(self, account_ids: Sequence[int] | None = None) -> set[tuple[int, str]]:
+        query = select(ReminderMute.account_id, ReminderMute.kind)
+        if account_ids is not None:
+            query = query.where(ReminderMute.account_id.in_(account_ids))
+        return {(row[0], row[1]) for row in (await self.session.execute(query)).all()}
+
+    async def set_mute(self, account_id: int, kind: str, muted: bool, now: dt.datetime) -> None:
+        existing = await self.session.get(ReminderMute, (account_id, kind))
+        if muted and existing is None:
+            self.session.add(ReminderMute(account_id=account_id, kind=kind, muted_at=now))
+        elif not muted and existing is not None:
+            await self.session.delete(existing)
+
