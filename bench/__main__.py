@@ -12,6 +12,7 @@ BENCHMARKS: dict[str, Callable[[int], int]] = {
     "startup": startup.run,
     "find": lambda runs: __import__("bench.find", fromlist=["run"]).run(runs),  # imported lazily: aiogram is slow
     "import_export": lambda runs: __import__("bench.import_export", fromlist=["run"]).run(runs),
+    "fanout": lambda runs: __import__("bench.fanout", fromlist=["run"]).run(runs),
 }
 
 

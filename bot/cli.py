@@ -521,6 +521,61 @@ def calendar_list(year: Annotated[int | None, typer.Option(help=_(N_("The year (
         typer.echo(f"{format_date(d)}  {name}" + ("  (+)" if kind == "extra" else ""))
 
 
+reminders_app = typer.Typer(help=_(N_("Reminders and notices: preview a day, send what is due.")), no_args_is_help=True)
+app.add_typer(reminders_app, name="reminders")
+
+
+@reminders_app.command("preview", help=_(N_("Print the reminders due on a date, without sending or recording them.")))
+def reminders_preview(
+    on: Annotated[str, typer.Option("--on", help=_(N_("The date, YYYY-MM-DD.")))],
+    unit: Annotated[str | None, typer.Option(help=_(N_("Only this unit and its subunits.")))] = None,
+    as_json: JsonOption = False,
+) -> None:
+    try:
+        day = dt.date.fromisoformat(on)
+    except ValueError:
+        fail("on: " + _(N_("Not a valid date: {value} (use YYYY-MM-DD)")).format(value=on))
+    from services.reminders import ReminderService
+
+    due = admin_call(lambda services: ReminderService(services.uow, services.actor, services.clock).preview(day, unit))
+    rows = [{"kind": d.kind, "chat_id": d.chat_id, "object": f"{d.object_type}:{d.object_id}",
+             "due_on": d.due_on.isoformat(), "about": d.payload.get("name") or d.payload.get("unit") or ""}
+            for d in due]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        typer.echo(f"{row['due_on']}  {row['kind']:<24} → {row['chat_id']}  {row['object']}  {row['about']}")
+    typer.echo(_(N_("{count} reminders.")).format(count=len(rows)))
+
+
+@reminders_app.command("send-due", help=_(N_("Compute today's reminders and send what is due now (for cron).")))
+def reminders_send_due(as_json: JsonOption = False) -> None:
+    settings = settings_or_exit()
+    from bot.factory import create_bot
+    from bot.jobs import Jobs
+    from bot.runtime import open_runtime
+
+    async def main() -> dict[str, int]:
+        async with open_runtime(settings) as runtime:
+            await require_current_schema(runtime.database)
+            bot = create_bot(settings.require_token(), settings.api_base)
+            try:
+                jobs = Jobs(runtime)
+                await jobs.start_sender(bot)
+                sent = await jobs.run_once()
+                assert jobs.sender is not None
+                report = jobs.sender.report
+                return {"sent": sent, "retried": report.retried, "ambiguous": report.ambiguous,
+                        "blocked": report.blocked, "failed": report.failed}
+            finally:
+                await bot.session.close()
+
+    result = run_async(main())
+    emit(as_json, result, _(N_("Sent {sent}; to retry later {retried}; ambiguous {ambiguous}; blocked {blocked}; "
+                               "failed {failed}.")).format(**result))
+
+
 def main() -> None:
     app()
 

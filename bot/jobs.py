@@ -1,35 +1,53 @@
-"""Background work inside `hoso run`: for now, escalating custody requests left pending too long.
+"""Background work inside `hoso run`: the reminder scheduler and the outbox sender.
 
-A plain asyncio task started with the dispatcher and cancelled with it. Each pass is idempotent (an
-escalated request is marked and never escalated twice), so a restart loses nothing.
+One asyncio task, started with the dispatcher and cancelled with it. Every few seconds it sends what is
+due; every quarter of an hour it recomputes the reminders (idempotent: the outbox refuses a key it has)
+and escalates custody requests left pending too long. It also keeps a heartbeat, so that after an
+outage of the profile's number of working days the admin is told and offered to notify the units.
+Nothing is lost on restart: what was due is still in the outbox.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 
 from bot.runtime import Runtime
-from handlers.transfers import escalation_notices
+from bot.sender import OutboxSender
 from services.actor import Actor
+from services.clock import local_today
+from services.deadlines import WorkingCalendar
+from services.outbox import Due, enqueue
+from services.reminders import ReminderService, load_active_profile
 from services.transfers import TransferService
 
 logger = logging.getLogger(__name__)
 
-INTERVAL_SECONDS = 15 * 60
+SEND_EVERY = 5.0  # seconds
+PLAN_EVERY = dt.timedelta(minutes=15)
+HEARTBEAT_KEY = "heartbeat"
 
 
 class Jobs:
-    def __init__(self, runtime: Runtime, interval: float = INTERVAL_SECONDS) -> None:
-        self.runtime, self.interval = runtime, interval
+    def __init__(self, runtime: Runtime, send_every: float = SEND_EVERY) -> None:
+        self.runtime, self.send_every = runtime, send_every
         self._task: asyncio.Task[None] | None = None
+        self._planned_at: dt.datetime | None = None
+        self.sender: OutboxSender | None = None
+
+    async def start_sender(self, bot: Bot) -> None:
+        """The sender, after taking back what a previous run left half done."""
+        self.sender = OutboxSender(self.runtime.uow, self.runtime.clock, bot, self.runtime.i18n)
+        await self.sender.recover()
 
     async def start(self, bot: Bot) -> None:
-        self._task = asyncio.create_task(self._loop(bot), name="hoso-jobs")
+        await self.start_sender(bot)
+        await self.check_outage()
+        self._task = asyncio.create_task(self._loop(), name="hoso-jobs")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -38,26 +56,60 @@ class Jobs:
                 await self._task
             self._task = None
 
-    async def _loop(self, bot: Bot) -> None:
+    async def _loop(self) -> None:
         while True:
             try:
-                await self.run_once(bot)
+                await self.run_once()
             except Exception:  # a failed pass is retried at the next one; the loop must live
                 logger.exception("background pass failed")
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self.send_every)
 
-    async def run_once(self, bot: Bot) -> int:
-        """One pass; the number of requests escalated."""
-        service = TransferService(self.runtime.uow, Actor.system(), self.runtime.clock)
-        views, admins = await service.escalate_overdue()
-        if views:
-            i18n = self.runtime.i18n
-            for notice in escalation_notices(views, admins):
-                with i18n.context(), i18n.use_locale(notice.locale or i18n.default_locale):
-                    text = notice.render()
-                try:
-                    await bot.send_message(notice.chat_id, text)
-                except TelegramAPIError as exc:
-                    logger.warning("could not tell admin chat %s of escalations: %s", notice.chat_id, exc)
-            logger.info("escalated %d custody requests", len(views))
-        return len(views)
+    async def run_once(self, bot: Bot | None = None) -> int:
+        """One pass: plan (when due), then send what is due. The number of messages sent."""
+        if self.sender is None:
+            if bot is None:
+                raise RuntimeError("Jobs.start was not called and no bot was given")
+            self.sender = OutboxSender(self.runtime.uow, self.runtime.clock, bot, self.runtime.i18n)
+        now = self.runtime.clock.now()
+        await self.beat(now)
+        if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
+            await self.plan()
+            self._planned_at = now
+        before = self.sender.report.sent
+        await self.sender.drain()
+        return self.sender.report.sent - before
+
+    async def plan(self) -> int:
+        """Escalations and the day's reminders into the outbox; the number of new rows."""
+        uow, clock, system = self.runtime.uow, self.runtime.clock, Actor.system()
+        await TransferService(uow, system, clock).escalate_overdue()
+        added = 0
+        added += await ReminderService(uow, system, clock).plan()
+        return added
+
+    async def beat(self, now: dt.datetime) -> None:
+        async with self.runtime.uow.write() as repos:
+            await repos.settings.put(HEARTBEAT_KEY, {"at": now.isoformat()}, now)
+
+    async def check_outage(self) -> int:
+        """On start: if the last heartbeat is `outage_notice_working_days` working days old or more, tell
+        the admins (Hậu Giang Art. 13.5, HCMC Art. 14.7) and offer them the broadcast."""
+        uow, clock = self.runtime.uow, self.runtime.clock
+        async with uow.read() as repos:
+            last = await repos.settings.get(HEARTBEAT_KEY)
+            days_off = [d.day for d in await repos.changes.days_off()]
+        if not last:
+            return 0
+        since = dt.datetime.fromisoformat(last["at"])
+        calendar = WorkingCalendar.with_days_off(days_off)
+        first, today = since.astimezone(clock.tz).date(), local_today(clock)
+        lost = sum(1 for n in range(1, (today - first).days) if calendar.is_working_day(first + dt.timedelta(days=n)))
+        profile = await load_active_profile(uow)
+        if lost < profile.outage_notice_working_days:
+            return 0
+        async with uow.write() as repos:
+            items = [Due("outage", chat, account, "outage", first.isoformat(), today,
+                         {"since": first.isoformat(), "until": today.isoformat(), "days": lost, "locale": locale})
+                     for account, chat, locale in await repos.reminder_sources.admin_chats()]
+            return await enqueue(repos, clock, items, calendar, wanted=clock.now())
+

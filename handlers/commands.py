@@ -35,6 +35,8 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
                    frozenset({Role.ADMIN, Role.CLERK})),
     BotCommandSpec("declare", N_("Declare a change of your own (assets, tax, marriage, address)"),
                    frozenset({Role.EMPLOYEE})),
+    BotCommandSpec("reminders", N_("Your upcoming reminders; mute a kind"), frozenset(Role)),
+    BotCommandSpec("broadcast", N_("Send an incident notice to every unit"), frozenset({Role.ADMIN})),
     BotCommandSpec("passwd", N_("Change your password"), frozenset(Role)),
     BotCommandSpec("logout", N_("Sign out of this Telegram account"), frozenset(Role)),
     BotCommandSpec("subaccount", N_("Ask for an account for a subordinate unit"), frozenset({Role.CLERK})),

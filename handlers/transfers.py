@@ -17,7 +17,6 @@ from handlers.forms import Field, Form, Notice, Reply, busy, register, send_noti
 from handlers.views import button, clip, error_text, esc, keyboard
 from services.attachments import Upload
 from services.change_kinds import CUSTODY
-from services.changes import Recipient
 from services.clock import format_date
 from services.errors import InvalidInput, ServiceError
 from services.facade import Services
@@ -132,14 +131,6 @@ def notices(result: TransferResult, render: Any, markup: Any = None) -> tuple[No
         return markup(view) if markup else None
 
     return tuple(Notice(r.telegram_user_id, r.locale, text, buttons) for r in result.notify)
-
-
-def escalation_notices(views: list[TransferView], admins: tuple[Recipient, ...]) -> tuple[Notice, ...]:
-    def text() -> str:
-        lines = [_("These custody requests have waited longer than the profile allows:")]
-        return clip("\n".join(lines + [request_line(view) for view in views]))
-
-    return tuple(Notice(a.telegram_user_id, a.locale, text) for a in admins)
 
 
 def candidates_text(found: CandidatePage) -> tuple[str, InlineKeyboardMarkup | None]:

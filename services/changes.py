@@ -46,7 +46,13 @@ from storage import Repositories, UnitOfWork
 from storage.models import Attachment, ChangeEvent, Dossier, DossierVersion, ExtraDayOff, OrgUnit
 
 DOC_NUMBER = re.compile(r"^\d{1,6}[a-z]?(?:/\d{4})?/[^\W_][\w.\-/]*$", re.UNICODE)
-FINAL_STATUSES = frozenset({"retired", "resigned", "deceased", "transferred_out"})
+# A final status cannot change again; each refusal says which it is.
+FINAL_STATUSES = {
+    "retired": N_("The person has retired; the status cannot change again."),
+    "resigned": N_("The person has resigned; the status cannot change again."),
+    "deceased": N_("The person is deceased; the status cannot change again."),
+    "transferred_out": N_("The person was transferred out; the status cannot change again."),
+}
 STATUS_AFTER = {"probation_passed": "active", "retirement": "retired", "resignation": "resigned", "death": "deceased"}
 COMMON_ETHNICITIES = ("01", "02", "03", "04", "05", "06", "07", "17")  # Kinh, Tày, Thái, Hoa, Khơ-me, Mường, Nùng, Chăm
 MAX_TEXT = 255
@@ -236,8 +242,7 @@ def refuse_inapplicable(kind: ChangeKind, dossier: Dossier) -> None:
     """The rules a kind of change has about the dossier as it stands, whatever the answers."""
     if kind.category is Category.STATUS:
         if dossier.employment_status in FINAL_STATUSES:
-            raise InvalidInput("kind", N_("The person's status is already final ({status}); it cannot change."),
-                               status=dossier.employment_status)
+            raise InvalidInput("kind", FINAL_STATUSES[dossier.employment_status])
         if kind.name == "probation_passed" and dossier.employment_status != "probation":
             raise InvalidInput("kind", N_("The person is not on probation."))
     if kind.name == "salary_raise" and dossier.salary_step is None:

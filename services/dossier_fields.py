@@ -80,3 +80,8 @@ class DossierFull:
 
     def of_kind(self, kind: str) -> list[Record]:
         return [record for record in self.records if record.kind == kind]
+
+# The fields of Mẫu 2C/HS02 a dossier is not complete without (the identity questions of /new are
+# required anyway): a new dossier is followed up until these are filled.
+MANDATORY_FIELDS = ("birthplace", "home_town", "ethnicity", "permanent_address", "current_address", "recruited_on",
+                    "post", "rank_code", "salary_step", "professional_level")

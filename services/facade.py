@@ -18,6 +18,7 @@ from services.lookup import LookupService
 from services.overview import OverviewService
 from services.policy import Action, allows
 from services.preferences import PreferenceService
+from services.reminders import MyReminders, broadcast
 from services.subaccounts import SubAccountService
 from services.transfers import TransferService
 from services.units import UnitService
@@ -53,6 +54,13 @@ class Services:
     def transfers(self) -> TransferService:
         files = FileStore(self.files_dir) if self.files_dir is not None else None
         return TransferService(self.uow, self.actor, self.clock, files)
+
+    async def broadcast(self, text: str) -> int:
+        return await broadcast(self.uow, self.actor, self.clock, text)
+
+    @cached_property
+    def my_reminders(self) -> MyReminders:
+        return MyReminders(self.uow, self.actor, self.clock)
 
     @cached_property
     def dossiers(self) -> DossierService:

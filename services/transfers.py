@@ -21,9 +21,11 @@ from services.audit import record
 from services.change_kinds import CUSTODY
 from services.changes import APPLIED, PENDING, REJECTED, ChangeService, Line, Plan, Recipient
 from services.clock import Clock, local_today
+from services.deadlines import WorkingCalendar
 from services.errors import InvalidInput, PermissionDenied
 from services.i18n import N_
 from services.lookup import PAGE_SIZE, parse_query
+from services.outbox import Due, enqueue
 from services.policy import EVERYWHERE, Action, allows, can, scope_of
 from services.sessions import sensitive
 from storage import Repositories, UnitOfWork
@@ -31,6 +33,11 @@ from storage.models import ChangeEvent, Dossier, OrgUnit, TransferRequest
 from storage.transfers import Row
 
 APPROVED, WITHDRAWN = "approved", "withdrawn"
+ALREADY_DECIDED = {
+    APPROVED: N_("Request #{number} was already approved."),
+    REJECTED: N_("Request #{number} was already rejected."),
+    WITHDRAWN: N_("Request #{number} was already withdrawn."),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +225,8 @@ class TransferService:
         if not can(self.actor, action, side.path):
             raise PermissionDenied()
         if request.status != PENDING:
-            raise InvalidInput("request", N_("Request #{number} was already decided ({status})."),
-                               number=request.id, status=request.status)
+            raise InvalidInput("request", ALREADY_DECIDED.get(request.status, ALREADY_DECIDED[APPROVED]),
+                               number=request.id)
         if holding_side and dossier.custodian_unit_id != holding.id:
             raise InvalidInput("request", N_("The dossier is no longer held by {unit}."), unit=holding.name)
         event = await repos.changes.get(request.change_event_id)
@@ -261,18 +268,29 @@ class TransferService:
             rows = await repos.transfers.pending(prefixes)
         return [self._view(row) for row in rows]
 
-    async def escalate_overdue(self) -> tuple[list[TransferView], tuple[Recipient, ...]]:
-        """Requests pending longer than the profile's limit go to the personnel office, once each."""
+    async def escalate_overdue(self) -> list[TransferView]:
+        """Requests pending longer than the profile's limit go to the personnel office, once each: the
+        mark and the admins' notices are written in the same transaction, so a crash loses neither."""
         async with self.uow.write() as repos:
             profile = await self.changes._profile(repos)
             now = self.clock.now()
             overdue = await repos.transfers.overdue(now - dt.timedelta(days=profile.transfer_escalation_days))
+            if not overdue:
+                return []
+            today = local_today(self.clock)
+            admins = await repos.reminder_sources.admin_chats()
+            items = []
             for request, dossier, requesting, holding in overdue:
                 request.escalated_at = now
                 await record(repos, self.clock, self.actor, "transfer.escalate", "dossier", dossier.id,
                              request=request.id, days=profile.transfer_escalation_days)
-            admins = await repos.transfers.admins() if overdue else []
-        return [self._view(row) for row in overdue], tuple(Recipient(*admin) for admin in admins)
+                payload = {"request": request.id, "name": dossier.full_name, "days": profile.transfer_escalation_days,
+                           "holder": holding.name, "receiver": requesting.name, "letter": request.request_number}
+                items += [Due("transfer_escalation", chat, account, "transfer", str(request.id), today,
+                              {**payload, "locale": locale}) for account, chat, locale in admins]
+            calendar = WorkingCalendar.with_days_off(d.day for d in await repos.changes.days_off())
+            await enqueue(repos, self.clock, items, calendar)
+        return [self._view(row) for row in overdue]
 
     def _view(self, row: Row) -> TransferView:
         request, dossier, requesting, holding = row

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, Outbox, ReminderMute
+from storage.models import Account, ChangeEvent, Dossier, OrgUnit, Outbox, ReminderMute, TransferRequest, UnitReport
 
 
 class OutboxRepository:
@@ -50,15 +50,29 @@ class OutboxRepository:
     async def set_status(self, row_id: int, status: str, **values: Any) -> None:
         await self.session.execute(update(Outbox).where(Outbox.id == row_id).values(status=status, **values))
 
-    async def recover(self, sender: str, stale_before: dt.datetime) -> tuple[int, int]:
-        """After a crash: claims of this sender, or stale ones, go back to pending (never attempted);
-        rows caught mid-call become ambiguous (maybe sent: never resent). The two counts."""
-        mine_or_stale = (Outbox.claimed_by == sender) | (Outbox.claimed_at < stale_before)
-        released = await self.session.execute(update(Outbox).where(Outbox.status == "claimed", mine_or_stale)
+    async def claimers(self) -> set[str]:
+        """The senders holding claimed or in-flight rows."""
+        query = select(Outbox.claimed_by).where(Outbox.status.in_(("claimed", "sending")),
+                                                Outbox.claimed_by.is_not(None)).distinct()
+        return set(await self.session.scalars(query))
+
+    async def recover(self, dead: Sequence[str], stale_before: dt.datetime) -> tuple[int, int]:
+        """After a crash: the claims of dead senders (or stale ones) go back to pending (never attempted);
+        rows they left mid-call become ambiguous (maybe sent: never resent). The two counts."""
+        gone = Outbox.claimed_by.in_(list(dead)) | (Outbox.claimed_at < stale_before)
+        released = await self.session.execute(update(Outbox).where(Outbox.status == "claimed", gone)
                                               .values(status="pending", claimed_by=None, claimed_at=None))
-        ambiguous = await self.session.execute(update(Outbox).where(Outbox.status == "sending", mine_or_stale)
+        ambiguous = await self.session.execute(update(Outbox).where(Outbox.status == "sending", gone)
                                                .values(status="ambiguous", last_error="interrupted mid-call"))
         return int(released.rowcount or 0), int(ambiguous.rowcount or 0)
+
+    async def start_sending(self, row_id: int, sender: str, attempts: int) -> bool:
+        """Claimed → sending, only if the claim is still this sender's: a claim taken back after a
+        restart is never sent by its old holder too."""
+        result = await self.session.execute(
+            update(Outbox).where(Outbox.id == row_id, Outbox.status == "claimed", Outbox.claimed_by == sender)
+            .values(status="sending", attempts=attempts))
+        return bool(result.rowcount)
 
     async def counts(self) -> dict[str, int]:
         query = select(Outbox.status, func.count()).group_by(Outbox.status)
@@ -89,3 +103,54 @@ class OutboxRepository:
         elif not muted and existing is not None:
             await self.session.delete(existing)
 
+
+
+class ReminderSourceRepository:
+    """The facts reminders are computed from, each one set-based query."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def submitted_units(self, period: str) -> set[int]:
+        query = select(UnitReport.unit_id).where(UnitReport.period == period, UnitReport.status == "submitted")
+        return set(await self.session.scalars(query))
+
+    async def new_dossiers_open(self, since: dt.date) -> Sequence[tuple[ChangeEvent, Dossier]]:
+        """Dossiers created through /new whose completion deadline is not long past."""
+        query = (select(ChangeEvent, Dossier).join(Dossier, Dossier.id == ChangeEvent.dossier_id)
+                 .where(ChangeEvent.kind == "new", ChangeEvent.status == "applied", ChangeEvent.deadline >= since))
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+
+    async def active_with_salary(self, since_before: dt.date) -> Sequence[Dossier]:
+        query = select(Dossier).where(Dossier.employment_status.in_(("active", "probation")),
+                                      Dossier.salary_since.is_not(None), Dossier.salary_since <= since_before)
+        return (await self.session.scalars(query)).all()
+
+    async def active_born_before(self, born_before: dt.date) -> Sequence[Dossier]:
+        query = select(Dossier).where(Dossier.employment_status.in_(("active", "probation")),
+                                      Dossier.birth_date <= born_before)
+        return (await self.session.scalars(query)).all()
+
+    async def pending_declarations(self, before: dt.datetime) -> Sequence[tuple[ChangeEvent, Dossier, OrgUnit]]:
+        query = (select(ChangeEvent, Dossier, OrgUnit).join(Dossier, Dossier.id == ChangeEvent.dossier_id)
+                 .join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
+                 .where(ChangeEvent.status == "pending", ChangeEvent.kind != "custody",
+                        ChangeEvent.recorded_at < before))
+        return [(row[0], row[1], row[2]) for row in (await self.session.execute(query)).all()]
+
+    async def pending_transfers(self, before: dt.datetime) -> Sequence[tuple[TransferRequest, Dossier, OrgUnit]]:
+        query = (select(TransferRequest, Dossier, OrgUnit).join(Dossier, Dossier.id == TransferRequest.dossier_id)
+                 .join(OrgUnit, OrgUnit.id == TransferRequest.holding_unit_id)
+                 .where(TransferRequest.status == "pending", TransferRequest.requested_at < before))
+        return [(row[0], row[1], row[2]) for row in (await self.session.execute(query)).all()]
+
+    async def admin_chats(self) -> list[tuple[int, int, str | None]]:
+        """(account id, Telegram id, locale) of the active, bound administrators."""
+        query = select(Account.id, Account.telegram_user_id, Account.locale).where(
+            Account.role == "admin", Account.status == "active", Account.telegram_user_id.is_not(None)
+        ).order_by(Account.id)
+        return [(int(r[0]), int(r[1]), r[2]) for r in (await self.session.execute(query)).all()]
+
+    async def bound_accounts(self) -> Sequence[Account]:
+        query = select(Account).where(Account.status.in_(("active", "restricted")), Account.telegram_user_id.is_not(None))
+        return (await self.session.scalars(query.order_by(Account.id))).all()

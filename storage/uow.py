@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepository
 from storage.changes import ChangeRepository
+from storage.outbox import OutboxRepository, ReminderSourceRepository
 from storage.transfers import TransferRepository
 from storage.database import Database
 from storage.search import DossierSearch
@@ -41,6 +42,8 @@ class Repositories:
         self.references = ReferenceRepository(session)
         self.changes = ChangeRepository(session)
         self.transfers = TransferRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.reminder_sources = ReminderSourceRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

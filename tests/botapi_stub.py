@@ -10,6 +10,7 @@ test can assert on it or wait for it:
         await stub.first_get_updates.wait()
         stub.enqueue_private_message("/start")
         reply = await stub.wait_for("sendMessage", lambda call: "HoSo" in call.params["text"], timeout=30)
+        stub.enqueue_callback_query(reply, "some:data", user_id=424242)  # presses a button of that message
 
 From synchronous code (a plain script), `with BotAPIStub.run_in_thread() as stub:` runs it on a
 loop of its own in a daemon thread; `enqueue_*` may then be called from any thread, and
@@ -74,6 +75,7 @@ class Call:
     raw: dict[str, Any] = field(default_factory=dict)  # the values as sent, before decoding
     files: dict[str, bytes] = field(default_factory=dict)  # multipart file parts, by field name
     status: int = 200
+    result: Any = None  # what the stub answered (for sendMessage: the message, as the bot received it)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.params.get(key, default)
@@ -130,6 +132,7 @@ class BotAPIStub:
         self.first_get_updates_at: float | None = None
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -256,6 +259,34 @@ class BotAPIStub:
         chat = {"id": chat_id, "type": chat_type, "title": "Phòng Tổ chức"}
         return {"message": self._incoming_message(text, user, chat)}
 
+    def enqueue_callback_query(
+        self, message: Call | dict[str, Any], data: str, user_id: int = 424242, *, first_name: str = "Nguyễn Văn",
+        language_code: str = "vi", check: bool = True,
+    ) -> dict[str, Any]:
+        """The user presses the inline button carrying `data` under `message`, a message the bot sent: its
+        sendMessage `Call`, or the message dict it was answered with. With `check`, a button that is not on
+        the message is refused (ValueError), as a real client could not press it."""
+        return self.enqueue_update(self.callback_query_update(message, data, user_id, first_name=first_name,
+                                                              language_code=language_code, check=check))
+
+    def callback_query_update(
+        self, message: Call | dict[str, Any], data: str, user_id: int = 424242, *, first_name: str = "Nguyễn Văn",
+        language_code: str = "vi", check: bool = True,
+    ) -> dict[str, Any]:
+        """An update (with no update_id yet) for a pressed inline button; see `enqueue_callback_query`."""
+        sent = message.result if isinstance(message, Call) else message
+        if not isinstance(sent, dict) or "message_id" not in sent:
+            raise ValueError("not a message the bot sent (was the call answered?)")
+        if check:
+            rows = sent.get("reply_markup", {}).get("inline_keyboard", [])
+            pressable = [button.get("callback_data") for row in rows for button in row]
+            if data not in pressable:
+                raise ValueError(f"no button {data!r} under message {sent['message_id']}: {pressable}")
+        user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+        query = {"id": str(next(self._callback_ids)), "from": user, "chat_instance": str(sent["chat"]["id"]),
+                 "message": sent, "data": data}
+        return {"callback_query": query}
+
     def next_update_id(self) -> int:
         return next(self._update_ids)
 
@@ -361,6 +392,7 @@ class BotAPIStub:
             result = await self._answer(call)
             if isinstance(result, ApiError):
                 raise result
+            call.result = result
         except ApiError as error:
             call.status = error.code if 400 <= error.code < 600 else 400
             return web.json_response(error.payload(), status=call.status)
@@ -418,13 +450,17 @@ class BotAPIStub:
         if "text" not in call.params:
             raise ApiError(400, "Bad Request: message text is empty")
         chat_type = "private" if not isinstance(chat_id, int) or chat_id > 0 else "supergroup"
-        return {
+        message = {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": chat_type},
             "from": self.bot_user,
             "text": call.params["text"],
         }
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:  # Telegram returns the inline keyboard
+            message["reply_markup"] = markup
+        return message
 
     async def _get_updates(self, call: Call) -> list[dict[str, Any]]:
         offset = call.get("offset")

@@ -122,6 +122,40 @@ async def test_wait_for_custom_answers_and_wrong_token() -> None:
             await bot.session.close()
 
 
+def datas(markup: InlineKeyboardMarkup | None) -> list[str | None]:
+    return [button.callback_data for row in markup.inline_keyboard for button in row] if markup else []
+
+
+async def test_a_button_the_bot_sent_is_pressed_as_a_callback_query() -> None:
+    async with BotAPIStub(token=TOKEN) as stub:
+        bot = client(stub)
+        try:
+            keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Yes", callback_data="y:1"),
+                                                              InlineKeyboardButton(text="No", callback_data="y:0")]])
+            sent = await bot.send_message(77, "Approve?", reply_markup=keyboard)
+            assert datas(sent.reply_markup) == ["y:1", "y:0"]  # returned with the message, as Telegram does
+            plain = await bot.send_message(77, "no buttons")
+            assert plain.reply_markup is None
+            call = stub.calls_of("sendMessage")[0]
+            assert call.result["message_id"] == sent.message_id
+            with pytest.raises(ValueError):  # no such button: a client could not press it
+                stub.enqueue_callback_query(call, "y:2", user_id=78)
+            with pytest.raises(ValueError):
+                stub.enqueue_callback_query(stub.calls_of("sendMessage")[1], "y:1", user_id=78)
+            pressed = stub.enqueue_callback_query(call, "y:1", user_id=78, language_code="en")
+            forged = stub.enqueue_callback_query(call.result, "y:9", user_id=79, check=False)
+            updates = await bot.get_updates(timeout=0)
+            assert [u.update_id for u in updates] == [pressed["update_id"], forged["update_id"]]
+            query = updates[0].callback_query
+            assert (query.data, query.from_user.id, query.from_user.language_code) == ("y:1", 78, "en")
+            assert query.message.message_id == sent.message_id and query.message.chat.id == 77
+            assert query.message.text == "Approve?" and datas(query.message.reply_markup) == ["y:1", "y:0"]
+            assert updates[1].callback_query.data == "y:9" and updates[1].callback_query.id != query.id
+            assert await bot.answer_callback_query(query.id, text="OK")
+        finally:
+            await bot.session.close()
+
+
 def test_run_in_thread_for_plain_scripts() -> None:
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
     with BotAPIStub.run_in_thread(token=TOKEN) as stub:

@@ -455,7 +455,7 @@ async def test_a_final_status_cannot_change_again(harness: BotHarness) -> None:
     talk = Talk(harness, CLERK)
     await log_change(talk, "retirement", people[HOA], {**PAPER, "effective_on": EFFECTIVE})
     text = await start_change(talk, "death", people[HOA])  # refused before the first question
-    assert tr(harness, "The person's status is already final ({status}); it cannot change.", status="retired") == text
+    assert tr(harness, "The person has retired; the status cannot change again.") == text
     assert [e.kind for e in await rows(harness, ChangeEvent)] == ["retirement"]
     assert (await dossier(harness, people[HOA])).employment_status == "retired"
 

@@ -20,7 +20,7 @@ from services.setup import install_profile
 from services.transfers import TransferService
 from services.units import UnitService
 from storage import Database, UnitOfWork
-from storage.models import ChangeEvent, Dossier, DossierVersion, TransferRequest
+from storage.models import ChangeEvent, Dossier, DossierVersion, Outbox, TransferRequest
 from tests.test_accounts import SYSTEM, audit_actions, sign_in, tree
 from tests.test_lookup import add_people
 
@@ -158,11 +158,14 @@ async def test_escalation_after_the_profiles_limit(uow: UnitOfWork, clock: Froze
     await sign_in(uow, clock, "snv.admin", "SNV", "admin", 509)
     asked = await transfers(uow, receiving, clock).request(people[HOA], LETTER)
     clock.advance(dt.timedelta(days=6, hours=23))
-    assert (await transfers(uow, SYSTEM, clock).escalate_overdue())[0] == []
+    assert await transfers(uow, SYSTEM, clock).escalate_overdue() == []
     clock.advance(dt.timedelta(hours=2))  # now more than 7 days
-    escalated, admins = await transfers(uow, SYSTEM, clock).escalate_overdue()
-    assert [v.id for v in escalated] == [asked.request.id] and [a.telegram_user_id for a in admins] == [509]
-    assert (await transfers(uow, SYSTEM, clock).escalate_overdue())[0] == []  # once only
+    escalated = await transfers(uow, SYSTEM, clock).escalate_overdue()
+    assert [v.id for v in escalated] == [asked.request.id]
+    async with uow.read() as repos:  # the admin's notice is in the outbox, written with the mark
+        notices = (await repos.session.scalars(select(Outbox).where(Outbox.kind == "transfer_escalation"))).all()
+    assert [(n.chat_id, n.object_id, n.payload["letter"]) for n in notices] == [(509, str(asked.request.id), "56/CV-STC")]
+    assert await transfers(uow, SYSTEM, clock).escalate_overdue() == []  # once only
     admin = await load_actor(uow, 509)
     async with uow.write() as repos:  # the admin signs in again after the week (a fresh session)
         (await repos.accounts.get(admin.account_id)).last_active_at = clock.now()

@@ -1,0 +1,225 @@
+"""Sending the outbox: claimed in batches, paced under Telegram's limits, each message recorded.
+
+Pacing: a global rate (25 messages/s by default) and one message per second per chat, with several
+requests in flight so that a slow round trip does not slow the whole. Each message is marked
+"sending" before the call and "sent" after it, both committed: a crash between the two leaves it
+"sending", which the next start turns into "ambiguous" (maybe delivered; never sent again, counted and
+reported). Claimed rows not yet attempted simply go back to "pending".
+
+Answers: 429 waits `retry_after` (and pauses everything), a 5xx or a refused connection is retried
+with exponential backoff, a timeout is ambiguous, a 403 means the user blocked the bot (the account is
+marked; the admin sees the list), any other 4xx fails the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import time
+import socket
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+from bot.i18n import CatalogI18n
+from bot.retry import never_reached_api
+from handlers.reminders import render
+from services.clock import Clock
+from storage import UnitOfWork
+from storage.models import Outbox
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RATE = 25.0  # messages per second, all chats together (Telegram allows about 30)
+PER_CHAT_INTERVAL = 1.1  # seconds between two messages to the same chat (Telegram: 1; a margin for jitter)
+CATCH_UP = 0.1  # seconds of global pace a late start may make up
+MAX_ATTEMPTS = 6
+BATCH = 500
+STALE_CLAIM = dt.timedelta(minutes=10)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    ambiguous: int = 0
+    blocked: int = 0
+    failed: int = 0
+    rate_limited: int = 0  # 429 answers received
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+class Pacer:
+    """When the next message may start: the global spacing and each chat's own."""
+
+    def __init__(self, rate: float, per_chat: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.spacing, self.per_chat, self.clock = 1.0 / rate, per_chat, clock
+        self.next_global = 0.0
+        self.next_chat: dict[int, float] = defaultdict(float)
+
+    def ready_at(self, chat_id: int) -> float:
+        return max(self.next_global, self.next_chat[chat_id])
+
+    def take(self, chat_id: int) -> None:
+        """Start a message now. A late start catches up on the global pace by at most a tenth of a
+        second, so that a stall (a slow commit) costs no throughput and never makes a burst."""
+        now = self.clock()
+        base = self.next_global or now  # the first message sets the pace
+        self.next_global = max(base, now - CATCH_UP) + self.spacing
+        self.next_chat[chat_id] = now + self.per_chat
+
+    def pause(self, seconds: float) -> None:
+        self.next_global = max(self.next_global, self.clock() + seconds)
+
+
+class OutboxSender:
+    def __init__(self, uow: UnitOfWork, clock: Clock, bot: Bot, i18n: CatalogI18n, rate: float = DEFAULT_RATE,
+                 per_chat: float = PER_CHAT_INTERVAL, in_flight: int = 8, sender_id: str | None = None) -> None:
+        self.uow, self.clock, self.bot, self.i18n = uow, clock, bot, i18n
+        self.pacer = Pacer(rate, per_chat)
+        self.in_flight = in_flight
+        self.sender_id = sender_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.report = SendReport()
+
+    async def recover(self) -> tuple[int, int]:
+        """On start: claims of dead senders back to pending; messages they left mid-call, ambiguous. A
+        sender on this machine is dead when its process is; one elsewhere, when its claim is stale."""
+        async with self.uow.write() as repos:
+            dead = [sender for sender in await repos.outbox.claimers() if _is_dead(sender)]
+            released, ambiguous = await repos.outbox.recover(dead, self.clock.now() - STALE_CLAIM)
+        if ambiguous:
+            logger.warning("%d reminders were interrupted mid-call and are marked ambiguous (not resent)", ambiguous)
+        self.report.ambiguous += ambiguous
+        return released, ambiguous
+
+    async def _claim(self, limit: int = BATCH) -> list[Outbox]:
+        async with self.uow.write() as repos:
+            return await repos.outbox.claim(self.sender_id, self.clock.now(), limit)
+
+    async def drain(self) -> SendReport:
+        """Send everything due until nothing is: one pipeline, the next batch claimed while the last
+        messages of the previous one are still going, so that the pace never stalls between batches."""
+        queues: dict[int, deque[Outbox]] = defaultdict(deque)
+        running: set[asyncio.Task[None]] = set()
+        exhausted = False
+        while True:
+            if not exhausted and sum(len(queue) for queue in queues.values()) < self.in_flight * 4:
+                rows = await self._claim()
+                exhausted = not rows
+                for row in rows:
+                    queues[row.chat_id].append(row)
+            if not queues:
+                if running:
+                    _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    exhausted = False  # a retry may have become due meanwhile: look once more
+                    continue
+                if exhausted:
+                    return self.report
+                continue
+            if len(running) >= self.in_flight:
+                _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            chat = min(queues, key=self.pacer.ready_at)
+            delay = self.pacer.ready_at(chat) - self.pacer.clock()
+            if delay > 0:
+                if running:  # meanwhile, let the requests in flight finish
+                    _done, running = await asyncio.wait(running, timeout=delay)
+                else:
+                    await asyncio.sleep(delay)
+                continue
+            self.pacer.take(chat)
+            row = queues[chat].popleft()
+            if not queues[chat]:
+                del queues[chat]
+            running.add(asyncio.create_task(self._deliver(row)))
+
+    async def _deliver(self, row: Outbox) -> None:
+        async with self.uow.write() as repos:
+            if not await repos.outbox.start_sending(row.id, self.sender_id, row.attempts + 1):
+                return  # the claim was taken back meanwhile: someone else sends it
+        try:
+            with self.i18n.context(), self.i18n.use_locale(self._locale(row)):
+                text, markup = render(row.kind, dict(row.payload))
+            message = await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            self.report.rate_limited += 1
+            self.pacer.pause(float(exc.retry_after))
+            await self._later(row, float(exc.retry_after), "429")
+        except TelegramForbiddenError as exc:
+            self.report.blocked += 1
+            async with self.uow.write() as repos:
+                await repos.outbox.set_status(row.id, "blocked", last_error=_short(exc))
+                if row.account_id is not None:
+                    await repos.outbox.mark_blocked(row.account_id, self.clock.now())
+        except TelegramServerError as exc:
+            await self._later(row, _backoff(row.attempts), _short(exc))
+        except TelegramNetworkError as exc:
+            if never_reached_api(exc):
+                await self._later(row, _backoff(row.attempts), _short(exc))
+            else:  # a timeout or a dropped connection: it may have been delivered
+                self.report.ambiguous += 1
+                async with self.uow.write() as repos:
+                    await repos.outbox.set_status(row.id, "ambiguous", last_error=_short(exc))
+        except TelegramAPIError as exc:
+            self.report.failed += 1
+            async with self.uow.write() as repos:
+                await repos.outbox.set_status(row.id, "failed", last_error=_short(exc))
+        else:
+            self.report.sent += 1
+            async with self.uow.write() as repos:
+                await repos.outbox.set_status(row.id, "sent", sent_at=self.clock.now(), message_id=message.message_id,
+                                              claimed_by=None)
+
+    async def _later(self, row: Outbox, seconds: float, error: str) -> None:
+        """Back to pending, due again after `seconds`; failed for good after too many attempts."""
+        attempts = row.attempts + 1
+        async with self.uow.write() as repos:
+            if attempts >= MAX_ATTEMPTS:
+                self.report.failed += 1
+                await repos.outbox.set_status(row.id, "failed", last_error=error)
+            else:
+                self.report.retried += 1
+                await repos.outbox.set_status(row.id, "pending", last_error=error, claimed_by=None,
+                                              due_at=self.clock.now() + dt.timedelta(seconds=seconds))
+
+    def _locale(self, row: Outbox) -> str:
+        locale = row.payload.get("locale") if isinstance(row.payload, dict) else None
+        return locale if locale in self.i18n.available_locales else self.i18n.default_locale
+
+
+def _is_dead(sender: str) -> bool:
+    """A sender of this machine whose process is gone. Others are judged by the age of their claims."""
+    host, _sep, pid = sender.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True  # a previous run that had this pid: this process has claimed nothing yet
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _backoff(attempts: int) -> float:
+    return float(min(2 ** attempts, 600))
+
+
+def _short(error: Exception) -> str:
+    return str(error)[:250]
+
+
+__all__ = ["OutboxSender", "Pacer", "SendReport"]

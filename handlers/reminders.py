@@ -1,0 +1,127 @@
+"""Reminder texts, and /reminders: a user's upcoming reminders and the kinds they mute.
+
+`render` turns an outbox row's kind and payload into the message, in the language the caller has set
+(the sender sets the recipient's). A button opens what the reminder is about.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.dossiers import OpenDossier
+from handlers.views import button, clip, esc, keyboard
+from services.clock import format_date, format_local_datetime
+from services.facade import Services
+from services.i18n import N_
+
+KIND_TITLES = {
+    "report_due": N_("Half-yearly report due"),
+    "report_overdue": N_("Half-yearly report overdue"),
+    "report_overdue_summary": N_("Overdue half-yearly reports (summary)"),
+    "new_dossier_deadline": N_("New dossier to complete"),
+    "salary_raise_due": N_("Salary step raises due"),
+    "retirement_notice": N_("Retirement notice due"),
+    "retirement_decision": N_("Retirement decision due"),
+    "declaration_pending": N_("Declarations waiting for you"),
+    "transfer_pending": N_("Custody requests waiting for you"),
+    "transfer_escalation": N_("Custody requests overdue (escalation)"),
+    "incident": N_("Incident notices"),
+    "outage": N_("Outage of HoSo"),
+}
+
+
+class MuteToggle(CallbackData, prefix="mute"):
+    kind: str
+
+
+def _date(value: Any) -> str:
+    return format_date(dt.date.fromisoformat(str(value))) if value else ""
+
+
+def render(kind: str, p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The message of one reminder; every dynamic value escaped."""
+    opener = keyboard([button(_("Open the dossier"), OpenDossier(id=int(p["dossier_id"])))], 1) if "dossier_id" in p else None
+    if kind == "report_due":
+        text = _("The half-yearly report {period} of {unit} is due before {due} ({days} days left). "
+                 "Send /report to prepare it.").format(period=esc(p["period"]), unit=esc(p["unit"]),
+                                                       due=_date(p["due"]), days=p["days"])
+    elif kind == "report_overdue":
+        text = _("The half-yearly report {period} of {unit} was due before {due} and is not submitted yet.").format(
+            period=esc(p["period"]), unit=esc(p["unit"]), due=_date(p["due"]))
+    elif kind == "report_overdue_summary":
+        text = _("{count} units have not submitted the half-yearly report {period} (due before {due}):").format(
+            count=p["count"], period=esc(p["period"]), due=_date(p["due"])) + "\n" + "\n".join(
+            f"• {esc(name)}" for name in p["units"])
+    elif kind == "new_dossier_deadline":
+        text = _("The dossier of <b>{name}</b> must be complete by {deadline}; still missing: {missing}. "
+                 "Use /update → Complete the dossier.").format(
+            name=esc(p["name"]), deadline=_date(p["deadline"]), missing=esc(", ".join(p["missing"])))
+    elif kind == "salary_raise_due":
+        text = _("Regular salary step raises due on {due} in {unit} ({count}):").format(
+            due=_date(p["due"]), unit=esc(p["unit"]), count=p["count"]) + "\n" + "\n".join(
+            f"• {esc(person['name'])}" for person in p["people"])
+    elif kind in ("retirement_notice", "retirement_decision"):
+        template = (_("The retirement notice for <b>{name}</b> is due by {due} (retirement on {retires}).")
+                    if kind == "retirement_notice" else
+                    _("The retirement decision for <b>{name}</b> is due by {due} (retirement on {retires})."))
+        text = template.format(name=esc(p["name"]), due=_date(p["due"]), retires=_date(p["retires"]))
+    elif kind == "declaration_pending":
+        text = _("Declaration #{event} of <b>{name}</b> is waiting for your decision: /pending").format(
+            event=p["event"], name=esc(p["name"]))
+    elif kind == "transfer_pending":
+        text = _("Custody request #{request} for the dossier of <b>{name}</b> is waiting for your decision: "
+                 "/transfer").format(request=p["request"], name=esc(p["name"]))
+    elif kind == "transfer_escalation":
+        text = _("Custody request #{request} for the dossier of <b>{name}</b> ({holder} → {receiver}, request "
+                 "{letter}) has waited more than {days} days; /transfer to decide it.").format(
+            request=p["request"], name=esc(p["name"]), days=p["days"], holder=esc(p.get("holder", "")),
+            receiver=esc(p.get("receiver", "")), letter=esc(p.get("letter", "")))
+    elif kind == "outage":
+        text = _("HoSo was unavailable from {since} to {until} ({days} working days). The regulation asks the "
+                 "personnel office to notify the units: /broadcast followed by the notice.").format(
+            since=_date(p["since"]), until=_date(p["until"]), days=p["days"])
+    elif kind == "incident":
+        text = _("<b>Notice from the personnel office</b>") + "\n" + esc(p["text"])
+    else:
+        text = esc(p.get("text", kind))
+    return clip(text), opener
+
+
+async def reminders(message: Message, services: Services) -> None:
+    upcoming, muted = await services.my_reminders.upcoming(), await services.my_reminders.muted()
+    lines = [_("<b>Your reminders</b>")]
+    if upcoming:
+        lines += [f"• {format_local_datetime(when, services.clock)} — {esc(_(KIND_TITLES.get(kind, kind)))}"
+                  for when, kind in upcoming]
+    else:
+        lines.append(_("Nothing is scheduled for you."))
+    lines.append(_("Press a kind to mute or unmute it; /lang changes the language."))
+    toggles = [button(("🔕 " if kind in muted else "🔔 ") + _(title), MuteToggle(kind=kind))
+               for kind, title in KIND_TITLES.items() if services.my_reminders.can_mute(kind)]
+    await message.answer(clip("\n".join(lines)), reply_markup=keyboard(toggles, 1))
+
+
+async def toggle(query: CallbackQuery, callback_data: MuteToggle, services: Services) -> None:
+    muted = await services.my_reminders.toggle(callback_data.kind)
+    title = _(KIND_TITLES.get(callback_data.kind, callback_data.kind))
+    await query.answer((_("Muted: {kind}") if muted else _("Unmuted: {kind}")).format(kind=title), show_alert=True)
+
+
+async def broadcast(message: Message, command: CommandObject, services: Services) -> None:
+    count = await services.broadcast(command.args or "")
+    await message.answer(_("The notice goes to {count} accounts.").format(count=count))
+
+
+def build_router() -> Router:
+    router = Router(name="reminders")
+    router.message.register(reminders, Command("reminders"))
+    router.message.register(broadcast, Command("broadcast"))
+    router.callback_query.register(toggle, MuteToggle.filter())
+    return router

@@ -1,0 +1,665 @@
+"""Custody transfers through the real Dispatcher: /transfer with its request form, the holding clerk's
+Approve / Reject (with a reason), the requester's Withdraw, the refusals, /cancel, the chain of custody in
+/history, and the escalation job with a frozen clock.
+
+Two clerks of two units talk to the bot: 501 of SYT, which holds Đặng Thị Hoà's dossier, and 502 of STC,
+which asks for it. Notifications to the other side are read from every call the bot made
+(`harness.session.calls`), whichever chat they went to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import InlineKeyboardMarkup, Message
+from sqlalchemy import select
+
+from bot.jobs import Jobs
+from handlers.dossiers import HistoryOpen, OpenDossier, UpdatePick
+from handlers.forms import FormBack, FormChoice, FormConfirm
+from handlers.transfers import TransferDecide, TransferMore, TransferPick, TransferWithdraw
+from handlers.views import esc
+from services.actor import Actor
+from services.changes import ChangeService
+from services.identity import load_actor
+from services.reference import install_reference_lists
+from services.setup import install_profile
+from storage.models import ChangeEvent, DossierRecord, DossierVersion, TransferRequest
+from tests.conftest import BotHarness
+from tests.test_accounts import PASSWORD, audit_actions, sign_in, tree
+from tests.test_lookup import add_people
+
+HOLDING, RECEIVING, OTHER_STC, MANAGER, ADMIN = 501, 502, 503, 504, 509
+HOA = "001188000111"  # Đặng Thị Hoà, born 09/03/1988, kept by SYT
+HOA_NAME, HOA_ADDRESS = "Đặng Thị Hoà", "12 Trần Hưng Đạo"
+SYT_NAME, STC_NAME = "Sở Y tế", "Sở Tài chính"
+LETTER = {"doc_number": "56/CV-STC", "doc_date": "25/06/2026", "doc_issuer": "Nguyễn Văn Tài, Giám đốc"}
+REASON = "Chưa có quyết định điều động"
+
+
+# -- the conversation --------------------------------------------------------------------------------------
+def tr(harness: BotHarness, message_id: str, **params: Any) -> str:
+    """A text as the Vietnamese user reads it, escaped as the bot sends it."""
+    return esc(harness.runtime.i18n.translator("vi")(message_id).format(**params))
+
+
+def buttons_of(markup: InlineKeyboardMarkup | None) -> list[str]:
+    return [b.callback_data for row in markup.inline_keyboard for b in row] if markup else []
+
+
+class Talk:
+    """One Telegram user's side of the conversation."""
+
+    def __init__(self, harness: BotHarness, user_id: int) -> None:
+        self.harness, self.user_id = harness, user_id
+        self.calls: list[Any] = []
+
+    def sent(self, chat_id: int | None = None) -> list[Any]:
+        """The sendMessage calls of the last exchange to this user's chat (or to another chat)."""
+        chat = self.user_id if chat_id is None else chat_id
+        return [c for c in self.calls if c.__api_method__ == "sendMessage" and int(c.chat_id) == chat]
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [c.text for c in self.sent(chat_id)]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.texts())
+
+    def alerts(self) -> list[str]:
+        return [c.text for c in self.calls if c.__api_method__ == "answerCallbackQuery" and c.text]
+
+    async def say(self, text: str) -> str:
+        self.calls = await self.harness.send(text, user_id=self.user_id)
+        return self.text
+
+    def keyboard(self) -> Message:
+        """The latest message with buttons in this user's chat."""
+        for (chat, _id), message in reversed(list(self.harness.session.messages.items())):
+            if chat == self.user_id and message.reply_markup is not None:
+                return message
+        raise AssertionError(f"no keyboard was sent to {self.user_id}")
+
+    async def tap(self, data: str | CallbackData, message: Message | None = None, *, check: bool = True) -> str:
+        """Press a button of `message` (the latest keyboard by default); `check` insists it is on it."""
+        message = message or self.keyboard()
+        packed = data if isinstance(data, str) else data.pack()
+        if check:
+            assert packed in buttons_of(message.reply_markup), f"{packed} not in {buttons_of(message.reply_markup)}"
+        self.calls = await self.harness.press(message, packed, user_id=self.user_id)
+        return self.text
+
+    async def state(self) -> str | None:
+        key = StorageKey(bot_id=self.harness.bot.id, chat_id=self.user_id, user_id=self.user_id)
+        return await self.harness.runtime.fsm_storage.get_state(key)
+
+
+def sent_to(harness: BotHarness, chat_id: int, since: int = 0) -> list[Any]:
+    """Every sendMessage to `chat_id` from call number `since` on, whoever caused it."""
+    return [c for c in harness.session.calls[since:] if c.__api_method__ == "sendMessage" and int(c.chat_id) == chat_id]
+
+
+def stored(harness: BotHarness, call: Any) -> Message:
+    """The message a sendMessage call produced, as the recipient's client holds it (to press its buttons)."""
+    for (chat, _id), message in reversed(list(harness.session.messages.items())):
+        if chat == int(call.chat_id) and message.text == call.text:
+            return message
+    raise AssertionError(f"no stored message for {call.text!r}")
+
+
+# -- the data ---------------------------------------------------------------------------------------------
+@pytest.fixture
+async def people(harness: BotHarness) -> dict[str, int]:
+    uow, clock = harness.runtime.uow, harness.runtime.clock
+    await tree(uow, clock)  # CT > SNV, SYT > BV, STC
+    await install_reference_lists(uow)
+    await install_profile(uow, clock, "vn-2026")
+    people = await add_people(uow, clock)
+    await sign_in(uow, clock, "lan.syt", "SYT", "clerk", HOLDING)
+    await sign_in(uow, clock, "yen.stc", "STC", "clerk", RECEIVING)
+    return people
+
+
+async def requests(harness: BotHarness) -> list[TransferRequest]:
+    async with harness.runtime.uow.read() as repos:
+        return list((await repos.session.scalars(select(TransferRequest).order_by(TransferRequest.id))).all())
+
+
+async def custodian(harness: BotHarness, dossier_id: int) -> str:
+    async with harness.runtime.uow.read() as repos:
+        found = await repos.dossiers.with_units(dossier_id)
+    assert found is not None
+    return found[1].code
+
+
+async def move_to_stc(harness: BotHarness, dossier_id: int) -> None:
+    """She is sent to work at STC (a change of working unit), which is why STC asks for her dossier."""
+    clerk = await load_actor(harness.runtime.uow, HOLDING)
+    await ChangeService(harness.runtime.uow, clerk, harness.runtime.clock).log("transfer", dossier_id, {
+        "working_unit": "STC", "doc_number": "12/QĐ-UBND", "doc_date": "20/06/2026", "doc_issuer": "UBND",
+        "effective_on": "22/06/2026"})
+
+
+async def fill_request(talk: Talk, dossier_id: int, query: str = "dang hoa") -> str:
+    """/transfer QUERY, the candidate, the four answers: returns the summary."""
+    await talk.say(f"/transfer {query}")
+    await talk.tap(TransferPick(id=dossier_id))
+    await talk.tap(FormChoice(value="STC"))
+    await talk.say(LETTER["doc_number"])
+    await talk.say(LETTER["doc_date"])
+    return await talk.say(LETTER["doc_issuer"])
+
+
+async def ask_for_hoa(harness: BotHarness, people: dict[str, int], talk: Talk | None = None) -> TransferRequest:
+    """STC's clerk asks for her dossier, through the bot; the request as stored."""
+    talk = talk or Talk(harness, RECEIVING)
+    await fill_request(talk, people[HOA])
+    await talk.tap(FormConfirm(action="confirm"))
+    made = await requests(harness)
+    assert made, talk.text
+    return made[-1]
+
+
+def notice_to(talk: Talk, chat_id: int) -> Any:
+    """The one message the last exchange sent to another chat."""
+    sent = talk.sent(chat_id)
+    assert len(sent) == 1, (chat_id, [c.text for c in talk.calls if hasattr(c, "text")])
+    return sent[0]
+
+
+# -- end to end ---------------------------------------------------------------------------------------------
+async def test_two_clerks_hand_a_dossier_over(harness: BotHarness, people: dict[str, int]) -> None:
+    hoa = people[HOA]
+    await move_to_stc(harness, hoa)
+    receiving, holding = Talk(harness, RECEIVING), Talk(harness, HOLDING)
+    # The holding clerk still has the dossier: a search shows its change and card buttons (kept for later).
+    await holding.say("/update dang hoa")
+    stale_update = holding.keyboard()
+    assert UpdatePick(id=hoa).pack() in buttons_of(stale_update.reply_markup)
+    await holding.say("/find dang hoa")
+    stale_open = holding.keyboard()
+    assert OpenDossier(id=hoa).pack() in buttons_of(stale_open.reply_markup)
+
+    # 1. STC's clerk looks her up province-wide and sees only her name, birth year and holding unit.
+    listing = await receiving.say("/transfer dang hoa")
+    assert f"<b>{HOA_NAME}</b> — 1988 — {SYT_NAME}" in listing
+    for private in (HOA, HOA_ADDRESS, "09/03/1988", "Chuyên viên"):
+        assert private not in listing
+    assert buttons_of(receiving.keyboard().reply_markup) == [TransferPick(id=hoa).pack()]
+
+    # 2. The form: the receiving unit is a button among the clerk's own units only.
+    intro = await receiving.tap(TransferPick(id=hoa))
+    assert HOA_NAME in intro and SYT_NAME in intro and "(1/4)" in intro
+    assert buttons_of(receiving.keyboard().reply_markup) == [FormChoice(value="STC").pack()]
+    assert "(2/4)" in await receiving.tap(FormChoice(value="STC"))
+    assert "(3/4)" in await receiving.say(LETTER["doc_number"])
+    assert "(4/4)" in await receiving.say(LETTER["doc_date"])
+    summary = await receiving.say(LETTER["doc_issuer"])
+    for shown in (HOA_NAME, "1988", SYT_NAME, STC_NAME, *LETTER.values()):
+        assert esc(shown) in summary
+    for private in (HOA, HOA_ADDRESS, "09/03/1988"):
+        assert private not in summary and private not in intro
+    assert buttons_of(receiving.keyboard().reply_markup) == [FormConfirm(action=a).pack() for a in
+                                                             ("confirm", "edit", "cancel")]
+    assert await requests(harness) == []  # nothing is written before the confirmation
+
+    # 3. Confirmed: the request is stored, and the holding clerk is asked with Approve / Reject.
+    before = len(harness.session.calls)
+    done = await receiving.tap(FormConfirm(action="confirm"))
+    [request] = await requests(harness)
+    assert f"#{request.id}" in done and SYT_NAME in done
+    assert (request.status, request.request_number, request.request_date, request.signer) == (
+        "pending", "56/CV-STC", dt.date(2026, 6, 25), LETTER["doc_issuer"])
+    assert await receiving.state() is None
+    [asked] = sent_to(harness, HOLDING, before)
+    for shown in (STC_NAME, HOA_NAME, f"#{request.id}", "56/CV-STC", "25/06/2026", esc(LETTER["doc_issuer"])):
+        assert shown in asked.text
+    assert HOA not in asked.text
+    approve, reject = TransferDecide(id=request.id, approve=True), TransferDecide(id=request.id, approve=False)
+    assert buttons_of(asked.reply_markup) == [approve.pack(), reject.pack()]
+    assert await custodian(harness, hoa) == "SYT"  # still held until the decision
+
+    # 4. The holding clerk approves from the notification; the requester is told.
+    approved = await holding.tap(approve, stored(harness, asked))
+    assert f"#{request.id}" in approved and HOA_NAME in approved and STC_NAME in approved
+    told = notice_to(holding, RECEIVING)
+    assert f"#{request.id}" in told.text and HOA_NAME in told.text and STC_NAME in told.text
+    assert await custodian(harness, hoa) == "STC"
+    [request] = await requests(harness)
+    assert request.status == "approved" and request.decided_at is not None
+    assert {"transfer.request", "transfer.approve"} <= set(await audit_actions(harness.runtime.uow))
+
+    # 5. The old unit lost the dossier: no change can be logged, and (no longer the working unit) no card.
+    await holding.tap(UpdatePick(id=hoa), stale_update)
+    assert holding.alerts() == [tr(harness, "You are not allowed to do that.")]
+    await holding.tap(OpenDossier(id=hoa), stale_open)
+    assert holding.alerts() == [tr(harness, "You are not allowed to do that.")]
+    assert HOA_NAME not in await holding.say("/find dang hoa")
+    # A second press of Approve finds it decided.
+    await holding.tap(approve, stored(harness, asked))
+    assert len(holding.alerts()) == 1 and f"#{request.id}" in holding.alerts()[0]
+    assert await custodian(harness, hoa) == "STC"
+
+    # 6. The new holder's /history shows the chain of custody: both units and the written request.
+    await receiving.say("/history dang hoa")
+    history = await receiving.tap(HistoryOpen(id=hoa))
+    custody = [line for line in history.splitlines() if SYT_NAME in line and STC_NAME in line and "→" in line]
+    assert len(custody) == 1, history
+    assert "56/CV-STC" in history and "25/06/2026" in history and esc(LETTER["doc_issuer"]) in history
+
+
+async def test_the_old_unit_still_reads_but_no_longer_writes(harness: BotHarness, people: dict[str, int]) -> None:
+    hoa = people[HOA]
+    request = await ask_for_hoa(harness, people)
+    holding = Talk(harness, HOLDING)
+    pending = await holding.say("/transfer")  # the incoming request, with Approve / Reject
+    assert f"#{request.id}" in pending and HOA_NAME in pending
+    assert buttons_of(holding.keyboard().reply_markup) == [TransferDecide(id=request.id, approve=True).pack(),
+                                                          TransferDecide(id=request.id, approve=False).pack()]
+    await holding.tap(TransferDecide(id=request.id, approve=True))
+    assert await custodian(harness, hoa) == "STC"
+
+    # She still works at SYT: its clerk finds her and opens her card, but may not log a change.
+    await holding.say("/update dang hoa")
+    await holding.tap(UpdatePick(id=hoa))
+    assert holding.alerts() == [tr(harness, "You are not allowed to do that.")]
+    assert holding.sent() == []
+    await holding.say("/find dang hoa")
+    card = await holding.tap(OpenDossier(id=hoa))
+    assert HOA_NAME in card and holding.alerts() == []
+
+
+async def test_custody_moves_on_the_day_of_approval(harness: BotHarness, people: dict[str, int]) -> None:
+    """Asked on Wed 01/07, approved on Fri 03/07 after the clerk's password is asked again: the dossier
+    was SYT's until the approval, and its history says so."""
+    hoa = people[HOA]
+    request = await ask_for_hoa(harness, people)
+    notice = stored(harness, sent_to(harness, HOLDING)[0])
+    harness.runtime.clock.advance(dt.timedelta(days=2))
+    holding = Talk(harness, HOLDING)
+    approve = TransferDecide(id=request.id, approve=True)
+    await holding.tap(approve, notice)
+    assert holding.alerts() == [tr(harness, "For your security, please send your password again to continue.")]
+    assert await custodian(harness, hoa) == "SYT"
+    await holding.say(PASSWORD)
+    await holding.tap(approve, notice)
+    assert await custodian(harness, hoa) == "STC"
+
+    [request] = await requests(harness)
+    async with harness.runtime.uow.read() as repos:
+        event = await repos.session.get(ChangeEvent, request.change_event_id)
+        version = (await repos.session.scalars(select(DossierVersion).where(
+            DossierVersion.change_event_id == event.id))).one()
+        moved = (await repos.session.scalars(select(DossierRecord).where(
+            DossierRecord.dossier_id == hoa, DossierRecord.kind == "work_history"))).all()
+    holder = await load_actor(harness.runtime.uow, HOLDING)
+    assert (event.status, event.effective_on, event.decided_by) == ("applied", dt.date(2026, 7, 3), holder.account_id)
+    assert version.valid_from == dt.date(2026, 7, 3)
+    assert [(r.date_from, r.data["doc_number"]) for r in moved] == [(dt.date(2026, 7, 3), "56/CV-STC")]
+    assert SYT_NAME in moved[0].data["text"] and STC_NAME in moved[0].data["text"]
+    receiving = Talk(harness, RECEIVING)
+    assert await receiving.say("/history dang hoa") == tr(  # the requester's session is as old
+        harness, "For your security, please send your password again to continue.")
+    await receiving.say(PASSWORD)
+    await receiving.say("/history dang hoa")
+    history = await receiving.tap(HistoryOpen(id=hoa))
+    assert "03/07/2026" in history and "01/07/2026" not in history.split("56/CV-STC")[0]
+
+# -- the form's refusals -------------------------------------------------------------------------------------
+async def test_bad_answers_are_asked_again_with_the_reason(harness: BotHarness, people: dict[str, int]) -> None:
+    receiving = Talk(harness, RECEIVING)
+    await receiving.say("/transfer dang hoa")
+    await receiving.tap(TransferPick(id=people[HOA]))
+
+    # An out-of-scope unit typed instead of pressed: the same question again, with why.
+    refused = await receiving.say("SYT")
+    assert refused.startswith(tr(harness, "Unit {code} is outside your scope.", code="SYT"))
+    assert "(1/4)" in refused
+    assert "(1/4)" in await receiving.say("XYZ") and "XYZ" in receiving.text
+    # A typed code of the clerk's own unit is accepted like its button.
+    assert "(2/4)" in await receiving.say("stc")
+
+    refused = await receiving.say("abc")
+    assert refused.startswith(tr(harness, "Not a valid document number: {value} (e.g. 123/QĐ-UBND)", value="abc"))
+    assert "(2/4)" in refused
+    assert "(3/4)" in await receiving.say(LETTER["doc_number"])
+
+    refused = await receiving.say("31/02/2026")
+    assert refused.startswith(tr(harness, "Not a valid date: {value} (use dd/mm/yyyy)", value="31/02/2026"))
+    assert "(3/4)" in refused
+    refused = await receiving.say("01/08/2026")  # a letter cannot be dated after today (01/07/2026)
+    assert "01/08/2026" in refused and "(3/4)" in refused
+    assert "(4/4)" in await receiving.say(LETTER["doc_date"])
+
+    # Back returns to the date, the earlier answers kept.
+    await receiving.tap(FormBack())
+    assert "(3/4)" in receiving.text
+    await receiving.say("24/06/2026")
+    summary = await receiving.say(LETTER["doc_issuer"])
+    assert STC_NAME in summary and "56/CV-STC" in summary and "24/06/2026" in summary
+    await receiving.tap(FormConfirm(action="confirm"))
+    [request] = await requests(harness)
+    assert (request.request_number, request.request_date) == ("56/CV-STC", dt.date(2026, 6, 24))
+
+
+async def test_cancel_in_the_middle_writes_nothing(harness: BotHarness, people: dict[str, int]) -> None:
+    receiving = Talk(harness, RECEIVING)
+    await receiving.say("/transfer dang hoa")
+    await receiving.tap(TransferPick(id=people[HOA]))
+    await receiving.tap(FormChoice(value="STC"))
+    await receiving.say(LETTER["doc_number"])
+    assert await receiving.state() is not None
+    assert await receiving.say("/cancel") == tr(harness, "Cancelled. Nothing was saved.")
+    assert await receiving.state() is None
+    assert await requests(harness) == []
+    async with harness.runtime.uow.read() as repos:
+        assert (await repos.session.scalars(select(ChangeEvent))).all() == []
+    assert sent_to(harness, HOLDING) == []  # nobody was asked
+    # Cancel on the summary too.
+    await fill_request(receiving, people[HOA])
+    assert await receiving.tap(FormConfirm(action="cancel")) == tr(harness, "Cancelled. Nothing was saved.")
+    assert await requests(harness) == [] and sent_to(harness, HOLDING) == []
+
+
+async def test_a_manager_cannot_ask(harness: BotHarness, people: dict[str, int]) -> None:
+    await sign_in(harness.runtime.uow, harness.runtime.clock, "minh.stc", "STC", "manager", MANAGER)
+    manager = Talk(harness, MANAGER)
+    denied = tr(harness, "You are not allowed to do that.")
+    assert await manager.say("/transfer dang hoa") == denied
+    assert await manager.state() is None
+    assert await manager.say("/transfer") == denied
+    # Not even with a candidate's button from elsewhere.
+    anchor = Talk(harness, RECEIVING)
+    await anchor.say("/transfer dang hoa")
+    manager.calls = await harness.press(anchor.keyboard(), TransferPick(id=people[HOA]).pack(), user_id=MANAGER)
+    assert manager.alerts() == [denied] and manager.sent() == []
+    assert await manager.state() is None and await requests(harness) == []
+
+
+async def test_a_second_request_for_the_same_dossier_names_the_first(harness: BotHarness,
+                                                                    people: dict[str, int]) -> None:
+    first = await ask_for_hoa(harness, people)
+    await sign_in(harness.runtime.uow, harness.runtime.clock, "binh.stc", "STC", "clerk", OTHER_STC)
+    other = Talk(harness, OTHER_STC)
+    before = len(harness.session.calls)
+    await fill_request(other, people[HOA])
+    refused = await other.tap(FormConfirm(action="confirm"))
+    assert refused == tr(harness, "Request #{number} of {unit} for this dossier is already pending; wait for its "
+                                  "decision.", number=first.id, unit=STC_NAME)
+    assert [r.id for r in await requests(harness)] == [first.id]
+    assert await other.state() is None
+    assert sent_to(harness, HOLDING, before) == []  # the holding unit is not asked twice
+
+
+async def test_a_clerk_cannot_ask_for_a_dossier_their_unit_holds(harness: BotHarness, people: dict[str, int]) -> None:
+    holding = Talk(harness, HOLDING)
+    await holding.say("/transfer dang hoa")
+    await holding.tap(TransferPick(id=people[HOA]))
+    await holding.tap(FormChoice(value="SYT"))
+    await holding.say(LETTER["doc_number"])
+    await holding.say(LETTER["doc_date"])
+    await holding.say(LETTER["doc_issuer"])
+    refused = await holding.tap(FormConfirm(action="confirm"))
+    assert refused == tr(harness, "Your unit already holds this dossier ({unit}).", unit=SYT_NAME)
+    assert await requests(harness) == [] and await holding.state() is None
+
+
+# -- deciding and withdrawing -------------------------------------------------------------------------------
+async def test_reject_asks_for_a_reason_and_tells_the_requester(harness: BotHarness, people: dict[str, int]) -> None:
+    request = await ask_for_hoa(harness, people)
+    [asked] = sent_to(harness, HOLDING)
+    holding = Talk(harness, HOLDING)
+    question = await holding.tap(TransferDecide(id=request.id, approve=False), stored(harness, asked))
+    assert f"#{request.id}" in question and holding.sent(RECEIVING) == []
+
+    assert await holding.say("   ") == tr(harness, "A rejection needs a reason.")
+    assert await holding.say("x" * 501) == tr(harness, "Too long: at most {limit} characters.", limit=500)
+    assert (await requests(harness))[0].status == "pending"
+    assert holding.sent(RECEIVING) == []
+
+    before = len(harness.session.calls)
+    answer = await holding.say(f"  {REASON}  ")
+    assert f"#{request.id}" in answer and REASON in answer
+    told = notice_to(holding, RECEIVING)
+    assert f"#{request.id}" in told.text and HOA_NAME in told.text and REASON in told.text
+    assert len(sent_to(harness, RECEIVING, before)) == 1
+    assert await holding.state() is None
+    [request] = await requests(harness)
+    assert (request.status, request.reason) == ("rejected", REASON)
+    assert await custodian(harness, people[HOA]) == "SYT"
+    async with harness.runtime.uow.read() as repos:
+        event = await repos.session.get(ChangeEvent, request.change_event_id)
+    assert (event.status, event.decision_note) == ("rejected", REASON)
+
+    # The requester's /transfer no longer lists it; a new request may be made.
+    receiving = Talk(harness, RECEIVING)
+    assert f"#{request.id}" not in await receiving.say("/transfer")
+    second = await ask_for_hoa(harness, people, receiving)
+    assert second.id != request.id and second.status == "pending"
+
+
+async def test_the_reason_prompt_ends_on_a_decided_request_and_survives_a_password(
+    harness: BotHarness, people: dict[str, int]
+) -> None:
+    holding, receiving = Talk(harness, HOLDING), Talk(harness, RECEIVING)
+    # Reject pressed, then the requester withdraws before the reason comes: the prompt ends with why.
+    first = await ask_for_hoa(harness, people)
+    await holding.tap(TransferDecide(id=first.id, approve=False), stored(harness, sent_to(harness, HOLDING)[-1]))
+    await receiving.say("/transfer")
+    await receiving.tap(TransferWithdraw(id=first.id))
+    refused = await holding.say(REASON)
+    assert refused == tr(harness, "Request #{number} was already withdrawn.", number=first.id)
+    assert await holding.state() is None
+    assert holding.sent(RECEIVING) == []
+
+    # An hour on the phone: the reason waits for the password, then is asked for again.
+    second = await ask_for_hoa(harness, people)
+    await holding.tap(TransferDecide(id=second.id, approve=False), stored(harness, sent_to(harness, HOLDING)[-1]))
+    harness.runtime.clock.advance(dt.timedelta(hours=1))
+    assert await holding.say(REASON) == tr(harness, "For your security, please send your password again to continue.")
+    await holding.say(PASSWORD)
+    assert await holding.state() == "TransferStates:reject_reason"
+    answer = await holding.say(REASON)
+    assert f"#{second.id}" in answer and REASON in notice_to(holding, RECEIVING).text
+    assert [r.status for r in await requests(harness)] == ["withdrawn", "rejected"]
+
+
+async def test_reject_does_not_replace_a_half_filled_form(harness: BotHarness, people: dict[str, int]) -> None:
+    request = await ask_for_hoa(harness, people)
+    notice = stored(harness, sent_to(harness, HOLDING)[-1])
+    holding = Talk(harness, HOLDING)
+    await holding.say("/transfer do hoang yen")  # SYT's clerk is asking STC for someone else meanwhile
+    await holding.tap(TransferPick(id=people["092189000888"]))
+    await holding.tap(FormChoice(value="SYT"))
+    reject = TransferDecide(id=request.id, approve=False)
+    await holding.tap(reject, notice)
+    assert holding.alerts() == [tr(harness, "Finish the form under way first, or send /cancel.")]
+    assert await holding.state() == "FormStates:answering"
+    assert "(3/4)" in await holding.say(LETTER["doc_number"])  # the form goes on where it was
+    await holding.say("/cancel")
+    assert f"#{request.id}" in await holding.tap(reject, notice)
+    assert await holding.state() == "TransferStates:reject_reason"
+
+async def test_the_requester_withdraws(harness: BotHarness, people: dict[str, int]) -> None:
+    request = await ask_for_hoa(harness, people)
+    [asked] = sent_to(harness, HOLDING)
+    receiving = Talk(harness, RECEIVING)
+    pending = await receiving.say("/transfer")
+    assert f"#{request.id}" in pending and HOA_NAME in pending and "56/CV-STC" in pending
+    withdraw = TransferWithdraw(id=request.id).pack()
+    assert buttons_of(receiving.keyboard().reply_markup) == [withdraw]  # no Approve / Reject on this side
+
+    # The holding side cannot withdraw it, even with the button.
+    holding = Talk(harness, HOLDING)
+    await holding.tap(withdraw, receiving.keyboard(), check=False)
+    assert holding.alerts() == [tr(harness, "You are not allowed to do that.")]
+
+    done = await receiving.tap(withdraw)
+    assert f"#{request.id}" in done and HOA_NAME in done
+    told = notice_to(receiving, HOLDING)
+    assert f"#{request.id}" in told.text and HOA_NAME in told.text and STC_NAME in told.text
+    assert told.reply_markup is None
+    [request] = await requests(harness)
+    assert request.status == "withdrawn"
+    assert HOA_NAME not in await receiving.say("/transfer")
+
+    # The holding clerk's Approve, pressed afterwards, finds it withdrawn.
+    await holding.tap(TransferDecide(id=request.id, approve=True), stored(harness, asked))
+    assert len(holding.alerts()) == 1 and f"#{request.id}" in holding.alerts()[0]
+    assert await custodian(harness, people[HOA]) == "SYT"
+
+
+async def test_only_the_holding_side_decides(harness: BotHarness, people: dict[str, int]) -> None:
+    request = await ask_for_hoa(harness, people)
+    receiving = Talk(harness, RECEIVING)
+    await receiving.say("/transfer")
+    own = receiving.keyboard()  # the requester's own listing, with a forged Approve / Reject pressed on it
+    await receiving.tap(TransferDecide(id=request.id, approve=True), own, check=False)
+    assert receiving.alerts() == [tr(harness, "You are not allowed to do that.")]
+    # Reject pressed from the wrong side: the reason is refused, and the prompt does not linger.
+    await receiving.tap(TransferDecide(id=request.id, approve=False), own, check=False)
+    await receiving.say(REASON)
+    assert tr(harness, "You are not allowed to do that.") in receiving.text
+    assert await receiving.state() is None
+    assert (await requests(harness))[0].status == "pending"
+
+
+async def test_candidates_come_in_pages(harness: BotHarness, people: dict[str, int]) -> None:
+    uow, clock = harness.runtime.uow, harness.runtime.clock
+    await add_people(uow, clock, [(f"0921900{n:05d}", f"Võ Văn Tâm {n:02d}", dt.date(1990, 1, 1), "SYT", "active",
+                                   "01.003") for n in range(12)])
+    receiving = Talk(harness, RECEIVING)
+    first = await receiving.say("/transfer tam")
+    assert "10. <b>Võ Văn Tâm" in first and "11." not in first
+    assert TransferMore(page=1).pack() in buttons_of(receiving.keyboard().reply_markup)
+    second = await receiving.tap(TransferMore(page=1))
+    assert "11. <b>Võ Văn Tâm" in second and "12. <b>Võ Văn Tâm" in second
+    assert TransferMore(page=0).pack() in buttons_of(receiving.keyboard().reply_markup)
+    assert "0921900" not in first + second  # no personal IDs
+    refused = await receiving.say("/transfer 31/02/1990")
+    assert refused == tr(harness, "Not a valid date: {value} (use dd/mm/yyyy)", value="31/02/1990")
+    by_birth = await receiving.say("/transfer 09/03/1988")  # a birth date finds her too
+    assert f"<b>{HOA_NAME}</b> — 1988 — {SYT_NAME}" in by_birth and "09/03/1988" not in by_birth
+    await receiving.tap(TransferPick(id=999_999), check=False)  # no such dossier: refused, nothing started
+    assert receiving.alerts() == [tr(harness, "You are not allowed to do that.")] and await receiving.state() is None
+    nobody = await receiving.say("/transfer nobody")
+    assert "<b>nobody</b>" in nobody and receiving.sent()[0].reply_markup is None
+    assert await receiving.say("/transfer") == tr(harness, "No custody request is pending. To ask for a dossier: "
+                                                           "/transfer followed by the person's name, personal ID "
+                                                           "or birth date.")
+
+
+async def test_history_names_a_unit_merge_in_the_chain_of_custody(harness: BotHarness,
+                                                                   people: dict[str, int]) -> None:
+    from services.units import UnitService
+
+    await UnitService(harness.runtime.uow, Actor.system(), harness.runtime.clock).merge("BV", "SYT")
+    holding = Talk(harness, HOLDING)
+    await holding.say("/history nguyen van thuy")
+    history = await holding.tap(HistoryOpen(id=people["092190000222"]))
+    moved = tr(harness, "Dossier kept by {old} → {new}", old="Bệnh viện Đa khoa", new=SYT_NAME)
+    assert f"{moved} {tr(harness, '(unit merge)')}" in history
+
+
+# -- escalation -----------------------------------------------------------------------------------------------
+# The background pass may send other things too (reminders): these tests look only at what names the request.
+def naming(harness: BotHarness, request: TransferRequest, since: int) -> list[Any]:
+    """Messages sent from call number `since` on that name the request, whoever they went to."""
+    return [c for c in harness.session.calls[since:] if c.__api_method__ == "sendMessage" and f"#{request.id}" in c.text]
+
+
+async def test_a_request_left_pending_is_escalated_once(harness: BotHarness, people: dict[str, int]) -> None:
+    await sign_in(harness.runtime.uow, harness.runtime.clock, "snv.admin", "SNV", "admin", ADMIN)
+    request = await ask_for_hoa(harness, people)
+    jobs = Jobs(harness.runtime)
+    before = len(harness.session.calls)
+    await jobs.run_once(harness.bot)
+    assert naming(harness, request, before) == []  # a day old: not yet overdue (the profile allows 7)
+    assert (await requests(harness))[0].escalated_at is None
+
+    harness.runtime.clock.advance(dt.timedelta(days=8))
+    before = len(harness.session.calls)
+    await jobs.run_once(harness.bot)
+    [told] = [c for c in naming(harness, request, before) if int(c.chat_id) == ADMIN]
+    assert HOA_NAME in told.text
+    [request] = await requests(harness)
+    assert request.escalated_at is not None and request.status == "pending"
+    assert "transfer.escalate" in await audit_actions(harness.runtime.uow)
+
+    again = len(harness.session.calls)
+    await jobs.run_once(harness.bot)
+    assert harness.session.calls[again:] == []  # nothing more, to anyone
+    assert (await requests(harness))[0].escalated_at == request.escalated_at
+
+    # The requester's list says so...
+    receiving = Talk(harness, RECEIVING)
+    assert tr(harness, "(escalated to the personnel office)") in await receiving.say("/transfer")
+    # ...and the personnel office may decide it, as the holding unit would (its password first: a week passed).
+    admin = Talk(harness, ADMIN)
+    listed = await admin.say("/transfer")
+    assert f"#{request.id}" in listed and HOA_NAME in listed
+    approve = TransferDecide(id=request.id, approve=True)
+    listing = admin.keyboard()
+    assert approve.pack() in buttons_of(listing.reply_markup)
+    await admin.tap(approve, listing)
+    assert admin.alerts() == [tr(harness, "For your security, please send your password again to continue.")]
+    await admin.say(PASSWORD)
+    await admin.tap(approve, listing)
+    assert f"#{request.id}" in notice_to(admin, RECEIVING).text
+    assert await custodian(harness, people[HOA]) == "STC"
+
+
+async def test_the_job_survives_an_unreachable_admin(harness: BotHarness, people: dict[str, int]) -> None:
+    from aiogram.exceptions import TelegramForbiddenError
+
+    await sign_in(harness.runtime.uow, harness.runtime.clock, "snv.admin", "SNV", "admin", ADMIN)
+    request = await ask_for_hoa(harness, people)
+    harness.runtime.clock.advance(dt.timedelta(days=8))
+    answer = harness.session._answer
+
+    async def blocked(bot: Any, method: Any) -> Any:
+        if method.__api_method__ == "sendMessage" and int(method.chat_id) == ADMIN:
+            raise TelegramForbiddenError(method=method, message="Forbidden: bot was blocked by the user")
+        return await answer(bot, method)
+
+    harness.session._answer = blocked  # type: ignore[method-assign]
+    await Jobs(harness.runtime).run_once(harness.bot)  # the pass completes
+    assert any(int(c.chat_id) == ADMIN for c in naming(harness, request, 0))  # it was tried
+    assert (await requests(harness))[0].escalated_at is not None  # and marked: /transfer shows it escalated
+
+
+async def test_the_background_loop_outlives_a_failed_pass(harness: BotHarness, people: dict[str, int],
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    await sign_in(harness.runtime.uow, harness.runtime.clock, "snv.admin", "SNV", "admin", ADMIN)
+    request = await ask_for_hoa(harness, people)
+    harness.runtime.clock.advance(dt.timedelta(days=8))
+    jobs = Jobs(harness.runtime, 0.01)  # a pass every 10 ms
+    real, passes = jobs.run_once, []
+
+    async def flaky(*args: Any, **kwargs: Any) -> int:
+        passes.append(args)
+        if len(passes) == 1:
+            raise RuntimeError("the database is away")
+        return await real(*args, **kwargs)
+
+    jobs.run_once = flaky  # type: ignore[method-assign]
+    before = len(harness.session.calls)
+    await jobs.start(harness.bot)
+    try:
+        async with asyncio.timeout(5):
+            while len(passes) < 3:
+                await asyncio.sleep(0.01)
+    finally:
+        await jobs.stop()
+    stopped = len(passes)
+    await asyncio.sleep(0.05)
+    assert len(passes) == stopped  # cancelled for good
+    await jobs.stop()  # a second stop is harmless
+    assert "background pass failed" in caplog.text
+    # escalated by the second pass, and only once
+    assert [int(c.chat_id) for c in naming(harness, request, before) if int(c.chat_id) == ADMIN] == [ADMIN]
