@@ -549,6 +549,34 @@ def reminders_preview(
     typer.echo(_(N_("{count} reminders.")).format(count=len(rows)))
 
 
+@reminders_app.command("campaign", help=_(N_("Set the yearly date of the supplementary resume campaign (dd/mm).")))
+def reminders_campaign(day: str, as_json: JsonOption = False) -> None:
+    try:
+        date = parse_date(day if day.count("/") == 2 else f"{day}/2024")  # a leap year accepts 29/02
+    except ValueError:
+        fail("day: " + _(N_("Not a valid date: {value} (use dd/mm/yyyy)")).format(value=day))
+    from services.reminders import set_campaign
+
+    admin_call(lambda services: set_campaign(services.uow, services.actor, services.clock, date))
+    emit(as_json, {"campaign": date.strftime("%d/%m")},
+         _(N_("The supplementary resume campaign is on {day} each year.")).format(day=date.strftime("%d/%m")))
+
+
+@reminders_app.command("blocked", help=_(N_("List the accounts whose users blocked the bot.")))
+def reminders_blocked(as_json: JsonOption = False) -> None:
+    async def listing(services: Services) -> list[dict[str, Any]]:
+        async with services.uow.read() as repos:
+            return [{"username": a.username, "name": a.full_name, "since": a.bot_blocked_at.isoformat()}
+                    for a in await repos.outbox.blocked_accounts() if a.bot_blocked_at is not None]
+
+    rows = admin_call(listing)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        typer.echo(f"{row['username']}  {row['name']}  {row['since']}")
+
+
 @reminders_app.command("send-due", help=_(N_("Compute today's reminders and send what is due now (for cron).")))
 def reminders_send_due(as_json: JsonOption = False) -> None:
     settings = settings_or_exit()

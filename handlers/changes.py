@@ -77,6 +77,8 @@ def form_name(kind: ChangeKind, declared: bool) -> str:
 def verdict(deadline: Any, timely: bool | None) -> str:
     if deadline is None:
         return ""
+    if timely is None:  # registered, to be entered
+        return _("To be entered by {date}; you will be reminded.").format(date=format_date(deadline))
     if timely:
         return _("Deadline {date}: entered on time.").format(date=format_date(deadline))
     return _("Deadline {date}: entered LATE.").format(date=format_date(deadline))

@@ -23,7 +23,8 @@ from services.facade import Services
 from services.i18n import N_
 from services.policy import Action
 
-STATUS_NOTES = {"pending": N_("waiting for the clerk"), "rejected": N_("rejected"), "withdrawn": N_("withdrawn")}
+STATUS_NOTES = {"pending": N_("waiting for the clerk"), "rejected": N_("rejected"), "withdrawn": N_("withdrawn"),
+                "registered": N_("registered, not entered yet"), "entered": N_("registered, then entered")}
 
 
 class AsOfAsk(CallbackData, prefix="asof"):

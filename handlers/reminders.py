@@ -34,6 +34,9 @@ KIND_TITLES = {
     "transfer_escalation": N_("Custody requests overdue (escalation)"),
     "incident": N_("Incident notices"),
     "outage": N_("Outage of HoSo"),
+    "subaccount_pending": N_("Sub-account requests waiting"),
+    "change_deadline": N_("Registered decisions to enter"),
+    "annual_supplement": N_("Supplementary resume campaign"),
 }
 
 
@@ -87,6 +90,16 @@ def render(kind: str, p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | No
         text = _("HoSo was unavailable from {since} to {until} ({days} working days). The regulation asks the "
                  "personnel office to notify the units: /broadcast followed by the notice.").format(
             since=_date(p["since"]), until=_date(p["until"]), days=p["days"])
+    elif kind == "change_deadline":
+        text = _("Decision {number} for <b>{name}</b> must be entered by {deadline}: /update, then the change "
+                 "it makes.").format(number=esc(p.get("doc_number") or ""), name=esc(p["name"]),
+                                     deadline=_date(p["deadline"]))
+    elif kind == "subaccount_pending":
+        text = _("Sub-account request #{request} of {unit} ({username}) is waiting for the personnel office: "
+                 "/admin").format(request=p["request"], unit=esc(p["unit"]), username=esc(p["username"]))
+    elif kind == "annual_supplement":
+        text = _("The {year} supplementary resume campaign (phiếu bổ sung lý lịch) starts today: collect the "
+                 "changes of your units' people and log them with /update.").format(year=p["year"])
     elif kind == "incident":
         text = _("<b>Notice from the personnel office</b>") + "\n" + esc(p["text"])
     else:
@@ -102,6 +115,10 @@ async def reminders(message: Message, services: Services) -> None:
                   for when, kind in upcoming]
     else:
         lines.append(_("Nothing is scheduled for you."))
+    blocked = await services.my_reminders.blocked()
+    if blocked:
+        lines.append(_("Accounts whose users blocked the bot (they receive nothing):"))
+        lines += [f"• <code>{esc(username)}</code> {esc(name)}" for username, name in blocked]
     lines.append(_("Press a kind to mute or unmute it; /lang changes the language."))
     toggles = [button(("🔕 " if kind in muted else "🔔 ") + _(title), MuteToggle(kind=kind))
                for kind, title in KIND_TITLES.items() if services.my_reminders.can_mute(kind)]

@@ -196,6 +196,14 @@ NEW_DOSSIER = ChangeKind("new", N_("New dossier"), Category.NEW, (
 ), paper=Paper.REQUIRED)
 
 
+# /update → "Decision received, enter later": registered now, so that its deadline is followed up; it
+# closes when the change it makes is logged with the same decision number.
+REGISTRATION = ChangeKind("registration", N_("Decision received, enter later"), Category.AGENCY, (
+    Prompt("for_kind", N_("What does the decision change?"), Ask.CHOICE,
+           choices=tuple((kind.name, kind.title) for kind in KINDS.values() if kind.category is not Category.PERSONAL)),
+))
+KINDS[REGISTRATION.name] = REGISTRATION
+
 # /update → "Complete the dossier": the optional groups of /new, filled later.
 SUPPLEMENT = ChangeKind("supplement", N_("Complete the dossier"), Category.AGENCY,
                         tuple(p for p in NEW_DOSSIER.prompts if p.group is not None), paper=Paper.OPTIONAL)

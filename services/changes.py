@@ -59,6 +59,7 @@ MAX_TEXT = 255
 FUTURE_EFFECT_DAYS = 366  # a decision may take effect later, not years later
 
 APPLIED, PENDING, REJECTED = "applied", "pending", "rejected"
+REGISTERED, ENTERED = "registered", "entered"  # a decision to enter later, then entered
 # The forms of discipline as the dossier (and the printed 2C form) names them.
 DISCIPLINE_TEXTS = {
     "khien_trach": "Khiển trách", "canh_cao": "Cảnh cáo", "ha_bac_luong": "Hạ bậc lương", "giang_chuc": "Giáng chức",
@@ -529,7 +530,7 @@ class ChangeService:
             case "supplement":
                 for column, value in (await self._group_values(repos, dossier.rank_code, answers)).items():
                     change(column, value, SUPPLEMENT_LABELS.get(column) or LABELS.get(column, column))
-        if not plan.lines and not plan.records:
+        if not plan.lines and not plan.records and kind.name != "registration":
             raise InvalidInput("kind", N_("This changes nothing in the dossier."))
         return plan
 
@@ -604,16 +605,33 @@ class ChangeService:
             raise InvalidInput("kind", N_("Use /new for a new dossier."))
         answers = await self._recheck(kind, answers, declared=False)
         stored = [self.check_file(upload) for upload in uploads]
+        if kind.name == "registration":
+            return await self._register(dossier_id, answers, stored, uploads)
         async with sensitive(self.uow, self.actor, self.clock, Action.EDIT_DOSSIER) as repos:
             dossier, custodian, _working = await self._editable(repos, dossier_id)
             plan = await self._plan(repos, kind, dossier, answers)
             deadline, timely = await self._deadline(repos, kind, answers, declared=False)
             event = await self.add_event(repos, kind, dossier, custodian, answers, APPLIED, deadline, timely)
             await self.apply_plan(repos, dossier, plan, event)
+            if answers.get("doc_number"):  # the change a registered decision was waiting for
+                await repos.changes.close_registrations(dossier.id, kind.name, answers["doc_number"], event.id)
             await self.attach_files(repos, event, stored, uploads)
             await record(repos, self.clock, self.actor, f"change.{kind.name}", "dossier", dossier.id,
                          event=event.id, on_time=timely, fields=sorted(plan.changes), attachments=len(stored))
         return Logged(event.id, dossier.id, dossier.full_name, kind.name, APPLIED, deadline, timely, tuple(plan.lines))
+
+    async def _register(self, dossier_id: int, answers: dict[str, str], stored: list[Any],
+                        uploads: list[Upload] | tuple[Upload, ...]) -> Logged:
+        """A decision received but not entered yet: recorded with its deadline, nothing changed."""
+        kind = KINDS["registration"]
+        async with sensitive(self.uow, self.actor, self.clock, Action.EDIT_DOSSIER) as repos:
+            dossier, custodian, _working = await self._editable(repos, dossier_id)
+            deadline, _timely = await self._deadline(repos, kind, answers, declared=False)
+            event = await self.add_event(repos, kind, dossier, custodian, answers, REGISTERED, deadline, None)
+            await self.attach_files(repos, event, stored, uploads)
+            await record(repos, self.clock, self.actor, "change.registered", "dossier", dossier.id, event=event.id,
+                         for_kind=answers["for_kind"], deadline=deadline.isoformat() if deadline else None)
+        return Logged(event.id, dossier.id, dossier.full_name, kind.name, REGISTERED, deadline, None, ())
 
     async def declare(self, kind_name: str, answers: dict[str, str],
                       uploads: list[Upload] | tuple[Upload, ...] = ()) -> Logged:

@@ -22,7 +22,7 @@ from services.outbox import UNMUTABLE, Due, enqueue
 from services.profiles import DEFAULT_PROFILE, Profile, load_profile
 from services.retirement import decision_due, notice_due, retirement_date
 from services.salary import raise_due, raise_months
-from services.policy import Action
+from services.policy import Action, allows
 from services.sessions import sensitive
 from services.setup import PROFILE_KEY, active_profile
 from storage import Repositories, UnitOfWork
@@ -32,8 +32,10 @@ RETIREMENT_LEAD = dt.timedelta(days=14)  # before the notice or decision is due
 PENDING_AFTER = dt.timedelta(days=2)
 CATCH_UP_DAYS = 3  # days of one-day reminders made up after an outage
 PLANNED_KEY = "reminders_planned"
+CAMPAIGN_KEY = "supplement_campaign"
 # Sent every day while the matter lasts: nothing to make up after an outage.
-DAILY = frozenset({"report_overdue", "report_overdue_summary", "declaration_pending", "transfer_pending"})  # a request waiting this long is brought up
+DAILY = frozenset({"report_overdue", "report_overdue_summary", "declaration_pending", "transfer_pending",
+                   "subaccount_pending"})  # a request waiting this long is brought up
 OVER_CEILING_MONTHS = 12  # past the last step, the allowance grows by a point a year
 NEW_DOSSIER_MARKS = (0.5, 0.8)  # shares of the profile's limit, then the last day
 
@@ -96,6 +98,9 @@ class ReminderService:
         items += await self._salary_raises(repos, day, profile, clerks)
         items += await self._retirements(repos, day, clerks)
         items += await self._waiting(repos, day, clerks)
+        items += await self._subaccounts(repos, day, admins)
+        items += await self._registered(repos, day, calendar, clerks)
+        items += await self._campaign(repos, day, clerks)
         return items
 
     # -- recipients -----------------------------------------------------------------------------------
@@ -233,6 +238,49 @@ class ReminderService:
             items += self._to(clerks.get(unit.path, []), "transfer_pending", "transfer", str(request.id), day, payload)
         return items
 
+    async def _registered(self, repos: Repositories, day: dt.date, calendar: WorkingCalendar,
+                          clerks: dict[str, list[Recipient]]) -> list[Due]:
+        """A decision registered to enter later: the working day before its deadline, and on the day."""
+        items: list[Due] = []
+        for event, dossier, unit in await repos.changes.registered():
+            if event.deadline is None:
+                continue
+            before = event.deadline - dt.timedelta(days=1)
+            while before > event.recorded_at.date() and not calendar.is_working_day(before):
+                before -= dt.timedelta(days=1)
+            if day not in (before, event.deadline):
+                continue
+            payload = {"name": dossier.full_name, "dossier_id": dossier.id, "deadline": event.deadline.isoformat(),
+                       "doc_number": event.doc_number, "for_kind": event.payload.get("for_kind"),
+                       "unit_path": unit.path}
+            items += self._to(clerks.get(unit.path, []), "change_deadline", "change", str(event.id), day, payload,
+                              last_day=event.deadline)
+        return items
+
+    async def _subaccounts(self, repos: Repositories, day: dt.date, admins: list[Recipient]) -> list[Due]:
+        """Sub-account requests waiting on the personnel office for two days or more: once a day."""
+        items: list[Due] = []
+        for request, unit in await repos.reminder_sources.pending_subaccounts(self.clock.now() - PENDING_AFTER):
+            payload = {"request": request.id, "unit": unit.name, "username": request.username}
+            items += self._to(admins, "subaccount_pending", "subaccount", str(request.id), day, payload)
+        return items
+
+    async def _campaign(self, repos: Repositories, day: dt.date, clerks: dict[str, list[Recipient]]) -> list[Due]:
+        campaign = await repos.settings.get(CAMPAIGN_KEY)
+        if not campaign or (day.month, day.day) != (campaign["month"], campaign["day"]):
+            return []
+        everyone = {r.account_id: r for recipients in clerks.values() for r in recipients}
+        return self._to(list(everyone.values()), "annual_supplement", "campaign", str(day.year), day,
+                        {"year": day.year})
+
+
+async def set_campaign(uow: UnitOfWork, actor: Actor, clock: Clock, day: dt.date) -> None:
+    """The yearly date of the supplementary-resume campaign (phiếu bổ sung lý lịch): every clerk is
+    reminded on it, each year."""
+    async with sensitive(uow, actor, clock, Action.MANAGE_UNITS) as repos:
+        await repos.settings.put(CAMPAIGN_KEY, {"month": day.month, "day": day.day}, clock.now())
+        await record(repos, clock, actor, "reminders.campaign", "campaign", None, date=day.strftime("%d/%m"))
+
 
 class MyReminders:
     """One account's side: what is coming, and the kinds it mutes (never the admin's escalations)."""
@@ -257,6 +305,13 @@ class MyReminders:
         account = self._account()
         async with self.uow.read() as repos:
             return {kind for owner, kind in await repos.outbox.mutes([account]) if owner == account}
+
+    async def blocked(self) -> list[tuple[str, str]]:
+        """For the admin: the accounts whose users blocked the bot (username, full name)."""
+        if not allows(self.actor, Action.MANAGE_ACCOUNTS):
+            return []
+        async with self.uow.read() as repos:
+            return [(a.username, a.full_name) for a in await repos.outbox.blocked_accounts()]
 
     async def toggle(self, kind: str) -> bool:
         """Mute the kind, or unmute it if muted; True when it is now muted."""

@@ -55,6 +55,26 @@ class ChangeRepository:
         )
         return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
 
+    async def close_registrations(self, dossier_id: int, kind: str, doc_number: str, event_id: int) -> int:
+        """Registered decisions of this dossier that this change enters: marked entered."""
+        rows = (await self.session.scalars(select(ChangeEvent).where(
+            ChangeEvent.dossier_id == dossier_id, ChangeEvent.kind == "registration",
+            ChangeEvent.status == "registered", ChangeEvent.doc_number == doc_number))).all()
+        closed = 0
+        for row in rows:
+            if row.payload.get("for_kind") == kind:
+                row.status, row.decided_at = "entered", None
+                row.payload = {**row.payload, "entered_as": event_id}
+                closed += 1
+        return closed
+
+    async def registered(self) -> Sequence[tuple[ChangeEvent, Dossier, OrgUnit]]:
+        """Decisions registered to enter later and not entered yet, with their dossier and unit."""
+        query = (select(ChangeEvent, Dossier, OrgUnit).join(Dossier, Dossier.id == ChangeEvent.dossier_id)
+                 .join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
+                 .where(ChangeEvent.kind == "registration", ChangeEvent.status == "registered"))
+        return [(row[0], row[1], row[2]) for row in (await self.session.execute(query)).all()]
+
     # -- versions ------------------------------------------------------------------------------------
     async def add_version(self, version: DossierVersion) -> None:
         self.session.add(version)

@@ -10,7 +10,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, ChangeEvent, Dossier, OrgUnit, Outbox, ReminderMute, TransferRequest, UnitReport
+from storage.models import (
+    Account,
+    ChangeEvent,
+    Dossier,
+    OrgUnit,
+    Outbox,
+    ReminderMute,
+    SubAccountRequest,
+    TransferRequest,
+    UnitReport,
+)
 
 
 class OutboxRepository:
@@ -143,6 +153,11 @@ class ReminderSourceRepository:
                  .join(OrgUnit, OrgUnit.id == TransferRequest.holding_unit_id)
                  .where(TransferRequest.status == "pending", TransferRequest.requested_at < before))
         return [(row[0], row[1], row[2]) for row in (await self.session.execute(query)).all()]
+
+    async def pending_subaccounts(self, before: dt.datetime) -> Sequence[tuple[SubAccountRequest, OrgUnit]]:
+        query = (select(SubAccountRequest, OrgUnit).join(OrgUnit, OrgUnit.id == SubAccountRequest.unit_id)
+                 .where(SubAccountRequest.status == "pending", SubAccountRequest.created_at < before))
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
 
     async def admin_chats(self) -> list[tuple[int, int, str | None]]:
         """(account id, Telegram id, locale) of the active, bound administrators."""

@@ -314,8 +314,9 @@ STATUS_SHOWN = {"probation_passed": ("on probation", "working"), "retirement": (
                 "resignation": ("working", "resigned"), "death": ("working", "deceased")}
 
 
-# "Complete the dossier" asks its questions by group, behind a menu: tested on its own below.
-IN_PROGRESS = {"supplement"}
+# "Complete the dossier" asks its questions by group, behind a menu, and "Decision received, enter later"
+# changes nothing: each is tested on its own below.
+IN_PROGRESS = {"supplement", "registration"}
 
 
 def test_the_table_covers_every_kind() -> None:
@@ -1213,3 +1214,19 @@ async def test_the_optional_groups_of_new_are_filled_later_through_update(harnes
     assert (done.professional_level, done.major, done.birthplace) == ("Thạc sĩ", "Quản lý công", "Vị Thanh")
     [event] = await rows(harness, ChangeEvent)
     assert (event.kind, event.doc_number, event.effective_on) == ("supplement", None, E)
+
+
+async def test_a_decision_is_registered_to_enter_later(harness: BotHarness) -> None:
+    people = await prepare(harness)
+    talk = Talk(harness, CLERK)
+    await start_change(talk, "registration", people[HOA])
+    await talk.answer("fc:appointment")
+    for value in PAPER.values():
+        await talk.say(value)
+    summary = await talk.say(EFFECTIVE)
+    assert "12/QĐ-SYT" in summary
+    done = await talk.tap(FormConfirm(action="confirm"))
+    assert tr(harness, "To be entered by {date}; you will be reminded.", date="06/07/2026") in done
+    [event] = await rows(harness, ChangeEvent)
+    assert (event.kind, event.status, event.payload["for_kind"]) == ("registration", "registered", "appointment")
+    assert (await dossier(harness, people[HOA])).post == "Chuyên viên"

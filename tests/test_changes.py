@@ -309,3 +309,29 @@ async def test_a_change_logged_late_lands_in_its_place(uow: UnitOfWork, clock: F
     assert (await changes.as_of(hoa, dt.date(2026, 6, 1))).values["post"] == "Chuyên viên"
     assert (await changes.as_of(hoa, dt.date(2026, 6, 15))).values["post"] == "Phó Trưởng phòng"
     assert (await changes.as_of(hoa, dt.date(2026, 6, 30))).values["post"] == "Trưởng phòng"
+
+
+async def test_a_decision_registered_to_enter_later(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                    people: dict[str, int]) -> None:
+    """Registered with its deadline (nothing changes yet), reminded before it lapses, closed when the
+    change is logged with the same decision number."""
+    from services.deadlines import WorkingCalendar
+    from services.reminders import ReminderService
+
+    hoa = people["001188000111"]
+    changes = service(uow, clerk, clock)
+    registered = await changes.log("registration", hoa, {"for_kind": "appointment", **PAPER,
+                                                         "effective_on": "25/06/2026"})
+    assert (registered.status, registered.deadline, registered.on_time) == ("registered", dt.date(2026, 7, 10), None)
+    assert (await dossier(uow, hoa)).post == "Chuyên viên"
+    async with uow.read() as repos:
+        def reminded(day: dt.date) -> list[str]:
+            return [d.kind for d in due if d.due_on == day]
+        due = [d for day in (dt.date(2026, 7, 9), dt.date(2026, 7, 10), dt.date(2026, 7, 8))
+               for d in await ReminderService(uow, SYSTEM, clock).compute(repos, day, WorkingCalendar())
+               if d.kind == "change_deadline"]
+    assert reminded(dt.date(2026, 7, 9)) == ["change_deadline"] == reminded(dt.date(2026, 7, 10))
+    assert reminded(dt.date(2026, 7, 8)) == []
+    await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "25/06/2026"})
+    history = await changes.history(hoa)
+    assert [(e.kind, e.status) for e in history.entries] == [("appointment", "applied"), ("registration", "entered")]

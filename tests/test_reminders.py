@@ -618,3 +618,27 @@ async def test_one_day_reminders_missed_in_an_outage_are_made_up(uow: UnitOfWork
     assert first == 0 and added == len(rows) > 0
     assert {row.payload["due_on"] for row in rows} == {"2026-05-16"}
     assert await ReminderService(uow, SYSTEM, later).plan() == 0
+
+
+async def test_campaign_subaccounts_and_the_blocked_list(uow: UnitOfWork) -> None:
+    """The yearly supplementary-resume campaign reaches every clerk on its date; a sub-account request
+    waiting two days reaches the admin; the admin's /reminders lists who blocked the bot."""
+    from services.reminders import set_campaign
+    from services.subaccounts import SubAccountService
+
+    clock = at(2027, 3, 12)
+    await province(uow, clock)
+    await set_campaign(uow, SYSTEM, clock, dt.date(2024, 3, 15))
+    clerk = await load_actor(uow, SYT_CLERK)
+    await SubAccountService(uow, clerk, clock).request("BV", "nv.bv", "Nguyễn Văn Bệnh", "clerk", "9/CV-SYT 12/03/2027")
+    on_the_day = await ReminderService(uow, SYSTEM, at(2027, 3, 15)).preview(dt.date(2027, 3, 15))
+    assert sorted(d.chat_id for d in on_the_day if d.kind == "annual_supplement") == [SYT_CLERK, STC_CLERK]
+    assert [(d.chat_id, d.payload["username"]) for d in on_the_day if d.kind == "subaccount_pending"] == [
+        (ADMIN, "nv.bv")]
+    assert not [d for d in await ReminderService(uow, SYSTEM, clock).preview(dt.date(2027, 3, 14))
+                if d.kind == "annual_supplement"]
+    async with uow.write() as repos:
+        await repos.outbox.mark_blocked(clerk.account_id, clock.now())
+    admin = await load_actor(uow, ADMIN)
+    assert await MyReminders(uow, admin, clock).blocked() == [("lan.syt", "Lan.Syt")]
+    assert await MyReminders(uow, clerk, clock).blocked() == []
