@@ -36,6 +36,9 @@ messages: $(VENV)/.installed
 demo: catalogs
 	$(BIN)/hoso demo $(DEMO_ARGS)
 
+# The suite runs on every core (pytest-xdist); PYTEST_ARGS= runs it in one process.
+PYTEST_ARGS ?= -n auto
+
 test: install-dev catalogs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
