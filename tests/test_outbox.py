@@ -19,7 +19,7 @@ from bot.sender import OutboxSender, Pacer
 from services.clock import FrozenClock
 from services.deadlines import WorkingCalendar
 from services.outbox import Due, delivery_time, enqueue
-from storage import UnitOfWork
+from storage import Database, UnitOfWork
 from storage.models import Account, Outbox
 from tests.test_accounts import sign_in, tree
 
@@ -178,7 +178,9 @@ def test_pacer_pause_holds_everyone_back() -> None:
     assert pacer.ready_at(3) == pytest.approx(105.5)
 
 
-async def test_concurrent_drains_send_each_row_once(uow: UnitOfWork, clock: FrozenClock) -> None:
+async def test_concurrent_drains_send_each_row_once(any_database: Database, clock: FrozenClock) -> None:
+    """Two senders on the same outbox (SKIP LOCKED claims on PostgreSQL, the write lock on SQLite)."""
+    uow = UnitOfWork(any_database)
     async with uow.write() as repos:
         await enqueue(repos, clock, [due(700 + n, object_id=str(n)) for n in range(30)], CALENDAR)
     bot = FakeBot()
