@@ -59,11 +59,13 @@ async def _search(message: Message, state: FSMContext, services: Services, text:
         await state.update_data({PURPOSE: purpose})
         await message.answer(error_text(error))
         return
+    reply, keyboard = render(result, purpose)
+    await message.answer(reply, reply_markup=keyboard)
+    # Saved after the answer, which then comes sooner: the user's next update waits for this handler anyway
+    # (per-user event isolation), so a page button can never find the query missing.
     if raw_state == FindStates.query.state:  # the prompt is answered; any other prompt under way is kept
         await state.set_state(None)
     await state.update_data({LAST_SEARCH: text})
-    reply, keyboard = render(result, purpose)
-    await message.answer(reply, reply_markup=keyboard)
 
 
 async def look_up(message: Message, state: FSMContext, services: Services, args: str | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,10 +25,22 @@ class SessionExpired(ServiceError):
         super().__init__(N_("For your security, please send your password again to continue."))
 
 
+# The idle limit is read on every sensitive action; it changes only with `hoso init --profile`, so it is
+# kept for a minute per process rather than read each time.
+_IDLE_CACHE: dict[str, tuple[float, dt.timedelta]] = {}
+IDLE_CACHE_SECONDS = 60.0
+
+
 async def idle_limit(repos: Repositories) -> dt.timedelta:
+    key = str(repos.session.bind.url) if repos.session.bind is not None else ""
+    cached = _IDLE_CACHE.get(key)
+    if cached is not None and time.monotonic() - cached[0] < IDLE_CACHE_SECONDS:
+        return cached[1]
     profile = await repos.settings.get(PROFILE_KEY)
     minutes = profile.get("session_idle_minutes", DEFAULT_IDLE_MINUTES) if profile else DEFAULT_IDLE_MINUTES
-    return dt.timedelta(minutes=minutes)
+    limit = dt.timedelta(minutes=minutes)
+    _IDLE_CACHE[key] = (time.monotonic(), limit)
+    return limit
 
 
 async def touch_session(repos: Repositories, actor: Actor, clock: Clock) -> None:
