@@ -125,6 +125,8 @@ class OutboxSender:
                     exhausted = False  # a retry may have become due meanwhile: look once more
                     continue
                 if exhausted:
+                    async with self.uow.write() as repos:  # nothing of ours may stay claimed
+                        await repos.outbox.release(self.sender_id)
                     return self.report
                 continue
             if len(running) >= self.in_flight:
@@ -145,17 +147,21 @@ class OutboxSender:
             running.add(asyncio.create_task(self._deliver(row)))
 
     async def _deliver(self, row: Outbox) -> None:
-        async with self.uow.write() as repos:
-            if not await repos.outbox.start_sending(row.id, self.sender_id, row.attempts + 1):
-                return  # the claim was taken back meanwhile: someone else sends it
+        try:
+            async with self.uow.write() as repos:
+                if not await repos.outbox.start_sending(row.id, self.sender_id, row.attempts + 1):
+                    return  # taken back meanwhile, or no longer to be sent
+        except Exception:  # still "claimed": the end of the pass releases it
+            logger.exception("could not start sending outbox row %s", row.id)
+            return
         try:
             with self.i18n.context(), self.i18n.use_locale(self._locale(row)):
                 text, markup = render(row.kind, dict(row.payload))
             message = await self.bot.send_message(row.chat_id, text, reply_markup=markup)
-        except TelegramRetryAfter as exc:
+        except TelegramRetryAfter as exc:  # Telegram's pace, not the message's fault: no attempt used up
             self.report.rate_limited += 1
             self.pacer.pause(float(exc.retry_after))
-            await self._later(row, float(exc.retry_after), "429")
+            await self._later(row, float(exc.retry_after), "429", count=False)
         except TelegramForbiddenError as exc:
             self.report.blocked += 1
             async with self.uow.write() as repos:
@@ -175,22 +181,27 @@ class OutboxSender:
             self.report.failed += 1
             async with self.uow.write() as repos:
                 await repos.outbox.set_status(row.id, "failed", last_error=_short(exc))
+        except Exception as exc:  # anything else once "sending": it may have gone, so never again
+            logger.exception("outbox row %s interrupted", row.id)
+            self.report.ambiguous += 1
+            async with self.uow.write() as repos:
+                await repos.outbox.set_status(row.id, "ambiguous", last_error=_short(exc))
         else:
             self.report.sent += 1
             async with self.uow.write() as repos:
                 await repos.outbox.set_status(row.id, "sent", sent_at=self.clock.now(), message_id=message.message_id,
                                               claimed_by=None)
 
-    async def _later(self, row: Outbox, seconds: float, error: str) -> None:
+    async def _later(self, row: Outbox, seconds: float, error: str, count: bool = True) -> None:
         """Back to pending, due again after `seconds`; failed for good after too many attempts."""
-        attempts = row.attempts + 1
+        attempts = row.attempts + 1 if count else row.attempts
         async with self.uow.write() as repos:
-            if attempts >= MAX_ATTEMPTS:
+            if count and attempts >= MAX_ATTEMPTS:
                 self.report.failed += 1
                 await repos.outbox.set_status(row.id, "failed", last_error=error)
             else:
                 self.report.retried += 1
-                await repos.outbox.set_status(row.id, "pending", last_error=error, claimed_by=None,
+                await repos.outbox.set_status(row.id, "pending", last_error=error, claimed_by=None, attempts=attempts,
                                               due_at=self.clock.now() + dt.timedelta(seconds=seconds))
 
     def _locale(self, row: Outbox) -> str:

@@ -35,7 +35,8 @@ from services.change_kinds import (
 )
 from services.changes import LABELS, Line, Logged, PendingItem, Preview, Target
 from services.clock import format_date
-from services.errors import InvalidInput
+from services.errors import InvalidInput, ServiceError
+from services.sessions import SessionExpired
 from services.facade import Services
 from services.policy import Action
 
@@ -329,6 +330,11 @@ async def reject_reason(message: Message, state: FSMContext, services: Services)
         if error.field == "reason":
             await message.answer(error_text(error) + "\n" + _("Why is it rejected?"))
             return
+        await state.clear()
+        raise
+    except SessionExpired:
+        raise  # the prompt waits while the password is asked again
+    except ServiceError:  # refused as a whole (the dossier moved, say): the prompt must not linger
         await state.clear()
         raise
     await state.clear()

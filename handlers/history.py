@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
@@ -18,6 +20,7 @@ from handlers.views import button, error_text, esc, keyboard
 from services.changes import AsOf, History, HistoryEntry
 from services.clock import format_date, format_local_datetime, parse_date
 from services.dossier_fields import SECTIONS
+from services.dossiers import DATE_FIELDS
 from services.errors import InvalidInput
 from services.facade import Services
 from services.i18n import N_
@@ -93,8 +96,8 @@ def render_as_of(view: AsOf) -> str:
                 value = _(SEX_LABELS.get(value, value))
             elif name == "employment_status":
                 value = _(EMPLOYMENT_LABELS.get(value, value))
-            elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-                value = format_date(parse_date("/".join(reversed(value.split("-")))))
+            elif name in DATE_FIELDS and isinstance(value, str):
+                value = format_date(dt.date.fromisoformat(value))
             lines.append(f"{esc(_(label))}: {esc(value)}")
     return within_limit(title, lines)
 

@@ -54,7 +54,8 @@ def clip(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
     if len(text) <= limit:
         return text
     marker = "\n…"
-    return text[: limit - len(marker)] + marker
+    cut = text.rfind("\n", 0, limit - len(marker))  # whole lines only: never inside a tag or an entity
+    return text[: cut if cut > 0 else limit - len(marker)] + marker
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:

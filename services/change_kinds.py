@@ -78,6 +78,7 @@ DOC_DATE = Prompt("doc_date", N_("Date of the decision (dd/mm/yyyy):"), Ask.PAST
 DOC_ISSUER = Prompt("doc_issuer", N_("Issued by (e.g. UBND tỉnh Hậu Giang):"))
 EFFECTIVE = Prompt("effective_on", N_("Effective date (dd/mm/yyyy):"), Ask.DATE)
 EVENT_DATE = Prompt("effective_on", N_("Date of the event (dd/mm/yyyy):"), Ask.PAST_DATE)
+EFFECTIVE_PAST = Prompt("effective_on", N_("Effective date (dd/mm/yyyy):"), Ask.PAST_DATE)
 PAPER_KEYS = ("doc_number", "doc_date", "doc_issuer")
 
 
@@ -205,8 +206,9 @@ REGISTRATION = ChangeKind("registration", N_("Decision received, enter later"), 
 KINDS[REGISTRATION.name] = REGISTRATION
 
 # /update → "Complete the dossier": the optional groups of /new, filled later.
+# It fills what is missing; the salary, which a decision changes, is not among it.
 SUPPLEMENT = ChangeKind("supplement", N_("Complete the dossier"), Category.AGENCY,
-                        tuple(p for p in NEW_DOSSIER.prompts if p.group is not None), paper=Paper.OPTIONAL)
+                        tuple(p for p in NEW_DOSSIER.prompts if p.group not in (None, "salary")), paper=Paper.OPTIONAL)
 KINDS[SUPPLEMENT.name] = SUPPLEMENT
 
 
@@ -225,7 +227,9 @@ def prompts_of(kind: ChangeKind, declared: bool = False) -> tuple[Prompt, ...]:
         return kind.prompts
     if declared:
         return (*kind.prompts, EVENT_DATE)
-    return (*kind.prompts, *paper_prompts(kind.paper), EFFECTIVE)
+    # A status takes effect only when it is reached: a decision for later is registered ("enter later").
+    effective = EFFECTIVE_PAST if kind.category is Category.STATUS else EFFECTIVE
+    return (*kind.prompts, *paper_prompts(kind.paper), effective)
 
 
 def kinds_for(declared: bool) -> list[ChangeKind]:

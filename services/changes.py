@@ -300,8 +300,10 @@ class ChangeService:
         key = prompt.key
         match prompt.ask:
             case Ask.TEXT:
-                if len(text) > MAX_TEXT:
-                    raise InvalidInput(key, N_("Too long: at most {limit} characters."), limit=MAX_TEXT)
+                column = Dossier.__table__.c.get(key)
+                limit = min(MAX_TEXT, getattr(column.type, "length", None) or MAX_TEXT) if column is not None else MAX_TEXT
+                if len(text) > limit:
+                    raise InvalidInput(key, N_("Too long: at most {limit} characters."), limit=limit)
                 return text
             case Ask.DATE:
                 try:
@@ -494,7 +496,9 @@ class ChangeService:
                 rank = items[answers["rank_code"]]
                 if rank.code == dossier.rank_code:
                     raise InvalidInput("rank_code", N_("The person already holds the rank {code}."), code=rank.code)
-                new = step_on_new_rank(rank.extra.get("group"), dossier.salary_coefficient)
+                # The new step is the first not below the whole current salary, over-ceiling allowance included.
+                current = (dossier.salary_coefficient or 0.0) * (1 + (dossier.over_ceiling_percent or 0) / 100)
+                new = step_on_new_rank(rank.extra.get("group"), current or None)
                 change("rank_code", rank.code, N_("Rank code"))
                 change("rank_name", rank.name, N_("Rank or title"))
                 change("rank_since", effective, N_("In the rank since"))
@@ -529,6 +533,9 @@ class ChangeService:
                 change("current_address", answers["current_address"])
             case "supplement":
                 for column, value in (await self._group_values(repos, dossier.rank_code, answers)).items():
+                    if getattr(dossier, column) not in (None, "") and getattr(dossier, column) != value:
+                        raise InvalidInput(column, N_("This field is already filled; a change to it needs its own "
+                                                      "kind of change and decision."))
                     change(column, value, SUPPLEMENT_LABELS.get(column) or LABELS.get(column, column))
         if not plan.lines and not plan.records and kind.name != "registration":
             raise InvalidInput("kind", N_("This changes nothing in the dossier."))
@@ -638,7 +645,7 @@ class ChangeService:
         """An employee declares a personal change: pending until a clerk of the custodian unit decides.
         The clerks to tell come back with the result."""
         kind = self.kind(kind_name)
-        if not kind.declarable:
+        if not kind.declarable or self.actor.restricted:  # a declaration writes: not for a read-only account
             raise PermissionDenied()
         target = await self.own_dossier()
         answers = await self._recheck(kind, answers, declared=True)
@@ -664,8 +671,8 @@ class ChangeService:
             raise InvalidInput("reason", N_("Too long: at most {limit} characters."), limit=500)
         async with sensitive(self.uow, self.actor, self.clock, Action.EDIT_DOSSIER) as repos:
             event = await repos.changes.get_for_update(event_id)
-            if event is None:
-                raise PermissionDenied()
+            if event is None or event.kind not in KINDS or not KINDS[event.kind].declarable:
+                raise PermissionDenied()  # only declarations are decided here (custody: /transfer)
             dossier, custodian, _working = await self._editable(repos, event.dossier_id)
             if event.status != PENDING:
                 raise InvalidInput("event", N_("This declaration was already decided."))
@@ -741,7 +748,7 @@ class ChangeService:
             created = snapshot(dossier)
             await repos.changes.add_version(DossierVersion(
                 dossier_id=dossier.id, change_event_id=event.id, valid_from=recruited, recorded_at=now,
-                snapshot=created, changes=created))
+                snapshot=created, changes=None))
             await self.attach_files(repos, event, stored, uploads)
             await record(repos, self.clock, self.actor, "change.new", "dossier", dossier.id, event=event.id,
                          on_time=timely, attachments=len(stored))

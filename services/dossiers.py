@@ -17,6 +17,8 @@ from storage import Repositories, UnitOfWork
 from storage.models import Dossier, OrgUnit
 
 FIELDS = tuple(name for fields in SECTIONS.values() for name, _label in fields)
+# The fields that are dates (kept as ISO text in a version's snapshot).
+DATE_FIELDS = frozenset(name for name in FIELDS if Dossier.__table__.c[name].type.python_type is dt.date)
 
 
 @dataclass(frozen=True, slots=True)

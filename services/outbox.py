@@ -44,11 +44,13 @@ def delivery_time(wanted: dt.datetime, calendar: WorkingCalendar, tz: dt.tzinfo,
     """The first moment from `wanted` outside the quiet hours and on a working day, except that the
     last day itself is never skipped. Returned in UTC."""
     local = wanted.astimezone(tz)
-    if last_day is not None and local.date() >= last_day:
+    if last_day is not None and local.date() == last_day:
         # The last day: from 07:00 as usual, but late in the evening at once rather than too late.
-        if local.date() == last_day and local.time() < QUIET_UNTIL:
+        if local.time() < QUIET_UNTIL:
             return _morning(last_day, tz).astimezone(dt.UTC)
         return wanted.astimezone(dt.UTC)
+    if last_day is not None and local.date() > last_day:
+        last_day = None  # already late (made up after an outage): the usual quiet hours and days off
     if local.time() >= QUIET_FROM:
         local = _morning(local.date() + dt.timedelta(days=1), tz)
     elif local.time() < QUIET_UNTIL:

@@ -72,7 +72,9 @@ class ReminderService:
             due: list[Due] = []
             for past in missed:
                 due += [item for item in await self.compute(repos, past, calendar) if item.kind not in DAILY]
-            due += await self.compute(repos, day, calendar)
+            # The daily ones once per working day: on a day off they would only pile up for the next morning.
+            due += [item for item in await self.compute(repos, day, calendar)
+                    if item.kind not in DAILY or calendar.is_working_day(day)]
             if not last or planned < day:
                 await repos.settings.put(PLANNED_KEY, {"through": day.isoformat()}, self.clock.now())
             return await enqueue(repos, self.clock, due, calendar)

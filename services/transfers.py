@@ -105,10 +105,10 @@ class TransferService:
 
     async def describe(self, dossier_id: int) -> Candidate:
         """The little a receiving clerk sees of the dossier they are asking for."""
-        if not allows(self.actor, Action.REQUEST_TRANSFER):
-            raise PermissionDenied()
-        async with self.uow.read() as repos:
+        async with sensitive(self.uow, self.actor, self.clock, Action.REQUEST_TRANSFER) as repos:
             found = await repos.dossiers.with_units(dossier_id)
+            await record(repos, self.clock, self.actor, "transfer.describe", "dossier", dossier_id,
+                         found=found is not None)
         if found is None:
             raise PermissionDenied()
         return Candidate(found[0].id, found[0].full_name, found[0].birth_date.year, found[1].name)
@@ -234,7 +234,9 @@ class TransferService:
         return request, dossier, requesting, holding, event
 
     async def merge_custody(self, repos: Repositories, old: OrgUnit, into: OrgUnit, dossier_ids: list[int]) -> None:
-        """A unit merge hands every dossier the old unit held to the new one: one custody event each."""
+        """A unit merge hands every dossier the old unit held to the new one: one custody event each; the
+        pending requests of the old unit now concern the new one."""
+        await repos.transfers.retarget(old.id, into.id)
         today = local_today(self.clock).strftime("%d/%m/%Y")
         for dossier_id in dossier_ids:
             dossier = await repos.dossiers.get(dossier_id)

@@ -77,12 +77,37 @@ class OutboxRepository:
         return int(released.rowcount or 0), int(ambiguous.rowcount or 0)
 
     async def start_sending(self, row_id: int, sender: str, attempts: int) -> bool:
-        """Claimed → sending, only if the claim is still this sender's: a claim taken back after a
-        restart is never sent by its old holder too."""
-        result = await self.session.execute(
-            update(Outbox).where(Outbox.id == row_id, Outbox.status == "claimed", Outbox.claimed_by == sender)
-            .values(status="sending", attempts=attempts))
-        return bool(result.rowcount)
+        """Claimed → sending, if the claim is still this sender's (a claim taken back after a restart is
+        never sent by its old holder too) and the reminder may still go: its account still active and
+        bound to that chat, and a dossier it names still kept by the unit it was computed for. Otherwise
+        the row is dropped, with the reason."""
+        query = select(Outbox).where(Outbox.id == row_id, Outbox.status == "claimed", Outbox.claimed_by == sender)
+        row = await self.session.scalar(query.with_for_update() if self.dialect == "postgresql" else query)
+        if row is None:
+            return False
+        reason = None
+        if row.account_id is not None:
+            account = await self.session.get(Account, row.account_id)
+            if account is None or account.status not in ("active", "restricted") or account.telegram_user_id != row.chat_id:
+                reason = "the recipient no longer holds the account"
+        payload = row.payload if isinstance(row.payload, dict) else {}
+        if reason is None and payload.get("dossier_id") and payload.get("unit_path"):
+            held_by = await self.session.scalar(
+                select(OrgUnit.path).join(Dossier, Dossier.custodian_unit_id == OrgUnit.id)
+                .where(Dossier.id == int(payload["dossier_id"])))
+            if held_by != payload["unit_path"]:
+                reason = "the dossier is no longer kept by that unit"
+        if reason is not None:
+            row.status, row.last_error, row.claimed_by = "dropped", reason, None
+            return False
+        row.status, row.attempts = "sending", attempts
+        return True
+
+    async def release(self, sender: str) -> int:
+        """This sender's claims it did not get to (a pass cut short): back to pending."""
+        result = await self.session.execute(update(Outbox).where(Outbox.status == "claimed", Outbox.claimed_by == sender)
+                                            .values(status="pending", claimed_by=None, claimed_at=None))
+        return int(result.rowcount or 0)
 
     async def counts(self) -> dict[str, int]:
         query = select(Outbox.status, func.count()).group_by(Outbox.status)

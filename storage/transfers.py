@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -70,6 +70,17 @@ class TransferRepository:
             return {}
         query = select(TransferRequest).where(TransferRequest.change_event_id.in_(event_ids))
         return {request.change_event_id: request for request in (await self.session.scalars(query)).all()}
+
+    async def retarget(self, old_unit_id: int, into_unit_id: int) -> None:
+        """A unit merge: pending requests of the old unit, on either side, now concern the new one; one
+        the merge made pointless (asking for a dossier it now holds) is withdrawn."""
+        for column in (TransferRequest.holding_unit_id, TransferRequest.requesting_unit_id):
+            await self.session.execute(update(TransferRequest).where(
+                TransferRequest.status == "pending", column == old_unit_id).values({column.key: into_unit_id}))
+        await self.session.execute(update(TransferRequest).where(
+            TransferRequest.status == "pending",
+            TransferRequest.holding_unit_id == TransferRequest.requesting_unit_id,
+        ).values(status="withdrawn", reason="unit merge"))
 
     async def admins(self) -> Sequence[tuple[int, str | None]]:
         """Telegram ids and locales of the active, bound administrators."""

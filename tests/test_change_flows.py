@@ -241,6 +241,8 @@ class Case:
 
 TOO_LONG = ("Too long: at most {limit} characters.", {"limit": 255})
 YEAR_AHEAD = ("effective_on", "01/01/2030", "The date {value} is more than a year ahead.", {"value": "01/01/2030"})
+# A status takes effect only once reached: its effective date cannot be ahead.
+FUTURE = ("effective_on", "01/08/2026", "The date {value} is in the future.", {"value": "01/08/2026"})
 REF = {"doc_number": "12/QĐ-SYT"}  # every record cites the decision
 
 CASES = [
@@ -303,12 +305,12 @@ CASES = [
          bad=("current_address", "z" * 256, *TOO_LONG),
          after={"current_address": "45 Lý Tự Trọng, Ninh Kiều"},
          shown=("12 Trần Hưng Đạo → <b>45 Lý Tự Trọng, Ninh Kiều</b>",)),
-    Case("probation_passed", {}, bad=YEAR_AHEAD,
+    Case("probation_passed", {}, bad=FUTURE,
          before={"employment_status": "probation"}, after={"employment_status": "active"}),
-    Case("retirement", {}, bad=YEAR_AHEAD, after={"employment_status": "retired"},
+    Case("retirement", {}, bad=FUTURE, after={"employment_status": "retired"},
          records=(("work_history", E, {"text": "Nghỉ hưu", **REF}),)),
-    Case("resignation", {}, bad=YEAR_AHEAD, after={"employment_status": "resigned"}),
-    Case("death", {}, bad=YEAR_AHEAD, after={"employment_status": "deceased"}),
+    Case("resignation", {}, bad=FUTURE, after={"employment_status": "resigned"}),
+    Case("death", {}, bad=FUTURE, after={"employment_status": "deceased"}),
 ]
 STATUS_SHOWN = {"probation_passed": ("on probation", "working"), "retirement": ("working", "retired"),
                 "resignation": ("working", "resigned"), "death": ("working", "deceased")}

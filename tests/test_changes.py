@@ -281,20 +281,25 @@ async def test_nothing_of_a_dossier_can_be_deleted(any_database: Database, clock
 
 async def test_the_optional_groups_are_completed_later(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
                                                        people: dict[str, int]) -> None:
-    anh = people["092185000444"]  # rank 01.004 (A0), no salary step yet
+    anh = people["092185000444"]
     changes = service(uow, clerk, clock)
-    answers = {"birthplace": "Vị Thanh", "professional_level": "DH", "salary_step": "3",
-               "party_joined_on": "03/02/2015", "effective_on": "20/06/2026"}
+    answers = {"birthplace": "Vị Thanh", "professional_level": "DH", "party_joined_on": "03/02/2015",
+               "effective_on": "20/06/2026"}
     checked = {key: await changes.check("supplement", key, value) for key, value in answers.items()}
     preview = await changes.preview("supplement", anh, checked)
-    assert ("—", "2.72") in [(line.old, line.new) for line in preview.lines]  # A0 step 3
+    assert ("—", "Đại học") in [(line.old, line.new) for line in preview.lines]
     await changes.log("supplement", anh, checked)
     done = await dossier(uow, anh)
-    assert (done.birthplace, done.professional_level, done.salary_step, done.salary_coefficient,
-            done.party_joined_on) == ("Vị Thanh", "Đại học", 3, 2.72, dt.date(2015, 2, 3))
+    assert (done.birthplace, done.professional_level, done.party_joined_on) == (
+        "Vị Thanh", "Đại học", dt.date(2015, 2, 3))
     with pytest.raises(InvalidInput) as nothing:
         await changes.log("supplement", anh, {"birthplace": "Vị Thanh", "effective_on": "20/06/2026"})
     assert nothing.value.field == "kind"  # the same value again changes nothing
+    with pytest.raises(InvalidInput) as filled:  # completing is not correcting: that needs its own decision
+        await changes.log("supplement", anh, {"birthplace": "Cần Thơ", "effective_on": "20/06/2026"})
+    assert filled.value.field == "birthplace"
+    with pytest.raises(InvalidInput):  # the salary is not completed here: a decision changes it
+        await changes.check("supplement", "salary_step", "3")
 
 
 async def test_a_change_logged_late_lands_in_its_place(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,

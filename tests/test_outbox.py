@@ -188,3 +188,33 @@ async def test_concurrent_drains_send_each_row_once(any_database: Database, cloc
     two = OutboxSender(uow, clock, bot, create_i18n(), rate=1000, per_chat=0.0, sender_id="two")  # type: ignore[arg-type]
     await asyncio.gather(one.drain(), two.drain())
     assert sorted(chat for _t, chat, _text in bot.sent) == [700 + n for n in range(30)]
+
+
+async def test_a_reminder_for_a_revoked_account_or_a_moved_dossier_is_dropped(uow: UnitOfWork,
+                                                                               clock: FrozenClock) -> None:
+    """Planned before the account was revoked, or before the dossier changed hands: never sent."""
+    from services.accounts import AccountService
+    from tests.test_accounts import SYSTEM
+    from tests.test_lookup import add_people
+
+    await tree(uow, clock)
+    people = await add_people(uow, clock)
+    kept = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 801)
+    gone = await sign_in(uow, clock, "an.syt", "SYT", "clerk", 802)
+    async with uow.read() as repos:
+        syt, stc = await repos.units.by_code("SYT"), await repos.units.by_code("STC")
+    about = {"name": "Đặng Thị Hoà", "dossier_id": people["001188000111"], "deadline": "2026-07-10",
+             "doc_number": "1/QĐ", "unit_path": syt.path}
+    items = [Due("change_deadline", 801, kept.account_id, "change", "1", dt.date(2026, 7, 1), about),
+             Due("change_deadline", 802, gone.account_id, "change", "1", dt.date(2026, 7, 1), about),
+             Due("change_deadline", 801, kept.account_id, "change", "2", dt.date(2026, 7, 1),
+                 {**about, "unit_path": stc.path})]
+    async with uow.write() as repos:
+        await enqueue(repos, clock, items, CALENDAR)
+    await AccountService(uow, SYSTEM, clock).revoke("an.syt", "5/CV-SNV")
+    bot = FakeBot()
+    await OutboxSender(uow, clock, bot, create_i18n(), rate=1000, per_chat=0.0).drain()  # type: ignore[arg-type]
+    async with uow.read() as repos:
+        rows = (await repos.session.scalars(select(Outbox).order_by(Outbox.id))).all()
+    assert [(r.chat_id, r.status) for r in rows] == [(801, "sent"), (802, "dropped"), (801, "dropped")]
+    assert [chat for _t, chat, _text in bot.sent] == [801]

@@ -218,3 +218,16 @@ async def test_a_unit_merge_moves_custody_with_one_event_per_dossier(uow: UnitOf
         ("BV", "SYT", "applied")}
     syt = {d.custodian_unit_id for d in moved}
     assert len(syt) == 1 and await custodian(uow, moved[0].id) == "SYT"
+
+
+async def test_a_merge_carries_pending_requests_over(uow: UnitOfWork, clock: FrozenClock,
+                                                     clerks: tuple[Actor, Actor], people: dict[str, int]) -> None:
+    """The holding unit is merged while a request waits: it can still be decided, by the new unit."""
+    _holding, receiving = clerks
+    asked = await transfers(uow, receiving, clock).request(people[HOA], LETTER)
+    await UnitService(uow, SYSTEM, clock).merge("SYT", "SNV")
+    snv_clerk = await sign_in(uow, clock, "mai.snv", "SNV", "clerk", 506)
+    [pending] = await transfers(uow, snv_clerk, clock).pending()
+    assert (pending.id, pending.holding_unit, pending.incoming) == (asked.request.id, "Sở Nội vụ", True)
+    approved = await transfers(uow, snv_clerk, clock).approve(asked.request.id)
+    assert approved.request.status == "approved" and await custodian(uow, people[HOA]) == "STC"
