@@ -59,6 +59,8 @@ MAX_TEXT = 255
 FUTURE_EFFECT_DAYS = 366  # a decision may take effect later, not years later
 
 APPLIED, PENDING, REJECTED = "applied", "pending", "rejected"
+# Changes whose papers carry family or address details, which a manager's view leaves out.
+PRIVATE_KINDS = frozenset({"marriage", "divorce", "address"})
 REGISTERED, ENTERED = "registered", "entered"  # a decision to enter later, then entered
 # The forms of discipline as the dossier (and the printed 2C form) names them.
 DISCIPLINE_TEXTS = {
@@ -808,6 +810,8 @@ class ChangeService:
             found = await repos.changes.attachment(attachment_id)
             owner = await repos.dossiers.with_units(found[1].dossier_id) if found else None
             allowed = owner is not None and readable(self.actor, *owner)
+            if allowed and found is not None and found[1].kind in PRIVATE_KINDS and hidden_for(self.actor)[0]:
+                allowed = False  # the papers of a family or address change show what the role may not see
             await record(repos, self.clock, self.actor, "attachment.read" if allowed else "attachment.refused",
                          "attachment", attachment_id)
         if not allowed or found is None:

@@ -340,3 +340,19 @@ async def test_a_decision_registered_to_enter_later(uow: UnitOfWork, clock: Froz
     await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "25/06/2026"})
     history = await changes.history(hoa)
     assert [(e.kind, e.status) for e in history.entries] == [("appointment", "applied"), ("registration", "entered")]
+
+
+async def test_a_manager_cannot_fetch_the_papers_of_a_family_change(
+    uow: UnitOfWork, clock: FrozenClock, clerk: Actor, people: dict[str, int], tmp_path: Path
+) -> None:
+    hoa = people["001188000111"]
+    await service(uow, clerk, clock, tmp_path).log(
+        "marriage", hoa, {"spouse_name": "Lê Văn Bình", "spouse_birth_year": "1986", "effective_on": "10/06/2026"},
+        [Upload("giay-ket-hon.pdf", PDF)])
+    async with uow.read() as repos:
+        attachment = (await repos.session.scalars(select(Attachment))).one()
+    manager = await sign_in(uow, clock, "minh.syt", "SYT", "manager", 502)
+    with pytest.raises(PermissionDenied):
+        await service(uow, manager, clock, tmp_path).attachment(attachment.id)
+    assert (await service(uow, clerk, clock, tmp_path).attachment(attachment.id))[1] == PDF
+    assert "attachment.refused" in await audit_actions(uow)
