@@ -17,7 +17,19 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.dossiers import EMPLOYMENT_LABELS, UpdatePick
 from handlers.find import look_up
-from handlers.forms import FORMS, Field, Form, Notice, Reply, busy, field_label, register, send_notices, start_form
+from handlers.forms import (
+    FORMS,
+    Field,
+    Form,
+    Notice,
+    Reply,
+    ask_reason,
+    field_label,
+    register,
+    send_notices,
+    start_form,
+    take_reason,
+)
 from handlers.views import button, clip, error_text, esc, keyboard
 from services.attachments import Upload
 from services.change_kinds import (
@@ -35,8 +47,7 @@ from services.change_kinds import (
 )
 from services.changes import LABELS, Line, Logged, PendingItem, Preview, Target
 from services.clock import format_date
-from services.errors import InvalidInput, ServiceError
-from services.sessions import SessionExpired
+from services.errors import InvalidInput
 from services.facade import Services
 from services.policy import Action
 
@@ -304,14 +315,8 @@ async def pending(message: Message, services: Services) -> None:
 async def decide(query: CallbackQuery, callback_data: Decide, state: FSMContext, services: Services) -> None:
     services.require(Action.EDIT_DOSSIER)
     if not callback_data.approve:
-        if await busy(query, state):
-            return
-        await query.answer()
-        await state.set_state(RejectStates.reason)
-        await state.set_data({"event": callback_data.id})
-        if isinstance(query.message, Message):
-            await query.message.answer(_("Why is declaration #{event} rejected? The person will read your reason.")
-                                       .format(event=callback_data.id))
+        await ask_reason(query, state, RejectStates.reason, "event", callback_data.id, _(
+            "Why is declaration #{event} rejected? The person will read your reason.").format(event=callback_data.id))
         return
     done = await services.changes.decide(callback_data.id, True)
     await query.answer()
@@ -322,22 +327,11 @@ async def decide(query: CallbackQuery, callback_data: Decide, state: FSMContext,
 
 
 async def reject_reason(message: Message, state: FSMContext, services: Services) -> None:
-    event_id = int((await state.get_data()).get("event", 0))
     reason = message.text or ""
-    try:
-        done = await services.changes.decide(event_id, False, reason)
-    except InvalidInput as error:
-        if error.field == "reason":
-            await message.answer(error_text(error) + "\n" + _("Why is it rejected?"))
-            return
-        await state.clear()
-        raise
-    except SessionExpired:
-        raise  # the prompt waits while the password is asked again
-    except ServiceError:  # refused as a whole (the dossier moved, say): the prompt must not linger
-        await state.clear()
-        raise
-    await state.clear()
+    done = await take_reason(message, state, "event", lambda event_id, text: services.changes.decide(
+        event_id, False, text), again=_("Why is it rejected?"))
+    if done is None:
+        return
     await message.answer(_("Declaration #{event} rejected; {name} is told why.").format(
         event=done.event_id, name=esc(done.full_name)))
     await send_notices(message.bot, decided_notices(done, " ".join(reason.split())))

@@ -167,6 +167,41 @@ async def busy(query: CallbackQuery, state: FSMContext) -> bool:
     return True
 
 
+async def ask_reason(query: CallbackQuery, state: FSMContext, reason_state: State, key: str, object_id: int,
+                     question: str) -> None:
+    """A rejection's reason, asked in its own prompt (unless a form is half filled)."""
+    if await busy(query, state):
+        return
+    await query.answer()
+    await state.set_state(reason_state)
+    await state.set_data({key: object_id})
+    if isinstance(query.message, Message):
+        await query.message.answer(question)
+
+
+async def take_reason(message: Message, state: FSMContext, key: str,
+                      reject: Callable[[int, str], Awaitable[Any]], again: str = "") -> Any | None:
+    """The typed reason given to `reject(object id, reason)`; its result, or None when the reason was
+    refused and is asked again. Any other refusal ends the prompt, except an expired session, after
+    which the prompt waits for the password."""
+    object_id = int((await state.get_data()).get(key, 0))
+    try:
+        result = await reject(object_id, message.text or "")
+    except InvalidInput as error:
+        if error.field == "reason":
+            await message.answer(error_text(error) + (f"\n{again}" if again else ""))
+            return None
+        await state.clear()
+        raise
+    except SessionExpired:
+        raise
+    except ServiceError:
+        await state.clear()
+        raise
+    await state.clear()
+    return result
+
+
 def field_label(f: Field) -> str:
     """A question as a short label, for the summary and the Edit buttons: "Sex: " → "Sex"."""
     return _(f.question).split(" (")[0].rstrip(": ")
@@ -474,5 +509,5 @@ def build_router() -> Router:
     return router
 
 
-__all__ = ["Field", "Form", "busy", "field_label", "FormStates", "N_", "Notice", "Reply", "build_router", "register", "send_notices",
+__all__ = ["Field", "Form", "ask_reason", "busy", "take_reason", "field_label", "FormStates", "N_", "Notice", "Reply", "build_router", "register", "send_notices",
            "start_form"]

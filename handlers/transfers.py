@@ -13,16 +13,15 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.forms import Field, Form, Notice, Reply, busy, register, send_notices, start_form
+from handlers.forms import Field, Form, Notice, Reply, ask_reason, register, send_notices, start_form, take_reason
 from handlers.views import button, clip, error_text, esc, keyboard
 from services.attachments import Upload
 from services.change_kinds import CUSTODY
 from services.clock import format_date
-from services.errors import InvalidInput, ServiceError
+from services.errors import InvalidInput
 from services.facade import Services
 from services.i18n import N_
 from services.policy import Action
-from services.sessions import SessionExpired
 from services.transfers import CandidatePage, TransferResult, TransferView
 
 LAST_QUERY = "transfer_query"
@@ -210,14 +209,8 @@ async def picked(query: CallbackQuery, callback_data: TransferPick, state: FSMCo
 async def decide(query: CallbackQuery, callback_data: TransferDecide, state: FSMContext, services: Services) -> None:
     services.require(Action.APPROVE_TRANSFER)
     if not callback_data.approve:
-        if await busy(query, state):
-            return
-        await query.answer()
-        await state.set_state(TransferStates.reject_reason)
-        await state.set_data({"request": callback_data.id})
-        if isinstance(query.message, Message):
-            await query.message.answer(_("Why is request #{number} rejected? The requesting unit will read it.")
-                                       .format(number=callback_data.id))
+        await ask_reason(query, state, TransferStates.reject_reason, "request", callback_data.id, _(
+            "Why is request #{number} rejected? The requesting unit will read it.").format(number=callback_data.id))
         return
     result = await services.transfers.approve(callback_data.id)
     await query.answer()
@@ -227,21 +220,9 @@ async def decide(query: CallbackQuery, callback_data: TransferDecide, state: FSM
 
 
 async def reject_reason(message: Message, state: FSMContext, services: Services) -> None:
-    request_id = int((await state.get_data()).get("request", 0))
-    try:
-        result = await services.transfers.reject(request_id, message.text or "")
-    except InvalidInput as error:
-        if error.field == "reason":
-            await message.answer(error_text(error))
-            return
-        await state.clear()
-        raise
-    except SessionExpired:
-        raise  # the prompt waits while the password is asked again
-    except ServiceError:  # refused as a whole (not this side's request, say): the prompt must not linger
-        await state.clear()
-        raise
-    await state.clear()
+    result = await take_reason(message, state, "request", services.transfers.reject)
+    if result is None:
+        return
     await message.answer(decided_notice(result.request))
     await send_notices(message.bot, notices(result, decided_notice))
 

@@ -37,6 +37,7 @@ from services.changes import snapshot
 from services.reference import install_reference_lists
 from services.setup import install_profile
 from storage.models import Attachment, ChangeEvent, Dossier, DossierRecord, DossierVersion
+from tests.talk import Talk, buttons_of, packed, tr
 from tests.conftest import BotHarness
 from tests.test_accounts import audit_actions, sign_in, tree
 from tests.test_attachments import JPEG, PDF
@@ -53,76 +54,6 @@ DEADLINE = dt.date(2026, 7, 6)  # 15 calendar days from 20/06 end on Sun 05/07: 
 
 
 # -- the conversation --------------------------------------------------------------------------------------
-def tr(harness: BotHarness, message_id: str, **params: Any) -> str:
-    """A text as the Vietnamese user reads it now, escaped as the bot sends it."""
-    return esc(harness.runtime.i18n.translator("vi")(message_id).format(**params))
-
-
-def packed(data: str | CallbackData) -> str:
-    return data if isinstance(data, str) else data.pack()
-
-
-class Talk:
-    """One Telegram user's side: what they send, and what comes back to their chat."""
-
-    def __init__(self, harness: BotHarness, user_id: int) -> None:
-        self.harness, self.user_id = harness, user_id
-        self.calls: list[Any] = []
-
-    def texts(self, chat_id: int | None = None) -> list[str]:
-        chat = self.user_id if chat_id is None else chat_id
-        return [c.text for c in self.calls if c.__api_method__ == "sendMessage" and int(c.chat_id) == chat]
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.texts())
-
-    def sent_buttons(self) -> list[str]:
-        """The buttons of the last message just sent to this user ([] without a keyboard)."""
-        sent = [c for c in self.calls if c.__api_method__ == "sendMessage" and int(c.chat_id) == self.user_id]
-        markup = sent[-1].reply_markup if sent else None
-        return [b.callback_data for row in markup.inline_keyboard for b in row] if markup else []
-
-    def alerts(self) -> list[str]:
-        return [c.text for c in self.calls if c.__api_method__ == "answerCallbackQuery" and c.text]
-
-    async def say(self, text: str) -> str:
-        self.calls = await self.harness.send(text, user_id=self.user_id)
-        return self.text
-
-    def keyboard(self) -> Message:
-        """The latest message with buttons in this user's chat."""
-        for (chat, _id), message in reversed(list(self.harness.session.messages.items())):
-            if chat == self.user_id and message.reply_markup is not None:
-                return message
-        raise AssertionError(f"no keyboard was sent to {self.user_id}")
-
-    def buttons(self, message: Message | None = None) -> list[str]:
-        message = message or self.keyboard()
-        return [b.callback_data for row in message.reply_markup.inline_keyboard for b in row]
-
-    async def tap(self, data: str | CallbackData, message: Message | None = None) -> str:
-        message = message or self.keyboard()
-        data = packed(data)
-        assert data in self.buttons(message), f"{data} is not on the keyboard: {self.buttons(message)}"
-        self.calls = await self.harness.press(message, data, user_id=self.user_id)
-        return self.text
-
-    async def answer(self, value: str) -> str:
-        """A typed answer, or "fc:…" for a button of the question."""
-        return await (self.tap(value) if value.startswith("fc:") else self.say(value))
-
-    async def feed(self, update: Update) -> str:
-        before = len(self.harness.session.calls)
-        await self.harness.dispatcher.feed_update(self.harness.bot, update)
-        self.calls = self.harness.session.calls[before:]
-        return self.text
-
-    async def state(self) -> str | None:
-        key = StorageKey(bot_id=self.harness.bot.id, chat_id=self.user_id, user_id=self.user_id)
-        return await self.harness.runtime.fsm_storage.get_state(key)
-
-
 _update_ids = itertools.count(100_000)
 
 

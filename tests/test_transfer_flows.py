@@ -30,6 +30,7 @@ from services.identity import load_actor
 from services.reference import install_reference_lists
 from services.setup import install_profile
 from storage.models import ChangeEvent, DossierRecord, DossierVersion, TransferRequest
+from tests.talk import Talk, buttons_of, packed, tr
 from tests.conftest import BotHarness
 from tests.test_accounts import PASSWORD, audit_actions, sign_in, tree
 from tests.test_lookup import add_people
@@ -43,62 +44,6 @@ REASON = "Chưa có quyết định điều động"
 
 
 # -- the conversation --------------------------------------------------------------------------------------
-def tr(harness: BotHarness, message_id: str, **params: Any) -> str:
-    """A text as the Vietnamese user reads it, escaped as the bot sends it."""
-    return esc(harness.runtime.i18n.translator("vi")(message_id).format(**params))
-
-
-def buttons_of(markup: InlineKeyboardMarkup | None) -> list[str]:
-    return [b.callback_data for row in markup.inline_keyboard for b in row] if markup else []
-
-
-class Talk:
-    """One Telegram user's side of the conversation."""
-
-    def __init__(self, harness: BotHarness, user_id: int) -> None:
-        self.harness, self.user_id = harness, user_id
-        self.calls: list[Any] = []
-
-    def sent(self, chat_id: int | None = None) -> list[Any]:
-        """The sendMessage calls of the last exchange to this user's chat (or to another chat)."""
-        chat = self.user_id if chat_id is None else chat_id
-        return [c for c in self.calls if c.__api_method__ == "sendMessage" and int(c.chat_id) == chat]
-
-    def texts(self, chat_id: int | None = None) -> list[str]:
-        return [c.text for c in self.sent(chat_id)]
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.texts())
-
-    def alerts(self) -> list[str]:
-        return [c.text for c in self.calls if c.__api_method__ == "answerCallbackQuery" and c.text]
-
-    async def say(self, text: str) -> str:
-        self.calls = await self.harness.send(text, user_id=self.user_id)
-        return self.text
-
-    def keyboard(self) -> Message:
-        """The latest message with buttons in this user's chat."""
-        for (chat, _id), message in reversed(list(self.harness.session.messages.items())):
-            if chat == self.user_id and message.reply_markup is not None:
-                return message
-        raise AssertionError(f"no keyboard was sent to {self.user_id}")
-
-    async def tap(self, data: str | CallbackData, message: Message | None = None, *, check: bool = True) -> str:
-        """Press a button of `message` (the latest keyboard by default); `check` insists it is on it."""
-        message = message or self.keyboard()
-        packed = data if isinstance(data, str) else data.pack()
-        if check:
-            assert packed in buttons_of(message.reply_markup), f"{packed} not in {buttons_of(message.reply_markup)}"
-        self.calls = await self.harness.press(message, packed, user_id=self.user_id)
-        return self.text
-
-    async def state(self) -> str | None:
-        key = StorageKey(bot_id=self.harness.bot.id, chat_id=self.user_id, user_id=self.user_id)
-        return await self.harness.runtime.fsm_storage.get_state(key)
-
-
 def sent_to(harness: BotHarness, chat_id: int, since: int = 0) -> list[Any]:
     """Every sendMessage to `chat_id` from call number `since` on, whoever caused it."""
     return [c for c in harness.session.calls[since:] if c.__api_method__ == "sendMessage" and int(c.chat_id) == chat_id]
