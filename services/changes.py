@@ -35,10 +35,9 @@ from services.dossiers import FIELDS, hidden_for, readable
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.i18n import N_
 from services.policy import Action, can, scope_of
-from services.profiles import DEFAULT_PROFILE, Profile, load_profile
 from services.salary import SalaryStep, next_step, step_on_new_rank, steps_of
 from services.sessions import sensitive
-from services.setup import PROFILE_KEY
+from services.setup import profile_of
 from services.text import fold
 from services.units import ACTIVE, normalise_code
 from services.validation import birth_date, past_date, personal_id
@@ -410,18 +409,12 @@ class ChangeService:
         return found
 
     # -- rules ---------------------------------------------------------------------------------------
-    async def _profile(self, repos: Repositories) -> Profile:
-        stored = await repos.settings.get(PROFILE_KEY)
-        if stored is None:
-            return load_profile(DEFAULT_PROFILE)
-        return Profile.model_validate(stored)
-
     async def _calendar(self, repos: Repositories) -> WorkingCalendar:
         return WorkingCalendar.with_days_off(day.day for day in await repos.changes.days_off())
 
     async def _deadline(self, repos: Repositories, kind: ChangeKind, answers: dict[str, str],
                         declared: bool) -> tuple[dt.date | None, bool | None]:
-        profile = await self._profile(repos)
+        profile = await profile_of(repos)
         if kind.category is Category.NEW:
             rule, start = profile.new_dossier_deadline, _date(answers["doc_date"])
         elif declared:
@@ -484,7 +477,7 @@ class ChangeService:
             case "salary_raise":
                 group = await self._rank_group(repos, dossier.rank_code)
                 current = SalaryStep(dossier.salary_step, dossier.salary_coefficient or 0.0, dossier.over_ceiling_percent)
-                new = next_step(group, current, (await self._profile(repos)).salary)
+                new = next_step(group, current, (await profile_of(repos)).salary)
                 change("salary_step", new.step)
                 change("salary_coefficient", new.coefficient)
                 if new.over_ceiling_percent is not None:

@@ -19,12 +19,12 @@ from services.dossier_fields import MANDATORY_FIELDS
 from services.errors import InvalidInput, PermissionDenied
 from services.i18n import N_
 from services.outbox import UNMUTABLE, Due, enqueue
-from services.profiles import DEFAULT_PROFILE, Profile, load_profile
+from services.profiles import Profile
 from services.retirement import decision_due, notice_due, retirement_date
 from services.salary import raise_due, raise_months
 from services.policy import Action, allows
 from services.sessions import sensitive
-from services.setup import PROFILE_KEY, active_profile
+from services.setup import profile_of
 from storage import Repositories, UnitOfWork
 
 SALARY_LEAD = dt.timedelta(days=60)
@@ -90,8 +90,7 @@ class ReminderService:
         return due
 
     async def compute(self, repos: Repositories, day: dt.date, calendar: WorkingCalendar) -> list[Due]:
-        stored = await repos.settings.get(PROFILE_KEY)
-        profile = Profile.model_validate(stored) if stored else load_profile(DEFAULT_PROFILE)
+        profile = await profile_of(repos)
         clerks = await self._clerks(repos)
         admins = [Recipient(chat, account, locale) for chat, account, locale in await self._admins(repos)]
         items: list[Due] = []
@@ -329,7 +328,8 @@ class MyReminders:
 
 
 async def load_active_profile(uow: UnitOfWork) -> Profile:
-    return await active_profile(uow) or load_profile(DEFAULT_PROFILE)
+    async with uow.read() as repos:
+        return await profile_of(repos)
 
 
 async def broadcast(uow: UnitOfWork, actor: Actor, clock: Clock, text: str) -> int:

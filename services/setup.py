@@ -6,7 +6,7 @@ from services.clock import Clock
 from services.errors import InvalidInput
 from services.i18n import N_
 from services.profiles import DEFAULT_PROFILE, Profile, available_profiles, load_profile
-from storage import UnitOfWork
+from storage import Repositories, UnitOfWork
 
 PROFILE_KEY = "profile"
 
@@ -28,6 +28,12 @@ async def install_profile(uow: UnitOfWork, clock: Clock, name: str | None) -> Pr
             ) from None
         await repos.settings.put(PROFILE_KEY, profile.model_dump(mode="json"), clock.now())
     return profile
+
+
+async def profile_of(repos: Repositories) -> Profile:
+    """The installed profile, or the default one on a database `hoso init` has not set up yet."""
+    stored = await repos.settings.get(PROFILE_KEY)
+    return Profile.model_validate(stored) if stored else load_profile(DEFAULT_PROFILE)
 
 
 async def active_profile(uow: UnitOfWork) -> Profile | None:

@@ -28,6 +28,7 @@ from services.lookup import PAGE_SIZE, parse_query
 from services.outbox import Due, enqueue
 from services.policy import EVERYWHERE, Action, allows, can, scope_of
 from services.sessions import sensitive
+from services.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.models import ChangeEvent, Dossier, OrgUnit, TransferRequest
 from storage.transfers import Row
@@ -274,7 +275,7 @@ class TransferService:
         """Requests pending longer than the profile's limit go to the personnel office, once each: the
         mark and the admins' notices are written in the same transaction, so a crash loses neither."""
         async with self.uow.write() as repos:
-            profile = await self.changes._profile(repos)
+            profile = await profile_of(repos)
             now = self.clock.now()
             overdue = await repos.transfers.overdue(now - dt.timedelta(days=profile.transfer_escalation_days))
             if not overdue:

@@ -82,13 +82,6 @@ class TransferRepository:
             TransferRequest.holding_unit_id == TransferRequest.requesting_unit_id,
         ).values(status="withdrawn", reason="unit merge"))
 
-    async def admins(self) -> Sequence[tuple[int, str | None]]:
-        """Telegram ids and locales of the active, bound administrators."""
-        query = select(Account.telegram_user_id, Account.locale).where(
-            Account.role == "admin", Account.status == "active", Account.telegram_user_id.is_not(None)
-        ).order_by(Account.id)
-        return [(int(row[0]), row[1]) for row in (await self.session.execute(query)).all()]
-
     async def account_chat(self, account_id: int | None) -> tuple[int, str | None] | None:
         if account_id is None:
             return None
