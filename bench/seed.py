@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from services.clock import SystemClock
 from services.demo import DEMO_KEY, seed_demo
+from services.reference import install_reference_lists
 from services.setup import install_profile
 from storage import Database, UnitOfWork
 from storage.migrations import head_revision
@@ -93,6 +94,7 @@ async def build(path: Path, size: int) -> int:
         await database.upgrade()
         uow = UnitOfWork(database)
         await install_profile(uow, clock, None)
+        await install_reference_lists(uow)  # the ranks' groups, which the statistics count by
         seeded = await seed_demo(uow, clock, size)
         if seeded is None:
             raise SeedError(f"{path} already held data")

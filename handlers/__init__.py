@@ -15,8 +15,10 @@ from handlers import (
     history,
     language,
     reminders,
+    reports,
     signin,
     start,
+    stats,
     transfers,
 )
 
@@ -25,6 +27,6 @@ def routers() -> list[Router]:
     """Fresh routers, in order: /cancel first (it works in every state), sign-in (the password
     prompts must win over anything else), the capabilities, the form answers, the fallback last.
     Fresh because a router can belong to one Dispatcher only."""
-    modules = (cancel, signin, start, language, find, dossiers, changes, history, transfers, reminders, admin, audit, export,
-               forms, fallback)  # ← new modules go before forms
+    modules = (cancel, signin, start, language, find, dossiers, changes, history, transfers, reminders, reports, stats,
+               admin, audit, export, forms, fallback)  # ← new modules go before forms
     return [module.build_router() for module in modules]

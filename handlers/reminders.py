@@ -25,6 +25,7 @@ KIND_TITLES = {
     "report_due": N_("Half-yearly report due"),
     "report_overdue": N_("Half-yearly report overdue"),
     "report_overdue_summary": N_("Overdue half-yearly reports (summary)"),
+    "report_submitted": N_("Half-yearly reports submitted"),
     "new_dossier_deadline": N_("New dossier to complete"),
     "salary_raise_due": N_("Salary step raises due"),
     "retirement_notice": N_("Retirement notice due"),
@@ -62,6 +63,11 @@ def render(kind: str, p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | No
         text = _("{count} units have not submitted the half-yearly report {period} (due before {due}):").format(
             count=p["count"], period=esc(p["period"]), due=_date(p["due"])) + "\n" + "\n".join(
             f"• {esc(name)}" for name in p["units"])
+    elif kind == "report_submitted":
+        text = (_("{unit} submitted its half-yearly report {period}, late.") if p.get("late") else
+                _("{unit} submitted its half-yearly report {period}.")).format(
+            unit=esc(p["unit"]), period=esc(p["period"])) + "\n" + _("/report {code} {period} opens it.").format(
+            code=esc(p.get("unit_code", "")), period=esc(p["period"]))
     elif kind == "new_dossier_deadline":
         text = _("The dossier of <b>{name}</b> must be complete by {deadline}; still missing: {missing}. "
                  "Use /update → Complete the dossier.").format(

@@ -58,6 +58,9 @@ MAJORS = ("Luật", "Kinh tế", "Quản trị nhân lực", "Sư phạm Toán",
 SCHOOLS = ("Trường Đại học Cần Thơ", "Học viện Hành chính Quốc gia", "Trường Đại học Luật TP. Hồ Chí Minh",
            "Trường Chính trị thành phố Cần Thơ", "Trường Đại học Y Dược Cần Thơ")
 POSTS = ("Chuyên viên", "Phó Trưởng phòng", "Trưởng phòng", "Kế toán", "Văn thư", "Giáo viên", "Bác sĩ")
+STATE_MANAGEMENT = ("Chuyên viên", "Chuyên viên", "Chuyên viên chính", "Chuyên viên cao cấp", "Cán sự", None, None)
+IT_SKILLS = ("Chứng chỉ ứng dụng CNTT cơ bản", "Chứng chỉ A", "Trung cấp tin học", "Cử nhân CNTT", None)
+LANGUAGES = ("Tiếng Anh B1", "Tiếng Anh B", "Cử nhân tiếng Anh", "Tiếng Pháp A", "Tiếng Anh C", None)
 BIRTHPLACES = ("Cần Thơ", "Hậu Giang", "Sóc Trăng", "Vĩnh Long", "An Giang", "Kiên Giang")
 CAN_THO_ID_PREFIX = "092"
 
@@ -103,6 +106,17 @@ def _records(rng: random.Random, fake: Faker, recruited: dt.date, today: dt.date
     ]
 
 
+def _qualifications(rng: random.Random, born: dt.date, today: dt.date) -> dict[str, object]:
+    """Party membership, state management, IT and a foreign language, as clerks type them."""
+    joined = born + dt.timedelta(days=rng.randint(22 * 365, 40 * 365))
+    return {
+        "party_joined_on": joined if joined < today and rng.random() < 0.4 else None,
+        "state_management": rng.choice(STATE_MANAGEMENT),
+        "it_skill": rng.choice(IT_SKILLS),
+        "foreign_language": rng.choice(LANGUAGES),
+    }
+
+
 async def _store(repos: Repositories, batch: list[dict], history: dict[str, list[dict]], now: dt.datetime) -> None:
     await repos.dossiers.add_many(batch)
     ids = await repos.dossiers.ids_by_personal_id(list(history))
@@ -122,6 +136,8 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
         raise ValueError("size must not be negative")
     fake, rng = Faker("vi_VN"), random.Random(seed)
     fake.seed_instance(seed)
+    # The qualifications the statistics count, drawn apart so that the rest of the province stays as it was.
+    extra = random.Random(seed + 1)
     now = clock.now()
     today = now.astimezone(clock.tz).date()
     async with uow.write() as repos:
@@ -185,6 +201,7 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
                     "professional_level": rng.choice(LEVELS),
                     "major": rng.choice(MAJORS),
                     "political_theory": rng.choice(("Sơ cấp", "Trung cấp", "Cao cấp", None)),
+                    **_qualifications(extra, born, today),
                     "general_education": "12/12",
                     "current_address": f"{rng.randint(1, 300)} đường {fake.last_name()} {fake.first_name_male()}, {unit.name.split()[-1]}",
                     "created_at": now,

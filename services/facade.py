@@ -19,6 +19,8 @@ from services.overview import OverviewService
 from services.policy import Action, allows
 from services.preferences import PreferenceService
 from services.reminders import MyReminders, broadcast
+from services.reports import ReportService
+from services.statistics import StatisticsService
 from services.subaccounts import SubAccountService
 from services.transfers import TransferService
 from services.units import UnitService
@@ -81,6 +83,14 @@ class Services:
     @cached_property
     def preferences(self) -> PreferenceService:
         return PreferenceService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        return ReportService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def statistics(self) -> StatisticsService:
+        return StatisticsService(self.uow, self.actor, self.clock)
 
     @cached_property
     def subaccounts(self) -> SubAccountService:

@@ -24,25 +24,29 @@ class Action(StrEnum):
     VIEW_AUDIT = "audit.view"
     MANAGE_UNITS = "units.manage"
     MANAGE_ACCOUNTS = "accounts.manage"
+    VIEW_STATISTICS = "statistics.view"  # the aggregate tables of a scope: no person is named
+    FILE_REPORT = "report.file"  # fill in and submit a unit's half-yearly report
+    REVIEW_REPORTS = "reports.review"  # the submission board and the province's report
 
 
 # Actions that change something: a restricted account keeps only the others.
 WRITES = frozenset({
     Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER, Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT,
-    Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
+    Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS, Action.FILE_REPORT,
 })
 # Actions that concern no unit in particular.
 UNSCOPED = frozenset({
     Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_AUDIT, Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
+    Action.REVIEW_REPORTS,
 })
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.CLERK: frozenset({
         Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER,
-        Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT,
+        Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT, Action.VIEW_STATISTICS, Action.FILE_REPORT,
     }),
-    Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER}),
+    Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.VIEW_STATISTICS}),
     Role.AUDITOR: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT}),
     Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER}),
 }

@@ -18,29 +18,23 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from docx import Document
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_ORIENT
-from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
-from docx.table import Table, _Cell
-from docx.text.paragraph import Paragraph
+from docx.table import _Cell
 
+from services import docx_layout as layout
 from services.clock import Clock, format_date, local_today
+from services.docx_layout import TABLE_PT
 from services.dossier_fields import DossierFull, Record
 
-FONT = "Times New Roman"
-BODY_PT, TABLE_PT, TITLE_PT, NOTE_PT = 13, 12, 14, 11
-TABLE_STYLE, TABLE_STYLE_ID = "HS Table Text", "HSTableText"  # the style of table cells: the body font at 12 pt
+TITLE_PT, NOTE_PT = 14, 11
 DOT = "…"
 SHORT, LONG = 6, 12  # dots standing for an empty date or number, and for an empty text (they fit the line)
 TEXT_WIDTH_CM = 16.0  # A4 (21 cm) less the margins (3 cm left, 2 cm right)
@@ -116,7 +110,7 @@ def render_2c(dossier: DossierFull, clock: Clock) -> bytes:
     values = dossier.values
     form = variant_of(values.get("rank_code"))
     doc = Document()
-    _set_up(doc, form, dossier, clock)
+    layout.set_up(doc, f"{form.number} - {_value(values.get('full_name'))}", clock.now())
     _header(doc, form, dossier)
     _title(doc, form)
     _identity(doc, dossier)
@@ -133,16 +127,16 @@ def render_2c(dossier: DossierFull, clock: Clock) -> bytes:
 # -- the form's parts, top to bottom --
 
 def _header(doc: DocxDocument, form: Variant, dossier: DossierFull) -> None:
-    left, right = _frame(doc, (9.0, 7.0))
-    _line(left, f"{form.managing_unit}: ", _dotted(dossier.custodian_unit, LONG), size=TABLE_PT, first=True)
-    _line(left, f"{form.using_unit}: ", _dotted(dossier.working_unit, LONG), size=TABLE_PT)
-    _line(left, f"{form.dossier_number}: ", _dotted(dossier.values.get("personal_id"), LONG), size=TABLE_PT)
-    _text(right, form.number, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, first=True)
-    _text(right, form.issued_by, italic=True, size=NOTE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    left, right = layout.frame(doc, (9.0, 7.0))
+    layout.line(left, f"{form.managing_unit}: ", _dotted(dossier.custodian_unit, LONG), size=TABLE_PT, first=True)
+    layout.line(left, f"{form.using_unit}: ", _dotted(dossier.working_unit, LONG), size=TABLE_PT)
+    layout.line(left, f"{form.dossier_number}: ", _dotted(dossier.values.get("personal_id"), LONG), size=TABLE_PT)
+    layout.text(right, form.number, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, first=True)
+    layout.text(right, form.issued_by, italic=True, size=NOTE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
 
 
 def _title(doc: DocxDocument, form: Variant) -> None:
-    paragraph = _text(doc, form.title, bold=True, size=TITLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    paragraph = layout.text(doc, form.title, bold=True, size=TITLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
     paragraph.paragraph_format.space_before = Pt(12)
     paragraph.paragraph_format.space_after = Pt(12)
 
@@ -150,19 +144,19 @@ def _title(doc: DocxDocument, form: Variant) -> None:
 def _identity(doc: DocxDocument, dossier: DossierFull) -> None:
     """The photo box, with items 1)–9) beside it as on paper."""
     values = dossier.values
-    photo_cell, items = _frame(doc, (4.6, 11.4))
+    photo_cell, items = layout.frame(doc, (4.6, 11.4))
     _photo_box(photo_cell)
     name = _value(values.get("full_name")).upper()
-    _line(items, "1) Họ và tên khai sinh (viết chữ in hoa): ", name or DOT * LONG, bold_value=True, first=True)
-    _line(items, "2) Tên gọi khác: ", _dotted(values.get("other_names"), LONG))
-    _line(items, "3) Sinh ngày: ", _dotted(values.get("birth_date"), SHORT),
+    layout.line(items, "1) Họ và tên khai sinh (viết chữ in hoa): ", name or DOT * LONG, bold_value=True, first=True)
+    layout.line(items, "2) Tên gọi khác: ", _dotted(values.get("other_names"), LONG))
+    layout.line(items, "3) Sinh ngày: ", _dotted(values.get("birth_date"), SHORT),
           ", Giới tính (nam, nữ): ", _dotted(SEX.get(values.get("sex"), values.get("sex")), SHORT))
-    _line(items, "4) Nơi sinh: ", _dotted(values.get("birthplace"), LONG))
-    _line(items, "5) Quê quán: ", _dotted(values.get("home_town"), LONG))
-    _line(items, "6) Dân tộc: ", _dotted(values.get("ethnicity"), SHORT),
+    layout.line(items, "4) Nơi sinh: ", _dotted(values.get("birthplace"), LONG))
+    layout.line(items, "5) Quê quán: ", _dotted(values.get("home_town"), LONG))
+    layout.line(items, "6) Dân tộc: ", _dotted(values.get("ethnicity"), SHORT),
           ", 7) Tôn giáo: ", _dotted(values.get("religion"), SHORT))
-    _line(items, "8) Nơi đăng ký hộ khẩu thường trú: ", _dotted(values.get("permanent_address"), LONG))
-    _line(items, "9) Nơi ở hiện nay: ", _dotted(values.get("current_address"), LONG))
+    layout.line(items, "8) Nơi đăng ký hộ khẩu thường trú: ", _dotted(values.get("permanent_address"), LONG))
+    layout.line(items, "9) Nơi ở hiện nay: ", _dotted(values.get("current_address"), LONG))
 
 
 def _post_and_qualifications(doc: DocxDocument, form: Variant, values: dict[str, Any]) -> None:
@@ -170,12 +164,12 @@ def _post_and_qualifications(doc: DocxDocument, form: Variant, values: dict[str,
     allowances = [_value(get("other_allowances"))]
     if get("over_ceiling_percent"):
         allowances.append(f"vượt khung {get('over_ceiling_percent')}%")
-    _line(doc, "10) Nghề nghiệp khi được tuyển dụng: ", DOT * LONG)
-    _line(doc, "11) Ngày tuyển dụng: ", _dotted(get("recruited_on"), SHORT),
+    layout.line(doc, "10) Nghề nghiệp khi được tuyển dụng: ", DOT * LONG)
+    layout.line(doc, "11) Ngày tuyển dụng: ", _dotted(get("recruited_on"), SHORT),
           ", Cơ quan tuyển dụng: ", _dotted(get("recruiting_agency"), LONG))
-    _line(doc, "12) Chức vụ (chức danh) hiện tại: ", _dotted(get("post"), LONG))
-    _line(doc, "13) Công việc chính được giao: ", DOT * LONG)
-    _line(doc, f"14) {form.rank}: ", _dotted(get("rank_name"), LONG),
+    layout.line(doc, "12) Chức vụ (chức danh) hiện tại: ", _dotted(get("post"), LONG))
+    layout.line(doc, "13) Công việc chính được giao: ", DOT * LONG)
+    layout.line(doc, f"14) {form.rank}: ", _dotted(get("rank_name"), LONG),
           f", {form.rank_code}: ", _dotted(get("rank_code"), SHORT),
           ", Bậc lương: ", _dotted(get("salary_step"), SHORT),
           ", Hệ số: ", _dotted(get("salary_coefficient"), SHORT),
@@ -183,91 +177,90 @@ def _post_and_qualifications(doc: DocxDocument, form: Variant, values: dict[str,
           ", Phụ cấp chức vụ: ", _dotted(get("position_allowance"), SHORT),
           ", Phụ cấp khác: ", _dotted(", ".join(part for part in allowances if part), SHORT))
     level = ", chuyên ngành ".join(_value(get(key)) for key in ("professional_level", "major") if get(key))
-    _line(doc, "15.1- Trình độ giáo dục phổ thông: ", _dotted(get("general_education"), SHORT))
-    _line(doc, "15.2- Trình độ chuyên môn cao nhất: ", _dotted(level, LONG))
-    _line(doc, "15.3- Lý luận chính trị: ", _dotted(get("political_theory"), SHORT),
+    layout.line(doc, "15.1- Trình độ giáo dục phổ thông: ", _dotted(get("general_education"), SHORT))
+    layout.line(doc, "15.2- Trình độ chuyên môn cao nhất: ", _dotted(level, LONG))
+    layout.line(doc, "15.3- Lý luận chính trị: ", _dotted(get("political_theory"), SHORT),
           "     15.4- Quản lý nhà nước: ", _dotted(get("state_management"), SHORT))
-    _line(doc, "15.5- Ngoại ngữ: ", _dotted(get("foreign_language"), SHORT),
+    layout.line(doc, "15.5- Ngoại ngữ: ", _dotted(get("foreign_language"), SHORT),
           "     15.6- Tin học: ", _dotted(get("it_skill"), SHORT))
-    _line(doc, "16) Ngày vào Đảng Cộng sản Việt Nam: ", _dotted(get("party_joined_on"), SHORT),
+    layout.line(doc, "16) Ngày vào Đảng Cộng sản Việt Nam: ", _dotted(get("party_joined_on"), SHORT),
           ", Ngày chính thức: ", _dotted(get("party_official_on"), SHORT))
 
 
 def _other_items(doc: DocxDocument, dossier: DossierFull) -> None:
     get = dossier.values.get
-    _line(doc, "17) Ngày tham gia tổ chức chính trị - xã hội: ", DOT * LONG)
-    _line(doc, "18) Ngày nhập ngũ: ", _dotted(get("military_enlisted_on"), SHORT),
+    layout.line(doc, "17) Ngày tham gia tổ chức chính trị - xã hội: ", DOT * LONG)
+    layout.line(doc, "18) Ngày nhập ngũ: ", _dotted(get("military_enlisted_on"), SHORT),
           ", Ngày xuất ngũ: ", _dotted(get("military_discharged_on"), SHORT),
           ", Quân hàm cao nhất: ", _dotted(get("military_rank"), SHORT))
-    _line(doc, "19) Danh hiệu được phong tặng cao nhất: ", DOT * LONG)
-    _line(doc, "20) Sở trường công tác: ", DOT * LONG)
-    _line(doc, "21) Khen thưởng: ", _dotted(_summary(dossier.of_kind("commendation")), LONG))
-    _line(doc, "22) Kỷ luật: ", _dotted(_summary(dossier.of_kind("discipline")), LONG))
-    _line(doc, "23) Tình trạng sức khỏe: ", DOT * SHORT, ", Chiều cao: ", DOT * SHORT,
+    layout.line(doc, "19) Danh hiệu được phong tặng cao nhất: ", DOT * LONG)
+    layout.line(doc, "20) Sở trường công tác: ", DOT * LONG)
+    layout.line(doc, "21) Khen thưởng: ", _dotted(_summary(dossier.of_kind("commendation")), LONG))
+    layout.line(doc, "22) Kỷ luật: ", _dotted(_summary(dossier.of_kind("discipline")), LONG))
+    layout.line(doc, "23) Tình trạng sức khỏe: ", DOT * SHORT, ", Chiều cao: ", DOT * SHORT,
           ", Cân nặng: ", DOT * SHORT, " kg, Nhóm máu: ", DOT * SHORT)
-    _line(doc, "24) Là thương binh hạng: ", DOT * SHORT, ", Là con gia đình chính sách: ", DOT * SHORT)
-    _line(doc, "25) Số CCCD/định danh cá nhân: ", _dotted(get("personal_id"), LONG),
+    layout.line(doc, "24) Là thương binh hạng: ", DOT * SHORT, ", Là con gia đình chính sách: ", DOT * SHORT)
+    layout.line(doc, "25) Số CCCD/định danh cá nhân: ", _dotted(get("personal_id"), LONG),
           ", Ngày cấp: ", _dotted(get("id_issued_on"), SHORT))
-    _line(doc, "26) Số sổ BHXH: ", _dotted(get("social_insurance_no"), LONG))
+    layout.line(doc, "26) Số sổ BHXH: ", _dotted(get("social_insurance_no"), LONG))
 
 
 def _tables(doc: DocxDocument, form: Variant, dossier: DossierFull) -> None:
-    _heading(doc, "27) ĐÀO TẠO, BỒI DƯỠNG VỀ CHUYÊN MÔN, NGHIỆP VỤ, LÝ LUẬN CHÍNH TRỊ, NGOẠI NGỮ, TIN HỌC")
-    _table(doc, (("Tên trường", 4.0), ("Chuyên ngành đào tạo, bồi dưỡng", 3.5),
+    layout.heading(doc, "27) ĐÀO TẠO, BỒI DƯỠNG VỀ CHUYÊN MÔN, NGHIỆP VỤ, LÝ LUẬN CHÍNH TRỊ, NGOẠI NGỮ, TIN HỌC")
+    layout.table(doc, (("Tên trường", 4.0), ("Chuyên ngành đào tạo, bồi dưỡng", 3.5),
                  ("Từ tháng, năm - đến tháng, năm", 3.0), ("Hình thức đào tạo", 2.5),
                  ("Văn bằng, chứng chỉ, trình độ gì", 3.0)),
            [_training_row(record) for record in dossier.of_kind("training")])
 
-    _heading(doc, "28) TÓM TẮT QUÁ TRÌNH CÔNG TÁC")
-    _table(doc, (("Từ tháng, năm đến tháng, năm", 4.0),
+    layout.heading(doc, "28) TÓM TẮT QUÁ TRÌNH CÔNG TÁC")
+    layout.table(doc, (("Từ tháng, năm đến tháng, năm", 4.0),
                  ("Chức danh, chức vụ, đơn vị công tác (đảng, chính quyền, đoàn thể, tổ chức xã hội), kể cả "
                   "thời gian được đào tạo, bồi dưỡng về chuyên môn, nghiệp vụ…", 12.0)),
            [(_period(record), record.text) for record in dossier.of_kind("work_history")])
 
-    _heading(doc, "29) ĐẶC ĐIỂM LỊCH SỬ BẢN THÂN")
+    layout.heading(doc, "29) ĐẶC ĐIỂM LỊCH SỬ BẢN THÂN")
     for prompt in HISTORY_PROMPTS:
-        _text(doc, prompt, italic=True)
+        layout.text(doc, prompt, italic=True)
     history = [("", record) for record in dossier.of_kind("declaration")]
     history += [("Khen thưởng: ", record) for record in dossier.of_kind("commendation")]
     history += [("Kỷ luật: ", record) for record in dossier.of_kind("discipline")]
     for label, record in history:
         when = format_date(record.date_from)
-        _text(doc, f"{label}{when + ': ' if when else ''}{record.text}")
+        layout.text(doc, f"{label}{when + ': ' if when else ''}{record.text}")
     if not history:
         _blank_lines(doc, 3)
 
-    _heading(doc, "30) QUAN HỆ GIA ĐÌNH")
+    layout.heading(doc, "30) QUAN HỆ GIA ĐÌNH")
     family = dossier.of_kind("family")
-    _heading(doc, "a) Về bản thân: Cha, Mẹ, Vợ (hoặc chồng), các con, anh chị em ruột", space_before=3)
-    _table(doc, FAMILY_COLUMNS, [_family_row(r) for r in family if r.data.get("side") != "spouse"])
-    _heading(doc, "b) Về bên vợ (hoặc chồng): Cha, Mẹ, anh chị em ruột", space_before=6)
-    _table(doc, FAMILY_COLUMNS, [_family_row(r) for r in family if r.data.get("side") == "spouse"])
+    layout.heading(doc, "a) Về bản thân: Cha, Mẹ, Vợ (hoặc chồng), các con, anh chị em ruột", space_before=3)
+    layout.table(doc, FAMILY_COLUMNS, [_family_row(r) for r in family if r.data.get("side") != "spouse"])
+    layout.heading(doc, "b) Về bên vợ (hoặc chồng): Cha, Mẹ, anh chị em ruột", space_before=6)
+    layout.table(doc, FAMILY_COLUMNS, [_family_row(r) for r in family if r.data.get("side") == "spouse"])
 
-    _heading(doc, f"31) {form.salary_title}")
-    _table(doc, (("Tháng/năm", 4.0), ("Mã ngạch/bậc", 6.0), ("Hệ số lương", 6.0)),
+    layout.heading(doc, f"31) {form.salary_title}")
+    layout.table(doc, (("Tháng/năm", 4.0), ("Mã ngạch/bậc", 6.0), ("Hệ số lương", 6.0)),
            [_salary_row(record) for record in dossier.of_kind("salary_history")])
 
 
 def _assessment(doc: DocxDocument, form: Variant) -> None:
-    _heading(doc, f"32) {form.assessment_title}")
+    layout.heading(doc, f"32) {form.assessment_title}")
     _blank_lines(doc, 5)
 
 
 def _signatures(doc: DocxDocument, form: Variant, values: dict[str, Any], clock: Clock) -> None:
     today = local_today(clock)
-    left, right = _frame(doc, (7.5, 8.5))
+    left, right = layout.frame(doc, (7.5, 8.5))
     center = WD_ALIGN_PARAGRAPH.CENTER
-    _text(left, "", first=True)
-    _text(left, "Người khai", bold=True, align=center)
-    _text(left, "Tôi xin cam đoan những lời khai trên đây là đúng sự thật", align=center)
-    _text(left, "(Ký tên, ghi rõ họ tên)", italic=True, align=center)
+    layout.text(left, "", first=True)
+    layout.text(left, "Người khai", bold=True, align=center)
+    layout.text(left, "Tôi xin cam đoan những lời khai trên đây là đúng sự thật", align=center)
+    layout.text(left, "(Ký tên, ghi rõ họ tên)", italic=True, align=center)
     for _ in range(3):
-        _text(left, "")
-    _text(left, _value(values.get("full_name")), bold=True, align=center)
-    _text(right, f"{DOT * 5}, ngày {today:%d} tháng {today:%m} năm {today:%Y}", italic=True, align=center,
-          first=True)
-    _text(right, form.head, bold=True, align=center)
-    _text(right, "(Ký tên, đóng dấu)", italic=True, align=center)
+        layout.text(left, "")
+    layout.text(left, _value(values.get("full_name")), bold=True, align=center)
+    layout.text(right, layout.long_date(DOT * 5, today), italic=True, align=center, first=True)
+    layout.text(right, form.head, bold=True, align=center)
+    layout.text(right, "(Ký tên, đóng dấu)", italic=True, align=center)
 
 
 # -- rows of the repeating tables --
@@ -338,88 +331,7 @@ def _period(record: Record) -> str:
     return f"{start} - {_month_year(record.date_to) or 'nay'}"
 
 
-# -- document building blocks --
-
-def _set_up(doc: DocxDocument, form: Variant, dossier: DossierFull, clock: Clock) -> None:
-    """A4 portrait, margins 2 cm (3 cm left), Times New Roman 13, Vietnamese."""
-    section = doc.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.top_margin = section.bottom_margin = section.right_margin = Cm(2)
-    section.left_margin = Cm(3)
-    _default_font(doc)
-    normal = doc.styles["Normal"]
-    normal.font.name, normal.font.size = FONT, Pt(BODY_PT)
-    normal.paragraph_format.space_before, normal.paragraph_format.space_after = Pt(0), Pt(3)
-    normal.paragraph_format.line_spacing = 1.0
-    cells = doc.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
-    cells.style_id = TABLE_STYLE_ID
-    cells.base_style = normal
-    cells.font.size = Pt(TABLE_PT)
-    cells.paragraph_format.space_after = Pt(0)
-    properties = doc.core_properties
-    properties.title = f"{form.number} - {_value(dossier.values.get('full_name'))}"
-    properties.author = properties.last_modified_by = "HoSo"
-    properties.language = "vi-VN"
-    properties.created = properties.modified = clock.now().replace(tzinfo=None)
-    properties.revision = 1
-
-
-def _default_font(doc: DocxDocument) -> None:
-    """Times New Roman for every script (not the template's theme fonts), and Vietnamese as the language."""
-    defaults = doc.styles.element.find(qn("w:docDefaults"))
-    r_pr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    fonts = r_pr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        r_pr.insert(0, fonts)
-    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(theme), None)
-    for script in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(script), FONT)
-    lang = r_pr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        r_pr.append(lang)
-    lang.set(qn("w:val"), "vi-VN")
-
-
-def _paragraph(container: DocxDocument | _Cell, first: bool = False) -> Paragraph:
-    """A new paragraph; in a fresh table cell, `first` reuses the empty paragraph the cell comes with."""
-    return container.paragraphs[0] if first else container.add_paragraph()
-
-
-def _text(container: DocxDocument | _Cell, text: str, *, bold: bool = False, italic: bool = False,
-          size: int | None = None, align: int | None = None, first: bool = False) -> Paragraph:
-    paragraph = _paragraph(container, first)
-    run = paragraph.add_run(text)
-    run.bold, run.italic = bold or None, italic or None
-    if size:
-        run.font.size = Pt(size)
-    if align is not None:
-        paragraph.alignment = align
-    return paragraph
-
-
-def _line(container: DocxDocument | _Cell, *parts: str, bold_value: bool = False, size: int | None = None,
-          first: bool = False) -> Paragraph:
-    """A labelled line of the form: label, value, label, value… The labels are plain, the values as given."""
-    paragraph = _paragraph(container, first)
-    for index, part in enumerate(parts):
-        run = paragraph.add_run(part)
-        if index % 2 and bold_value:
-            run.bold = True
-        if size:
-            run.font.size = Pt(size)
-    return paragraph
-
-
-def _heading(doc: DocxDocument, text: str, space_before: int = 9) -> None:
-    """A bold heading kept on the page of what follows it."""
-    paragraph = _text(doc, text, bold=True)
-    paragraph.paragraph_format.space_before = Pt(space_before)
-    paragraph.paragraph_format.keep_with_next = True
-
+# -- document building blocks of the 2C form's own --
 
 def _blank_lines(doc: DocxDocument, count: int) -> None:
     """Dotted lines across the page, to be written on by hand."""
@@ -431,56 +343,6 @@ def _blank_lines(doc: DocxDocument, count: int) -> None:
         paragraph.add_run("\t")
 
 
-def _table(doc: DocxDocument, columns: Sequence[tuple[str, float]], rows: Iterable[Sequence[str]],
-           blank_rows: int = 3) -> Table:
-    """A ruled table: a bold header row repeated on every page, then every row (blank ones when none)."""
-    rows = list(rows) or [("",) * len(columns)] * blank_rows
-    table = doc.add_table(rows=1, cols=len(columns))
-    table.style = doc.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    widths = [Cm(width) for _header, width in columns]
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = width
-    header = table.rows[0]
-    _repeat_as_header(header)
-    for cell, (title, _width), width in zip(header.cells, columns, widths, strict=True):
-        _cell(cell, title, width, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-    for values in rows:
-        for cell, value, width in zip(table.add_row().cells, values, widths, strict=True):
-            _cell(cell, value, width)
-    return table
-
-
-def _cell(cell: _Cell, text: str, width: Cm, *, bold: bool = False, align: int | None = None) -> None:
-    cell.width = width
-    paragraph = cell.paragraphs[0]
-    # The style by id: `paragraph.style = name` looks the name up among all styles, for every cell.
-    paragraph._p.style = TABLE_STYLE_ID
-    if align is not None:
-        paragraph.alignment = align
-    if text:
-        run = paragraph.add_run(text)
-        run.bold = bold or None
-    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-
-
-def _repeat_as_header(row: Any) -> None:
-    tr_pr = row._tr.get_or_add_trPr()
-    for tag in ("w:cantSplit", "w:tblHeader"):
-        tr_pr.append(OxmlElement(tag))
-
-
-def _frame(doc: DocxDocument, widths_cm: Sequence[float]) -> list[_Cell]:
-    """An unruled one-row table that places blocks side by side; returns its cells."""
-    table = doc.add_table(rows=1, cols=len(widths_cm))
-    table.autofit = False
-    cells = table.rows[0].cells
-    for column, cell, width in zip(table.columns, cells, widths_cm, strict=True):
-        column.width = cell.width = Cm(width)
-    return list(cells)
-
-
 def _photo_box(cell: _Cell) -> None:
     """A ruled 4 x 6 cm box for the photo, its caption in the middle."""
     box = cell.add_table(rows=1, cols=1)
@@ -489,9 +351,9 @@ def _photo_box(cell: _Cell) -> None:
     row.height, row.height_rule = Cm(6), WD_ROW_HEIGHT_RULE.EXACTLY
     inner = row.cells[0]
     box.columns[0].width = inner.width = Cm(4)
-    _borders(inner)
-    _text(inner, "Ảnh màu", align=WD_ALIGN_PARAGRAPH.CENTER, size=TABLE_PT, first=True)
-    _text(inner, "(4 x 6 cm)", align=WD_ALIGN_PARAGRAPH.CENTER, size=TABLE_PT)
+    layout.borders(inner)
+    layout.text(inner, "Ảnh màu", align=WD_ALIGN_PARAGRAPH.CENTER, size=TABLE_PT, first=True)
+    layout.text(inner, "(4 x 6 cm)", align=WD_ALIGN_PARAGRAPH.CENTER, size=TABLE_PT)
     inner.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     # The cell's own empty paragraph would push the box down a line: drop it (the one after the box stays,
     # since a cell must end with a paragraph).
@@ -499,13 +361,3 @@ def _photo_box(cell: _Cell) -> None:
     leading.getparent().remove(leading)
 
 
-def _borders(cell: _Cell) -> None:
-    tc_pr = cell._tc.get_or_add_tcPr()
-    borders = OxmlElement("w:tcBorders")
-    for edge in ("top", "left", "bottom", "right"):
-        line = OxmlElement(f"w:{edge}")
-        line.set(qn("w:val"), "single")
-        line.set(qn("w:sz"), "6")
-        line.set(qn("w:color"), "000000")
-        borders.append(line)
-    tc_pr.append(borders)

@@ -20,6 +20,7 @@ from services.errors import InvalidInput, PermissionDenied
 from services.i18n import N_
 from services.outbox import UNMUTABLE, Due, enqueue
 from services.profiles import Profile
+from services.reports import due_dates, period_code, reporting_units
 from services.retirement import decision_due, notice_due, retirement_date
 from services.salary import raise_due, raise_months
 from services.policy import Action, allows
@@ -38,14 +39,6 @@ DAILY = frozenset({"report_overdue", "report_overdue_summary", "declaration_pend
                    "subaccount_pending"})  # a request waiting this long is brought up
 OVER_CEILING_MONTHS = 12  # past the last step, the allowance grows by a point a year
 NEW_DOSSIER_MARKS = (0.5, 0.8)  # shares of the profile's limit, then the last day
-
-
-def report_period(due: dt.date) -> str:
-    return f"{due.year}-H{1 if due.month <= 6 else 2}"
-
-
-def report_due_dates(profile: Profile, year: int) -> list[dt.date]:
-    return [dt.date(year, int(mm_dd[:2]), int(mm_dd[3:])) for mm_dd in profile.reports.due_dates]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +128,11 @@ class ReminderService:
                        clerks: dict[str, list[Recipient]], admins: list[Recipient]) -> list[Due]:
         """Before each due date at the profile's offsets, to the units that have not submitted; after it,
         daily to the late units, and a summary to the admin."""
-        units = [u for u in await repos.units.subtree("/") if u.status == "active" and u.path.count("/") == 3]
+        units = reporting_units(list(await repos.units.subtree("/")))
         items: list[Due] = []
         # Last year's December round is still overdue in January and February.
-        for due in [d for year in (day.year - 1, day.year, day.year + 1) for d in report_due_dates(profile, year)]:
-            period = report_period(due)
+        for due in [d for year in (day.year - 1, day.year, day.year + 1) for d in due_dates(profile, year)]:
+            period = period_code(due)
             offset = (due - day).days
             # Due *before* the date (the last day is the one before it): overdue from the date itself,
             # then daily until the next round is near.

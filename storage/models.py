@@ -345,7 +345,8 @@ class ReminderMute(Base):
 
 
 class UnitReport(Base):
-    """A unit's half-yearly report for a period ("2026-H1", "2026-H2"): a draft until submitted."""
+    """A unit's half-yearly report for a period ("2026-H1", "2026-H2"): a draft until submitted, then
+    kept as submitted, with the figures it reported frozen. Never deleted."""
 
     __tablename__ = "unit_report"
     __table_args__ = (UniqueConstraint("unit_id", "period"),)
@@ -359,6 +360,12 @@ class UnitReport(Base):
     late: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # The report's own number (e.g. 12/BC-SYT) and who signs it.
+    doc_number: Mapped[str | None] = mapped_column(String(64))
+    signer: Mapped[str | None] = mapped_column(String(255))
+    signer_title: Mapped[str | None] = mapped_column(String(255))
+    # The measured compliance and the statistics as submitted: the document stays what was sent.
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ExtraDayOff(Base):
@@ -413,6 +420,8 @@ Index("ix_audit_event_object", AuditEvent.object_type, AuditEvent.object_id)
 Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employment_status)
 Index("ix_change_event_unit_status", ChangeEvent.unit_id, ChangeEvent.status)
 Index("ix_outbox_status_due", Outbox.status, Outbox.due_at)
+Index("ix_outbox_object", Outbox.object_type, Outbox.object_id)
+Index("ix_unit_report_period_status", UnitReport.period, UnitReport.status)
 # At most one pending request per dossier, enforced by the database itself (two clerks racing).
 Index("uq_transfer_request_pending", TransferRequest.dossier_id, unique=True,
       sqlite_where=TransferRequest.status == "pending", postgresql_where=TransferRequest.status == "pending")

@@ -12,7 +12,9 @@ from storage.changes import ChangeRepository
 from storage.outbox import OutboxRepository, ReminderSourceRepository
 from storage.transfers import TransferRepository
 from storage.database import Database
+from storage.reports import ReportRepository
 from storage.search import DossierSearch
+from storage.statistics import StatisticsRepository
 from storage.repositories import (
     AccountRepository,
     DossierRepository,
@@ -44,6 +46,8 @@ class Repositories:
         self.transfers = TransferRepository(session)
         self.outbox = OutboxRepository(session)
         self.reminder_sources = ReminderSourceRepository(session)
+        self.statistics = StatisticsRepository(session)
+        self.reports = ReportRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

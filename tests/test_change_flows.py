@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 from aiogram.enums import ChatType
-from aiogram.filters.callback_data import CallbackData
-from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Chat, Document, File, Message, PhotoSize, Update
 from sqlalchemy import select
 
@@ -37,7 +35,7 @@ from services.changes import snapshot
 from services.reference import install_reference_lists
 from services.setup import install_profile
 from storage.models import Attachment, ChangeEvent, Dossier, DossierRecord, DossierVersion
-from tests.talk import Talk, buttons_of, packed, tr
+from tests.talk import Talk, tr
 from tests.conftest import BotHarness
 from tests.test_accounts import audit_actions, sign_in, tree
 from tests.test_attachments import JPEG, PDF

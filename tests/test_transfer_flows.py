@@ -14,9 +14,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from aiogram.filters.callback_data import CallbackData
-from aiogram.fsm.storage.base import StorageKey
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import Message
 from sqlalchemy import select
 
 from bot.jobs import Jobs
@@ -30,7 +28,7 @@ from services.identity import load_actor
 from services.reference import install_reference_lists
 from services.setup import install_profile
 from storage.models import ChangeEvent, DossierRecord, DossierVersion, TransferRequest
-from tests.talk import Talk, buttons_of, packed, tr
+from tests.talk import Talk, buttons_of, tr
 from tests.conftest import BotHarness
 from tests.test_accounts import PASSWORD, audit_actions, sign_in, tree
 from tests.test_lookup import add_people

@@ -1,0 +1,116 @@
+"""`hoso stats` and `hoso report`: the statistics and the half-yearly reports from the server's shell.
+
+Registered on the main app by `bot.cli` (its last lines), like `bot.cli_dossiers`. (No `from __future__
+import annotations` here: typer reads the commands' annotations.)
+"""
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.clock import SystemClock, format_date, parse_date
+from services.i18n import N_
+
+
+def register(app: typer.Typer) -> None:
+    from bot.cli import JsonOption, _, admin_call, emit, fail, settings_or_exit
+    from locales import translator
+
+    def as_of_date(text: str | None) -> dt.date | None:
+        if text is None:
+            return None
+        try:
+            return dt.date.fromisoformat(text) if len(text) == 10 and text[4] == "-" else parse_date(text)
+        except ValueError:
+            fail("--as-of: " + _(N_("Not a valid date: {value} (use dd/mm/yyyy)")).format(value=text))
+
+    def writable(option: str, path: Path, suffix: str) -> None:
+        if path.suffix.lower() != suffix:
+            fail(f"{option}: " + _(N_("use a {suffix} file: {path}")).format(suffix=suffix, path=path))
+        if not path.parent.is_dir():
+            fail(f"{option}: " + _(N_("no such folder: {path}")).format(path=path.parent))
+
+    def write(option: str, path: Path, content: bytes) -> None:
+        try:
+            path.write_bytes(content)
+        except OSError as error:
+            fail(f"{option}: {error.strerror or error}: {path}")
+
+    @app.command("stats", help=_(N_(
+        "Write the statistics (BM01/BNV: totals, party members, women, ethnic minorities, religious; rank, "
+        "qualifications, age bands) of the province or of one unit's subtree on a date, as .xlsx.")))
+    def stats(
+        file: Annotated[Path, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)],
+        unit: Annotated[str | None, typer.Option(
+            "--unit", help=_(N_("Only this unit and its subunits.")))] = None,
+        as_of: Annotated[str | None, typer.Option(
+            "--as-of", help=_(N_("The date, dd/mm/yyyy (default: today).")))] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        from services.stats_workbook import statistics_workbook
+
+        writable("FILE", file, ".xlsx")
+        day = as_of_date(as_of)
+        table = admin_call(lambda services: services.statistics.table(unit, day))
+        title = _(N_("Statistics of {scope} on {date}")).format(scope=", ".join(table.scope),
+                                                                 date=format_date(table.as_of))
+        write("FILE", file, statistics_workbook(table, _, title))
+        emit(as_json, {"file": str(file), "people": table.total.people, "as_of": table.as_of.isoformat(),
+                       "rows": len(table.rows)},
+             _(N_("{count} people in service on {date}, {rows} rows: {path}")).format(
+                 count=table.total.people, date=format_date(table.as_of), rows=len(table.rows), path=file))
+
+    report_app = typer.Typer(help=_(N_("The half-yearly reports: the submission board, the province's report.")),
+                             no_args_is_help=True)
+    app.add_typer(report_app, name="report")
+    PeriodOption = Annotated[str | None, typer.Option(
+        "--period", help=_(N_("The period, e.g. 2026-H2 (default: the one being reported now).")))]
+
+    @report_app.command("board", help=_(N_("Which units submitted the report of a period, late or not, and "
+                                           "who was reminded.")))
+    def board(period: PeriodOption = None, as_json: JsonOption = False) -> None:
+        made = admin_call(lambda services: services.reports.board(period))
+        rows = [{"unit": line.unit_code, "name": line.unit_name, "status": line.status, "late": line.late,
+                 "submitted_at": line.submitted_at.isoformat() if line.submitted_at else None,
+                 "reminders": line.reminders, "reminded": list(line.reminded)} for line in made.lines]
+        if as_json:
+            typer.echo(json.dumps({"period": made.period.code, "due": made.period.due.isoformat(), "units": rows},
+                                  ensure_ascii=False))
+            return
+        states = {"submitted": _(N_("submitted")), "draft": _(N_("draft")), "new": _(N_("not begun"))}
+        for line in made.lines:
+            when = format_date(line.submitted_at) if line.submitted_at else ""
+            late = _(N_("late")) if line.late else ""
+            typer.echo(f"{line.unit_code:<14} {states[line.status]:<14} {when:<10} {late:<6} "
+                       f"{line.reminders:>3}  {line.unit_name}")
+        typer.echo(_(N_("Submitted {submitted} of {total} ({late} late); drafts {drafts}; not begun {new}")).format(
+            submitted=made.count("submitted"), total=len(made.lines), late=made.late, drafts=made.count("draft"),
+            new=made.count("new")))
+
+    @report_app.command("province", help=_(N_(
+        "Write the province's report of a period: FILE.docx, and its statistics and compliance beside it as "
+        "FILE.xlsx.")))
+    def province(
+        file: Annotated[Path, typer.Argument(help=_(N_("The .docx file to write.")), show_default=False)],
+        period: PeriodOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        from services.report_docx import render_provincial_report
+        from services.stats_workbook import provincial_workbook
+
+        writable("FILE", file, ".docx")
+        clock = SystemClock(settings_or_exit().timezone)
+        made = admin_call(lambda services: services.reports.provincial(period))
+        write("FILE", file, render_provincial_report(made, translator("vi"), clock.now(), clock.tz))
+        sheet = file.with_suffix(".xlsx")
+        title = _(N_("Statistics of {scope} on {date}")).format(scope=made.province,
+                                                                 date=format_date(made.statistics.as_of))
+        write("FILE", sheet, provincial_workbook(made, _, title))
+        emit(as_json, {"period": made.period.code, "docx": str(file), "xlsx": str(sheet),
+                       "submitted": made.board.count("submitted"), "units": len(made.board.lines)},
+             _(N_("The province's report {period}: {submitted} of {total} units submitted.")).format(
+                 period=made.period.code, submitted=made.board.count("submitted"), total=len(made.board.lines))
+             + f"\n{file}\n{sheet}")
