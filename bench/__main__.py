@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, Callable[[int], int]] = {
     "import_export": lambda runs: __import__("bench.import_export", fromlist=["run"]).run(runs),
     "fanout": lambda runs: __import__("bench.fanout", fromlist=["run"]).run(runs),
     "reports": lambda runs: __import__("bench.reports", fromlist=["run"]).run(runs),
+    "inspect": lambda runs: __import__("bench.inspect", fromlist=["run"]).run(runs),
 }
 
 

@@ -97,7 +97,7 @@ async def _measure(database: Database, runs: int) -> bool:
         started = time.perf_counter()
         document = render_provincial_report(made, vi, clock.now(), clock.tz)
         rendered = time.perf_counter()
-        workbook = provincial_workbook(made, vi, "Thống kê")
+        workbook = provincial_workbook(made, vi, "Thống kê", clock.tz)
         done = time.perf_counter()
         parts["service"].append(seconds)
         parts["docx"].append(rendered - started)

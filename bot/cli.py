@@ -610,5 +610,5 @@ def main() -> None:
 
 from bot.cli_dossiers import register as _register_dossier_commands  # noqa: E402
 _register_dossier_commands(app)
-from bot.cli_reports import register as _register_report_commands  # noqa: E402
-_register_report_commands(app)
+from bot.cli_oversight import register as _register_oversight_commands  # noqa: E402
+_register_oversight_commands(app)

@@ -10,9 +10,11 @@ from handlers import (
     dossiers,
     export,
     fallback,
+    feedback,
     find,
     forms,
     history,
+    inspect,
     language,
     reminders,
     reports,
@@ -28,5 +30,5 @@ def routers() -> list[Router]:
     prompts must win over anything else), the capabilities, the form answers, the fallback last.
     Fresh because a router can belong to one Dispatcher only."""
     modules = (cancel, signin, start, language, find, dossiers, changes, history, transfers, reminders, reports, stats,
-               admin, audit, export, forms, fallback)  # ← new modules go before forms
+               inspect, feedback, admin, audit, export, forms, fallback)  # ← new modules go before forms
     return [module.build_router() for module in modules]

@@ -84,6 +84,9 @@ class Form:
     summary: Summary | None = None  # when set, the form ends on Confirm / Edit field / Cancel
     groups: dict[str, str] = field(default_factory=dict)  # optional group → its title (message id)
     attachments: bool = False
+    # What the user is told they may send along (message ids): the scanned decision, unless said otherwise.
+    attachment_hint: str = N_("You can send the scanned decision (PDF, JPG, PNG or DOCX, up to 20 MB) at any step.")
+    attachment_reminder: str = N_("You may still send the scanned decision as a document or photo.")
 
     def index(self, key: str) -> int:
         return [f.key for f in self.fields].index(key)
@@ -247,7 +250,7 @@ async def _summarise(message: Message, state: FSMContext, services: Services, pr
     if progress.files:
         text += "\n" + _("Attached: {names}").format(names=esc(", ".join(f["name"] for f in progress.files)))
     if progress.form.attachments:
-        text += "\n" + _("You may still send the scanned decision as a document or photo.")
+        text += "\n" + _(progress.form.attachment_reminder)
     actions = [button(_("✅ Confirm"), FormConfirm(action="confirm")), button(_("✏️ Edit field"), FormConfirm(action="edit")),
                button(_("✖ Cancel"), FormConfirm(action="cancel"))]
     await message.answer(text, reply_markup=keyboard(actions, 3))
@@ -299,7 +302,7 @@ async def start_form(message: Message, state: FSMContext, form: Form, services: 
     note = intro + "\n" if intro else ""
     note += _("Send /cancel at any time to stop; nothing is saved until the last answer.")
     if form.attachments:
-        note += "\n" + _("You can send the scanned decision (PDF, JPG, PNG or DOCX, up to 20 MB) at any step.")
+        note += "\n" + _(form.attachment_hint)
     await message.answer(note)
     progress.step = progress.following() or 0
     await progress.save(state)

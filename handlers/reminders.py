@@ -19,6 +19,8 @@ from handlers.dossiers import OpenDossier
 from handlers.views import button, clip, esc, keyboard
 from services.clock import format_date, format_local_datetime
 from services.facade import Services
+from services.feedback import STATUSES as FEEDBACK_STATUSES
+from services.inspection import FINDINGS
 from services.i18n import N_
 
 KIND_TITLES = {
@@ -26,6 +28,8 @@ KIND_TITLES = {
     "report_overdue": N_("Half-yearly report overdue"),
     "report_overdue_summary": N_("Overdue half-yearly reports (summary)"),
     "report_submitted": N_("Half-yearly reports submitted"),
+    "inspection_findings": N_("Findings of the personnel office's inspection"),
+    "feedback_answer": N_("Answers to your feedback"),
     "new_dossier_deadline": N_("New dossier to complete"),
     "salary_raise_due": N_("Salary step raises due"),
     "retirement_notice": N_("Retirement notice due"),
@@ -57,7 +61,8 @@ def render(kind: str, p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | No
                  "Send /report to prepare it.").format(period=esc(p["period"]), unit=esc(p["unit"]),
                                                        due=_date(p["due"]), days=p["days"])
     elif kind == "report_overdue":
-        text = _("The half-yearly report {period} of {unit} was due before {due} and is not submitted yet.").format(
+        text = _("The half-yearly report {period} of {unit} was due before {due} and is not submitted yet. "
+                 "Send /report {period} to file it now.").format(
             period=esc(p["period"]), unit=esc(p["unit"]), due=_date(p["due"]))
     elif kind == "report_overdue_summary":
         text = _("{count} units have not submitted the half-yearly report {period} (due before {due}):").format(
@@ -68,6 +73,17 @@ def render(kind: str, p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | No
                 _("{unit} submitted its half-yearly report {period}.")).format(
             unit=esc(p["unit"]), period=esc(p["period"])) + "\n" + _("/report {code} {period} opens it.").format(
             code=esc(p.get("unit_code", "")), period=esc(p["period"]))
+    elif kind == "inspection_findings":
+        text = _("The personnel office's inspection of {unit} on {date}: {complete} of {total} dossiers complete; "
+                 "{count} findings to put right:").format(
+            unit=esc(p["unit"]), date=_date(p["as_of"]), complete=p["complete"], total=p["total"],
+            count=p["count"]) + "\n" + "\n".join(
+            f"• {esc(_(FINDINGS.get(person['kind'], person['kind'])))} — {esc(person['name'])} "
+            f"(<code>{esc(person['personal_id'])}</code>)" for person in p["people"])
+    elif kind == "feedback_answer":
+        text = _("The personnel office answered your feedback #{number} ({status}):").format(
+            number=p["number"], status=esc(_(FEEDBACK_STATUSES.get(p["status"], p["status"])))) + "\n" + esc(
+            p["answer"]) + "\n\n" + _("You wrote: {text}").format(text=esc(p["asked"]))
     elif kind == "new_dossier_deadline":
         text = _("The dossier of <b>{name}</b> must be complete by {deadline}; still missing: {missing}. "
                  "Use /update → Complete the dossier.").format(

@@ -13,6 +13,8 @@ opens one unit's report.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from typing import Any
 
 from aiogram import Router
@@ -25,18 +27,21 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.forms import Field, Form, Reply, busy, register, start_form
-from handlers.views import button, clip, error_text, esc, keyboard
-from services.clock import format_date, format_local_datetime
+from handlers.views import alert, button, clip, error_text, esc, keyboard, percent, share
+from services.clock import format_date, format_local_date, format_local_datetime
 from services.errors import InvalidInput
 from services.facade import Services
 from services.i18n import N_
 from services.policy import Action
 from services.report_docx import render_provincial_report, render_unit_report
-from services.reports import PERIOD, SECTION_TITLES, SUBMITTED, Board, Compliance, ReportView
+from services.compliance import Compliance
+from services.inspection import FINDINGS
+from services.reports import PERIOD, SECTION_TITLES, SUBMITTED, Board, Quality, ReportView
 from services.stats_workbook import provincial_workbook, statistics_workbook
 
 STATUS_LABELS = {"new": N_("not begun"), "draft": N_("draft"), "submitted": N_("submitted")}
 PART_LABELS = {"a": "a)", "c": "c)", "d": "d)", "dd": "đ)"}
+MAX_PICKS = 40
 
 
 class ReportOpen(CallbackData, prefix="rpo"):
@@ -91,8 +96,8 @@ async def _check(services: Services, context: dict[str, Any], key: str, value: s
 async def _save(services: Services, answers: dict[str, str]) -> Reply:
     view = await services.reports.save(answers["_unit"], answers["_period"],
                                        {k: v for k, v in answers.items() if not k.startswith("_")})
-    text, markup = card(view)
-    return Reply(_("Saved in the draft.") + "\n\n" + text, markup=markup)
+    text, markup = card(view, services.clock.tz, _("Saved in the draft."))
+    return Reply(text, markup=markup)
 
 
 SECTION_FORMS = {key: register(Form(f"report_{key}", SECTION_TITLES[key], (Field(key, question),), _save,
@@ -105,18 +110,13 @@ SIGN_FORM = register(Form("report_sign", N_("Number and signer of the report"), 
 
 
 # -- rendering -------------------------------------------------------------------------------------------
-def percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "—"
-
-
 def compliance_text(c: Compliance) -> list[str]:
     return [
         _("Changes entered on time: {on_time}/{total} ({share})").format(
-            on_time=c.changes_on_time, total=c.changes, share=percent(c.changes_on_time, c.changes)),
+            on_time=c.changes_on_time, total=c.changes, share=percent(c.changes_share)),
         _("New dossiers completed within the deadline: {on_time}/{judged} ({share}); incomplete and overdue: "
           "{overdue}; still within the deadline: {open}").format(
-            on_time=c.new_on_time, judged=c.new_on_time + c.new_late + c.new_overdue,
-            share=percent(c.new_on_time, c.new_on_time + c.new_late + c.new_overdue), overdue=c.new_overdue,
+            on_time=c.new_on_time, judged=c.new_judged, share=percent(c.new_share), overdue=c.new_overdue,
             open=c.new_open),
         _("Pending: {declarations} declarations, {transfers} custody requests, {registered} decisions not "
           "entered ({overdue} overdue)").format(declarations=c.declarations, transfers=c.transfers,
@@ -124,29 +124,49 @@ def compliance_text(c: Compliance) -> list[str]:
     ]
 
 
-def status_line(view: ReportView) -> str:
+def quality_text(quality: Quality | None) -> list[str]:
+    """What the inspection finds of the unit's dossiers, for section (a)."""
+    if quality is None:
+        return []
+    lines = [_("Dossiers with every mandatory field: {complete}/{total} ({share})").format(
+        complete=quality.complete, total=quality.people, share=share(quality.complete, quality.people))]
+    found = [f"{esc(_(FINDINGS[kind]))}: {count}" for kind, count in quality.findings.items() if count]
+    lines.append(_("Findings of the inspection: {count}").format(count=quality.found) +
+                 (" (" + "; ".join(found) + ")" if found else ""))
+    return lines
+
+
+def status_line(view: ReportView, tz: dt.tzinfo) -> str:
     if view.status == SUBMITTED and view.submitted_at is not None:
-        line = _("Submitted on {when} by {who}").format(when=format_date(view.submitted_at),
+        line = _("Submitted on {when} by {who}").format(when=format_local_date(view.submitted_at, tz),
                                                         who=esc(view.submitted_by or ""))
         return line + (" — " + _("late") if view.late else "")
     if view.status == "draft" and view.updated_at is not None:
-        return _("Draft, last saved on {when}").format(when=format_date(view.updated_at))
+        return _("Draft, last saved on {when}").format(when=format_local_date(view.updated_at, tz))
     return _("Not begun")
 
 
-def card(view: ReportView) -> tuple[str, InlineKeyboardMarkup | None]:
-    period, stats = view.period, view.statistics
-    lines = [_("<b>Half-yearly report {period}</b> — {unit}").format(period=esc(period.code), unit=esc(view.unit_name)),
-             _("Data from {start} to {end}; due before {due}").format(
-                 start=format_date(period.start), end=format_date(period.end), due=format_date(period.due)),
-             status_line(view), "",
-             f"<b>{esc(_(SECTION_TITLES['a']))}</b>"]
-    lines += [f"• {line}" for line in compliance_text(view.compliance)]
+def people_line(view: ReportView) -> str:
+    stats = view.statistics
+    return _("{count} people in service on {date}, of which {women} women; the table goes with the report").format(
+        count=stats.total.people, date=format_date(stats.as_of), women=stats.value(stats.total, "women"))
+
+
+def card(view: ReportView, tz: dt.tzinfo, head: str | None = None) -> tuple[str, InlineKeyboardMarkup | None]:
+    period = view.period
+    lines = [head, ""] if head else []
+    if view.overdue_before:
+        lines += ["❗ " + _("The report {period} is overdue and not submitted: /report {period}").format(
+            period=esc(view.overdue_before)), ""]
+    lines += [_("<b>Half-yearly report {period}</b> — {unit}").format(period=esc(period.code), unit=esc(view.unit_name)),
+              _("Data from {start} to {end}; due before {due}").format(
+                  start=format_date(period.start), end=format_date(period.end), due=format_date(period.due)),
+              status_line(view, tz), "",
+              f"<b>{esc(_(SECTION_TITLES['a']))}</b>"]
+    lines += [f"• {line}" for line in compliance_text(view.compliance) + quality_text(view.quality)]
     lines.append(_written(view, "a"))
     lines.append(f"<b>{esc(_(SECTION_TITLES['b']))}</b>")
-    lines.append("• " + _("{count} people in service on {date}, of which {women} women; the table goes with the "
-                          "report").format(count=stats.total.people, date=format_date(stats.as_of),
-                                           women=stats.value(stats.total, "women")))
+    lines.append("• " + people_line(view))
     for key in ("c", "d", "dd"):
         lines.append(f"<b>{esc(_(SECTION_TITLES[key]))}</b>")
         lines.append(_written(view, key))
@@ -183,12 +203,9 @@ def preview_text(view: ReportView) -> str:
     for key, title in SECTION_TITLES.items():
         lines.append(f"<b>{esc(_(title))}</b>")
         if key == "a":
-            lines += [f"• {line}" for line in compliance_text(view.compliance)]
+            lines += [f"• {line}" for line in compliance_text(view.compliance) + quality_text(view.quality)]
         if key == "b":
-            stats = view.statistics
-            lines.append(_("{count} people in service on {date}, of which {women} women; the table goes with the "
-                           "report").format(count=stats.total.people, date=format_date(stats.as_of),
-                                            women=stats.value(stats.total, "women")))
+            lines.append(people_line(view))
         elif view.sections.get(key):
             lines.append(esc(view.sections[key]))
         else:
@@ -203,7 +220,7 @@ def missing_text(view: ReportView) -> str:
         _("number and signer") if part == "sign" else PART_LABELS[part] for part in view.missing))
 
 
-def board_text(board: Board) -> tuple[str, InlineKeyboardMarkup | None]:
+def board_text(board: Board, tz: dt.tzinfo) -> tuple[str, InlineKeyboardMarkup | None]:
     period = board.period
     lines = [_("<b>Half-yearly reports {period}</b> (due before {due})").format(
                  period=esc(period.code), due=format_date(period.due)),
@@ -213,7 +230,7 @@ def board_text(board: Board) -> tuple[str, InlineKeyboardMarkup | None]:
     for line in board.lines:
         if line.status == SUBMITTED:
             mark = "⚠️" if line.late else "✅"
-            state = _("submitted on {date}").format(date=format_date(line.submitted_at)) + (
+            state = _("submitted on {date}").format(date=format_local_date(line.submitted_at, tz)) + (
                 " — " + _("late") if line.late else "")
         else:
             mark = "📝" if line.status == "draft" else ("❗" if board.overdue else "✖")
@@ -221,7 +238,8 @@ def board_text(board: Board) -> tuple[str, InlineKeyboardMarkup | None]:
         entry = f"{mark} <b>{esc(line.unit_name)}</b> (<code>{esc(line.unit_code)}</code>): {state}"
         if line.reminders:
             entry += "\n   " + _("reminded {count}×, last on {date}, to {accounts}").format(
-                count=line.reminders, date=format_date(line.last_reminded), accounts=esc(", ".join(line.reminded)))
+                count=line.reminders, date=format_local_date(line.last_reminded, tz),
+                accounts=esc(", ".join(line.reminded)))
         lines.append(entry)
     lines += ["", _("Open one unit's report: /report CODE {period}").format(period=esc(period.code))]
     return clip("\n".join(lines)), keyboard(
@@ -244,15 +262,18 @@ def _vi(i18n: I18n) -> Any:
 async def send_report_files(message: Message, services: Services, i18n: I18n, view: ReportView) -> None:
     stem = f"{view.unit_code.lower()}-{view.period.code.lower()}"
     draft = view.status != SUBMITTED
-    document = render_unit_report(view, _vi(i18n), services.clock.now(), services.clock.tz)
+    title = _("Statistics of {scope} on {date}").format(scope=view.unit_name, date=format_date(view.statistics.as_of))
+    # Written off the event loop, so that other users are not kept waiting meanwhile.
+    document, workbook = await asyncio.gather(
+        asyncio.to_thread(render_unit_report, view, _vi(i18n), services.clock.now(), services.clock.tz),
+        asyncio.to_thread(statistics_workbook, view.statistics, _, title))
     await message.answer_document(
         BufferedInputFile(document, filename=f"bao-cao-{stem}{'-du-thao' if draft else ''}.docx"),
         caption=(_("Draft of the report {period} of {unit}.") if draft else
                  _("The report {period} of {unit}, as submitted.")).format(
             period=esc(view.period.code), unit=esc(view.unit_name)))
-    title = _("Statistics of {scope} on {date}").format(scope=view.unit_name, date=format_date(view.statistics.as_of))
     await message.answer_document(
-        BufferedInputFile(statistics_workbook(view.statistics, _, title), filename=f"thong-ke-{stem}.xlsx"),
+        BufferedInputFile(workbook, filename=f"thong-ke-{stem}.xlsx"),
         caption=_("Its statistics table (section b)."))
 
 
@@ -271,13 +292,13 @@ async def report(message: Message, command: CommandObject, services: Services) -
     unit, period = parse_args(command.args)
     try:
         if unit is None and services.allows(Action.REVIEW_REPORTS):
-            text, markup = board_text(await services.reports.board(period))
+            text, markup = board_text(await services.reports.board(period), services.clock.tz)
             await message.answer(text, reply_markup=markup)
             return
         if unit is None:
             await _own_report(message, services, period)
             return
-        text, markup = card(await services.reports.open(unit, period))
+        text, markup = card(await services.reports.open(unit, period), services.clock.tz)
     except InvalidInput as error:
         await message.answer(error_text(error))
         return
@@ -287,7 +308,7 @@ async def report(message: Message, command: CommandObject, services: Services) -
 async def _own_report(message: Message, services: Services, period: str | None) -> None:
     units = await services.reports.units()
     if len(units) == 1:
-        text, markup = card(await services.reports.open(units[0].code, period))
+        text, markup = card(await services.reports.open(units[0].code, period), services.clock.tz)
         await message.answer(text, reply_markup=markup)
         return
     if not units:
@@ -296,15 +317,18 @@ async def _own_report(message: Message, services: Services, period: str | None) 
             unit=esc(through.name)) if through else _("No unit of your scope files the half-yearly report."))
         return
     code = period or (await services.reports.period()).code
-    picks = [button(u.name, ReportOpen(unit=u.code, period=code)) for u in units[:40]]
-    await message.answer(_("Which unit's report {period}?").format(period=esc(code)), reply_markup=keyboard(picks, 1))
+    picks = [button(u.name, ReportOpen(unit=u.code, period=code)) for u in units[:MAX_PICKS]]
+    text = _("Which unit's report {period}?").format(period=esc(code))
+    if len(units) > MAX_PICKS:
+        text += "\n" + _("{count} more: /report CODE {period}").format(count=len(units) - MAX_PICKS, period=esc(code))
+    await message.answer(text, reply_markup=keyboard(picks, 1))
 
 
 async def open_report(query: CallbackQuery, callback_data: ReportOpen, services: Services) -> None:
     view = await services.reports.open(callback_data.unit, callback_data.period)
     await query.answer()
     if isinstance(query.message, Message):
-        text, markup = card(view)
+        text, markup = card(view, services.clock.tz)
         await query.message.answer(text, reply_markup=markup)
 
 
@@ -314,8 +338,8 @@ async def edit(query: CallbackQuery, callback_data: ReportEdit, state: FSMContex
         return
     view = await services.reports.open(callback_data.unit, callback_data.period)
     if not view.editable:
-        await query.answer(_("The report {period} of {unit} was already submitted; it can no longer change.").format(
-            period=view.period.code, unit=view.unit_name), show_alert=True)
+        await query.answer(alert(_("The report {period} of {unit} was already submitted; it can no longer "
+                                   "change.").format(period=view.period.code, unit=view.unit_name)), show_alert=True)
         return
     await query.answer()
     if not isinstance(query.message, Message):
@@ -338,7 +362,7 @@ async def edit(query: CallbackQuery, callback_data: ReportEdit, state: FSMContex
 
 
 async def preview(query: CallbackQuery, callback_data: ReportPreview, services: Services, i18n: I18n) -> None:
-    view = await services.reports.open(callback_data.unit, callback_data.period)
+    view = await services.reports.open(callback_data.unit, callback_data.period, full=True)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(preview_text(view), reply_markup=card_keyboard(view))
@@ -353,7 +377,7 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
     if not callback_data.sure:
         view = await services.reports.open(callback_data.unit, callback_data.period)
         if view.missing:
-            await query.answer(missing_text(view), show_alert=True)
+            await query.answer(alert(missing_text(view)), show_alert=True)
             return
         await query.answer()
         await query.message.answer(
@@ -366,7 +390,7 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
     try:
         view = await services.reports.submit(callback_data.unit, callback_data.period)
     except InvalidInput as error:
-        await query.answer(error_text(error), show_alert=True)
+        await query.answer(alert(error.render(_)), show_alert=True)
         return
     await query.answer()
     assert view.submitted_at is not None
@@ -380,20 +404,21 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
 
 
 async def files(query: CallbackQuery, callback_data: ReportFiles, services: Services, i18n: I18n) -> None:
-    view = await services.reports.open(callback_data.unit, callback_data.period)
+    view = await services.reports.open(callback_data.unit, callback_data.period, full=True)
     await query.answer()
     if isinstance(query.message, Message):
         await send_report_files(query.message, services, i18n, view)
 
 
 async def board(query: CallbackQuery, callback_data: BoardOpen, services: Services) -> None:
-    text, markup = board_text(await services.reports.board(callback_data.period))
+    text, markup = board_text(await services.reports.board(callback_data.period), services.clock.tz)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(text, reply_markup=markup)
 
 
 async def province(query: CallbackQuery, callback_data: ProvinceReport, services: Services, i18n: I18n) -> None:
+    services.require(Action.REVIEW_REPORTS)
     await query.answer(_("Preparing the province's report…"))
     if not isinstance(query.message, Message):
         return
@@ -401,13 +426,14 @@ async def province(query: CallbackQuery, callback_data: ProvinceReport, services
         await query.bot.send_chat_action(query.message.chat.id, ChatAction.UPLOAD_DOCUMENT)
     made = await services.reports.provincial(callback_data.period)
     stem = f"tong-hop-{made.period.code.lower()}"
-    document = render_provincial_report(made, _vi(i18n), services.clock.now(), services.clock.tz)
+    title = _("Statistics of {scope} on {date}").format(scope=made.province, date=format_date(made.statistics.as_of))
+    document, workbook = await asyncio.gather(
+        asyncio.to_thread(render_provincial_report, made, _vi(i18n), services.clock.now(), services.clock.tz),
+        asyncio.to_thread(provincial_workbook, made, _, title, services.clock.tz))
     await query.message.answer_document(BufferedInputFile(document, filename=f"bao-cao-{stem}.docx"), caption=_(
         "The province's report {period}: {submitted} of {total} units submitted.").format(
         period=esc(made.period.code), submitted=made.board.count(SUBMITTED), total=len(made.board.lines)))
-    title = _("Statistics of {scope} on {date}").format(scope=made.province, date=format_date(made.statistics.as_of))
-    await query.message.answer_document(BufferedInputFile(provincial_workbook(made, _, title),
-                                                          filename=f"thong-ke-{stem}.xlsx"),
+    await query.message.answer_document(BufferedInputFile(workbook, filename=f"thong-ke-{stem}.xlsx"),
                                         caption=_("The statistics summed up the tree, each unit's compliance and the "
                                                   "submissions."))
 

@@ -8,6 +8,7 @@ subtotals up the tree, and a chart of the main breakdowns.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
@@ -17,7 +18,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.views import clip, error_text, esc
+from handlers.views import MAX_CAPTION_LENGTH, clip, error_text, esc, share
 from services.clock import format_date, parse_date
 from services.errors import InvalidInput
 from services.facade import Services
@@ -51,9 +52,6 @@ def number(value: int) -> str:
     return f"{value:,}".replace(",", " ")
 
 
-def share(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "—"
-
 
 def scope_title(table: StatTable) -> str:
     return ", ".join(table.scope) if table.scope else _("your scope")
@@ -81,11 +79,14 @@ async def send_statistics(message: Message, table: StatTable, stem: str) -> None
     """The table as an .xlsx document and the chart as a picture, in the reader's language."""
     title = _("Statistics of {scope} on {date}").format(scope=scope_title(table), date=format_date(table.as_of))
     day = table.as_of.strftime("%Y%m%d")
+    # Drawn and written off the event loop: a chart takes a good part of a second.
+    workbook, chart = await asyncio.gather(asyncio.to_thread(statistics_workbook, table, _, title),
+                                           asyncio.to_thread(render_chart, table, _, title))
     await message.answer_document(
-        BufferedInputFile(statistics_workbook(table, _, title), filename=f"{stem}-{day}.xlsx"),
+        BufferedInputFile(workbook, filename=f"{stem}-{day}.xlsx"),
         caption=_("Statistics after the BM01/BNV form, with subtotals up the tree."))
-    await message.answer_photo(BufferedInputFile(render_chart(table, _, title), filename=f"{stem}-{day}.png"),
-                               caption=esc(title))
+    await message.answer_photo(BufferedInputFile(chart, filename=f"{stem}-{day}.png"),
+                               caption=clip(esc(title), MAX_CAPTION_LENGTH))
 
 
 async def stats(message: Message, command: CommandObject, services: Services) -> None:

@@ -29,8 +29,10 @@ STATUS_LABELS = {
     AccountStatus.REVOKED: N_("revoked"),
 }
 
-# Telegram refuses longer messages.
+# Telegram refuses longer messages, captions and alerts.
 MAX_MESSAGE_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_ALERT_LENGTH = 200
 
 
 def esc(value: object) -> str:
@@ -49,6 +51,11 @@ def error_text(error: ServiceError) -> str:
     return esc(error.render(_))
 
 
+def alert(text: str) -> str:
+    """A text for a callback's alert: plain (no HTML there) and within Telegram's 200 characters."""
+    return text if len(text) <= MAX_ALERT_LENGTH else text[: MAX_ALERT_LENGTH - 1] + "…"
+
+
 def clip(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
     """Cut a message that would exceed Telegram's limit, saying so."""
     if len(text) <= limit:
@@ -56,6 +63,15 @@ def clip(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
     marker = "\n…"
     cut = text.rfind("\n", 0, limit - len(marker))  # whole lines only: never inside a tag or an entity
     return text[: cut if cut > 0 else limit - len(marker)] + marker
+
+
+def share(part: int, whole: int) -> str:
+    """A share as a whole percentage, or a dash when there is nothing to share."""
+    return percent(part / whole if whole else None)
+
+
+def percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{100 * fraction:.0f}%"
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:

@@ -260,6 +260,7 @@ class AccountService:
             account.secret_hash = hash_password(password)
             now = self.clock.now()
             account.status, account.activated_at, account.last_active_at = AccountStatus.ACTIVE, now, now
+            account.last_seen_at = now
             await record(repos, self.clock, self.actor, "auth.password_set", "account", account.username)
 
     async def confirm_password(self, password: str) -> PasswordCheck:
@@ -270,6 +271,7 @@ class AccountService:
             account = await repos.accounts.get(self.actor.account_id)
             if _matches(account.secret_hash, password):
                 account.failed_attempts, account.last_active_at = 0, self.clock.now()
+                account.last_seen_at = account.last_active_at
                 await record(repos, self.clock, self.actor, "auth.success", "account", account.username)
                 return PasswordCheck(True, MAX_FAILED_ATTEMPTS)
             account.failed_attempts += 1
@@ -295,6 +297,7 @@ class AccountService:
         async with self.uow.write() as repos:
             account = await repos.accounts.get(self.actor.account_id)
             account.telegram_user_id, account.last_active_at = None, None
+            account.last_seen_at = self.clock.now()
             await record(repos, self.clock, self.actor, "auth.logout", "account", account.username)
 
 

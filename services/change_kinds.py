@@ -120,6 +120,12 @@ KINDS: dict[str, ChangeKind] = {kind.name: kind for kind in (
         Prompt("form", N_("Form of discipline:"), Ask.CHOICE, choices=DISCIPLINE_FORMS),
         Prompt("reason", N_("Reason:")),
     )),
+    # The decision that puts the next regular raise off (kéo dài thời gian nâng bậc lương): the recorded
+    # reason why a step is older than its period.
+    ChangeKind("raise_postponed", N_("Salary raise postponed"), Category.AGENCY, (
+        Prompt("months", N_("Postponed by how many months (e.g. 6):"), Ask.INT),
+        Prompt("reason", N_("Reason (e.g. did not complete the tasks of 2025):")),
+    )),
     # -- the person's own --
     ChangeKind("asset_declaration", N_("Asset declaration"), Category.PERSONAL, (
         Prompt("year", N_("Year declared for:"), Ask.YEAR),

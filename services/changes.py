@@ -508,6 +508,10 @@ class ChangeService:
             case "discipline":
                 add_record("discipline", {"text": DISCIPLINE_TEXTS[answers["form"]], "form": answers["form"],
                                           "reason": answers["reason"]})
+            case "raise_postponed":
+                add_record("salary_history", {
+                    "text": f"Kéo dài thời gian nâng bậc lương {answers['months']} tháng: {answers['reason']}",
+                    "postponed_months": int(answers["months"]), "reason": answers["reason"]})
             case "asset_declaration":
                 add_record("declaration", {"type": "assets", "year": answers["year"], "text": answers["summary"]})
             case "income_tax":

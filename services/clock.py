@@ -50,8 +50,21 @@ def format_date(value: dt.date | dt.datetime | None) -> str:
     return "" if value is None else value.strftime(DATE_FORMAT)
 
 
+def format_local_date(value: dt.datetime | None, tz: dt.tzinfo) -> str:
+    """The local day of a stored (UTC) instant, dd/mm/yyyy."""
+    return "" if value is None else value.astimezone(tz).strftime(DATE_FORMAT)
+
+
 def format_local_datetime(value: dt.datetime, clock: Clock) -> str:
     return value.astimezone(clock.tz).strftime(f"{DATE_FORMAT} %H:%M")
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (earlier when negative); a day the month lacks becomes its last
+    (31/05 − 3 months = 28/02 or 29/02)."""
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    following = dt.date(year + (month0 + 1) // 12, (month0 + 1) % 12 + 1, 1)
+    return dt.date(year, month0 + 1, min(day.day, (following - dt.timedelta(days=1)).day))
 
 
 def parse_date(text: str) -> dt.date:

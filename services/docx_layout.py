@@ -24,14 +24,12 @@ BODY_PT, TABLE_PT = 13, 12
 TABLE_STYLE, TABLE_STYLE_ID = "HS Table Text", "HSTableText"  # the style of table cells: the body font at 12 pt
 
 
-def set_up(doc: DocxDocument, title: str, now: dt.datetime, *, landscape: bool = False,
-           table_pt: int = TABLE_PT) -> None:
-    """A4, margins 2 cm (3 cm on the binding side), Times New Roman 13, Vietnamese; the title and the
-    time in the document's properties."""
+def set_up(doc: DocxDocument, title: str, now: dt.datetime) -> None:
+    """A4 portrait, margins 2 cm (3 cm on the binding side), Times New Roman 13, Vietnamese; the title and
+    the time in the document's properties."""
     section = doc.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
-    long, short = Cm(29.7), Cm(21)
-    section.page_width, section.page_height = (long, short) if landscape else (short, long)
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
     section.top_margin = section.bottom_margin = section.right_margin = Cm(2)
     section.left_margin = Cm(3)
     default_font(doc)
@@ -42,7 +40,7 @@ def set_up(doc: DocxDocument, title: str, now: dt.datetime, *, landscape: bool =
     cells = doc.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
     cells.style_id = TABLE_STYLE_ID
     cells.base_style = normal
-    cells.font.size = Pt(table_pt)
+    cells.font.size = Pt(TABLE_PT)
     cells.paragraph_format.space_after = Pt(0)
     properties = doc.core_properties
     properties.title = title

@@ -14,6 +14,8 @@ from services.clock import Clock
 from services.dossier_io import DossierIOService
 from services.dossiers import DossierService
 from services.errors import PermissionDenied
+from services.feedback import FeedbackService
+from services.inspection import InspectionService
 from services.lookup import LookupService
 from services.overview import OverviewService
 from services.policy import Action, allows
@@ -47,15 +49,16 @@ class Services:
     def audit(self) -> AuditService:
         return AuditService(self.uow, self.actor, self.clock)
 
+    def _files(self) -> FileStore | None:
+        return FileStore(self.files_dir) if self.files_dir is not None else None
+
     @cached_property
     def changes(self) -> ChangeService:
-        files = FileStore(self.files_dir) if self.files_dir is not None else None
-        return ChangeService(self.uow, self.actor, self.clock, files)
+        return ChangeService(self.uow, self.actor, self.clock, self._files())
 
     @cached_property
     def transfers(self) -> TransferService:
-        files = FileStore(self.files_dir) if self.files_dir is not None else None
-        return TransferService(self.uow, self.actor, self.clock, files)
+        return TransferService(self.uow, self.actor, self.clock, self._files())
 
     async def broadcast(self, text: str) -> int:
         return await broadcast(self.uow, self.actor, self.clock, text)
@@ -71,6 +74,14 @@ class Services:
     @cached_property
     def dossier_io(self) -> DossierIOService:
         return DossierIOService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def feedback(self) -> FeedbackService:
+        return FeedbackService(self.uow, self.actor, self.clock, self._files())
+
+    @cached_property
+    def inspection(self) -> InspectionService:
+        return InspectionService(self.uow, self.actor, self.clock)
 
     @cached_property
     def lookup(self) -> LookupService:

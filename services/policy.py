@@ -27,6 +27,9 @@ class Action(StrEnum):
     VIEW_STATISTICS = "statistics.view"  # the aggregate tables of a scope: no person is named
     FILE_REPORT = "report.file"  # fill in and submit a unit's half-yearly report
     REVIEW_REPORTS = "reports.review"  # the submission board and the province's report
+    INSPECT = "inspection.run"  # the inspection of how the units keep their dossiers
+    SEND_FEEDBACK = "feedback.send"  # a suggestion or a problem, to the personnel office
+    ANSWER_FEEDBACK = "feedback.answer"
 
 
 # Actions that change something: a restricted account keeps only the others.
@@ -37,7 +40,7 @@ WRITES = frozenset({
 # Actions that concern no unit in particular.
 UNSCOPED = frozenset({
     Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_AUDIT, Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
-    Action.REVIEW_REPORTS,
+    Action.REVIEW_REPORTS, Action.INSPECT, Action.SEND_FEEDBACK, Action.ANSWER_FEEDBACK,
 })
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -45,10 +48,12 @@ GRANTS: dict[Role, frozenset[Action]] = {
     Role.CLERK: frozenset({
         Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER,
         Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT, Action.VIEW_STATISTICS, Action.FILE_REPORT,
+        Action.SEND_FEEDBACK,
     }),
-    Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.VIEW_STATISTICS}),
-    Role.AUDITOR: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT}),
-    Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER}),
+    Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.VIEW_STATISTICS,
+                             Action.SEND_FEEDBACK}),
+    Role.AUDITOR: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT, Action.INSPECT, Action.SEND_FEEDBACK}),
+    Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.SEND_FEEDBACK}),
 }
 
 EVERYWHERE = ("/",)

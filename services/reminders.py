@@ -20,9 +20,9 @@ from services.errors import InvalidInput, PermissionDenied
 from services.i18n import N_
 from services.outbox import UNMUTABLE, Due, enqueue
 from services.profiles import Profile
-from services.reports import due_dates, period_code, reporting_units
+from services.reports import OVERDUE_DAYS, due_dates, period_code, reporting_units
 from services.retirement import decision_due, notice_due, retirement_date
-from services.salary import raise_due, raise_months
+from services.salary import OVER_CEILING_MONTHS, postponed_months, raise_due, raise_months, step_period
 from services.policy import Action, allows
 from services.sessions import sensitive
 from services.setup import profile_of
@@ -37,7 +37,6 @@ CAMPAIGN_KEY = "supplement_campaign"
 # Sent every day while the matter lasts: nothing to make up after an outage.
 DAILY = frozenset({"report_overdue", "report_overdue_summary", "declaration_pending", "transfer_pending",
                    "subaccount_pending"})  # a request waiting this long is brought up
-OVER_CEILING_MONTHS = 12  # past the last step, the allowance grows by a point a year
 NEW_DOSSIER_MARKS = (0.5, 0.8)  # shares of the profile's limit, then the last day
 
 
@@ -136,7 +135,7 @@ class ReminderService:
             offset = (due - day).days
             # Due *before* the date (the last day is the one before it): overdue from the date itself,
             # then daily until the next round is near.
-            overdue = -62 <= offset <= 0
+            overdue = -OVERDUE_DAYS <= offset <= 0
             if offset not in profile.reports.reminder_offsets_days and not overdue:
                 continue
             submitted = await repos.reminder_sources.submitted_units(period)
@@ -183,12 +182,12 @@ class ReminderService:
                        profile.salary.raise_months_college_or_higher,
                        *(raise_months(extra, profile.salary) for extra in ranks.values()))
         candidates = await repos.reminder_sources.active_with_salary(target - dt.timedelta(days=shortest * 28))
+        postponements = await repos.changes.postponements()
         due_by_unit: dict[int, list[dict[str, object]]] = defaultdict(list)
         for dossier in candidates:
             assert dossier.salary_since is not None
-            months = raise_months(ranks.get(dossier.rank_code or "", {}), profile.salary)
-            if dossier.over_ceiling_percent:
-                months = OVER_CEILING_MONTHS  # the over-ceiling allowance grows every year
+            months = step_period(ranks.get(dossier.rank_code or "", {}), profile.salary, dossier.over_ceiling_percent)
+            months += postponed_months(dossier.salary_since, postponements.get(dossier.id, []))
             if raise_due(dossier.salary_since, months) == target:
                 due_by_unit[dossier.custodian_unit_id].append({"name": dossier.full_name, "dossier_id": dossier.id})
         items: list[Due] = []

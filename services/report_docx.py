@@ -17,7 +17,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
 from services import docx_layout as layout
-from services.reports import Compliance, Period, ProvincialReport, ReportView, place_of
+from services.compliance import Compliance
+from services.inspection import FINDINGS
+from services.reports import Period, ProvincialReport, Quality, ReportView, place_of
 from services.statistics import StatTable
 
 Translate = Callable[[str], str]
@@ -47,16 +49,25 @@ def compliance_lines(c: Compliance) -> list[str]:
                      f"({_percent(c.changes_on_time, c.changes)}); quá hạn: {c.changes_late}.")
     else:
         lines.append("Trong kỳ không có thay đổi nào phải cập nhật theo thời hạn.")
-    judged = c.new_on_time + c.new_late + c.new_overdue
     if c.new:
-        lines.append(f"Hồ sơ mới: {c.new}; hoàn thiện trong thời hạn: {c.new_on_time}/{judged} "
-                     f"({_percent(c.new_on_time, judged)}); hoàn thiện quá hạn: {c.new_late}; "
+        lines.append(f"Hồ sơ mới: {c.new}; hoàn thiện trong thời hạn: {c.new_on_time}/{c.new_judged} "
+                     f"({_percent(c.new_on_time, c.new_judged)}); hoàn thiện quá hạn: {c.new_late}; "
                      f"chưa hoàn thiện đã quá hạn: {c.new_overdue}; đang trong thời hạn: {c.new_open}.")
     else:
         lines.append("Trong kỳ không có hồ sơ mới.")
     lines.append(f"Việc còn chờ xử lý: {c.declarations} bản tự kê khai chờ duyệt, {c.transfers} đề nghị "
                  f"chuyển giao hồ sơ, {c.registered} quyết định chưa cập nhật (quá hạn: {c.registered_overdue}).")
     return lines
+
+
+def quality_lines(quality: Quality | None, vi: Translate) -> list[str]:
+    """What the personnel office's inspection finds of the unit's dossiers, as sentences."""
+    if quality is None:
+        return []
+    found = "; ".join(f"{vi(FINDINGS[kind]).lower()}: {count}" for kind, count in quality.findings.items() if count)
+    return [f"Hồ sơ có đủ các thông tin bắt buộc (Mẫu 2C-BNV/2008, HS02-VC/BNV): {quality.complete}/{quality.people} "
+            f"({_percent(quality.complete, quality.people)}).",
+            f"Qua kiểm tra dữ liệu, phát hiện {quality.found} trường hợp cần rà soát" + (f" ({found})." if found else ".")]
 
 
 def statistics_lines(table: StatTable, vi: Translate) -> list[tuple[str, int, str]]:
@@ -124,7 +135,7 @@ def render_unit_report(view: ReportView, vi: Translate, now: dt.datetime, tz: dt
     _body(doc, f"Thực hiện {view.legal_basis}, {view.unit_name} báo cáo tình hình quản lý hồ sơ điện tử "
                f"cán bộ, công chức, viên chức {_period_title(view.period)} như sau:")
     layout.heading(doc, "a) Đánh giá việc thực hiện quy chế")
-    _body(doc, "\n".join(f"- {line}" for line in compliance_lines(view.compliance)))
+    _body(doc, "\n".join(f"- {line}" for line in compliance_lines(view.compliance) + quality_lines(view.quality, vi)))
     _body(doc, view.sections.get("a", DOTS))
     layout.heading(doc, "b) Số lượng, chất lượng hồ sơ")
     _body(doc, f"Số hồ sơ cán bộ, công chức, viên chức đang công tác do đơn vị quản lý tính đến ngày "
@@ -163,7 +174,7 @@ def render_provincial_report(report: ProvincialReport, vi: Translate, now: dt.da
     _body(doc, "\n".join(f"- {line}" for line in compliance_lines(report.compliance)))
     status = {"submitted": "Đã gửi", "draft": "Đang soạn", "new": "Chưa gửi"}
     rows = [(u.name, f"{u.compliance.changes_on_time}/{u.compliance.changes}",
-             f"{u.compliance.new_on_time}/{u.compliance.new}", str(u.compliance.pending),
+             f"{u.compliance.new_on_time}/{u.compliance.new_judged}", str(u.compliance.pending),
              status[u.status] + (" (muộn)" if u.late else "")) for u in report.units]
     layout.table(doc, (("Cơ quan, đơn vị", 5.5), ("Cập nhật đúng hạn", 2.8), ("Hồ sơ mới đúng hạn", 2.8),
                        ("Chờ xử lý", 2.0), ("Báo cáo", 2.9)), rows)

@@ -20,19 +20,18 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from services.actor import Actor
 from services.audit import actor_label, record
-from services.clock import Clock, local_today
+from services.clock import Clock, format_date, local_today
 from services.deadlines import WorkingCalendar
-from services.dossier_fields import MANDATORY_FIELDS
+from services.compliance import Compliance, compliance_by_unit, rolled_up
 from services.errors import InvalidInput, PermissionDenied
 from services.i18n import N_
+from services.inspection import FINDINGS, inspect
 from services.outbox import Due, enqueue
 from services.policy import Action, allows, can
 from services.profiles import Profile
-from services.sessions import sensitive
+from services.sessions import sensitive, touch_session
 from services.setup import profile_of
 from services.statistics import StatTable, compute_table
 from services.units import ACTIVE, normalise_code
@@ -50,6 +49,8 @@ SECTION_TITLES = {
 MAX_SECTION = 3000
 MAX_NUMBER, MAX_NAME = 64, 255
 PERIOD = re.compile(r"^(\d{4})-H([12])$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+OVERDUE_DAYS = 62  # after the due date, a late report is chased this long (and is what /report opens)
 NEW, DRAFT, SUBMITTED = "new", "draft", "submitted"
 
 
@@ -85,12 +86,22 @@ def period_for(today: dt.date, profile: Profile) -> Period:
     return _period(due, profile)
 
 
+def overdue_period(today: dt.date, profile: Profile) -> Period | None:
+    """The period just past its due date, while late reports are still chased (OVERDUE_DAYS)."""
+    previous = period_before(period_for(today, profile), profile)
+    return previous if 0 <= (today - previous.due).days <= OVERDUE_DAYS else None
+
+
+def period_before(period: Period, profile: Profile) -> Period:
+    return _period(period.start, profile)
+
+
 def parse_period(text: str, profile: Profile) -> Period:
     match = PERIOD.match(text.strip().upper())
-    if match is None:
-        raise InvalidInput("period", N_("Not a period: {value} (e.g. 2026-H1 or 2026-H2)."), value=text)
-    year, half = int(match.group(1)), int(match.group(2))
-    dues = [d for d in due_dates(profile, year) if (d.month <= 6) == (half == 1)]
+    dues = []
+    if match is not None and FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        year, half = int(match.group(1)), int(match.group(2))
+        dues = [d for d in due_dates(profile, year) if (d.month <= 6) == (half == 1)]
     if not dues:
         raise InvalidInput("period", N_("Not a period: {value} (e.g. 2026-H1 or 2026-H2)."), value=text)
     return _period(dues[0], profile)
@@ -106,91 +117,6 @@ def place_of(province: str) -> str:
     """"Ủy ban nhân dân thành phố Cần Thơ" → "Cần Thơ", for the date line of a document."""
     name = re.sub(r"^(ủy ban nhân dân|uỷ ban nhân dân|ubnd)\s+", "", province.strip(), flags=re.IGNORECASE)
     return re.sub(r"^(tỉnh|thành phố|tp\.?)\s+", "", name, flags=re.IGNORECASE) or province
-
-
-# -- what section (a) measures --------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Compliance:
-    changes_on_time: int = 0
-    changes_late: int = 0
-    new_on_time: int = 0  # new dossiers completed within their deadline
-    new_late: int = 0  # completed after it
-    new_open: int = 0  # not complete yet, the deadline still ahead
-    new_overdue: int = 0  # not complete, the deadline passed
-    declarations: int = 0  # pending now
-    transfers: int = 0
-    registered: int = 0
-    registered_overdue: int = 0
-
-    @property
-    def changes(self) -> int:
-        return self.changes_on_time + self.changes_late
-
-    @property
-    def changes_share(self) -> float | None:
-        return self.changes_on_time / self.changes if self.changes else None
-
-    @property
-    def new(self) -> int:
-        return self.new_on_time + self.new_late + self.new_open + self.new_overdue
-
-    @property
-    def new_share(self) -> float | None:
-        """Of the new dossiers whose deadline has come (or that are complete), the share completed in time."""
-        judged = self.new_on_time + self.new_late + self.new_overdue
-        return self.new_on_time / judged if judged else None
-
-    @property
-    def pending(self) -> int:
-        return self.declarations + self.transfers + self.registered
-
-    def plus(self, other: Compliance) -> Compliance:
-        return Compliance(**{name: getattr(self, name) + getattr(other, name) for name in asdict(self)})
-
-
-def _bounds(period: Period, day: dt.date, clock: Clock) -> tuple[dt.datetime, dt.datetime]:
-    """The period's data as UTC instants: from its first local day to the end of `day`."""
-    start = dt.datetime.combine(period.start, dt.time(), tzinfo=clock.tz)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=clock.tz)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
-async def compliance_by_unit(repos: Repositories, period: Period, day: dt.date, clock: Clock
-                             ) -> dict[int, Compliance]:
-    """Each unit's own compliance in the period, up to `day` (not yet summed up the tree)."""
-    since, until = _bounds(period, day, clock)
-    values: dict[int, dict[str, int]] = {}
-
-    def add(unit_id: int, name: str, count: int) -> None:
-        values.setdefault(unit_id, {})[name] = values.get(unit_id, {}).get(name, 0) + count
-
-    for unit_id, (on_time, late) in (await repos.reports.change_timeliness(since, until)).items():
-        add(unit_id, "changes_on_time", on_time)
-        add(unit_id, "changes_late", late)
-    for row in await repos.reports.new_dossiers(since, until, MANDATORY_FIELDS):
-        deadline: dt.date | None = row["deadline"]
-        complete = all(row[name] not in (None, "") for name in MANDATORY_FIELDS)
-        if complete:
-            # When it became complete: the first version showing it so, else (an import completed it,
-            # which writes no version) its last update.
-            done_at = row["complete_at"] or row["updated_at"]
-            done_on = done_at.astimezone(clock.tz).date()
-            add(row["unit_id"], "new_on_time" if deadline is None or done_on <= deadline else "new_late", 1)
-        else:
-            add(row["unit_id"], "new_overdue" if deadline is not None and deadline < day else "new_open", 1)
-    if day >= local_today(clock):  # what waits now can be told only of today
-        for unit_id, counts in (await repos.reports.pending(day)).items():
-            for name, count in counts.items():
-                add(unit_id, name, count)
-    return {unit_id: Compliance(**counts) for unit_id, counts in values.items()}
-
-
-def rolled_up(unit: OrgUnit, units: list[OrgUnit], own: dict[int, Compliance]) -> Compliance:
-    total = Compliance()
-    for other in units:
-        if other.path.startswith(unit.path) and other.id in own:
-            total = total.plus(own[other.id])
-    return total
 
 
 # -- plain results --------------------------------------------------------------------------------------
@@ -214,6 +140,8 @@ class ReportView:
     statistics: StatTable
     legal_basis: str
     editable: bool  # the actor may fill it in and submit it
+    quality: Quality | None = None  # the inspection's figures, when asked for (they take a while)
+    overdue_before: str | None = None  # the previous period, when it is overdue and not submitted
 
     @property
     def missing(self) -> list[str]:
@@ -291,8 +219,30 @@ def already_submitted(unit: OrgUnit, period: Period) -> InvalidInput:
                                      "change."), period=period.code, unit=unit.name)
 
 
-def _figures(compliance: Compliance, statistics: StatTable) -> dict[str, Any]:
-    return {"compliance": asdict(compliance), "statistics": statistics.as_json()}
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """What the personnel office's inspection finds of the unit's dossiers, for section (a)."""
+
+    people: int  # dossiers of people in service
+    complete: int  # with every mandatory field
+    findings: dict[str, int]  # by kind of finding
+
+    @property
+    def found(self) -> int:
+        return sum(self.findings.values())
+
+
+async def quality_of(repos: Repositories, unit: OrgUnit, day: dt.date, clock: Clock) -> Quality:
+    inspection = await inspect(repos, (unit.path,), day, clock)
+    counts: dict[str, int] = {kind: 0 for kind in FINDINGS}
+    for finding in inspection.findings:
+        counts[finding.kind] += 1
+    head = inspection.table.total
+    return Quality(head.people, inspection.value(head, "complete"), counts)
+
+
+def _figures(compliance: Compliance, statistics: StatTable, quality: Quality) -> dict[str, Any]:
+    return {"compliance": asdict(compliance), "statistics": statistics.as_json(), "quality": asdict(quality)}
 
 
 # -- the use cases --------------------------------------------------------------------------------------
@@ -337,34 +287,61 @@ class ReportService:
         return unit
 
     # -- one unit's report ---------------------------------------------------------------------------
-    async def open(self, unit_code: str, period_code: str | None = None) -> ReportView:
-        """The report as it stands: a submitted one with its frozen figures, else the figures now."""
+    async def open(self, unit_code: str, period_code: str | None = None, full: bool = False) -> ReportView:
+        """The report as it stands: a submitted one with its frozen figures, else the figures now; `full`
+        adds the inspection's (for the preview and the document)."""
         if not (allows(self.actor, Action.FILE_REPORT) or allows(self.actor, Action.VIEW_STATISTICS)):
             raise PermissionDenied()
         async with self.uow.write() as repos:
+            await touch_session(repos, self.actor, self.clock)
             unit = await self._unit(repos, unit_code, write=False)
-            period = await self._parse(repos, period_code)
+            period = await self._parse(repos, period_code, unit)
             await record(repos, self.clock, self.actor, "report.view", "unit", unit.code, period=period.code)
-        return await self._view(unit.code, period)
+        return await self._view(unit.code, period, full)
 
-    async def _parse(self, repos: Repositories, code: str | None) -> Period:
+    async def _parse(self, repos: Repositories, code: str | None, unit: OrgUnit | None = None) -> Period:
+        """The period named, else the one to report now: the one just past its due date while it is
+        chased (for a unit, unless it submitted it), else the next to come."""
         profile = await profile_of(repos)
-        return parse_period(code, profile) if code else period_for(self._today(), profile)
+        if code:
+            return parse_period(code, profile)
+        overdue = overdue_period(self._today(), profile)
+        if overdue is not None and (unit is None or await self._unsubmitted(repos, unit, overdue)):
+            return overdue
+        return period_for(self._today(), profile)
 
-    async def _view(self, unit_code: str, period: Period) -> ReportView:
+    @staticmethod
+    async def _unsubmitted(repos: Repositories, unit: OrgUnit, period: Period) -> bool:
+        report = await repos.reports.get(unit.id, period.code)
+        return report is None or report.status != SUBMITTED
+
+    def _writable(self, period: Period) -> None:
+        if period.start > self._today():
+            raise InvalidInput("period", N_("The period {period} has not begun; its report can be written from "
+                                            "{date} on."), period=period.code, date=format_date(period.start))
+
+    async def _view(self, unit_code: str, period: Period, full: bool = False) -> ReportView:
         async with self.uow.read() as repos:
             unit = await self._unit(repos, unit_code, write=False)
             report = await repos.reports.get(unit.id, period.code)
             profile = await profile_of(repos)
+            quality: Quality | None = None
             if report is not None and report.status == SUBMITTED and report.figures:
                 compliance = Compliance(**report.figures["compliance"])
                 statistics = StatTable.from_json(report.figures["statistics"])
+                frozen = report.figures.get("quality")
+                quality = Quality(**frozen) if frozen else None
             else:
                 compliance, statistics = await self._measure(repos, unit, period)
+                if full:
+                    quality = await quality_of(repos, unit, period.as_of(self._today()), self.clock)
             parent = await repos.units.get(unit.parent_id) if unit.parent_id else None
             province = next((u for u in await repos.units.subtree("/") if u.parent_id is None
                              and unit.path.startswith(u.path)), unit)
             submitter = await repos.accounts.get(report.submitted_by) if report and report.submitted_by else None
+            previous = period_before(period, profile)
+            late_before = (previous.code if self._today() >= previous.due and (self._today() - previous.due).days
+                           <= OVERDUE_DAYS and await self._unsubmitted(repos, unit, previous) else None)
         return ReportView(
             unit.code, unit.name, parent.name if parent else "", province.name, period,
             report.status if report else NEW, dict(report.sections) if report else {},
@@ -372,12 +349,13 @@ class ReportService:
             report.signer_title if report else None, report.updated_at if report else None,
             report.submitted_at if report else None, submitter.username if submitter else None,
             report.late if report else None, compliance, statistics, profile.legal_basis,
-            can(self.actor, Action.FILE_REPORT, unit.path) and (report is None or report.status != SUBMITTED))
+            can(self.actor, Action.FILE_REPORT, unit.path) and (report is None or report.status != SUBMITTED), quality,
+            late_before)
 
     async def _measure(self, repos: Repositories, unit: OrgUnit, period: Period) -> tuple[Compliance, StatTable]:
         day = period.as_of(self._today())
         units = list(await repos.units.subtree(unit.path))
-        own = await compliance_by_unit(repos, period, day, self.clock)
+        own = await compliance_by_unit(repos, period.start, day, self.clock, (unit.path,))
         return rolled_up(unit, units, own), await compute_table(repos, (unit.path,), day)
 
     async def check(self, key: str, value: str) -> str:
@@ -398,7 +376,8 @@ class ReportService:
             raise InvalidInput("section", N_("Nothing to save."))
         async with sensitive(self.uow, self.actor, self.clock, Action.FILE_REPORT) as repos:
             unit = await self._unit(repos, unit_code, write=True)
-            period = await self._parse(repos, period_code)
+            period = await self._parse(repos, period_code, unit)
+            self._writable(period)
             report = await self._draft(repos, unit, period)
             sections = dict(report.sections or {})
             for key, value in checked.items():
@@ -412,36 +391,29 @@ class ReportService:
         return await self._view(unit.code, period)
 
     async def _draft(self, repos: Repositories, unit: OrgUnit, period: Period) -> UnitReport:
-        report = await repos.reports.get(unit.id, period.code, for_update=True)
-        if report is not None and report.status == SUBMITTED:
+        report = await repos.reports.draft(unit.id, period.code, self.clock.now())
+        if report.status == SUBMITTED:
             raise already_submitted(unit, period)
-        if report is None:
-            now = self.clock.now()
-            try:
-                async with repos.session.begin_nested():
-                    report = await repos.reports.add(UnitReport(unit_id=unit.id, period=period.code, status=DRAFT,
-                                                                sections={}, created_at=now, updated_at=now))
-            except IntegrityError:  # another clerk of the unit began it at the same moment
-                report = await repos.reports.get(unit.id, period.code, for_update=True)
-                assert report is not None
         return report
 
     async def submit(self, unit_code: str, period_code: str) -> ReportView:
         """Submit the draft: its figures frozen as they are now, late if the due date has come."""
         async with sensitive(self.uow, self.actor, self.clock, Action.FILE_REPORT) as repos:
             unit = await self._unit(repos, unit_code, write=True)
-            period = await self._parse(repos, period_code)
+            period = await self._parse(repos, period_code, unit)
+            self._writable(period)
             self._complete(unit, period, await repos.reports.get(unit.id, period.code))
         # Measured outside the write transaction: on a large department it takes a while, and SQLite's
         # write lock must not be held meanwhile.
         async with self.uow.read() as repos:
             compliance, statistics = await self._measure(repos, unit, period)
+            quality = await quality_of(repos, unit, period.as_of(self._today()), self.clock)
         async with self.uow.write() as repos:
             report = self._complete(unit, period, await repos.reports.get(unit.id, period.code, for_update=True))
             now, today = self.clock.now(), self._today()
             report.status, report.submitted_at, report.submitted_by = SUBMITTED, now, self.actor.account_id
             report.late, report.updated_at = today >= period.due, now
-            report.figures = _figures(compliance, statistics)
+            report.figures = _figures(compliance, statistics, quality)
             dropped = await repos.reports.drop_reminders(unit.id, period.code)
             await self._tell_the_office(repos, unit, period, report.late)
             await record(repos, self.clock, self.actor, "report.submit", "unit", unit.code, period=period.code,
@@ -513,7 +485,7 @@ class ReportService:
             everything = list(await repos.units.subtree("/"))
             reports = {r.unit_id: r for r in await repos.reports.of_period(period.code)}
             day = period.as_of(self._today())
-            own = await compliance_by_unit(repos, period, day, self.clock)
+            own = await compliance_by_unit(repos, period.start, day, self.clock)
             summaries = []
             for unit in reporting_units(everything):
                 report = reports.get(unit.id)

@@ -25,6 +25,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from services.clock import add_months
+
 FIRST_YEAR = 2021  # the first year of the new ages
 # sex: (age before FIRST_YEAR, months added for each year from FIRST_YEAR, cap), ages in months
 _RULES: dict[str, tuple[int, int, int]] = {
@@ -68,16 +70,11 @@ def retirement_date(sex: str, birth_date: dt.date) -> dt.date:
     raise AssertionError(f"no retirement year found for {birth_date}")  # pragma: no cover
 
 
-def _months_before(day: dt.date, months: int) -> dt.date:
-    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return dt.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
-
-
 def notice_due(retirement: dt.date) -> dt.date:
     """The day by which the written notice of the retirement date is due: 6 months before it."""
-    return _months_before(retirement, 6)
+    return add_months(retirement, -6)
 
 
 def decision_due(retirement: dt.date) -> dt.date:
     """The day by which the retirement decision is due: 3 months before the retirement date."""
-    return _months_before(retirement, 3)
+    return add_months(retirement, -3)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from services.clock import add_months
 from services.errors import InvalidInput
 from services.i18n import N_
 from services.profiles import SalaryRule
@@ -65,10 +66,20 @@ def step_on_new_rank(group: str | None, coefficient: float | None) -> SalaryStep
 
 def raise_due(since: dt.date, months: int) -> dt.date:
     """The date a regular raise falls due, `months` after the current step's date."""
-    month_index = since.month - 1 + months
-    year, month = since.year + month_index // 12, month_index % 12 + 1
-    day = min(since.day, _month_length(year, month))
-    return dt.date(year, month, day)
+    return add_months(since, months)
+
+
+OVER_CEILING_MONTHS = 12  # past the last step, the allowance grows by a point a year
+
+
+def step_period(rank_extra: dict[str, object], rule: SalaryRule, over_ceiling_percent: int | None) -> int:
+    """How long the current step lasts before the next regular raise falls due, in months."""
+    return OVER_CEILING_MONTHS if over_ceiling_percent else raise_months(rank_extra, rule)
+
+
+def postponed_months(since: dt.date, postponements: list[tuple[dt.date, int]]) -> int:
+    """The months by which decisions taken during the current step put its raise off."""
+    return sum(months for effective_on, months in postponements if effective_on >= since)
 
 
 def raise_months(rank_extra: dict[str, object], rule: SalaryRule) -> int:
@@ -77,8 +88,3 @@ def raise_months(rank_extra: dict[str, object], rule: SalaryRule) -> int:
     if isinstance(months, int) and not isinstance(months, bool) and months > 0:
         return months
     return rule.raise_months_lower if rank_extra.get("group") in ("B", "C1") else rule.raise_months_college_or_higher
-
-
-def _month_length(year: int, month: int) -> int:
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    return (following - dt.timedelta(days=1)).day

@@ -23,7 +23,7 @@ from typing import Any
 
 from services.actor import Actor
 from services.audit import record
-from services.clock import Clock, local_today
+from services.clock import Clock, add_months, local_today
 from services.errors import InvalidInput, PermissionDenied
 from services.i18n import N_
 from services.policy import EVERYWHERE, Action, can, scope_of
@@ -31,7 +31,7 @@ from services.profiles import Profile
 from services.sessions import sensitive
 from services.setup import profile_of
 from services.text import fold
-from services.units import normalise_code
+from services.units import unit_by_code
 from storage import Repositories, UnitOfWork
 from storage.models import OrgUnit
 from storage.statistics import Tally
@@ -59,10 +59,9 @@ class Dimension:
     rest: str | None = None  # the category of a filled-in value that no phrase matches
 
 
-# What a clerk types for "none": never counted.
-NONE_WORDS = frozenset({"khong", "khong co", "chua co", "chua", "none", "no", "-", "0", "00"})
-MAJORITY_ETHNICITY = frozenset({"kinh", "01", "viet", "nguoi kinh"})
-NO_RELIGION = frozenset({"khong", "00", "khong co", "khong ton giao", "khong theo ton giao", "none"})
+# What a clerk types for "none" (besides anything starting with "không"): never counted.
+NONE_WORDS = frozenset({"khong", "chua co", "chua", "none", "no", "0", "00"})
+MAJORITY_ETHNICITY = frozenset({"01", "viet"})  # the code of the Kinh, and their other name; "kinh" as a word
 
 DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("level", "professional_level", N_("Professional level"), (
@@ -107,22 +106,32 @@ RANK_BY_GROUP = (("A3", "CVCC"), ("A2", "CVC"), ("A1", "CV"), ("A0", "CS"), ("B"
 FLAGS = (("party", N_("Party members")), ("women", N_("Women")), ("minority", N_("Ethnic minorities")),
          ("religious", N_("Religious")))
 OF_WHICH, RANK, AGE = N_("Of which"), N_("Rank"), N_("Age")
-CHART_GROUPS = ("rank", "level", "age")  # with the sex, the breakdowns drawn in the chart
 
 
-def _words(text: str) -> str:
+def words_of(text: str) -> str:
     return " " + " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split()) + " "
+
+
+def says_none(words: str) -> bool:
+    """"Không", "Không có", "Không theo tôn giáo", "-"…: a value that says there is none."""
+    bare = words.strip()
+    return not bare or bare in NONE_WORDS or bare.startswith("khong ")
 
 
 def classify(dimension: Dimension, value: str) -> str | None:
     """The category code of a typed value, or None when it counts in none."""
-    words = _words(value)
-    if words.strip() in NONE_WORDS or not words.strip():
+    words = words_of(value)
+    if says_none(words):
         return None
     for category in dimension.categories:
         if any(f" {phrase} " in words for phrase in category.phrases):
             return category.code
     return dimension.rest
+
+
+def is_majority(ethnicity: str) -> bool:
+    words = words_of(ethnicity)
+    return " kinh " in words or words.strip() in MAJORITY_ETHNICITY
 
 
 def rank_category(extra: dict[str, Any]) -> str | None:
@@ -135,10 +144,7 @@ def rank_category(extra: dict[str, Any]) -> str | None:
 
 def years_before(day: dt.date, years: int) -> dt.date:
     """The same day `years` earlier; 29 February becomes the 28th in a common year."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
+    return add_months(day, -12 * years)
 
 
 def age_label(low: int, high: int, first: bool, last: bool) -> tuple[str, dict[str, int]]:
@@ -179,10 +185,9 @@ async def tallies_for(repos: Repositories, profile: Profile, day: dt.date) -> li
     tallies = [
         Tally("party", "party_joined_on", "between", (None, day)),
         Tally("women", "sex", "in", ("F",)),
-        Tally("minority", "ethnicity", "not_in",
-              tuple(v for v in values["ethnicity"] if _words(v).strip() in MAJORITY_ETHNICITY)),
-        Tally("religious", "religion", "not_in",
-              tuple(v for v in values["religion"] if _words(v).strip() in NO_RELIGION | NONE_WORDS)),
+        Tally("minority", "ethnicity", "not_in", tuple(v for v in values["ethnicity"] if is_majority(v) or
+                                                       says_none(words_of(v)))),
+        Tally("religious", "religion", "not_in", tuple(v for v in values["religion"] if says_none(words_of(v)))),
     ]
     ranks: dict[str, list[str]] = defaultdict(list)
     for item in await repos.references.listing("rank"):
@@ -259,10 +264,12 @@ def _add(a: Sequence[int], b: Sequence[int]) -> list[int]:
 
 
 def build_table(day: dt.date, columns: tuple[StatColumn, ...], roots: Sequence[OrgUnit],
-                units: Sequence[OrgUnit], counted: dict[int, dict[str, int]]) -> StatTable:
+                units: Sequence[OrgUnit], counted: dict[int, dict[str, int]],
+                worst: Callable[[dict[str, int]], float] | None = None) -> StatTable:
     """Rows in tree order under each root: a unit with subunits is a subtotal, followed by its own
-    people (when it has any) and its subunits. The first row is the total: the root itself when there
-    is one. A merged unit left without people is left out."""
+    people (when it has any) and its subunits, by name or, given `worst` (how bad a unit's subtotal
+    is), worst first. The first row is the total: the root itself when there is one. A merged unit
+    left without people is left out."""
     keys = ["total", *(c.key for c in columns)]
     zero = [0] * len(keys)
     own = {unit_id: [values.get(k, 0) for k in keys] for unit_id, values in counted.items()}
@@ -282,6 +289,8 @@ def build_table(day: dt.date, columns: tuple[StatColumn, ...], roots: Sequence[O
     def walk(unit: OrgUnit, depth: int, rows: list[StatRow]) -> None:
         mine, total = own.get(unit.id, zero), total_of(unit)
         kids = [k for k in children[unit.id] if k.status == "active" or total_of(k)[0]]
+        if worst is not None:
+            kids.sort(key=lambda k: -worst(dict(zip(keys, total_of(k), strict=True))))
         rows.append(StatRow(SUBTOTAL if kids else UNIT, unit.code, unit.name, depth, total[0], tuple(total[1:])))
         if kids and mine[0]:
             rows.append(StatRow(OWN, unit.code, unit.name, depth + 1, mine[0], tuple(mine[1:])))
@@ -341,9 +350,7 @@ class StatisticsService:
     async def _prefixes(self, repos: Repositories, unit_code: str | None) -> tuple[str, ...]:
         if unit_code is None:
             return scope_of(self.actor, Action.VIEW_STATISTICS)
-        unit = await repos.units.by_code(normalise_code(unit_code))
-        if unit is None:
-            raise InvalidInput("unit", N_("No unit has the code {code}."), code=unit_code)
+        unit = await unit_by_code(repos, unit_code, active=False)
         if not can(self.actor, Action.VIEW_STATISTICS, unit.path):
             raise PermissionDenied()
         return (unit.path,)

@@ -75,6 +75,15 @@ class ChangeRepository:
                  .where(ChangeEvent.kind == "registration", ChangeEvent.status == "registered"))
         return [(row[0], row[1], row[2]) for row in (await self.session.execute(query)).all()]
 
+    async def postponements(self) -> dict[int, list[tuple[dt.date, int]]]:
+        """Every decision putting a salary raise off, by dossier: (effective date, months)."""
+        query = select(ChangeEvent.dossier_id, ChangeEvent.effective_on, ChangeEvent.payload).where(
+            ChangeEvent.kind == "raise_postponed", ChangeEvent.status == "applied")
+        found: dict[int, list[tuple[dt.date, int]]] = {}
+        for dossier_id, effective_on, payload in await self.session.execute(query):
+            found.setdefault(int(dossier_id), []).append((effective_on, int((payload or {}).get("months") or 0)))
+        return found
+
     # -- versions ------------------------------------------------------------------------------------
     async def add_version(self, version: DossierVersion) -> None:
         self.session.add(version)
@@ -128,6 +137,10 @@ class ChangeRepository:
     # -- who is told ---------------------------------------------------------------------------------
     async def clerks_for(self, unit_path: str) -> Sequence[tuple[int, str | None]]:
         """Telegram ids and locales of the active clerks whose scope covers the unit at `unit_path`."""
+        return [(telegram_id, locale) for _account, telegram_id, locale in await self.clerk_accounts(unit_path)]
+
+    async def clerk_accounts(self, unit_path: str) -> Sequence[tuple[int, int, str | None]]:
+        """(account id, Telegram id, locale) of the active, bound clerks whose scope covers the unit."""
         own_unit = OrgUnit.__table__.alias("own_unit")
         extension = OrgUnit.__table__.alias("extension")
         covers = or_(
@@ -136,12 +149,12 @@ class ChangeRepository:
                                 literal(unit_path).startswith(extension.c.path))),
         )
         query = (
-            select(Account.telegram_user_id, Account.locale)
+            select(Account.id, Account.telegram_user_id, Account.locale)
             .join(own_unit, own_unit.c.id == Account.unit_id)
             .where(Account.role == "clerk", Account.status == "active", Account.telegram_user_id.is_not(None), covers)
             .order_by(Account.id)
         )
-        return [(int(row[0]), row[1]) for row in (await self.session.execute(query)).all()]
+        return [(int(row[0]), int(row[1]), row[2]) for row in (await self.session.execute(query)).all()]
 
     async def employee_of(self, personal_id: str) -> tuple[int, str | None] | None:
         """The Telegram id and locale of the active employee account bound to this person, if any."""

@@ -368,6 +368,27 @@ class UnitReport(Base):
     figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class Feedback(Base):
+    """A user's suggestion or problem for the personnel office (Hậu Giang Art. 14.5, HCMC Art. 15.3), with
+    an optional screenshot (its bytes under HOSO_FILES_DIR by sha256), and the office's answer. Never
+    deleted."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # suggestion | problem
+    text: Mapped[str] = mapped_column(String(2000))
+    screenshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    screenshot_name: Mapped[str | None] = mapped_column(String(255))
+    screenshot_type: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)  # new | planned | done
+    answer: Mapped[str | None] = mapped_column(String(2000))
+    answered_by: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
 class ExtraDayOff(Base):
     """A day off the admin adds to the holidays package's Vietnam calendar (an extended Tết break)."""
 
@@ -418,6 +439,8 @@ class AuditEvent(Base):
 
 Index("ix_audit_event_object", AuditEvent.object_type, AuditEvent.object_id)
 Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employment_status)
+# The inspection looks for the same person twice: the same folded name and birth date.
+Index("ix_dossier_name_birth", Dossier.folded_name, Dossier.birth_date)
 Index("ix_change_event_unit_status", ChangeEvent.unit_id, ChangeEvent.status)
 Index("ix_outbox_status_due", Outbox.status, Outbox.due_at)
 Index("ix_outbox_object", Outbox.object_type, Outbox.object_id)
@@ -437,6 +460,7 @@ __all__ = [
     "Dossier",
     "DossierVersion",
     "ExtraDayOff",
+    "Feedback",
     "DossierRecord",
     "FsmRecord",
     "OrgUnit",

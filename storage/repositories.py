@@ -153,7 +153,7 @@ class AccountRepository(_Repository):
         result = await self.session.execute(
             update(Account)
             .where(Account.id == account_id, Account.last_active_at.is_not(None), Account.last_active_at >= now - idle)
-            .values(last_active_at=now)
+            .values(last_active_at=now, last_seen_at=now)  # the last use, which outlives a sign-out
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)

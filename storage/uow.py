@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepository
 from storage.changes import ChangeRepository
+from storage.feedback import FeedbackRepository
+from storage.inspection import InspectionRepository
 from storage.outbox import OutboxRepository, ReminderSourceRepository
 from storage.transfers import TransferRepository
 from storage.database import Database
@@ -48,6 +50,8 @@ class Repositories:
         self.reminder_sources = ReminderSourceRepository(session)
         self.statistics = StatisticsRepository(session)
         self.reports = ReportRepository(session)
+        self.inspection = InspectionRepository(session)
+        self.feedback = FeedbackRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -215,6 +215,11 @@ CASES = [
          bad=("form", "phạt nặng", "Please choose one of the buttons.", {}),
          records=(("discipline", E, {"form": "khien_trach", "text": "Khiển trách",
                                      "reason": "Vi phạm quy chế làm việc", **REF}),)),
+    Case("raise_postponed", {"months": "6", "reason": "Không hoàn thành nhiệm vụ năm 2025"},
+         bad=("months", "sáu", "Not a whole number: {value}.", {"value": "sáu"}),
+         records=(("salary_history", E, {"text": "Kéo dài thời gian nâng bậc lương 6 tháng: Không hoàn thành "
+                                                 "nhiệm vụ năm 2025", "postponed_months": 6,
+                                         "reason": "Không hoàn thành nhiệm vụ năm 2025", **REF}),)),
     Case("asset_declaration", {"year": "2025", "summary": "Mua thêm một căn hộ"},
          bad=("year", "3000", "{value} is out of range ({low} to {high}).", {"value": "3000", "low": 1900, "high": 2026}),
          records=(("declaration", E, {"type": "assets", "year": "2025", "text": "Mua thêm một căn hộ", **REF}),)),

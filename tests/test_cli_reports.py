@@ -40,7 +40,12 @@ async def test_stats_writes_the_table_of_a_unit_on_a_date(tmp_path: Path) -> Non
     rows = [[c.value for c in row] for row in load_workbook(tmp_path / "syt.xlsx").worksheets[0].iter_rows(min_row=5)]
     assert [(row[1], row[2]) for row in rows] == [("Sở Y tế", 6), ("Sở Y tế (cơ quan)", 3), ("Bệnh viện Đa khoa", 3)]
     whole = hoso("stats", "all.xlsx", cwd=tmp_path, env=env)
-    assert whole.returncode == 0 and "7" in whole.stdout and (tmp_path / "all.xlsx").exists()
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.startswith("7 người đang công tác tại ngày ") and whole.stdout.strip().endswith(
+        ", 6 dòng: all.xlsx")  # the province, SNV, STC, SYT with its own staff and the hospital
+    sheet = load_workbook(tmp_path / "all.xlsx").worksheets[0]
+    assert [sheet.cell(row=r, column=2).value for r in range(5, 11)] == [
+        "UBND thành phố Cần Thơ", "Sở Nội vụ", "Sở Tài chính", "Sở Y tế", "Sở Y tế (cơ quan)", "Bệnh viện Đa khoa"]
 
 
 async def test_stats_names_the_bad_option(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from tests.test_accounts import sign_in
 from tests.test_reminders import ADMIN, SYT_CLERK, province
 
 MANAGER, HOSPITAL_CLERK, EMPLOYEE = 504, 505, 506
-PERIOD = "2026-H2"
+PERIOD = "2026-H1"  # on 01/07/2026 it is overdue: what /report opens
 TEXTS = {"a": "Đơn vị cập nhật đầy đủ, kịp thời.", "c": "Đủ máy tính và máy quét.",
          "d": "Tập huấn cho 3 cán bộ.", "dd": "Đề nghị nâng cấp đường truyền."}
 
@@ -56,7 +56,7 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
     card = await talk.say("/report")
     assert tr(harness, "<b>Half-yearly report {period}</b> — {unit}", period=PERIOD, unit="Sở Y tế").replace(
         "&lt;b&gt;", "<b>").replace("&lt;/b&gt;", "</b>") in card
-    assert tr(harness, "Not begun") in card and "15/12/2026" in card
+    assert tr(harness, "Not begun") in card and "15/06/2026" in card
     assert talk.buttons() == [edit(p).pack() for p in ("a", "c", "d", "dd", "sign")] + [
         ReportPreview(unit="SYT", period=PERIOD).pack(), ReportSubmit(unit="SYT", period=PERIOD, sure=False).pack()]
 
@@ -96,17 +96,18 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
         preview = await talk.tap(ReportPreview(unit="SYT", period=PERIOD))
         assert all(text in preview for text in TEXTS.values())
         draft, table = documents(talk)
-        assert draft.document.filename == "bao-cao-syt-2026-h2-du-thao.docx"
+        assert draft.document.filename == "bao-cao-syt-2026-h1-du-thao.docx"
         assert Document(io.BytesIO(draft.document.data)).paragraphs[0].text == "DỰ THẢO"
-        assert table.document.filename == "thong-ke-syt-2026-h2.xlsx"
+        assert table.document.filename == "thong-ke-syt-2026-h1.xlsx"
 
         # Submit: a confirmation first, then the report as submitted.
         confirm = await talk.tap(ReportSubmit(unit="SYT", period=PERIOD, sure=False))
-        assert "2026-H2" in confirm and (await stored_report(harness)).status == "draft"
+        assert PERIOD in confirm and (await stored_report(harness)).status == "draft"
         done = await talk.tap(ReportSubmit(unit="SYT", period=PERIOD, sure=True))
         assert tr(harness, "The personnel office is told; its reminders stop.") in done
+        assert tr(harness, "It was due before {due}, so it is marked late.", due="15/06/2026") in done
         final, sheet_call = documents(talk)
-        assert final.document.filename == "bao-cao-syt-2026-h2.docx"
+        assert final.document.filename == "bao-cao-syt-2026-h1.docx"
         document = Document(io.BytesIO(final.document.data))
         paragraphs = [p.text for p in document.paragraphs]
         assert "DỰ THẢO" not in paragraphs and all(text in paragraphs for text in TEXTS.values())
@@ -114,13 +115,15 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
         sheet = load_workbook(io.BytesIO(sheet_call.document.data)).worksheets[0]
         assert [sheet.cell(row=5, column=c).value for c in (2, 3)] == ["Sở Y tế", 6]
         report = await stored_report(harness)
-        assert report.status == "submitted" and report.late is False and report.figures["statistics"]["rows"]
+        assert report.status == "submitted" and report.late is True and report.figures["statistics"]["rows"]
         async with harness.runtime.uow.read() as repos:
             notices = (await repos.session.scalars(select(Outbox).where(Outbox.kind == "report_submitted"))).all()
         assert [n.chat_id for n in notices] == [ADMIN]
 
-        # Afterwards: the card says so and offers the files only; an old Edit button is refused.
-        card = await talk.say("/report")
+        # Afterwards /report opens the next half-year; the submitted one offers its files only, and an old
+        # Edit button is refused.
+        assert "2026-H2" in await talk.say("/report")
+        card = await talk.say(f"/report {PERIOD}")
         assert talk.buttons() == [ReportFiles(unit="SYT", period=PERIOD).pack()]
         assert "Nguyễn Văn Bình" in card
         await talk.tap(edit("c"), check=False)
@@ -164,7 +167,7 @@ async def test_the_office_follows_the_submissions_and_gets_the_provinces_report(
     assert admin.buttons()[0] == ProvinceReport(period=PERIOD).pack()
     await admin.tap(ProvinceReport(period=PERIOD))
     docx_call, xlsx_call = documents(admin)
-    assert docx_call.document.filename == "bao-cao-tong-hop-2026-h2.docx"
+    assert docx_call.document.filename == "bao-cao-tong-hop-2026-h1.docx"
     text = "\n".join(p.text for p in Document(io.BytesIO(docx_call.document.data)).paragraphs)
     assert "Đã gửi: 0/3 cơ quan, đơn vị; gửi muộn: 0." in text
     workbook = load_workbook(io.BytesIO(xlsx_call.document.data))

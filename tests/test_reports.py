@@ -14,15 +14,20 @@ from typing import Any
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from locales import translator
 from services.errors import InvalidInput, PermissionDenied
+from services.sessions import SessionExpired
+from bot.i18n import create_i18n
+from handlers.reports import board_text
 from services.identity import load_actor
 from services.profiles import load_profile
 from services.report_docx import render_provincial_report, render_unit_report
 from services.reminders import ReminderService
-from services.reports import Compliance, ReportService, parse_period, period_for, place_of
+from services.compliance import Compliance
+from services.reports import ReportService, parse_period, period_for, place_of
 from services.stats_workbook import provincial_workbook, statistics_workbook
 from storage import UnitOfWork
 from storage.models import (
@@ -92,9 +97,11 @@ def test_the_place_of_the_date_line() -> None:
 async def test_a_clerk_drafts_then_submits_on_time(uow: UnitOfWork, clock: Any, people: dict[str, int]) -> None:
     service = await as_user(uow, clock, SYT_CLERK)
     assert [u.code for u in await service.units()] == ["SYT"]
-    view = await service.open("SYT")
-    assert (view.period.code, view.status, view.editable, view.missing) == ("2026-H2", "new", True,
-                                                                           ["a", "c", "d", "dd", "sign"])
+    # On 01/07 the first half-year's report is overdue: it is what /report opens, and the next one says so.
+    assert (await service.open("SYT")).period.code == "2026-H1"
+    view = await service.open("SYT", "2026-H2")
+    assert (view.period.code, view.status, view.editable, view.missing, view.overdue_before) == (
+        "2026-H2", "new", True, ["a", "c", "d", "dd", "sign"], "2026-H1")
     assert view.statistics.total.people == 6  # SYT and the hospital: the retired nurse is not counted
     view = await service.save("SYT", "2026-H2", {"a": "  Đơn vị cập nhật kịp thời.  "})
     assert view.status == "draft" and view.sections == {"a": "Đơn vị cập nhật kịp thời."}
@@ -206,7 +213,9 @@ async def new_dossier(uow: UnitOfWork, clock: Any, personal_id: str, recorded: d
     return dossier_id
 
 
-async def test_section_a_measures_the_units_compliance(uow: UnitOfWork, clock: Any, people: dict[str, int]) -> None:
+async def test_section_a_measures_the_units_compliance(any_database: Any, clock: Any) -> None:
+    uow = UnitOfWork(any_database)
+    people = await province(uow, clock)
     hoa, thuy, anh = people["001188000111"], people["092190000222"], people["092185000444"]
     in_window, last_half = local_instant(2026, 6, 20), local_instant(2026, 5, 20)
     await add_event(uow, hoa, "appointment", in_window, on_time=True, deadline=dt.date(2026, 6, 23))
@@ -226,7 +235,7 @@ async def test_section_a_measures_the_units_compliance(uow: UnitOfWork, clock: A
         repos.session.add(TransferRequest(dossier_id=anh, change_event_id=event.id, requesting_unit_id=stc.id,
                                           holding_unit_id=syt.id, request_number="5/CV-STC", request_date=dt.date(2026, 6, 19),
                                           signer="X", status="pending", requested_at=in_window))
-    view = await (await as_user(uow, clock, SYT_CLERK)).open("SYT")
+    view = await (await as_user(uow, clock, SYT_CLERK)).open("SYT", "2026-H2")
     assert view.compliance == Compliance(changes_on_time=1, changes_late=1, new_on_time=1, new_late=1, new_open=1,
                                          new_overdue=1, declarations=1, transfers=1, registered=1,
                                          registered_overdue=1)
@@ -269,27 +278,38 @@ async def test_who_may_open_fill_in_and_review(uow: UnitOfWork, clock: Any, peop
 
 
 # -- the office's side ---------------------------------------------------------------------------------------
-async def test_the_board_and_who_was_reminded(uow: UnitOfWork, people: dict[str, int]) -> None:
-    clock = at(2026, 12, 16)
+async def test_the_board_and_who_was_reminded(any_database: Any) -> None:
+    clock, uow = at(2026, 12, 16), UnitOfWork(any_database)
+    await province(uow, at(2026, 12, 2))
     syt, stc = await unit_id(uow, "SYT"), await unit_id(uow, "STC")
     async with uow.write() as repos:
         accounts = {a.username: a for a in await repos.reminder_sources.bound_accounts()}
         for day, unit, username, status in ((1, syt, "lan.syt", "sent"), (8, syt, "lan.syt", "sent"),
                                             (8, stc, "yen.stc", "sent"), (14, stc, "yen.stc", "failed")):
             account = accounts[username]
-            repos.session.add(Outbox(key=f"report_due:unit:{unit}:2026-H2:{day}", kind="report_due", account_id=account.id,
+            key = f"report_due:unit:{unit}:2026-H2:2026-12-{day:02d}:{account.telegram_user_id}"
+            repos.session.add(Outbox(key=key, kind="report_due", account_id=account.id,
                                      chat_id=account.telegram_user_id, object_type="unit", object_id=f"{unit}:2026-H2",
                                      payload={}, due_at=local_instant(2026, 12, day), status=status, attempts=1,
                                      created_at=local_instant(2026, 12, day), sent_at=local_instant(2026, 12, day, 7)))
+    await sign_in(uow, at(2026, 12, 2), "binh.syt", "SYT", "clerk", 611)
+    async with uow.write() as repos:  # a second clerk of SYT reminded on the 8th too: still two days
+        account = await repos.accounts.by_username("binh.syt")
+        repos.session.add(Outbox(key=f"report_due:unit:{syt}:2026-H2:2026-12-08:611", kind="report_due",
+                                 account_id=account.id, chat_id=611, object_type="unit", object_id=f"{syt}:2026-H2",
+                                 payload={}, due_at=local_instant(2026, 12, 8), status="sent", attempts=1,
+                                 created_at=local_instant(2026, 12, 8), sent_at=local_instant(2026, 12, 8, 6)))
     await (await as_user(uow, clock, STC_CLERK)).save("STC", "2026-H2", {"a": "Nháp"})
     board = await (await as_user(uow, clock, ADMIN)).board("2026-H2")
     assert [(l.unit_code, l.status, l.reminders, l.reminded) for l in board.lines] == [
-        ("SNV", "new", 0, ()), ("SYT", "new", 2, ("lan.syt",)), ("STC", "draft", 1, ("yen.stc",))]
+        ("SNV", "new", 0, ()), ("SYT", "new", 2, ("lan.syt", "binh.syt")), ("STC", "draft", 1, ("yen.stc",))]
     assert board.lines[1].last_reminded == local_instant(2026, 12, 8, 7)
     assert board.overdue and board.count("draft") == 1
 
 
-async def test_the_provincial_report_merges_the_sections(uow: UnitOfWork, clock: Any, people: dict[str, int]) -> None:
+async def test_the_provincial_report_merges_the_sections(any_database: Any, clock: Any) -> None:
+    uow = UnitOfWork(any_database)
+    await province(uow, clock)
     for unit, telegram_id in (("SYT", SYT_CLERK), ("STC", STC_CLERK)):
         service = await as_user(uow, clock, telegram_id)
         await service.save(unit, "2026-H2", {**FILLED, "a": f"Tự đánh giá của {unit}.", "doc_number": f"3/BC-{unit}"})
@@ -311,7 +331,7 @@ async def test_the_provincial_report_merges_the_sections(uow: UnitOfWork, clock:
     units_table = document.tables[1]
     assert [c.text for c in units_table.rows[2].cells] == ["Sở Y tế", "0/0", "0/0", "0", "Đã gửi"]
 
-    sheets = load_workbook(io.BytesIO(provincial_workbook(made, VI, "Thống kê"))).worksheets
+    sheets = load_workbook(io.BytesIO(provincial_workbook(made, VI, "Thống kê", TZ))).worksheets
     assert [s.title for s in sheets] == [VI("Statistics"), VI("Compliance"), VI("Submissions")]
     submissions = [[c.value for c in row] for row in sheets[2].iter_rows(min_row=2)]
     assert [row[:2] for row in submissions] == [["Sở Nội vụ", VI("not begun")], ["Sở Tài chính", VI("draft")],
@@ -322,7 +342,7 @@ async def test_the_provincial_report_merges_the_sections(uow: UnitOfWork, clock:
 async def test_the_unit_report_as_a_word_document(uow: UnitOfWork, clock: Any, people: dict[str, int]) -> None:
     service = await as_user(uow, clock, SYT_CLERK)
     await service.save("SYT", "2026-H2", FILLED)
-    draft = Document(io.BytesIO(render_unit_report(await service.open("SYT"), VI, clock.now(), TZ)))
+    draft = Document(io.BytesIO(render_unit_report(await service.open("SYT", "2026-H2"), VI, clock.now(), TZ)))
     assert draft.paragraphs[0].text == "DỰ THẢO"
     view = await service.submit("SYT", "2026-H2")
     document = Document(io.BytesIO(render_unit_report(view, VI, clock.now(), TZ)))
@@ -378,3 +398,80 @@ async def test_two_clerks_racing_begin_one_draft_and_submit_it_once(any_database
         notices = (await repos.session.scalars(select(Outbox).where(Outbox.kind == "report_submitted"))).all()
         submits = [e for e in await repos.audit.search(limit=100) if e.action == "report.submit"]
     assert len(notices) == 1 and len(submits) == 1
+
+
+# -- the period a report is for, and what may not be written ---------------------------------------------------
+async def test_the_period_opened_by_default(uow: UnitOfWork, people: dict[str, int]) -> None:
+    # From the due date on, the overdue half-year is what /report opens, until it is submitted…
+    on_the_day = await as_user(uow, at(2026, 6, 15), SYT_CLERK)
+    assert (await on_the_day.open("SYT")).period.code == "2026-H1"
+    await on_the_day.save("SYT", None, FILLED)
+    assert (await on_the_day.submit("SYT", None)).period.code == "2026-H1"
+    assert (await on_the_day.open("SYT")).period.code == "2026-H2"
+    # … or until it is no longer chased, 62 days after; the office's board follows the same rule.
+    assert (await (await as_user(uow, at(2026, 8, 16), STC_CLERK)).open("STC")).period.code == "2026-H1"
+    assert (await (await as_user(uow, at(2026, 8, 17), STC_CLERK)).open("STC")).period.code == "2026-H2"
+    assert (await ReportService(uow, SYSTEM, at(2026, 8, 16)).board()).period.code == "2026-H1"
+    assert (await ReportService(uow, SYSTEM, at(2026, 8, 17)).board()).period.code == "2026-H2"
+
+
+async def test_a_period_that_has_not_begun_is_not_written(uow: UnitOfWork, clock: Any, people: dict[str, int]) -> None:
+    service = await as_user(uow, clock, SYT_CLERK)
+    for method, args in ((service.save, ({"a": "Sớm"},)), (service.submit, ())):
+        with pytest.raises(InvalidInput) as early:
+            await method("SYT", "2027-H1", *args)
+        assert early.value.field == "period" and early.value.params == {"period": "2027-H1", "date": "15/12/2026"}
+    for text in ("0001-H1", "2101-H2"):
+        with pytest.raises(InvalidInput):
+            await service.open("SYT", text)
+    async with uow.read() as repos:
+        assert (await repos.session.scalars(select(UnitReport))).all() == []
+
+
+async def test_opening_a_report_after_idling_asks_for_the_password(uow: UnitOfWork, clock: Any,
+                                                                   people: dict[str, int]) -> None:
+    service = await as_user(uow, clock, SYT_CLERK)
+    clock.advance(dt.timedelta(hours=5))
+    with pytest.raises(SessionExpired):
+        await service.open("SYT")
+
+
+async def test_a_submitted_report_never_changes_even_in_the_database(any_database: Any, clock: Any) -> None:
+    uow = UnitOfWork(any_database)
+    await province(uow, clock)
+    service = await as_user(uow, clock, SYT_CLERK)
+    await service.save("SYT", PERIOD, FILLED)
+    await service.submit("SYT", PERIOD)
+    for statement in ("UPDATE unit_report SET sections = '{}'", "DELETE FROM unit_report"):
+        with pytest.raises(DBAPIError):
+            async with uow.write() as repos:
+                await repos.session.execute(text(statement))
+    assert (await service.open("SYT", PERIOD)).sections["a"] == FILLED["a"]
+
+
+async def test_dates_are_shown_in_local_time(uow: UnitOfWork, people: dict[str, int]) -> None:
+    early = at(2026, 6, 15, 6, 30)  # 23:30 on the 14th in UTC
+    service = await as_user(uow, early, SYT_CLERK)
+    await service.save("SYT", "2026-H1", FILLED)
+    view = await service.submit("SYT", "2026-H1")
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("vi"):
+        board = board_text(await ReportService(uow, SYSTEM, early).board("2026-H1"), TZ)[0]
+    assert "15/06/2026" in board and "14/06/2026" not in board
+    assert view.late is True  # on the due date itself
+
+
+async def test_a_claimed_reminder_is_dropped_when_the_report_is_in(uow: UnitOfWork, people: dict[str, int]) -> None:
+    clock = at(2026, 12, 1)
+    await ReminderService(uow, SYSTEM, clock).plan(dt.date(2026, 12, 1))
+    syt = await unit_id(uow, "SYT")
+    async with uow.write() as repos:
+        row = await repos.session.scalar(select(Outbox).where(Outbox.object_id == f"{syt}:2026-H2"))
+        row.status, row.claimed_by, row.claimed_at = "claimed", "sender-1", clock.now()
+    service = await as_user(uow, clock, SYT_CLERK)
+    await service.save("SYT", "2026-H2", FILLED)
+    await service.submit("SYT", "2026-H2")
+    async with uow.write() as repos:
+        assert not await repos.outbox.start_sending(row.id, "sender-1", 1)  # its sender finds nothing to send
+        assert (await repos.session.get(Outbox, row.id)).status == "dropped"
+

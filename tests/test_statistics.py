@@ -13,7 +13,17 @@ from services.errors import InvalidInput, PermissionDenied
 from services.profiles import load_profile
 from services.reference import install_reference_lists
 from services.setup import install_profile
-from services.statistics import DIMENSIONS, StatisticsService, StatTable, classify, columns_for, years_before
+from services.statistics import (
+    DIMENSIONS,
+    StatisticsService,
+    StatTable,
+    classify,
+    columns_for,
+    is_majority,
+    says_none,
+    words_of,
+    years_before,
+)
 from services.text import fold
 from storage import Database, UnitOfWork
 from storage.models import ChangeEvent
@@ -208,6 +218,15 @@ async def test_a_manager_gets_the_statistics_too(uow: UnitOfWork, clock: Any) ->
 def test_typed_values_are_classed_whatever_their_spelling(field: str, value: str, expected: str | None) -> None:
     dimension = next(d for d in DIMENSIONS if d.field == field)
     assert classify(dimension, value) == expected
+
+
+def test_none_and_the_majority_whatever_their_spelling() -> None:
+    for value in ("Không", "Không có tôn giáo", "Không theo đạo", "KHÔNG", "-", "00"):
+        assert says_none(words_of(value)), value
+    assert not says_none(words_of("Phật giáo Hòa Hảo"))
+    for value in ("Kinh", "Dân tộc Kinh", "Việt (Kinh)", "01", "kinh"):
+        assert is_majority(value), value
+    assert not is_majority("Khơ-me") and not is_majority("Hoa")
 
 
 def test_the_age_bands_come_from_the_profile() -> None:

@@ -31,6 +31,15 @@ class SalaryRule(BaseModel):
     over_ceiling_yearly_percent: int
 
 
+class ProbationRule(BaseModel):
+    """How long a probation lasts (Nghị định 115/2020 Art. 21 for viên chức: 12 months where the post
+    needs a university degree, shorter below; Nghị định 138/2020 Art. 20 for công chức)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    months_college_or_higher: int = Field(default=12, gt=0)
+    months_lower: int = Field(default=6, gt=0)
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str
@@ -45,6 +54,7 @@ class Profile(BaseModel):
     outage_notice_working_days: int = Field(gt=0)
     salary: SalaryRule
     age_bands: tuple[tuple[int, int], ...]
+    probation: ProbationRule = ProbationRule()  # profiles installed before it was a setting get the default
 
 
 def available_profiles() -> list[str]:

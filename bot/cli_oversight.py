@@ -1,4 +1,5 @@
-"""`hoso stats` and `hoso report`: the statistics and the half-yearly reports from the server's shell.
+"""`hoso stats`, `hoso report`, `hoso inspect` and `hoso feedback`: the personnel office's oversight from
+the server's shell (the statistics, the half-yearly reports, the inspection, the users' feedback).
 
 Registered on the main app by `bot.cli` (its last lines), like `bot.cli_dossiers`. (No `from __future__
 import annotations` here: typer reads the commands' annotations.)
@@ -11,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from services.clock import SystemClock, format_date, parse_date
+from services.clock import SystemClock, format_date, format_local_date, parse_date
 from services.i18n import N_
 
 
@@ -72,6 +73,7 @@ def register(app: typer.Typer) -> None:
     @report_app.command("board", help=_(N_("Which units submitted the report of a period, late or not, and "
                                            "who was reminded.")))
     def board(period: PeriodOption = None, as_json: JsonOption = False) -> None:
+        tz = SystemClock(settings_or_exit().timezone).tz
         made = admin_call(lambda services: services.reports.board(period))
         rows = [{"unit": line.unit_code, "name": line.unit_name, "status": line.status, "late": line.late,
                  "submitted_at": line.submitted_at.isoformat() if line.submitted_at else None,
@@ -82,7 +84,7 @@ def register(app: typer.Typer) -> None:
             return
         states = {"submitted": _(N_("submitted")), "draft": _(N_("draft")), "new": _(N_("not begun"))}
         for line in made.lines:
-            when = format_date(line.submitted_at) if line.submitted_at else ""
+            when = format_local_date(line.submitted_at, tz)
             late = _(N_("late")) if line.late else ""
             typer.echo(f"{line.unit_code:<14} {states[line.status]:<14} {when:<10} {late:<6} "
                        f"{line.reminders:>3}  {line.unit_name}")
@@ -108,9 +110,75 @@ def register(app: typer.Typer) -> None:
         sheet = file.with_suffix(".xlsx")
         title = _(N_("Statistics of {scope} on {date}")).format(scope=made.province,
                                                                  date=format_date(made.statistics.as_of))
-        write("FILE", sheet, provincial_workbook(made, _, title))
+        write("FILE", sheet, provincial_workbook(made, _, title, clock.tz))
         emit(as_json, {"period": made.period.code, "docx": str(file), "xlsx": str(sheet),
                        "submitted": made.board.count("submitted"), "units": len(made.board.lines)},
              _(N_("The province's report {period}: {submitted} of {total} units submitted.")).format(
                  period=made.period.code, submitted=made.board.count("submitted"), total=len(made.board.lines))
              + f"\n{file}\n{sheet}")
+
+    @app.command("inspect", help=_(N_(
+        "Inspect how the units keep their dossiers (completeness, timeliness, findings, activity), the worst "
+        "first; with FILE, write it all as .xlsx.")))
+    def inspect(
+        file: Annotated[Path | None, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)] = None,
+        unit: Annotated[str | None, typer.Option(
+            "--unit", help=_(N_("Only this unit and its subunits.")))] = None,
+        as_of: Annotated[str | None, typer.Option(
+            "--as-of", help=_(N_("The date, dd/mm/yyyy (default: today).")))] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        from services.inspection import FINDINGS, badness
+        from services.inspection_workbook import inspection_workbook
+
+        if file is not None:
+            writable("FILE", file, ".xlsx")
+        day = as_of_date(as_of)
+        made = admin_call(lambda services: services.inspection.run(unit, day))
+        table = made.table
+        rows = []
+        for row in table.rows:
+            if row.kind == "own":
+                continue
+            values = {c.key: row.counts[i] for i, c in enumerate(table.columns)}
+            rows.append({"unit": row.unit_code, "name": row.unit_name, "depth": row.depth, "dossiers": row.people,
+                         "complete": values["complete"],
+                         "findings": {kind: values[f"finding.{kind}"] for kind in FINDINGS},
+                         "issues_per_100": round(badness({**values, "total": row.people}), 1)})
+        if file is not None:
+            title = _(N_("Inspection of {scope} on {date}")).format(scope=table.total.unit_name or "",
+                                                                     date=format_date(made.as_of))
+            clock = SystemClock(settings_or_exit().timezone)
+            write("FILE", file, inspection_workbook(made, _, title, clock.tz))
+        if as_json:
+            typer.echo(json.dumps({"as_of": made.as_of.isoformat(), "units": rows, "findings": len(made.findings),
+                                   "file": str(file) if file else None}, ensure_ascii=False))
+            return
+        for row in rows:
+            found = sum(row["findings"].values())
+            typer.echo(f"{'  ' * row['depth']}{row['unit'] or '':<14} {row['complete']:>7}/{row['dossiers']:<7} "
+                       f"{found:>6} {row['issues_per_100']:>7}  {row['name']}")
+        typer.echo(_(N_("{count} findings on {date}.")).format(count=len(made.findings), date=format_date(made.as_of))
+                   + (f" {file}" if file else ""))
+
+    feedback_app = typer.Typer(help=_(N_("The users' feedback to the personnel office.")), no_args_is_help=True)
+    app.add_typer(feedback_app, name="feedback")
+
+    @feedback_app.command("list", help=_(N_("List the feedback, the open ones by default.")))
+    def feedback_list(
+        status: Annotated[str | None, typer.Option(
+            "--status", help=_(N_("new, planned, done or all (default: new and planned).")))] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        items = admin_call(lambda services: services.feedback.listing(status, limit=1000))
+        rows = [{"id": item.id, "kind": item.kind, "status": item.status, "from": item.username,
+                 "name": item.full_name, "unit": item.unit_name, "at": item.created_at.isoformat(),
+                 "text": item.text, "screenshot": item.screenshot, "answer": item.answer,
+                 "answered_at": item.answered_at.isoformat() if item.answered_at else None} for item in items]
+        if as_json:
+            typer.echo(json.dumps(rows, ensure_ascii=False))
+            return
+        for row in rows:
+            typer.echo(f"#{row['id']:<5} {row['status']:<8} {row['kind']:<10} {row['from']:<16} {row['text'][:80]}")
+        typer.echo(_(N_("{count} items.")).format(count=len(rows)))
+

@@ -1,0 +1,134 @@
+"""/feedback: a suggestion or a problem for the personnel office, with a screenshot if you like; the
+office's list, its answer (planned or done), which goes back to the sender."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.forms import Field, Form, Reply, busy, register, start_form
+from handlers.views import button, clip, error_text, esc, keyboard
+from services.attachments import Upload
+from services.clock import format_local_date
+from services.errors import InvalidInput
+from services.facade import Services
+from services.feedback import KINDS, STATUSES, FeedbackView
+from services.i18n import N_
+from services.policy import Action
+
+
+class FeedbackAnswer(CallbackData, prefix="fba"):
+    id: int
+
+
+class FeedbackShot(CallbackData, prefix="fbs"):
+    id: int
+
+
+async def _check(services: Services, context: dict[str, Any], key: str, value: str) -> str:
+    return services.feedback.check(key, value)
+
+
+async def _summary(services: Services, context: dict[str, Any], answers: dict[str, str], shown: dict[str, str]) -> str:
+    return "\n".join([_("<b>Your feedback</b> — please check:"),
+                      _("Kind: {kind}").format(kind=esc(shown.get("kind") or answers["kind"])),
+                      esc(answers["text"])])
+
+
+async def _send(services: Services, answers: dict[str, str], uploads: list[Upload]) -> Reply:
+    if len(uploads) > 1:
+        raise InvalidInput("attachment", N_("Send one screenshot at most."))
+    sent = await services.feedback.send(answers["kind"], answers["text"], uploads[0] if uploads else None)
+    return Reply(_("Thank you. Your feedback #{number} is with the personnel office; its answer will come here.")
+                 .format(number=sent.id))
+
+
+SEND_FORM = register(Form("feedback", N_("Feedback to the personnel office"), (
+    Field("kind", N_("Is it a suggestion or a problem?"), choices=tuple(KINDS.items())),
+    Field("text", N_("Describe it in one message (what you did, what happened, what you expected):")),
+), _send, check=_check, summary=_summary, attachments=True,
+    attachment_hint=N_("You may add a screenshot (JPG or PNG) as a photo or a document."),
+    attachment_reminder=N_("You may still add a screenshot as a photo or a document.")))
+
+
+async def _answer(services: Services, answers: dict[str, str]) -> Reply:
+    done = await services.feedback.answer(int(answers["_feedback"]), answers["status"], answers["answer"])
+    return Reply(_("Answered #{number} ({status}); the sender is told.").format(
+        number=done.id, status=esc(_(STATUSES[done.status]))))
+
+
+ANSWER_FORM = register(Form("feedback_answer", N_("Answer to feedback"), (
+    Field("status", N_("What becomes of it?"), choices=(("planned", N_("Planned")), ("done", N_("Done")))),
+    Field("answer", N_("Your answer to the sender, in one message:")),
+), _answer, check=_check))
+
+
+def item_text(item: FeedbackView, tz: Any) -> str:
+    lines = [_("#{number} {kind} from <b>{name}</b> ({username}, {unit}), {date} — {status}").format(
+        number=item.id, kind=esc(_(KINDS[item.kind])), name=esc(item.full_name), username=esc(item.username),
+        unit=esc(item.unit_name), date=format_local_date(item.created_at, tz), status=esc(_(STATUSES[item.status]))),
+        esc(item.text)]
+    if item.screenshot:
+        lines.append(_("Screenshot: {name}").format(name=esc(item.screenshot)))
+    if item.answer:
+        lines.append(_("Answer: {text}").format(text=esc(item.answer)))
+    return clip("\n".join(lines))
+
+
+async def feedback(message: Message, command: CommandObject, state: FSMContext, services: Services) -> None:
+    if not services.allows(Action.ANSWER_FEEDBACK):
+        services.require(Action.SEND_FEEDBACK)
+        mine = await services.feedback.mine()
+        intro = None
+        if mine:
+            intro = _("Your latest feedback:") + "\n" + "\n".join(
+                f"#{item.id} {esc(_(KINDS[item.kind]))}: {esc(_(STATUSES[item.status]))}" for item in mine[:3])
+        await start_form(message, state, SEND_FORM, services, intro=intro)
+        return
+    try:
+        items = await services.feedback.listing((command.args or "").strip() or None)
+    except InvalidInput as error:
+        await message.answer(error_text(error))
+        return
+    if not items:
+        await message.answer(_("No feedback waits for an answer. /feedback all lists every one."))
+        return
+    await message.answer(_("<b>Feedback</b>: {count} (newest first; /feedback all, /feedback done…)").format(
+        count=len(items)))
+    for item in items[:20]:
+        actions = [button("✍️ " + _("Answer"), FeedbackAnswer(id=item.id))]
+        if item.screenshot:
+            actions.append(button("🖼 " + _("Screenshot"), FeedbackShot(id=item.id)))
+        await message.answer(item_text(item, services.clock.tz), reply_markup=keyboard(actions, 2))
+
+
+async def answer(query: CallbackQuery, callback_data: FeedbackAnswer, state: FSMContext, services: Services) -> None:
+    services.require(Action.ANSWER_FEEDBACK)
+    if await busy(query, state):
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await start_form(query.message, state, ANSWER_FORM, services, {"feedback": callback_data.id},
+                         intro=_("Answer to feedback #{number}.").format(number=callback_data.id))
+
+
+async def screenshot(query: CallbackQuery, callback_data: FeedbackShot, services: Services) -> None:
+    name, content = await services.feedback.screenshot(callback_data.id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer_document(BufferedInputFile(content, filename=name),
+                                            caption=_("Screenshot of feedback #{number}.").format(number=callback_data.id))
+
+
+def build_router() -> Router:
+    router = Router(name="feedback")
+    router.message.register(feedback, Command("feedback"))
+    router.callback_query.register(answer, FeedbackAnswer.filter())
+    router.callback_query.register(screenshot, FeedbackShot.filter())
+    return router
