@@ -9,11 +9,11 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.forms import Field, Form, Reply, busy, register, start_form
-from handlers.views import button, clip, error_text, esc, keyboard
+from handlers.views import MAX_MESSAGE_LENGTH, button, error_text, esc
 from services.attachments import Upload
 from services.clock import format_local_date
 from services.errors import InvalidInput
@@ -69,26 +69,39 @@ ANSWER_FORM = register(Form("feedback_answer", N_("Answer to feedback"), (
 ), _answer, check=_check))
 
 
+SHOWN = 15  # items in the office's list, in one message
+EXCERPT = 400
+ROOM = MAX_MESSAGE_LENGTH - 200  # for the closing line
+
+
+def excerpt(text: str) -> str:
+    return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
+
+
 def item_text(item: FeedbackView, tz: Any) -> str:
     lines = [_("#{number} {kind} from <b>{name}</b> ({username}, {unit}), {date} — {status}").format(
         number=item.id, kind=esc(_(KINDS[item.kind])), name=esc(item.full_name), username=esc(item.username),
         unit=esc(item.unit_name), date=format_local_date(item.created_at, tz), status=esc(_(STATUSES[item.status]))),
-        esc(item.text)]
+        esc(excerpt(item.text))]
     if item.screenshot:
         lines.append(_("Screenshot: {name}").format(name=esc(item.screenshot)))
     if item.answer:
-        lines.append(_("Answer: {text}").format(text=esc(item.answer)))
-    return clip("\n".join(lines))
+        lines.append(_("Answer: {text}").format(text=esc(excerpt(item.answer))))
+    return "\n".join(lines)
+
+
+def own_line(item: FeedbackView) -> str:
+    line = f"#{item.id} {esc(_(KINDS[item.kind]))}: {esc(_(STATUSES[item.status]))}"
+    if item.answer:  # told in chat too; signed out meanwhile, the sender reads it here
+        line += " — " + _("Answer: {text}").format(text=esc(excerpt(item.answer)))
+    return line
 
 
 async def feedback(message: Message, command: CommandObject, state: FSMContext, services: Services) -> None:
     if not services.allows(Action.ANSWER_FEEDBACK):
         services.require(Action.SEND_FEEDBACK)
         mine = await services.feedback.mine()
-        intro = None
-        if mine:
-            intro = _("Your latest feedback:") + "\n" + "\n".join(
-                f"#{item.id} {esc(_(KINDS[item.kind]))}: {esc(_(STATUSES[item.status]))}" for item in mine[:3])
+        intro = _("Your latest feedback:") + "\n" + "\n".join(own_line(item) for item in mine[:3]) if mine else None
         await start_form(message, state, SEND_FORM, services, intro=intro)
         return
     try:
@@ -99,13 +112,21 @@ async def feedback(message: Message, command: CommandObject, state: FSMContext, 
     if not items:
         await message.answer(_("No feedback waits for an answer. /feedback all lists every one."))
         return
-    await message.answer(_("<b>Feedback</b>: {count} (newest first; /feedback all, /feedback done…)").format(
-        count=len(items)))
-    for item in items[:20]:
-        actions = [button("✍️ " + _("Answer"), FeedbackAnswer(id=item.id))]
+    # One message, a row of buttons per item: a list of many is no burst of messages.
+    lines = [_("<b>Feedback</b>: {count} (newest first; /feedback all, /feedback done…)").format(count=len(items))]
+    rows = []
+    for item in items[:SHOWN]:
+        entry = item_text(item, services.clock.tz)
+        if sum(len(line) + 1 for line in lines) + len(entry) > ROOM:
+            break  # the message would be cut: its buttons would outnumber what it shows
+        lines += ["", entry]
+        row = [button(f"✍️ #{item.id} " + _("Answer"), FeedbackAnswer(id=item.id))]
         if item.screenshot:
-            actions.append(button("🖼 " + _("Screenshot"), FeedbackShot(id=item.id)))
-        await message.answer(item_text(item, services.clock.tz), reply_markup=keyboard(actions, 2))
+            row.append(button(f"🖼 #{item.id} " + _("Screenshot"), FeedbackShot(id=item.id)))
+        rows.append(row)
+    if len(items) > len(rows):
+        lines += ["", _("… and {count} more: hoso feedback list on the server.").format(count=len(items) - len(rows))]
+    await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 async def answer(query: CallbackQuery, callback_data: FeedbackAnswer, state: FSMContext, services: Services) -> None:

@@ -80,6 +80,9 @@ def render(kind: str, p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | No
             count=p["count"]) + "\n" + "\n".join(
             f"• {esc(_(FINDINGS.get(person['kind'], person['kind'])))} — {esc(person['name'])} "
             f"(<code>{esc(person['personal_id'])}</code>)" for person in p["people"])
+        if p["count"] > len(p["people"]):
+            text += "\n" + _("… and {count} more; the personnel office has the whole list.").format(
+                count=p["count"] - len(p["people"]))
     elif kind == "feedback_answer":
         text = _("The personnel office answered your feedback #{number} ({status}):").format(
             number=p["number"], status=esc(_(FEEDBACK_STATUSES.get(p["status"], p["status"])))) + "\n" + esc(

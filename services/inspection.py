@@ -8,6 +8,9 @@ HCMC Art. 14.4): per unit, with subtotals up the tree and the worst first,
 - consistency: the dossiers that break a rule, each named (see FINDINGS);
 - activity: accounts never activated, unused for 90 days, locked; dossiers untouched for 24 months.
 
+On a past date the timeliness windows end on that date; completeness, findings and activity are those
+of the dossiers and accounts as they stand (the versions are not replayed for a whole province).
+
 A unit's badness is its issues (incomplete dossiers, findings, late changes and new dossiers, overdue
 decisions) per 100 dossiers of people in service; siblings are ranked by it. Every figure comes from a
 set-based query (storage/inspection.py); only a handful of candidates are weighed one by one.
@@ -43,6 +46,7 @@ from storage.inspection import FlagRules
 from storage.models import OrgUnit
 
 IDLE_DAYS = 90
+MESSAGE_FINDINGS = 40  # named in the message to the clerks; the rest are counted
 UNTOUCHED_MONTHS = 24
 FINDINGS = {
     "salary_overdue": N_("Salary step older than its raise period"),
@@ -146,14 +150,8 @@ class Inspection:
     findings: tuple[Finding, ...]
     accounts: tuple[AccountIssue, ...]
 
-    def row(self, unit_code: str) -> StatRow | None:
-        return next((r for r in self.table.rows if r.unit_code == unit_code and r.kind != "own"), None)
-
     def value(self, row: StatRow, key: str) -> int:
         return self.table.value(row, key)
-
-    def of_unit(self, unit_path: str) -> list[Finding]:
-        return [f for f in self.findings if f.unit_path.startswith(unit_path)]
 
     def most_missing(self, row: StatRow, count: int = 3) -> list[tuple[str, int]]:
         missing = [(c.key.split(".", 1)[1], row.counts[i]) for i, c in enumerate(self.table.columns)
@@ -172,31 +170,44 @@ def retirement_cutoff(sex: str, day: dt.date) -> dt.date:
         month += 1
 
 
+def probation_months(rank_code: str | None, extra: dict[str, Any], profile: Profile) -> int:
+    """How long a probation lasts in a rank: the rank list's own figure, else by the salary table's group
+    (A1 and above need a university degree; A0 is a viên chức's college level, or a công chức's cán sự)."""
+    months = extra.get("probation_months")
+    if isinstance(months, int) and not isinstance(months, bool) and months > 0:
+        return months
+    group = str(extra.get("group") or "").upper()
+    rule = profile.probation
+    if not group or group.startswith(("A1", "A2", "A3")):
+        return rule.months_college_or_higher
+    if group.startswith("A0") and (rank_code or "").upper().startswith("V."):
+        return rule.months_college
+    return rule.months_lower
+
+
 async def rules_for(repos: Repositories, profile: Profile, day: dt.date) -> tuple[FlagRules, dict[str, dict]]:
-    """The dates each dossier-level rule compares with on `day`, by rank; and the ranks' list."""
+    """The dates each dossier-level rule compares with on `day`, by rank; and the ranks' list. The dates
+    are a day generous: whole months end on different days, so the exact test is the service's."""
     ranks = {item.code: dict(item.extra) for item in await repos.references.listing("rank")}
     by_period: dict[int, list[str]] = defaultdict(list)
     by_probation: dict[int, list[str]] = defaultdict(list)
     for code, extra in ranks.items():
-        months = raise_months(extra, profile.salary)
-        by_period[months].append(code)
-        lower = months == profile.salary.raise_months_lower
-        by_probation[profile.probation.months_lower if lower else profile.probation.months_college_or_higher].append(code)
-    others = raise_months({}, profile.salary)
+        by_period[raise_months(extra, profile.salary)].append(code)
+        by_probation[probation_months(code, extra, profile)].append(code)
+    after = day + dt.timedelta(days=1)
+
+    def before(months: int) -> dt.date:
+        return add_months(after, -months)
+
     rules = FlagRules(
-        salary=[*((codes, add_months(day, -m)) for m, codes in by_period.items()), (None, add_months(day, -others))],
-        over_ceiling_before=add_months(day, -step_period({}, profile.salary, 1)),
+        salary=[*((codes, before(m)) for m, codes in by_period.items()), (None, before(raise_months({}, profile.salary)))],
+        over_ceiling_before=before(step_period({}, profile.salary, 1)),
         men_born_before=retirement_cutoff("M", day),
         women_born_before=retirement_cutoff("F", day),
-        probation=[*((codes, add_months(day, -m)) for m, codes in by_probation.items()),
-                   (None, add_months(day, -profile.probation.months_college_or_higher))],
+        probation=[*((codes, before(m)) for m, codes in by_probation.items()),
+                   (None, before(probation_months(None, {}, profile)))],
     )
     return rules, ranks
-
-
-def _probation_months(profile: Profile, extra: dict[str, Any]) -> int:
-    lower = raise_months(extra, profile.salary) == profile.salary.raise_months_lower
-    return profile.probation.months_lower if lower else profile.probation.months_college_or_higher
 
 
 async def inspect(repos: Repositories, prefixes: tuple[str, ...], day: dt.date, clock: Clock) -> Inspection:
@@ -214,11 +225,11 @@ async def inspect(repos: Repositories, prefixes: tuple[str, ...], day: dt.date, 
         figures[unit_id].update(values)
 
     # Timeliness over the last 6 and 12 months.
-    half, year = (await compliance_by_unit(repos, add_months(day, -6), day, clock, paths),
-                  await compliance_by_unit(repos, add_months(day, -12), day, clock, paths))
-    for unit_id, c in half.items():
-        figures[unit_id]["changes6.on_time"] += c.changes_on_time
-        figures[unit_id]["changes6.late"] += c.changes_late
+    since, until = local_bounds(add_months(day, -6), day, clock)
+    for unit_id, (on_time, late) in (await repos.reports.change_timeliness(since, until, paths)).items():
+        figures[unit_id]["changes6.on_time"] += on_time
+        figures[unit_id]["changes6.late"] += late
+    year = await compliance_by_unit(repos, add_months(day, -12), day, clock, paths)
     for unit_id, c in year.items():
         for key, value in (("changes12.on_time", c.changes_on_time), ("changes12.late", c.changes_late),
                            ("new.on_time", c.new_on_time), ("new.late", c.new_late), ("new.overdue", c.new_overdue),
@@ -251,8 +262,9 @@ async def _findings(repos: Repositories, paths: list[str], day: dt.date, profile
                     units: dict[int, OrgUnit]) -> list[Finding]:
     rules, ranks = await rules_for(repos, profile, day)
     postponements = await repos.changes.postponements()
-    awaited = {event.dossier_id for event, _d, _u in await repos.changes.registered()
-               if event.payload.get("for_kind") == "salary_raise"}  # the raise's decision is in, to enter
+    # A decision registered to enter later that sets a new step (a raise, a rank raise) is its reason.
+    awaited = {dossier_id for dossier_id, for_kind in await repos.changes.registered_kinds()
+               if for_kind in ("salary_raise", "rank_raise")}
     found: list[Finding] = []
 
     def add(finding: str, row: dict[str, Any], unit_id: int, /, **facts: str) -> None:
@@ -272,18 +284,17 @@ async def _findings(repos: Repositories, paths: list[str], day: dt.date, profile
         if row["flag.past_retirement"]:
             add("past_retirement", row, unit_id, date=format_date(retirement_date(row["sex"], row["birth_date"])))
         if row["flag.probation_overdue"]:
-            months = _probation_months(profile, ranks.get(row["rank_code"] or "", {}))
-            add("probation_overdue", row, unit_id, since=format_date(row["recruited_on"]),
-                end=format_date(add_months(row["recruited_on"], months)))
+            end = add_months(row["recruited_on"], probation_months(row["rank_code"], ranks.get(row["rank_code"] or "", {}),
+                                                                   profile))
+            if end < day:
+                add("probation_overdue", row, unit_id, since=format_date(row["recruited_on"]), end=format_date(end))
         if row["flag.bad_personal_id"]:
             add("bad_personal_id", row, unit_id, value=row["personal_id"])
         if row["flag.merged_custodian"]:
             into = units.get(row["merged_into_id"] or 0)
             add("merged_custodian", row, unit_id, unit=units[unit_id].name, into=into.name if into else "—")
-    seen: set[tuple[str, dt.date]] = set()
-    for row in await repos.inspection.duplicates(paths):  # one case per person found twice, at the first
-        if (row["folded_name"], row["birth_date"]) not in seen:
-            seen.add((row["folded_name"], row["birth_date"]))
+    for row in await repos.inspection.duplicates(paths):
+        if row["first"]:  # one case per person found twice, where the first of their dossiers is kept
             add("duplicate_person", row, row["custodian_unit_id"], others=", ".join(row["others"]),
                 born=format_date(row["birth_date"]))
     for row in await repos.inspection.undocumented(paths, PAPER_KINDS):
@@ -330,7 +341,7 @@ class InspectionService:
             unit = await unit_by_code(repos, unit_code, active=False)
             clerks = await repos.changes.clerk_accounts(unit.path)
             people = [{"name": f.full_name, "kind": f.kind, "personal_id": f.personal_id}
-                      for f in inspection.findings][:40]
+                      for f in inspection.findings][:MESSAGE_FINDINGS]
             counts: dict[str, int] = defaultdict(int)
             for finding in inspection.findings:
                 counts[finding.kind] += 1

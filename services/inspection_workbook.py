@@ -15,7 +15,8 @@ from services.stats_workbook import save, statistics_sheet, table_sheet
 
 Translate = Callable[[str], str]
 ACCOUNT_STATES = {"pending": N_("never activated"), "idle": N_("unused for 90 days"), "locked": N_("locked")}
-NOTE = N_("On {date}: the dossiers of people in service, by the unit that keeps them; the units worst first.")
+NOTE = N_("On {date}: the dossiers of people in service, by the unit that keeps them, the units worst first; the "
+          "timeliness up to that date, the rest as the dossiers and accounts stand now.")
 
 
 def inspection_workbook(inspection: Inspection, translate: Translate, title: str, tz: dt.tzinfo) -> bytes:

@@ -17,8 +17,10 @@ from services.deadlines import WorkingCalendar
 from storage import Repositories
 
 QUIET_FROM, QUIET_UNTIL = dt.time(21, 0), dt.time(7, 0)
-# Kinds nobody may mute: the personnel office's escalations.
-UNMUTABLE = frozenset({"transfer_escalation", "report_overdue_summary", "incident", "outage"})
+# Kinds nobody may mute: the personnel office's escalations and what it sends a unit or a user in person
+# (the findings of its inspection, the answer to their feedback).
+UNMUTABLE = frozenset({"transfer_escalation", "report_overdue_summary", "incident", "outage", "inspection_findings",
+                       "feedback_answer"})
 
 
 @dataclass(frozen=True, slots=True)

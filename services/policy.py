@@ -28,14 +28,14 @@ class Action(StrEnum):
     FILE_REPORT = "report.file"  # fill in and submit a unit's half-yearly report
     REVIEW_REPORTS = "reports.review"  # the submission board and the province's report
     INSPECT = "inspection.run"  # the inspection of how the units keep their dossiers
-    SEND_FEEDBACK = "feedback.send"  # a suggestion or a problem, to the personnel office
+    SEND_FEEDBACK = "feedback.send"  # a suggestion or a problem, to the personnel office (read-only accounts too)
     ANSWER_FEEDBACK = "feedback.answer"
 
 
 # Actions that change something: a restricted account keeps only the others.
 WRITES = frozenset({
     Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER, Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT,
-    Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS, Action.FILE_REPORT,
+    Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS, Action.FILE_REPORT, Action.ANSWER_FEEDBACK,
 })
 # Actions that concern no unit in particular.
 UNSCOPED = frozenset({

@@ -339,9 +339,9 @@ class ReportService:
             province = next((u for u in await repos.units.subtree("/") if u.parent_id is None
                              and unit.path.startswith(u.path)), unit)
             submitter = await repos.accounts.get(report.submitted_by) if report and report.submitted_by else None
-            previous = period_before(period, profile)
-            late_before = (previous.code if self._today() >= previous.due and (self._today() - previous.due).days
-                           <= OVERDUE_DAYS and await self._unsubmitted(repos, unit, previous) else None)
+            overdue = overdue_period(self._today(), profile)  # the round still chased, if another one
+            late_before = (overdue.code if overdue is not None and overdue.code != period.code
+                           and await self._unsubmitted(repos, unit, overdue) else None)
         return ReportView(
             unit.code, unit.name, parent.name if parent else "", province.name, period,
             report.status if report else NEW, dict(report.sections) if report else {},

@@ -84,6 +84,13 @@ class ChangeRepository:
             found.setdefault(int(dossier_id), []).append((effective_on, int((payload or {}).get("months") or 0)))
         return found
 
+    async def registered_kinds(self) -> list[tuple[int, str | None]]:
+        """(dossier id, the kind of change it makes) of every decision registered and not entered yet."""
+        query = select(ChangeEvent.dossier_id, ChangeEvent.payload).where(
+            ChangeEvent.kind == "registration", ChangeEvent.status == "registered")
+        return [(int(dossier_id), (payload or {}).get("for_kind")) for dossier_id, payload in
+                await self.session.execute(query)]
+
     # -- versions ------------------------------------------------------------------------------------
     async def add_version(self, version: DossierVersion) -> None:
         self.session.add(version)

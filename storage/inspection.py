@@ -86,7 +86,8 @@ class InspectionRepository:
         - past_retirement: in service after the retirement date of the schedule;
         - probation_overdue: still on probation after its period;
         - bad_personal_id: not 12 digits;
-        - merged_custodian: kept by a unit that was merged away."""
+        - merged_custodian: kept by a unit that was merged away.
+        Like the shares they are weighed against, all concern the people in service."""
         serving = Dossier.employment_status.in_(IN_SERVICE)
         disciplined = or_(
             exists().where(ChangeEvent.dossier_id == Dossier.id, ChangeEvent.kind == "discipline",
@@ -102,8 +103,8 @@ class InspectionRepository:
                                                  and_(Dossier.sex == "F", Dossier.birth_date < rules.women_born_before))),
             "probation_overdue": and_(Dossier.employment_status == "probation", Dossier.recruited_on.is_not(None),
                                       _by_rank(Dossier.recruited_on, rules.probation)),
-            "bad_personal_id": self._bad_id(),
-            "merged_custodian": OrgUnit.status == "merged",
+            "bad_personal_id": and_(serving, self._bad_id()),
+            "merged_custodian": and_(serving, OrgUnit.status == "merged"),
         }
         flags = [case((test, 1), else_=0).label(f"flag.{name}") for name, test in conditions.items()]
         query = (
@@ -118,7 +119,8 @@ class InspectionRepository:
 
     async def duplicates(self, prefixes: Sequence[str]) -> list[dict[str, Any]]:
         """The dossiers within `prefixes` whose folded name and birth date another dossier (anywhere)
-        shares; each with the personal IDs of the others ("others")."""
+        shares; each with the personal IDs of the others ("others") and whether it is the pair's first
+        ("first", by id), wherever the scope ends."""
         pairs = (select(Dossier.folded_name, Dossier.birth_date).group_by(Dossier.folded_name, Dossier.birth_date)
                  .having(func.count() > 1))
         query = (
@@ -130,12 +132,13 @@ class InspectionRepository:
         )
         members = [dict(row._mapping) for row in await self.session.execute(query)]
         ids_of: dict[tuple[str, dt.date], list[str]] = {}
-        for row in members:
+        for row in members:  # in id order within each pair: the first is where the case is counted
             ids_of.setdefault((row["folded_name"], row["birth_date"]), []).append(row["personal_id"])
         everywhere = "/" in prefixes
-        return [{**row, "others": [pid for pid in ids_of[(row["folded_name"], row["birth_date"])]
-                                   if pid != row["personal_id"]]}
-                for row in members if everywhere or any(row["path"].startswith(p) for p in prefixes)]
+        return [{**row, "first": ids_of[pair][0] == row["personal_id"],
+                 "others": [pid for pid in ids_of[pair] if pid != row["personal_id"]]}
+                for row in members if everywhere or any(row["path"].startswith(p) for p in prefixes)
+                for pair in [(row["folded_name"], row["birth_date"])]]
 
     async def undocumented(self, prefixes: Sequence[str], kinds: Sequence[str]) -> list[dict[str, Any]]:
         """Applied changes of kinds that cite a paper, logged without its number: each with its dossier,
@@ -154,7 +157,7 @@ class InspectionRepository:
     async def accounts(self, prefixes: Sequence[str], idle_before: dt.datetime) -> list[dict[str, Any]]:
         """The accounts within `prefixes` never activated, unused since `idle_before`, or locked: each
         with which ("pending", "idle", "locked")."""
-        used = func.coalesce(Account.last_seen_at, Account.activated_at)
+        used = func.coalesce(Account.last_seen_at, Account.last_active_at, Account.activated_at)
         state = case(
             (Account.status == "locked", "locked"),
             (or_(Account.status == "pending", Account.activated_at.is_(None)), "pending"),

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from services.clock import FrozenClock
 from services.errors import PermissionDenied
 from services.identity import load_actor
-from services.inspection import FINDINGS, InspectionService, retirement_cutoff
+from services.inspection import FINDINGS, InspectionService, probation_months, retirement_cutoff
+from services.profiles import load_profile
 from services.reference import install_reference_lists
 from services.setup import install_profile
 from services.text import fold
@@ -152,6 +153,8 @@ async def test_every_finding_once_and_the_clean_dossier_none(any_database: Datab
 
 async def test_one_unit_and_its_subunits(uow: UnitOfWork, clock: Any) -> None:
     await seed(uow, clock)
+    # The same person twice counts once, where the first dossier is kept, whatever unit is inspected.
+    assert [f.kind for f in (await InspectionService(uow, SYSTEM, clock).run("STC")).findings] == ["probation_overdue"]
     inspection = await InspectionService(uow, SYSTEM, clock).run("syt")
     assert {f.personal_id for f in inspection.findings} == {"100000000002", "100000000011", "100000000015",
                                                              "100000000007"}
@@ -179,7 +182,7 @@ async def test_who_may_inspect_and_tell_the_units(uow: UnitOfWork, clock: Any) -
     assert (payload["unit"], payload["count"], payload["total"], payload["complete"]) == ("Sở Y tế", 4, 10, 9)
     assert {p["personal_id"] for p in payload["people"]} == {"100000000002", "100000000011", "100000000015",
                                                              "100000000007"}
-    assert actions.count("inspection.run") >= 3 and "inspection.remind" in actions
+    assert actions.count("inspection.run") == 3 and actions.count("inspection.remind") == 2  # refusals leave none
 
 
 @pytest.mark.parametrize(("day", "retired"), [
@@ -208,3 +211,63 @@ def test_the_retirement_cutoff() -> None:
     assert retirement_cutoff("M", dt.date(2028, 1, 1)) == dt.date(1966, 4, 1)
     assert retirement_cutoff("M", dt.date(2027, 12, 31)) == dt.date(1966, 3, 1)
     assert retirement_cutoff("F", dt.date(2026, 7, 1)) == dt.date(1969, 7, 1)  # 57 years in 2026: 06/1969 retired 30/06
+
+
+async def cases(uow: UnitOfWork, clock: Any, people: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
+    """The findings (kind, personal ID) of a few dossiers of SYT, each the complete one but for `people`."""
+    await tree(uow, clock)
+    await install_reference_lists(uow)
+    now = clock.now()
+    async with uow.write() as repos:
+        syt = (await repos.units.by_code("SYT")).id
+        rows = [{**COMPLETE, **fields, "personal_id": pid, "full_name": f"Người {pid[-3:]}", "folded_name": f"nguoi {pid}",
+                 "custodian_unit_id": syt, "working_unit_id": syt, "created_at": now, "updated_at": now}
+                for pid, fields in people.items()]
+        keys = sorted({key for row in rows for key in row})
+        await repos.dossiers.add_many([{key: row.get(key) for key in keys} for row in rows])
+    return {(f.kind, f.personal_id) for f in (await InspectionService(uow, SYSTEM, clock).run()).findings}
+
+
+async def test_the_salary_rule_over_the_last_step_and_at_month_ends(uow: UnitOfWork) -> None:
+    clock = FrozenClock(dt.datetime(2028, 2, 29, 9, tzinfo=TZ))
+    found = await cases(uow, clock, {
+        # Over the last step the allowance grows every 12 months: due 28/02/2028, a day ago.
+        "300000000001": {"over_ceiling_percent": 5, "salary_since": dt.date(2027, 2, 28)},
+        "300000000002": {"over_ceiling_percent": 5, "salary_since": dt.date(2027, 3, 1)},  # due tomorrow
+        # A step of 36 months from 29/02/2024: due 28/02/2027 (no 29th), long past.
+        "300000000003": {"salary_since": dt.date(2024, 2, 29)},
+        "300000000004": {"salary_since": dt.date(2025, 3, 1)},  # due 01/03/2028
+    })
+    assert {pid for kind, pid in found if kind == "salary_overdue"} == {"300000000001", "300000000003"}
+
+
+async def test_probation_by_rank_and_only_people_in_service(uow: UnitOfWork, clock: Any) -> None:
+    found = await cases(uow, clock, {
+        # Cán sự (công chức loại D): 6 months, over after 8.
+        "400000000001": {"employment_status": "probation", "rank_code": "01.004", "recruited_on": dt.date(2025, 11, 1)},
+        # Chuyên viên: 12 months, not over after 8.
+        "400000000002": {"employment_status": "probation", "rank_code": "01.003", "recruited_on": dt.date(2025, 11, 1)},
+        # An old 9-digit ID on a retired dossier is history, not a finding; on someone in service it is.
+        "400000003": {"employment_status": "retired"},
+        "400000004": {},
+    })
+    assert found == {("probation_overdue", "400000000001"), ("bad_personal_id", "400000004")}
+    vn = load_profile("vn-2026")
+    assert [probation_months(code, extra, vn) for code, extra in (
+        ("01.003", {"group": "A1"}), ("V.07.01.99", {"group": "A0"}), ("01.004", {"group": "A0"}),
+        ("01.005", {"group": "B"}), (None, {}), ("X", {"group": "A1", "probation_months": 3}))] == [12, 9, 6, 6, 12, 3]
+
+
+async def test_a_registered_raise_or_rank_raise_is_a_reason(uow: UnitOfWork, clock: Any) -> None:
+    overdue = {"salary_since": dt.date(2022, 1, 1)}
+    people = {"500000000001": overdue, "500000000002": overdue, "500000000003": overdue}
+    await cases(uow, clock, people)
+    async with uow.write() as repos:
+        ids = await repos.dossiers.ids_by_personal_id(list(people))
+        syt = (await repos.units.by_code("SYT")).id
+        for pid, for_kind in (("500000000001", "rank_raise"), ("500000000002", "salary_raise"),
+                              ("500000000003", "appointment")):
+            await event(repos, ids[pid], syt, "registration", local(2026, 6, 28), status="registered",
+                        payload={"for_kind": for_kind}, deadline=dt.date(2026, 7, 10))
+    found = await InspectionService(uow, SYSTEM, clock).run()
+    assert [(f.kind, f.personal_id) for f in found.findings] == [("salary_overdue", "500000000003")]

@@ -10,23 +10,29 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from handlers.dossiers import OpenDossier
 from handlers.feedback import FeedbackAnswer, FeedbackShot
 from handlers.forms import FormChoice, FormConfirm
 from handlers.inspect import InspectFile, InspectSend, InspectUnit
 from handlers.reminders import render
+from services.attachments import FileStore, Upload
+from services.clock import FrozenClock
+from services.errors import InvalidInput, PermissionDenied
 from services.feedback import FeedbackService
 from services.identity import load_actor
+from services.report_docx import render_unit_report
 from services.reports import ReportService
-from storage import UnitOfWork
-from storage.models import Feedback, Outbox
+from storage import Database, UnitOfWork
+from storage.models import Account, Feedback, Outbox
 from tests.conftest import BotHarness, FROZEN_AT, migrated, sqlite_url
 from tests.talk import Talk, tr
 from tests.test_change_flows import JPEG, photo_update, serve_files
+from tests.test_accounts import sign_in
 from tests.test_cli import hoso
 from tests.test_inspection import EXPECTED, seed
 from tests.test_reports import FILLED
@@ -96,7 +102,8 @@ async def test_feedback_round_trip(harness: BotHarness) -> None:
     assert "2C" in summary
     assert "photo-u-shot.jpg" in await clerk.feed(photo_update(CLERK, ("shot", 1280)))  # a screenshot
     await clerk.tap(FormConfirm(action="confirm"))
-    assert "#1" in clerk.text
+    assert clerk.text == tr(harness, "Thank you. Your feedback #{number} is with the personnel office; its answer "
+                                     "will come here.", number=1)
     async with harness.runtime.uow.read() as repos:
         [item] = (await repos.session.scalars(select(Feedback))).all()
     assert (item.kind, item.status, item.screenshot_type) == ("problem", "new", "image/jpeg")
@@ -111,7 +118,8 @@ async def test_feedback_round_trip(harness: BotHarness) -> None:
     await admin.tap(FeedbackAnswer(id=item.id))
     await admin.tap(FormChoice(value="done"))
     done = await admin.say("Đã sửa trong bản cập nhật ngày 02/07.")
-    assert "#1" in done
+    assert done == tr(harness, "Answered #{number} ({status}); the sender is told.", number=1,
+                      status=tr(harness, "done"))
     async with harness.runtime.uow.read() as repos:
         [answer] = (await repos.session.scalars(select(Outbox).where(Outbox.kind == "feedback_answer"))).all()
         item = await repos.session.get(Feedback, item.id)
@@ -120,8 +128,9 @@ async def test_feedback_round_trip(harness: BotHarness) -> None:
     with harness.runtime.i18n.context(), harness.runtime.i18n.use_locale("vi"):
         text, _markup = render(answer.kind, dict(answer.payload))
     assert "Đã sửa trong bản cập nhật" in text and "Nút In mẫu 2C" in text
-    # The sender sees it among their own; a second /feedback by the office with nothing open says so.
-    assert tr(harness, "done") in await clerk.say("/feedback")
+    # The sender sees it among their own, answer and all; the office's list, with nothing open, says so.
+    mine = await clerk.say("/feedback")
+    assert tr(harness, "done") in mine and "Đã sửa trong bản cập nhật ngày 02/07." in mine
     await clerk.say("/cancel")
     assert await admin.say("/feedback") == tr(harness, "No feedback waits for an answer. /feedback all lists every one.")
 
@@ -134,8 +143,6 @@ async def test_the_findings_go_into_section_a(harness: BotHarness) -> None:
     view = await reports.submit("SYT", "2026-H1")
     assert view.quality is not None and (view.quality.people, view.quality.complete, view.quality.found) == (10, 9, 4)
     assert view.quality.findings["past_retirement"] == 1
-    from services.report_docx import render_unit_report
-
     document = Document(io.BytesIO(render_unit_report(view, harness.runtime.i18n.translator("vi"), clock.now(),
                                                       clock.tz)))
     text = [p.text for p in document.paragraphs]
@@ -145,8 +152,6 @@ async def test_the_findings_go_into_section_a(harness: BotHarness) -> None:
 
 async def test_the_cli_lists_feedback_and_inspects(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
-    from services.clock import FrozenClock
-
     clock = FrozenClock(FROZEN_AT)
     async with migrated(url) as database:
         uow = UnitOfWork(database)
@@ -165,3 +170,47 @@ async def test_the_cli_lists_feedback_and_inspects(tmp_path: Path) -> None:
     result = json.loads(inspected.stdout)
     assert result["findings"] == len(EXPECTED) and result["units"][1]["unit"] == "OLD"
     assert load_workbook(tmp_path / "kiem-tra.xlsx").worksheets[1].max_row == len(EXPECTED) + 1
+
+
+async def test_who_may_answer_feedback_and_see_its_screenshot(uow: UnitOfWork, clock: Any, tmp_path: Path) -> None:
+    await seed(uow, clock)
+    files = FileStore(tmp_path / "files")
+    sender = FeedbackService(uow, await load_actor(uow, CLERK), clock, files)
+    sent = await sender.send("problem", "Lỗi hiển thị", Upload("man-hinh.jpg", JPEG))
+    assert await sender.screenshot(sent.id) == ("man-hinh.jpg", JPEG)
+    assert (await FeedbackService(uow, await load_actor(uow, ADMIN), clock, files).screenshot(sent.id))[1] == JPEG
+    await sign_in(uow, clock, "nam.stc", "STC", "clerk", 505)
+    for other in (505, AUDITOR):  # another clerk, the auditor
+        with pytest.raises(PermissionDenied):
+            await FeedbackService(uow, await load_actor(uow, other), clock, files).screenshot(sent.id)
+    async with uow.write() as repos:
+        await repos.session.execute(update(Account).where(Account.username == "ha.snv").values(status="restricted"))
+    with pytest.raises(PermissionDenied):
+        await FeedbackService(uow, await load_actor(uow, ADMIN), clock, files).answer(sent.id, "done", "Xong")
+    with pytest.raises(InvalidInput) as not_a_picture:
+        await sender.send("problem", "Kèm PDF", Upload("qd.pdf", b"%PDF-1.4 x"))
+    assert not_a_picture.value.field == "attachment"
+
+
+async def test_the_last_use_of_accounts_is_filled_in_on_upgrade(tmp_path: Path) -> None:
+    database = Database(sqlite_url(tmp_path))
+    await database.upgrade("0008")
+    async with database.engine.begin() as connection:
+        await connection.execute(text("INSERT INTO org_unit (id, code, name, path, status, created_at) "
+                                      "VALUES (1, 'CT', 'CT', '/1/', 'active', '2025-01-01 00:00:00')"))
+        for number, last_active in ((1, "'2026-06-30 02:00:00'"), (2, "NULL"), (3, "NULL")):
+            await connection.execute(text(
+                "INSERT INTO account (id, username, full_name, unit_id, role, status, failed_attempts, created_at, "
+                f"activated_at, last_active_at) VALUES ({number}, 'a{number}', 'A', 1, 'clerk', 'active', 0, "
+                f"'2025-01-01 00:00:00', '2025-01-02 00:00:00', {last_active})"))
+        await connection.execute(text(
+            "INSERT INTO audit_event (seq, occurred_at, actor_account_id, actor_label, action, details, prev_hash, "
+            "hash) VALUES (1, '2026-05-01 03:00:00', 2, 'a2', 'dossier.view', '{}', 'x', 'y')"))
+    await database.upgrade()
+    async with database.engine.connect() as connection:
+        seen = dict((await connection.execute(text("SELECT username, last_seen_at FROM account"))).all())
+    await database.dispose()
+    # The last sensitive action, else the last act in the audit trail; else nothing (activation is the fallback).
+    assert {name: str(value)[:19] if value else None for name, value in seen.items()} == {
+        "a1": "2026-06-30 02:00:00", "a2": "2026-05-01 03:00:00", "a3": None}
+

@@ -32,11 +32,13 @@ class SalaryRule(BaseModel):
 
 
 class ProbationRule(BaseModel):
-    """How long a probation lasts (Nghị định 115/2020 Art. 21 for viên chức: 12 months where the post
-    needs a university degree, shorter below; Nghị định 138/2020 Art. 20 for công chức)."""
+    """How long a probation lasts: 12 months where the post needs a university degree (công chức loại C,
+    Nghị định 138/2020 Art. 20; viên chức, Nghị định 115/2020 Art. 21), 9 for a viên chức's college-level
+    title, 6 below (công chức loại D: cán sự, nhân viên)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     months_college_or_higher: int = Field(default=12, gt=0)
+    months_college: int = Field(default=9, gt=0)
     months_lower: int = Field(default=6, gt=0)
 
 

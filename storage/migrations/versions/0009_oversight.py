@@ -1,4 +1,5 @@
-"""Oversight: the users' feedback (never deleted), and an index for the inspection's duplicate people.
+"""Oversight: the users' feedback (never deleted), an index for the inspection's duplicate people, and
+the accounts' last use.
 
 Revision ID: 0009
 Revises: 0008
@@ -38,6 +39,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feedback_status'), ['status'], unique=False)
+    # The last use of an account, written since this revision: until then the last sensitive action or,
+    # signed out since, the account's last act in the audit trail.
+    op.execute("""UPDATE account SET last_seen_at = COALESCE(last_active_at,
+                      (SELECT max(occurred_at) FROM audit_event WHERE audit_event.actor_account_id = account.id))
+                  WHERE last_seen_at IS NULL""")
     # Not in batch mode: on SQLite that could copy the table, and its triggers would be lost.
     op.create_index('ix_dossier_name_birth', 'dossier', ['folded_name', 'birth_date'], unique=False)
     if op.get_bind().dialect.name == "postgresql":  # the function comes with revision 0005
