@@ -12,7 +12,6 @@ the .xlsx of everything is timed apart.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
@@ -21,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.reports import line
+from bench import province_main
 from bench.seed import DEFAULT_SIZE, SeedError, describe, ensure_seeded, sqlite_url
 from locales import translator
 from services.actor import Actor
@@ -73,14 +73,7 @@ def run(runs: int = 5, size: int = DEFAULT_SIZE, db: Path | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.inspect", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help=f"dossiers (default: {DEFAULT_SIZE})")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs (default: 5)")
-    parser.add_argument("--db", type=Path, default=None, help="database file (default: the bench.seed cache)")
-    args = parser.parse_args(argv)
-    if args.size < 1 or args.runs < 1:
-        parser.error("--size and --runs must be at least 1")
-    return run(args.runs, args.size, args.db)
+    return province_main(run, "python -m bench.inspect", __doc__, DEFAULT_SIZE, argv=argv)
 
 
 if __name__ == "__main__":

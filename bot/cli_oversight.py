@@ -40,15 +40,16 @@ def register(app: typer.Typer) -> None:
         except OSError as error:
             fail(f"{option}: {error.strerror or error}: {path}")
 
+    UnitOption = Annotated[str | None, typer.Option("--unit", help=_(N_("Only this unit and its subunits.")))]
+    AsOfOption = Annotated[str | None, typer.Option("--as-of", help=_(N_("The date, dd/mm/yyyy (default: today).")))]
+
     @app.command("stats", help=_(N_(
         "Write the statistics (BM01/BNV: totals, party members, women, ethnic minorities, religious; rank, "
         "qualifications, age bands) of the province or of one unit's subtree on a date, as .xlsx.")))
     def stats(
         file: Annotated[Path, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)],
-        unit: Annotated[str | None, typer.Option(
-            "--unit", help=_(N_("Only this unit and its subunits.")))] = None,
-        as_of: Annotated[str | None, typer.Option(
-            "--as-of", help=_(N_("The date, dd/mm/yyyy (default: today).")))] = None,
+        unit: UnitOption = None,
+        as_of: AsOfOption = None,
         as_json: JsonOption = False,
     ) -> None:
         from services.stats_workbook import statistics_workbook
@@ -122,10 +123,8 @@ def register(app: typer.Typer) -> None:
         "first; with FILE, write it all as .xlsx.")))
     def inspect(
         file: Annotated[Path | None, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)] = None,
-        unit: Annotated[str | None, typer.Option(
-            "--unit", help=_(N_("Only this unit and its subunits.")))] = None,
-        as_of: Annotated[str | None, typer.Option(
-            "--as-of", help=_(N_("The date, dd/mm/yyyy (default: today).")))] = None,
+        unit: UnitOption = None,
+        as_of: AsOfOption = None,
         as_json: JsonOption = False,
     ) -> None:
         from services.inspection import FINDINGS, badness

@@ -22,9 +22,8 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.dossiers import OpenDossier
 from handlers.stats import parse_args
-from handlers.views import button, clip, error_text, esc, keyboard, share
+from handlers.views import button, clip, esc, keyboard, or_usage, share
 from services.clock import format_date
-from services.errors import InvalidInput
 from services.facade import Services
 from services.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
 from services.inspection_workbook import inspection_workbook
@@ -134,14 +133,16 @@ def unit_detail(inspection: Inspection, unit_code: str, services: Services
 
 # -- handlers --------------------------------------------------------------------------------------------
 async def inspect(message: Message, command: CommandObject, services: Services) -> None:
-    try:
+    async def inspection_of_the_arguments() -> Inspection:
         unit, day = parse_args(command.args)
         if message.bot is not None:
             await message.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-        inspection = await services.inspection.run(unit, day)
-    except InvalidInput as error:
-        await message.answer(error_text(error) + "\n" + _("Usage: {usage}").format(usage=esc(USAGE_HINT)))
+        return await services.inspection.run(unit, day)
+
+    inspection = await or_usage(message, USAGE_HINT, inspection_of_the_arguments)
+    if inspection is None:
         return
+    unit = parse_args(command.args)[0]
     text, markup = (unit_detail(inspection, unit.upper(), services) if unit else overview(inspection))
     await message.answer(text, reply_markup=markup)
 

@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.views import MAX_CAPTION_LENGTH, clip, error_text, esc, share
+from handlers.views import MAX_CAPTION_LENGTH, clip, esc, or_usage, share
 from services.clock import format_date, parse_date
 from services.errors import InvalidInput
 from services.facade import Services
@@ -90,14 +90,16 @@ async def send_statistics(message: Message, table: StatTable, stem: str) -> None
 
 
 async def stats(message: Message, command: CommandObject, services: Services) -> None:
-    try:
+    async def table_of_the_arguments() -> StatTable:
         unit, day = parse_args(command.args)
         if message.bot is not None:
             await message.bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
-        table = await services.statistics.table(unit, day)
-    except InvalidInput as error:
-        await message.answer(error_text(error) + "\n" + _("Usage: {usage}").format(usage=esc(USAGE_HINT)))
+        return await services.statistics.table(unit, day)
+
+    table = await or_usage(message, USAGE_HINT, table_of_the_arguments)
+    if table is None:
         return
+    unit = parse_args(command.args)[0]
     await message.answer(summary(table))
     await send_statistics(message, table, f"thong-ke-{(unit or services.actor.unit_code or 'all').lower()}")
 

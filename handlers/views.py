@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
 
 from aiogram import html
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from services.actor import AccountStatus, Role
-from services.errors import ServiceError
+from services.errors import InvalidInput, ServiceError
 from services.i18n import N_
 
 ROLE_LABELS = {
@@ -47,8 +48,20 @@ def status_label(status: str) -> str:
     return _(STATUS_LABELS[AccountStatus(status)])
 
 
+T = TypeVar("T")
+
+
 def error_text(error: ServiceError) -> str:
     return esc(error.render(_))
+
+
+async def or_usage(message: Message, usage: str, call: Callable[[], Awaitable[T]]) -> T | None:
+    """What `call` gives; or, when it refuses the command's arguments, None and the reason with the usage."""
+    try:
+        return await call()
+    except InvalidInput as error:
+        await message.answer(error_text(error) + "\n" + _("Usage: {usage}").format(usage=esc(usage)))
+        return None
 
 
 def alert(text: str) -> str:

@@ -106,11 +106,13 @@ def _records(rng: random.Random, fake: Faker, recruited: dt.date, today: dt.date
     ]
 
 
-def _qualifications(rng: random.Random, born: dt.date, today: dt.date) -> dict[str, object]:
-    """Party membership, state management, IT and a foreign language, as clerks type them."""
+def _qualifications(rng: random.Random, born: dt.date, recruited: dt.date, today: dt.date) -> dict[str, object]:
+    """Party membership, state management, IT and a foreign language, as clerks type them; and the date
+    of the current salary step, within the last four years (a few of them past their raise)."""
     joined = born + dt.timedelta(days=rng.randint(22 * 365, 40 * 365))
     return {
         "party_joined_on": joined if joined < today and rng.random() < 0.4 else None,
+        "salary_since": max(recruited, today - dt.timedelta(days=rng.randint(30, 4 * 365))),
         "state_management": rng.choice(STATE_MANAGEMENT),
         "it_skill": rng.choice(IT_SKILLS),
         "foreign_language": rng.choice(LANGUAGES),
@@ -201,7 +203,7 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
                     "professional_level": rng.choice(LEVELS),
                     "major": rng.choice(MAJORS),
                     "political_theory": rng.choice(("Sơ cấp", "Trung cấp", "Cao cấp", None)),
-                    **_qualifications(extra, born, today),
+                    **_qualifications(extra, born, min(recruited, today), today),
                     "general_education": "12/12",
                     "current_address": f"{rng.randint(1, 300)} đường {fake.last_name()} {fake.first_name_male()}, {unit.name.split()[-1]}",
                     "created_at": now,
