@@ -52,13 +52,12 @@ def register(app: typer.Typer) -> None:
         as_of: AsOfOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        from services.stats_workbook import statistics_workbook
+        from services.stats_workbook import statistics_title, statistics_workbook
 
         writable("FILE", file, ".xlsx")
         day = as_of_date(as_of)
         table = admin_call(lambda services: services.statistics.table(unit, day))
-        title = _(N_("Statistics of {scope} on {date}")).format(scope=", ".join(table.scope),
-                                                                 date=format_date(table.as_of))
+        title = statistics_title(", ".join(table.scope), table, _)
         write("FILE", file, statistics_workbook(table, _, title))
         emit(as_json, {"file": str(file), "people": table.total.people, "as_of": table.as_of.isoformat(),
                        "rows": len(table.rows)},
@@ -83,15 +82,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({"period": made.period.code, "due": made.period.due.isoformat(), "units": rows},
                                   ensure_ascii=False))
             return
-        states = {"submitted": _(N_("submitted")), "draft": _(N_("draft")), "new": _(N_("not begun"))}
+        from services.reports import REPORT_STATES
+
         for line in made.lines:
             when = format_local_date(line.submitted_at, tz)
             late = _(N_("late")) if line.late else ""
-            typer.echo(f"{line.unit_code:<14} {states[line.status]:<14} {when:<10} {late:<6} "
+            typer.echo(f"{line.unit_code:<14} {_(REPORT_STATES[line.status]):<14} {when:<10} {late:<6} "
                        f"{line.reminders:>3}  {line.unit_name}")
-        typer.echo(_(N_("Submitted {submitted} of {total} ({late} late); drafts {drafts}; not begun {new}")).format(
-            submitted=made.count("submitted"), total=len(made.lines), late=made.late, drafts=made.count("draft"),
-            new=made.count("new")))
+        typer.echo(made.summary(_))
 
     @report_app.command("province", help=_(N_(
         "Write the province's report of a period: FILE.docx, and its statistics and compliance beside it as "
@@ -102,15 +100,14 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         from services.report_docx import render_provincial_report
-        from services.stats_workbook import provincial_workbook
+        from services.stats_workbook import provincial_workbook, statistics_title
 
         writable("FILE", file, ".docx")
         clock = SystemClock(settings_or_exit().timezone)
         made = admin_call(lambda services: services.reports.provincial(period))
         write("FILE", file, render_provincial_report(made, translator("vi"), clock.now(), clock.tz))
         sheet = file.with_suffix(".xlsx")
-        title = _(N_("Statistics of {scope} on {date}")).format(scope=made.province,
-                                                                 date=format_date(made.statistics.as_of))
+        title = statistics_title(made.province, made.statistics, _)
         write("FILE", sheet, provincial_workbook(made, _, title, clock.tz))
         emit(as_json, {"period": made.period.code, "docx": str(file), "xlsx": str(sheet),
                        "submitted": made.board.count("submitted"), "units": len(made.board.lines)},

@@ -133,16 +133,16 @@ def unit_detail(inspection: Inspection, unit_code: str, services: Services
 
 # -- handlers --------------------------------------------------------------------------------------------
 async def inspect(message: Message, command: CommandObject, services: Services) -> None:
-    async def inspection_of_the_arguments() -> Inspection:
+    async def inspection_of_the_arguments() -> tuple[str | None, Inspection]:
         unit, day = parse_args(command.args)
         if message.bot is not None:
             await message.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-        return await services.inspection.run(unit, day)
+        return unit, await services.inspection.run(unit, day)
 
-    inspection = await or_usage(message, USAGE_HINT, inspection_of_the_arguments)
-    if inspection is None:
+    found = await or_usage(message, USAGE_HINT, inspection_of_the_arguments)
+    if found is None:
         return
-    unit = parse_args(command.args)[0]
+    unit, inspection = found
     text, markup = (unit_detail(inspection, unit.upper(), services) if unit else overview(inspection))
     await message.answer(text, reply_markup=markup)
 

@@ -36,10 +36,9 @@ from services.policy import Action
 from services.report_docx import render_provincial_report, render_unit_report
 from services.compliance import Compliance
 from services.inspection import FINDINGS
-from services.reports import PERIOD, SECTION_TITLES, SUBMITTED, Board, Quality, ReportView
-from services.stats_workbook import provincial_workbook, statistics_workbook
+from services.reports import PERIOD, REPORT_STATES, SECTION_TITLES, SUBMITTED, Board, Quality, ReportView
+from services.stats_workbook import provincial_workbook, statistics_title, statistics_workbook
 
-STATUS_LABELS = {"new": N_("not begun"), "draft": N_("draft"), "submitted": N_("submitted")}
 PART_LABELS = {"a": "a)", "c": "c)", "d": "d)", "dd": "đ)"}
 MAX_PICKS = 40
 
@@ -224,9 +223,7 @@ def board_text(board: Board, tz: dt.tzinfo) -> tuple[str, InlineKeyboardMarkup |
     period = board.period
     lines = [_("<b>Half-yearly reports {period}</b> (due before {due})").format(
                  period=esc(period.code), due=format_date(period.due)),
-             _("Submitted {submitted} of {total} ({late} late); drafts {drafts}; not begun {new}").format(
-                 submitted=board.count(SUBMITTED), total=len(board.lines), late=board.late,
-                 drafts=board.count("draft"), new=board.count("new")), ""]
+             board.summary(_), ""]
     for line in board.lines:
         if line.status == SUBMITTED:
             mark = "⚠️" if line.late else "✅"
@@ -234,7 +231,7 @@ def board_text(board: Board, tz: dt.tzinfo) -> tuple[str, InlineKeyboardMarkup |
                 " — " + _("late") if line.late else "")
         else:
             mark = "📝" if line.status == "draft" else ("❗" if board.overdue else "✖")
-            state = _(STATUS_LABELS[line.status])
+            state = _(REPORT_STATES[line.status])
         entry = f"{mark} <b>{esc(line.unit_name)}</b> (<code>{esc(line.unit_code)}</code>): {state}"
         if line.reminders:
             entry += "\n   " + _("reminded {count}×, last on {date}, to {accounts}").format(
@@ -262,7 +259,7 @@ def _vi(i18n: I18n) -> Any:
 async def send_report_files(message: Message, services: Services, i18n: I18n, view: ReportView) -> None:
     stem = f"{view.unit_code.lower()}-{view.period.code.lower()}"
     draft = view.status != SUBMITTED
-    title = _("Statistics of {scope} on {date}").format(scope=view.unit_name, date=format_date(view.statistics.as_of))
+    title = statistics_title(view.unit_name, view.statistics, _)
     # Written off the event loop, so that other users are not kept waiting meanwhile.
     document, workbook = await asyncio.gather(
         asyncio.to_thread(render_unit_report, view, _vi(i18n), services.clock.now(), services.clock.tz),
@@ -426,7 +423,7 @@ async def province(query: CallbackQuery, callback_data: ProvinceReport, services
         await query.bot.send_chat_action(query.message.chat.id, ChatAction.UPLOAD_DOCUMENT)
     made = await services.reports.provincial(callback_data.period)
     stem = f"tong-hop-{made.period.code.lower()}"
-    title = _("Statistics of {scope} on {date}").format(scope=made.province, date=format_date(made.statistics.as_of))
+    title = statistics_title(made.province, made.statistics, _)
     document, workbook = await asyncio.gather(
         asyncio.to_thread(render_provincial_report, made, _vi(i18n), services.clock.now(), services.clock.tz),
         asyncio.to_thread(provincial_workbook, made, _, title, services.clock.tz))

@@ -25,7 +25,7 @@ from services.facade import Services
 from services.i18n import N_
 from services.statistics import StatTable
 from services.stats_chart import render_chart
-from services.stats_workbook import statistics_workbook
+from services.stats_workbook import statistics_title, statistics_workbook
 
 USAGE_HINT = "/stats [UNIT] [dd/mm/yyyy]"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -77,7 +77,7 @@ def summary(table: StatTable) -> str:
 
 async def send_statistics(message: Message, table: StatTable, stem: str) -> None:
     """The table as an .xlsx document and the chart as a picture, in the reader's language."""
-    title = _("Statistics of {scope} on {date}").format(scope=scope_title(table), date=format_date(table.as_of))
+    title = statistics_title(scope_title(table), table, _)
     day = table.as_of.strftime("%Y%m%d")
     # Drawn and written off the event loop: a chart takes a good part of a second.
     workbook, chart = await asyncio.gather(asyncio.to_thread(statistics_workbook, table, _, title),
@@ -90,16 +90,16 @@ async def send_statistics(message: Message, table: StatTable, stem: str) -> None
 
 
 async def stats(message: Message, command: CommandObject, services: Services) -> None:
-    async def table_of_the_arguments() -> StatTable:
+    async def table_of_the_arguments() -> tuple[str | None, StatTable]:
         unit, day = parse_args(command.args)
         if message.bot is not None:
             await message.bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
-        return await services.statistics.table(unit, day)
+        return unit, await services.statistics.table(unit, day)
 
-    table = await or_usage(message, USAGE_HINT, table_of_the_arguments)
-    if table is None:
+    found = await or_usage(message, USAGE_HINT, table_of_the_arguments)
+    if found is None:
         return
-    unit = parse_args(command.args)[0]
+    unit, table = found
     await message.answer(summary(table))
     await send_statistics(message, table, f"thong-ke-{(unit or services.actor.unit_code or 'all').lower()}")
 

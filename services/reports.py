@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ PERIOD = re.compile(r"^(\d{4})-H([12])$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 OVERDUE_DAYS = 62  # after the due date, a late report is chased this long (and is what /report opens)
 NEW, DRAFT, SUBMITTED = "new", "draft", "submitted"
+REPORT_STATES = {NEW: N_("not begun"), DRAFT: N_("draft"), SUBMITTED: N_("submitted")}
 
 
 # -- periods ----------------------------------------------------------------------------------------------
@@ -189,6 +191,12 @@ class Board:
     def overdue(self) -> bool:
         return self.today >= self.period.due
 
+    def summary(self, translate: Callable[[str], str]) -> str:
+        """The counts in a line, in the reader's language (the chat's board, the command line's)."""
+        return translate(N_("Submitted {submitted} of {total} ({late} late); drafts {drafts}; not begun {new}")).format(
+            submitted=self.count(SUBMITTED), total=len(self.lines), late=self.late, drafts=self.count(DRAFT),
+            new=self.count(NEW))
+
 
 @dataclass(frozen=True, slots=True)
 class UnitSummary:
@@ -256,8 +264,7 @@ class ReportService:
     # -- whose reports -----------------------------------------------------------------------------
     async def units(self) -> list[UnitChoice]:
         """The reporting units whose report the actor may open (fill in, or read as a manager)."""
-        if not (allows(self.actor, Action.FILE_REPORT) or allows(self.actor, Action.VIEW_STATISTICS)):
-            raise PermissionDenied()
+        self._may_open()
         async with self.uow.read() as repos:
             units = reporting_units(list(await repos.units.subtree("/")))
         return [UnitChoice(u.code, u.name) for u in units if self._may_read(u)]
@@ -275,6 +282,11 @@ class ReportService:
         async with self.uow.read() as repos:
             return await self._parse(repos, code)
 
+    def _may_open(self) -> None:
+        """Reports are the clerks' to fill in and the managers' to read: refused to anyone else up front."""
+        if not (allows(self.actor, Action.FILE_REPORT) or allows(self.actor, Action.VIEW_STATISTICS)):
+            raise PermissionDenied()
+
     def _may_read(self, unit: OrgUnit) -> bool:
         return can(self.actor, Action.FILE_REPORT, unit.path) or can(self.actor, Action.VIEW_STATISTICS, unit.path)
 
@@ -290,8 +302,7 @@ class ReportService:
     async def open(self, unit_code: str, period_code: str | None = None, full: bool = False) -> ReportView:
         """The report as it stands: a submitted one with its frozen figures, else the figures now; `full`
         adds the inspection's (for the preview and the document)."""
-        if not (allows(self.actor, Action.FILE_REPORT) or allows(self.actor, Action.VIEW_STATISTICS)):
-            raise PermissionDenied()
+        self._may_open()
         async with self.uow.write() as repos:
             await touch_session(repos, self.actor, self.clock)
             unit = await self._unit(repos, unit_code, write=False)
@@ -336,8 +347,8 @@ class ReportService:
                 if full:
                     quality = await quality_of(repos, unit, period.as_of(self._today()), self.clock)
             parent = await repos.units.get(unit.parent_id) if unit.parent_id else None
-            province = next((u for u in await repos.units.subtree("/") if u.parent_id is None
-                             and unit.path.startswith(u.path)), unit)
+            # A reporting unit is right under the province: the first id of its path.
+            province = await repos.units.get(int(unit.path.strip("/").split("/")[0])) or unit
             submitter = await repos.accounts.get(report.submitted_by) if report and report.submitted_by else None
             overdue = overdue_period(self._today(), profile)  # the round still chased, if another one
             late_before = (overdue.code if overdue is not None and overdue.code != period.code
@@ -450,7 +461,8 @@ class ReportService:
         the reminders it was sent."""
         period = await self._reviewed("report.board", period_code)
         async with self.uow.read() as repos:
-            return await self._board(repos, period)
+            everything, reports = await self._state(repos, period)
+            return self._board(period, everything, reports, await repos.reports.reminded(period.code))
 
     async def _reviewed(self, action: str, period_code: str | None) -> Period:
         """The office's read of a period, audited first in a short transaction of its own (what follows
@@ -460,12 +472,16 @@ class ReportService:
             await record(repos, self.clock, self.actor, action, "period", period.code)
         return period
 
-    async def _board(self, repos: Repositories, period: Period) -> Board:
-        units = reporting_units(list(await repos.units.subtree("/")))
-        reports = {r.unit_id: r for r in await repos.reports.of_period(period.code)}
-        reminded = await repos.reports.reminded(period.code)
+    @staticmethod
+    async def _state(repos: Repositories, period: Period) -> tuple[list[OrgUnit], dict[int, UnitReport]]:
+        """Every unit, and the reports of the period by unit."""
+        return (list(await repos.units.subtree("/")),
+                {r.unit_id: r for r in await repos.reports.of_period(period.code)})
+
+    def _board(self, period: Period, everything: list[OrgUnit], reports: dict[int, UnitReport],
+               reminded: dict[int, tuple[int, dt.datetime | None, list[str]]]) -> Board:
         lines = []
-        for unit in units:
+        for unit in reporting_units(everything):
             report = reports.get(unit.id)
             count, last, names = reminded.get(unit.id, (0, None, []))
             lines.append(BoardLine(unit.code, unit.name, report.status if report else NEW,
@@ -481,9 +497,8 @@ class ReportService:
         period = await self._reviewed("report.provincial", period_code)
         async with self.uow.read() as repos:
             profile = await profile_of(repos)
-            board = await self._board(repos, period)
-            everything = list(await repos.units.subtree("/"))
-            reports = {r.unit_id: r for r in await repos.reports.of_period(period.code)}
+            everything, reports = await self._state(repos, period)
+            board = self._board(period, everything, reports, await repos.reports.reminded(period.code))
             day = period.as_of(self._today())
             own = await compliance_by_unit(repos, period.start, day, self.clock)
             summaries = []

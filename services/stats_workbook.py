@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.clock import format_date, format_local_date
 from services.i18n import N_
-from services.reports import Board, ProvincialReport
+from services.reports import REPORT_STATES, Board, ProvincialReport
 from services.statistics import OWN, SUBTOTAL, TOTAL, StatColumn, StatTable
 
 Translate = Callable[[str], str]
@@ -25,7 +25,11 @@ THIN = Side(style="thin", color="808080")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 BOLD = Font(bold=True)
-STATUS = {"submitted": N_("submitted"), "draft": N_("draft"), "new": N_("not begun")}
+
+
+def statistics_title(scope: str, table: StatTable, translate: Translate) -> str:
+    """The heading of a table of statistics: whose, and on what day."""
+    return translate(N_("Statistics of {scope} on {date}")).format(scope=scope, date=format_date(table.as_of))
 
 
 def _row_name(kind: str, name: str | None, translate: Translate) -> str:
@@ -132,7 +136,7 @@ def statistics_workbook(table: StatTable, translate: Translate, title: str) -> b
 
 
 def board_rows(board: Board, translate: Translate, tz: dt.tzinfo) -> list[list[object]]:
-    return [[line.unit_name, translate(STATUS[line.status]), format_local_date(line.submitted_at, tz),
+    return [[line.unit_name, translate(REPORT_STATES[line.status]), format_local_date(line.submitted_at, tz),
              translate(N_("late")) if line.late else "", line.reminders, ", ".join(line.reminded)]
             for line in board.lines]
 
