@@ -9,8 +9,10 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.types import ErrorEvent
 
+from bot.callback_answers import answered
 from bot.i18n import CatalogI18n
 from handlers.signin import begin_reauth
+from handlers.views import esc
 from services.errors import ServiceError
 from services.i18n import N_
 from services.sessions import SessionExpired
@@ -42,10 +44,13 @@ async def on_error(
         )
         text = translate(APOLOGY)
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
+        query = update.callback_query
+        if query is not None and not answered(query):
+            await query.answer(text, show_alert=True)  # the press's one answer
+        elif query is not None:  # answered already: a second answer would be refused, unseen
+            await bot.send_message(query.message.chat.id if query.message else query.from_user.id, esc(text))
         elif update.message is not None:
-            await bot.send_message(update.message.chat.id, text)
+            await bot.send_message(update.message.chat.id, esc(text))
     except TelegramAPIError as send_error:
         logger.warning("could not deliver the error notice for update %s: %s", update.update_id, send_error)
     return True

@@ -12,9 +12,11 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
 import handlers
 from bot import errors
+from bot.callback_answers import AnswerPress, RecordAnswers
 from bot.i18n import ActorI18nMiddleware, CatalogI18n
 from bot.jobs import Jobs
-from bot.middlewares import PrivateChatGuard, ServicesMiddleware
+from bot.limits import LengthLimits
+from bot.middlewares import PrivateChatGuard, PromptRights, ServicesMiddleware
 from bot.retry import RetryMiddleware
 from bot.runtime import Runtime
 from handlers.commands import COMMANDS
@@ -26,6 +28,9 @@ DEFAULTS = DefaultBotProperties(parse_mode=ParseMode.HTML, protect_content=True,
 def create_bot(token: str, api_base: str | None = None, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
+    # Outermost first: the length is fitted once, the answer noted once, whatever the retries.
+    session.middleware(LengthLimits())
+    session.middleware(RecordAnswers())
     session.middleware(RetryMiddleware())
     return Bot(token, session=session, default=DEFAULTS)
 
@@ -42,6 +47,9 @@ def create_dispatcher(runtime: Runtime, background: bool = False) -> Dispatcher:
     dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock, runtime.settings.files_dir))
     dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
     dispatcher.update.outer_middleware(PrivateChatGuard())
+    dispatcher.callback_query.outer_middleware(AnswerPress())  # outermost: it sees every answer of the press
+    dispatcher.message.outer_middleware(PromptRights())
+    dispatcher.callback_query.outer_middleware(PromptRights())
     dispatcher.include_routers(errors.build_router(), *handlers.routers())
     if background:
         jobs = Jobs(runtime)

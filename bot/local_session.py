@@ -17,8 +17,9 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
-from aiogram.enums import ChatType
-from aiogram.methods import TelegramMethod
+from aiogram.enums import ChatType, ParseMode
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.types import (
     CallbackQuery,
     Chat,
@@ -30,6 +31,9 @@ from aiogram.types import (
     Update,
     User,
 )
+
+from bot.limits import utf16_length, visible_length
+from handlers.views import MAX_ALERT_LENGTH, MAX_CAPTION_LENGTH, MAX_MESSAGE_LENGTH
 
 LOCAL_BOT_TOKEN = "4200000000:local-in-process-session-token"
 CallObserver = Callable[[TelegramMethod[Any], Any], Awaitable[None] | None]
@@ -50,6 +54,7 @@ class LocalBotSession(BaseSession):
         self.messages: dict[tuple[int, int], Message] = {}
         self.saved_files: list[Path] = []
         self._message_ids = itertools.count(1)
+        self.answered_queries: set[str] = set()
         self.bot_user = User(id=int(LOCAL_BOT_TOKEN.split(":")[0]), is_bot=True, first_name="HoSo", username="hoso_bot")
 
     # -- what tests read ---------------------------------------------------------------------------
@@ -89,7 +94,25 @@ class LocalBotSession(BaseSession):
         return None
 
     # -- answers -----------------------------------------------------------------------------------
+    def _refuse_like_telegram(self, bot: Bot, method: TelegramMethod[Any]) -> None:
+        """What Telegram refuses is refused here too, so that a test meets it before a user does."""
+        if isinstance(method, AnswerCallbackQuery):
+            if method.callback_query_id in self.answered_queries:
+                raise TelegramBadRequest(method, "Bad Request: query is too old and response timeout expired or "
+                                                 "query ID is invalid")
+            self.answered_queries.add(method.callback_query_id)
+            if utf16_length(method.text or "") > MAX_ALERT_LENGTH:
+                raise TelegramBadRequest(method, "Bad Request: MESSAGE_TOO_LONG")
+            return
+        for field, limit in (("text", MAX_MESSAGE_LENGTH), ("caption", MAX_CAPTION_LENGTH)):
+            value = getattr(method, field, None)
+            if isinstance(value, str):
+                html = resolve(bot, method, "parse_mode") == ParseMode.HTML
+                if (visible_length(value) if html else utf16_length(value)) > limit:
+                    raise TelegramBadRequest(method, f"Bad Request: message {field} is too long")
+
     async def _answer(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        self._refuse_like_telegram(bot, method)
         name = method.__api_method__
         if name == "getMe":
             return self.bot_user

@@ -1,11 +1,15 @@
-"""Logging set-up. Secrets (the bot token, the webhook secret) are masked in every record."""
+"""Logging set-up. Secrets (the bot token, the webhook secret, the audit key) and password hashes are
+masked in every record. Database values are kept out of records at their source (storage/database.py)."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Defence in depth: an argon2 hash is recognisable wherever it lands, a traceback or a library's line.
+ARGON2_HASH = re.compile(r"\$argon2[A-Za-z0-9+/=,$]*")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -19,7 +23,7 @@ class RedactingFormatter(logging.Formatter):
         text = super().format(record)
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return text
+        return ARGON2_HASH.sub("***", text)
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:

@@ -11,12 +11,17 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
+from handlers.forms import prompt_action
+from handlers.views import esc
 from services.clock import Clock
+from services.errors import PermissionDenied
 from services.facade import Services
 from services.identity import load_actor
+from services.policy import allows
 from storage import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -37,6 +42,30 @@ class ServicesMiddleware(BaseMiddleware):
         data["actor"] = actor
         data["services"] = Services(uow, actor, self.clock, self.files_dir)
         return await handler(event, data)
+
+
+class PromptRights(BaseMiddleware):
+    """An answer or a button of a prompt under way (a form, a reason, a date) first checks that the actor,
+    re-read for this update, may still do what the prompt is for. A refusal ends the prompt, and nothing
+    of it is saved; a command sent meanwhile still goes to its own handler, which checks its own rights."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        state: FSMContext | None = data.get("state")
+        action = await prompt_action(data.get("raw_state"), state) if state is not None else None
+        if action is None or allows(data["actor"], action):
+            return await handler(event, data)
+        assert state is not None
+        await state.clear()
+        data["raw_state"] = None
+        text = PermissionDenied().render(_)  # the same words as any refusal
+        if isinstance(event, CallbackQuery):
+            await event.answer(text, show_alert=True)
+            return None
+        if isinstance(event, Message):
+            await event.answer(esc(text))
+            if (event.text or "").startswith("/"):
+                return await handler(event, data)
+        return None
 
 
 class PrivateChatGuard(BaseMiddleware):

@@ -6,7 +6,8 @@ requests in flight so that a slow round trip does not slow the whole. Each messa
 "sending", which the next start turns into "ambiguous" (maybe delivered; never sent again, counted and
 reported). Claimed rows not yet attempted simply go back to "pending".
 
-Answers: 429 waits `retry_after` (and pauses everything), a 5xx or a refused connection is retried
+Answers: 429 waits `retry_after` and pauses everything (the bot's FloodGate, shared with the retry
+middleware: see bot.retry.FloodGate), a 5xx or a refused connection is retried
 with exponential backoff, a timeout is ambiguous, a 403 means the user blocked the bot (the account is
 marked; the admin sees the list), any other 4xx fails the message.
 """
@@ -33,7 +34,7 @@ from aiogram.exceptions import (
 )
 
 from bot.i18n import CatalogI18n
-from bot.retry import never_reached_api
+from bot.retry import FloodGate, flood_gate, never_reached_api
 from handlers.reminders import render
 from services.clock import Clock
 from storage import UnitOfWork
@@ -61,15 +62,19 @@ class SendReport:
 
 
 class Pacer:
-    """When the next message may start: the global spacing and each chat's own."""
+    """When the next message may start: the global spacing, each chat's own, and the bot's flood pause
+    (`gate`, on the same clock). The retry middleware holds requests back at the gate anyway; the pacer
+    reading it keeps new messages from being marked "sending" only to wait there."""
 
-    def __init__(self, rate: float, per_chat: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, per_chat: float, clock: Callable[[], float] = time.monotonic,
+                 gate: FloodGate | None = None) -> None:
         self.spacing, self.per_chat, self.clock = 1.0 / rate, per_chat, clock
+        self.gate = gate if gate is not None else FloodGate(clock)
         self.next_global = 0.0
         self.next_chat: dict[int, float] = defaultdict(float)
 
     def ready_at(self, chat_id: int) -> float:
-        return max(self.next_global, self.next_chat[chat_id])
+        return max(self.next_global, self.next_chat[chat_id], self.gate.until)
 
     def take(self, chat_id: int) -> None:
         """Start a message now. A late start catches up on the global pace by at most a tenth of a
@@ -80,14 +85,15 @@ class Pacer:
         self.next_chat[chat_id] = now + self.per_chat
 
     def pause(self, seconds: float) -> None:
-        self.next_global = max(self.next_global, self.clock() + seconds)
+        self.gate.pause(seconds)
 
 
 class OutboxSender:
     def __init__(self, uow: UnitOfWork, clock: Clock, bot: Bot, i18n: CatalogI18n, rate: float = DEFAULT_RATE,
                  per_chat: float = PER_CHAT_INTERVAL, in_flight: int = 8, sender_id: str | None = None) -> None:
         self.uow, self.clock, self.bot, self.i18n = uow, clock, bot, i18n
-        self.pacer = Pacer(rate, per_chat)
+        # The gate of the bot's retry middleware, so that a 429 any request sees pauses the pacer too.
+        self.pacer = Pacer(rate, per_chat, gate=flood_gate(bot))
         self.in_flight = in_flight
         self.sender_id = sender_id or f"{socket.gethostname()}:{os.getpid()}"
         self.report = SendReport()
@@ -160,7 +166,7 @@ class OutboxSender:
             message = await self.bot.send_message(row.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:  # Telegram's pace, not the message's fault: no attempt used up
             self.report.rate_limited += 1
-            self.pacer.pause(float(exc.retry_after))
+            self.pacer.pause(float(exc.retry_after))  # the middleware did already, if the bot has one
             await self._later(row, float(exc.retry_after), "429", count=False)
         except TelegramForbiddenError as exc:
             self.report.blocked += 1

@@ -88,7 +88,7 @@ def _status_form(name: str, title: str, method: str) -> Form:
     async def submit(s: Services, a: dict[str, str]) -> str:
         return account_text(await getattr(s.accounts, method)(a["username"], a["request"] or None))
 
-    return register(Form(name, title, (USERNAME, OPTIONAL_REQUEST), submit))
+    return register(Form(name, title, (USERNAME, OPTIONAL_REQUEST), submit, action=Action.MANAGE_ACCOUNTS))
 
 
 async def _approve(s: Services, a: dict[str, str]) -> str:
@@ -117,32 +117,32 @@ ADMIN_FORMS = (
     register(Form("unit_add", N_("Add a unit"), (
         CODE, Field("name", N_("Full name of the unit:")),
         Field("parent", N_("Code of the parent unit:"), optional=True),
-        Field("level", N_("Level (e.g. Sở, ban, ngành):"), optional=True)), _unit_add)),
-    register(Form("unit_rename", N_("Rename a unit"), (CODE, Field("name", N_("New name:"))), _unit_rename)),
-    register(Form("unit_move", N_("Move a unit"), (CODE, Field("parent", N_("Code of the new parent unit:"))), _unit_move)),
+        Field("level", N_("Level (e.g. Sở, ban, ngành):"), optional=True)), _unit_add, action=Action.MANAGE_UNITS)),
+    register(Form("unit_rename", N_("Rename a unit"), (CODE, Field("name", N_("New name:"))), _unit_rename, action=Action.MANAGE_UNITS)),
+    register(Form("unit_move", N_("Move a unit"), (CODE, Field("parent", N_("Code of the new parent unit:"))), _unit_move, action=Action.MANAGE_UNITS)),
     register(Form("unit_merge", N_("Merge units"), (
         Field("old", N_("Code of the unit that is merged away:")),
-        Field("into", N_("Code of the unit it is merged into:"))), _unit_merge)),
+        Field("into", N_("Code of the unit it is merged into:"))), _unit_merge, action=Action.MANAGE_UNITS)),
     register(Form("account_add", N_("Issue an account"), (
         USERNAME, Field("unit", N_("Code of the account's unit:")),
         Field("role", N_("Role:"), choices=ROLE_CHOICES), Field("name", N_("The person's full name:")), REQUEST),
-        _account_add)),
+        _account_add, action=Action.MANAGE_ACCOUNTS)),
     _status_form("account_restrict", N_("Restrict an account (read only)"), "restrict"),
     _status_form("account_restore", N_("Restore a restricted account"), "restore"),
     _status_form("account_unlock", N_("Unlock an account"), "unlock"),
     _status_form("account_revoke", N_("Revoke an account"), "revoke"),
     register(Form("account_extend", N_("Widen an account's scope"), (
-        USERNAME, Field("unit", N_("Code of the unit to add to the scope:")), OPTIONAL_REQUEST), _account_extend)),
-    register(Form("account_reset", N_("Reset a lost password"), (USERNAME, REQUEST), _account_reset)),
+        USERNAME, Field("unit", N_("Code of the unit to add to the scope:")), OPTIONAL_REQUEST), _account_extend, action=Action.MANAGE_ACCOUNTS)),
+    register(Form("account_reset", N_("Reset a lost password"), (USERNAME, REQUEST), _account_reset, action=Action.MANAGE_ACCOUNTS)),
     register(Form("subaccount_approve", N_("Approve a sub-account request"), (
         Field("request_id", N_("Request number:")),
-        Field("agreement", N_("Written agreement (number and date):"))), _approve)),
+        Field("agreement", N_("Written agreement (number and date):"))), _approve, action=Action.MANAGE_ACCOUNTS)),
     register(Form("subaccount_reject", N_("Reject a sub-account request"), (
-        Field("request_id", N_("Request number:")), Field("reason", N_("Reason:"))), _reject)),
+        Field("request_id", N_("Request number:")), Field("reason", N_("Reason:"))), _reject, action=Action.MANAGE_ACCOUNTS)),
 )
 SUBACCOUNT_FORM = register(Form("subaccount_request", N_("Ask for a sub-account"), (
     Field("unit", N_("Code of your subordinate unit:")), USERNAME, Field("name", N_("The person's full name:")),
-    Field("role", N_("Role:"), choices=SUB_ROLE_CHOICES), REQUEST), _subaccount_request))
+    Field("role", N_("Role:"), choices=SUB_ROLE_CHOICES), REQUEST), _subaccount_request, action=Action.REQUEST_SUBACCOUNT))
 
 VIEWS = (("units", N_("Unit tree")), ("accounts", N_("Accounts")), ("requests", N_("Sub-account requests")))
 
@@ -193,7 +193,6 @@ async def _render_view(item: str, services: Services) -> str:
 
 
 async def admin_choice(query: CallbackQuery, callback_data: AdminMenu, state: FSMContext, services: Services) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     form = FORMS.get(callback_data.item)

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.views import clip, esc
+from handlers.views import clip, echo, esc
 from services.audit import AuditFilter, AuditPage
 from services.clock import format_local_datetime, parse_date
 from services.facade import Services
@@ -59,7 +59,7 @@ def render(page: AuditPage, services: Services) -> tuple[str, InlineKeyboardMark
 async def audit(message: Message, command: CommandObject, state: FSMContext, services: Services) -> None:
     where = parse_filter(command.args)
     if where is None:
-        await message.answer(_("Not a real date: {text}. Use dd/mm/yyyy.").format(text=esc(command.args)))
+        await message.answer(_("Not a real date: {text}. Use dd/mm/yyyy.").format(text=echo(command.args)))
         return
     page = await services.audit.events(where)
     await state.update_data({FILTER_KEY: {"username": where.username, "personal_id": where.personal_id,
@@ -75,7 +75,6 @@ async def older(query: CallbackQuery, callback_data: AuditOlder, state: FSMConte
     day = stored.get("day")
     where = AuditFilter(stored.get("username"), stored.get("personal_id"), dt.date.fromisoformat(day) if day else None)
     page = await services.audit.events(where, before_seq=callback_data.before)
-    await query.answer()
     text, keyboard = render(page, services)
     if isinstance(query.message, Message):
         await query.message.answer(text, reply_markup=keyboard)

@@ -25,6 +25,7 @@ from handlers.forms import (
     Reply,
     ask_reason,
     field_label,
+    guard_prompt,
     register,
     send_notices,
     start_form,
@@ -70,6 +71,9 @@ class Decide(CallbackData, prefix="dcd"):
 
 class RejectStates(StatesGroup):
     reason = State()
+
+
+guard_prompt(RejectStates.reason, Action.EDIT_DOSSIER)
 
 
 # -- forms from the kinds -------------------------------------------------------------------------------
@@ -158,7 +162,8 @@ def _build(kind: ChangeKind, declared: bool) -> Form:
 
     prompts = prompts_of(kind, declared)
     return register(Form(name, kind.title, tuple(_field(p) for p in prompts), submit, check=check, summary=summary,
-                         groups=NEW_GROUPS if any(p.group for p in prompts) else {}, attachments=True))
+                         groups=NEW_GROUPS if any(p.group for p in prompts) else {}, attachments=True,
+                         action=Action.DECLARE if declared else Action.EDIT_DOSSIER))
 
 
 CHANGE_FORMS = {name: _build(kind, False) for name, kind in KINDS.items()}
@@ -253,7 +258,6 @@ async def update(message: Message, command: CommandObject, state: FSMContext, se
 
 async def picked(query: CallbackQuery, callback_data: UpdatePick, services: Services) -> None:
     target = await services.changes.target(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         kinds = kinds_for(declared=False)
         await query.message.answer(kinds_text(target, kinds), reply_markup=kinds_keyboard(
@@ -265,11 +269,9 @@ async def kind_picked(query: CallbackQuery, callback_data: ChangeKindPick, state
     try:
         target = await services.changes.applicable(callback_data.kind, callback_data.id)
     except InvalidInput as error:  # e.g. a raise for a dossier with no salary step: said before any question
-        await query.answer()
         if isinstance(query.message, Message):
             await query.message.answer(error_text(error))
         return
-    await query.answer()
     form = CHANGE_FORMS.get(services.changes.kind(callback_data.kind).name)
     if form is not None and isinstance(query.message, Message):
         await start_form(query.message, state, form, services, {"dossier": target.id, "name": target.full_name},
@@ -286,7 +288,6 @@ async def declare(message: Message, services: Services) -> None:
 async def declare_picked(query: CallbackQuery, callback_data: DeclareKindPick, state: FSMContext,
                          services: Services) -> None:
     target = await services.changes.own_dossier()
-    await query.answer()
     form = DECLARATION_FORMS.get(callback_data.kind)
     if form is not None and isinstance(query.message, Message):
         await start_form(query.message, state, form, services, {"dossier": target.id, "name": target.full_name})
@@ -319,7 +320,6 @@ async def decide(query: CallbackQuery, callback_data: Decide, state: FSMContext,
             "Why is declaration #{event} rejected? The person will read your reason.").format(event=callback_data.id))
         return
     done = await services.changes.decide(callback_data.id, True)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_("Declaration #{event} approved and entered in the dossier of {name}.").format(
             event=done.event_id, name=esc(done.full_name)) + "\n" + "\n".join(change_lines(done.lines)))

@@ -135,7 +135,6 @@ def render_section(dossier: DossierFull, section: str) -> str:
 
 async def open_dossier(query: CallbackQuery, callback_data: OpenDossier, services: Services) -> None:
     card = await services.dossiers.card(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         can_edit = services.allows(Action.EDIT_DOSSIER)
         await query.message.answer(render_card(card),
@@ -147,14 +146,12 @@ async def open_section(query: CallbackQuery, callback_data: DossierSection, serv
         await query.answer(_("This section is not shown to your role."), show_alert=True)
         return
     dossier = await services.dossiers.full(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(render_section(dossier, callback_data.section))
 
 
 async def print_dossier(query: CallbackQuery, callback_data: PrintDossier, services: Services) -> None:
     filename, content = await services.dossiers.printed_2c(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer_document(BufferedInputFile(content, filename=filename),
                                             caption=_("Resume form (Mẫu 2C-BNV/2008) to print."))

@@ -54,7 +54,7 @@ SEND_FORM = register(Form("feedback", N_("Feedback to the personnel office"), (
     Field("text", N_("Describe it in one message (what you did, what happened, what you expected):")),
 ), _send, check=_check, summary=_summary, attachments=True,
     attachment_hint=N_("You may add a screenshot (JPG or PNG) as a photo or a document."),
-    attachment_reminder=N_("You may still add a screenshot as a photo or a document.")))
+    attachment_reminder=N_("You may still add a screenshot as a photo or a document."), action=Action.SEND_FEEDBACK))
 
 
 async def _answer(services: Services, answers: dict[str, str]) -> Reply:
@@ -66,7 +66,7 @@ async def _answer(services: Services, answers: dict[str, str]) -> Reply:
 ANSWER_FORM = register(Form("feedback_answer", N_("Answer to feedback"), (
     Field("status", N_("What becomes of it?"), choices=(("planned", N_("Planned")), ("done", N_("Done")))),
     Field("answer", N_("Your answer to the sender, in one message:")),
-), _answer, check=_check))
+), _answer, check=_check, action=Action.ANSWER_FEEDBACK))
 
 
 SHOWN = 15  # items in the office's list, in one message
@@ -133,7 +133,6 @@ async def answer(query: CallbackQuery, callback_data: FeedbackAnswer, state: FSM
     services.require(Action.ANSWER_FEEDBACK)
     if await busy(query, state):
         return
-    await query.answer()
     if isinstance(query.message, Message):
         await start_form(query.message, state, ANSWER_FORM, services, {"feedback": callback_data.id},
                          intro=_("Answer to feedback #{number}.").format(number=callback_data.id))
@@ -141,7 +140,6 @@ async def answer(query: CallbackQuery, callback_data: FeedbackAnswer, state: FSM
 
 async def screenshot(query: CallbackQuery, callback_data: FeedbackShot, services: Services) -> None:
     name, content = await services.feedback.screenshot(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer_document(BufferedInputFile(content, filename=name),
                                             caption=_("Screenshot of feedback #{number}.").format(number=callback_data.id))

@@ -11,7 +11,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.dossiers import PICKS
-from handlers.views import button, clip, error_text, esc, keyboard
+from handlers.forms import guard_prompt
+from handlers.views import button, clip, echo, error_text, esc, keyboard
 from services.clock import format_date
 from services.errors import InvalidInput
 from services.facade import Services
@@ -26,6 +27,9 @@ class FindStates(StatesGroup):
     query = State()
 
 
+guard_prompt(FindStates.query, Action.VIEW_DOSSIER)
+
+
 class FindMore(CallbackData, prefix="fnd"):
     page: int
     purpose: str = "open"
@@ -33,9 +37,9 @@ class FindMore(CallbackData, prefix="fnd"):
 
 def render(result: FindPage, purpose: str = "open") -> tuple[str, InlineKeyboardMarkup | None]:
     if not result.candidates:
-        return _("Nobody in your scope matches <b>{query}</b>.").format(query=esc(result.query)), None
+        return _("Nobody in your scope matches <b>{query}</b>.").format(query=echo(result.query)), None
     first = result.page * 10
-    lines = [_("Results for <b>{query}</b>, page {page}:").format(query=esc(result.query), page=result.page + 1)]
+    lines = [_("Results for <b>{query}</b>, page {page}:").format(query=echo(result.query), page=result.page + 1)]
     picks = []
     for number, candidate in enumerate(result.candidates, start=first + 1):
         details = " — ".join(esc(part) for part in (format_date(candidate.birth_date), candidate.unit, candidate.post) if part)
@@ -95,7 +99,6 @@ async def query_typed(message: Message, state: FSMContext, services: Services, r
 
 async def more(query: CallbackQuery, callback_data: FindMore, state: FSMContext, services: Services,
                raw_state: str | None = None) -> None:
-    await query.answer()
     text = (await state.get_data()).get(LAST_SEARCH)
     if text and isinstance(query.message, Message):
         purpose = callback_data.purpose if callback_data.purpose in PICKS else "open"

@@ -29,6 +29,7 @@ from services.attachments import Upload, check_announced
 from services.errors import InvalidInput, ServiceError
 from services.facade import Services
 from services.i18n import N_
+from services.policy import Action
 from services.sessions import SessionExpired
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,9 @@ class Form:
     # What the user is told they may send along (message ids): the scanned decision, unless said otherwise.
     attachment_hint: str = N_("You can send the scanned decision (PDF, JPG, PNG or DOCX, up to 20 MB) at any step.")
     attachment_reminder: str = N_("You may still send the scanned decision as a document or photo.")
+    # What the form is for: re-checked on every answer and button, so that a revoked or restricted
+    # account cannot go on with a form it started (deny by default: every form names it).
+    action: Action = field(kw_only=True)
 
     def index(self, key: str) -> int:
         return [f.key for f in self.fields].index(key)
@@ -102,6 +106,24 @@ def register(form: Form) -> Form:
 
 class FormStates(StatesGroup):
     answering = State()
+
+
+# The prompts that are not forms (a reason, a date, a query) and the action each one serves.
+PROMPTS: dict[str, Action] = {}
+
+
+def guard_prompt(state: State, action: Action) -> None:
+    """Declare what a prompt is for: its answers are refused once the actor may no longer do it."""
+    assert state.state is not None
+    PROMPTS[state.state] = action
+
+
+async def prompt_action(raw_state: str | None, state: FSMContext) -> Action | None:
+    """The action the prompt under way serves, or None when no guarded prompt is open."""
+    if raw_state == FormStates.answering.state:
+        form = FORMS.get((await state.get_data()).get("form", ""))
+        return form.action if form is not None else None
+    return PROMPTS.get(raw_state or "")
 
 
 class FormChoice(CallbackData, prefix="fc"):
@@ -175,7 +197,6 @@ async def ask_reason(query: CallbackQuery, state: FSMContext, reason_state: Stat
     """A rejection's reason, asked in its own prompt (unless a form is half filled)."""
     if await busy(query, state):
         return
-    await query.answer()
     await state.set_state(reason_state)
     await state.set_data({key: object_id})
     if isinstance(query.message, Message):
@@ -297,6 +318,7 @@ async def _refused(message: Message, state: FSMContext, services: Services, prog
 
 async def start_form(message: Message, state: FSMContext, form: Form, services: Services,
                      context: dict[str, Any] | None = None, intro: str | None = None) -> None:
+    services.require(form.action)
     progress = Progress(form, 0, {}, {}, dict(context or {}), [], [], [])
     await state.set_state(FormStates.answering)
     note = intro + "\n" if intro else ""
@@ -413,13 +435,11 @@ async def on_choice(query: CallbackQuery, callback_data: FormChoice, state: FSMC
         # a button of an earlier question: it must not answer the one asked now
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
-    await query.answer()
     if isinstance(query.message, Message):
         await _accept(query.message, state, services, callback_data.value)
 
 
 async def on_back(query: CallbackQuery, state: FSMContext, services: Services) -> None:
-    await query.answer()
     progress = await Progress.load(state)
     if progress is None or not isinstance(query.message, Message) or not progress.trail:
         return
@@ -430,7 +450,6 @@ async def on_back(query: CallbackQuery, state: FSMContext, services: Services) -
 
 
 async def on_group(query: CallbackQuery, callback_data: FormGroup, state: FSMContext, services: Services) -> None:
-    await query.answer()
     progress = await Progress.load(state)
     if progress is None or not isinstance(query.message, Message) or progress.step != MENU:
         return
@@ -443,7 +462,6 @@ async def on_group(query: CallbackQuery, callback_data: FormGroup, state: FSMCon
 
 
 async def on_confirm(query: CallbackQuery, callback_data: FormConfirm, state: FSMContext, services: Services) -> None:
-    await query.answer()
     progress = await Progress.load(state)
     if progress is None or not isinstance(query.message, Message) or progress.step != SUMMARY:
         return
@@ -459,7 +477,6 @@ async def on_confirm(query: CallbackQuery, callback_data: FormConfirm, state: FS
 
 
 async def on_edit(query: CallbackQuery, callback_data: FormEdit, state: FSMContext, services: Services) -> None:
-    await query.answer()
     progress = await Progress.load(state)
     if (progress is None or not isinstance(query.message, Message) or progress.step != SUMMARY
             or not 0 <= callback_data.step < len(progress.form.fields)):
@@ -512,5 +529,5 @@ def build_router() -> Router:
     return router
 
 
-__all__ = ["Field", "Form", "ask_reason", "busy", "take_reason", "field_label", "FormStates", "N_", "Notice", "Reply", "build_router", "register", "send_notices",
-           "start_form"]
+__all__ = ["Field", "Form", "ask_reason", "busy", "take_reason", "field_label", "FormStates", "N_", "Notice", "Reply",
+           "build_router", "guard_prompt", "prompt_action", "register", "send_notices", "start_form"]

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.changes import kind_title
 from handlers.dossiers import EMPLOYMENT_LABELS, SEX_LABELS, HistoryOpen, within_limit
 from handlers.find import look_up
-from handlers.forms import busy
+from handlers.forms import busy, guard_prompt
 from handlers.views import button, error_text, esc, keyboard
 from services.changes import AsOf, History, HistoryEntry
 from services.clock import format_date, format_local_datetime, parse_date
@@ -40,6 +40,9 @@ class AttachmentGet(CallbackData, prefix="att"):
 
 class AsOfStates(StatesGroup):
     day = State()
+
+
+guard_prompt(AsOfStates.day, Action.OPEN_DOSSIER)
 
 
 def entry_lines(entry: HistoryEntry, services: Services) -> list[str]:
@@ -121,7 +124,6 @@ async def show_history(message: Message, services: Services, dossier_id: int) ->
 
 
 async def history_picked(query: CallbackQuery, callback_data: HistoryOpen, services: Services) -> None:
-    await query.answer()
     if isinstance(query.message, Message):
         await show_history(query.message, services, callback_data.id)
 
@@ -129,7 +131,6 @@ async def history_picked(query: CallbackQuery, callback_data: HistoryOpen, servi
 async def ask_day(query: CallbackQuery, callback_data: AsOfAsk, state: FSMContext) -> None:
     if await busy(query, state):
         return
-    await query.answer()
     await state.set_state(AsOfStates.day)
     await state.set_data({"dossier": callback_data.id})
     if isinstance(query.message, Message):
@@ -151,7 +152,6 @@ async def day_typed(message: Message, state: FSMContext, services: Services) -> 
 
 async def send_attachment(query: CallbackQuery, callback_data: AttachmentGet, services: Services) -> None:
     file_name, content = await services.changes.attachment(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer_document(BufferedInputFile(content, filename=file_name))
 

@@ -24,7 +24,9 @@ from handlers.dossiers import OpenDossier
 from handlers.stats import parse_args
 from handlers.views import button, clip, esc, keyboard, or_usage, share
 from services.clock import format_date
+from services.errors import InvalidInput
 from services.facade import Services
+from services.i18n import N_
 from services.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
 from services.inspection_workbook import inspection_workbook
 from services.policy import Action
@@ -54,7 +56,10 @@ def day_key(day: dt.date) -> str:
 
 
 def day_of(key: str) -> dt.date:
-    return dt.datetime.strptime(key, "%Y%m%d").date()
+    try:
+        return dt.datetime.strptime(key, "%Y%m%d").date()
+    except ValueError:  # not a button we made
+        raise InvalidInput("day", N_("This button is no longer active.")) from None
 
 
 
@@ -149,7 +154,6 @@ async def inspect(message: Message, command: CommandObject, services: Services) 
 
 async def open_unit(query: CallbackQuery, callback_data: InspectUnit, services: Services) -> None:
     inspection = await services.inspection.run(callback_data.unit, day_of(callback_data.day))
-    await query.answer()
     if isinstance(query.message, Message):
         text, markup = unit_detail(inspection, callback_data.unit, services)
         await query.message.answer(text, reply_markup=markup)
@@ -162,7 +166,6 @@ async def send(query: CallbackQuery, callback_data: InspectSend, services: Servi
 
 
 async def file(query: CallbackQuery, callback_data: InspectFile, services: Services) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     inspection = await services.inspection.run(callback_data.unit or None, day_of(callback_data.day))

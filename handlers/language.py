@@ -50,7 +50,6 @@ async def ask_language(message: Message, command: CommandObject, services: Servi
 async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, services: Services) -> None:
     locale = await services.preferences.set_language(callback_data.locale)
     text = confirmation(locale)
-    await query.answer()
     if query.message is not None:
         await query.message.edit_text(text)
 

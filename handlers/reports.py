@@ -100,12 +100,12 @@ async def _save(services: Services, answers: dict[str, str]) -> Reply:
 
 
 SECTION_FORMS = {key: register(Form(f"report_{key}", SECTION_TITLES[key], (Field(key, question),), _save,
-                                    check=_check)) for key, question in QUESTIONS.items()}
+                                    check=_check, action=Action.FILE_REPORT)) for key, question in QUESTIONS.items()}
 SIGN_FORM = register(Form("report_sign", N_("Number and signer of the report"), (
     Field("doc_number", N_("Number of the report (e.g. 12/BC-SYT):")),
     Field("signer", N_("Full name of who signs it:")),
     Field("signer_title", N_("Their title (e.g. Giám đốc, Chủ tịch):")),
-), _save, check=_check))
+), _save, check=_check, action=Action.FILE_REPORT))
 
 
 # -- rendering -------------------------------------------------------------------------------------------
@@ -323,7 +323,6 @@ async def _own_report(message: Message, services: Services, period: str | None) 
 
 async def open_report(query: CallbackQuery, callback_data: ReportOpen, services: Services) -> None:
     view = await services.reports.open(callback_data.unit, callback_data.period)
-    await query.answer()
     if isinstance(query.message, Message):
         text, markup = card(view, services.clock.tz)
         await query.message.answer(text, reply_markup=markup)
@@ -338,7 +337,6 @@ async def edit(query: CallbackQuery, callback_data: ReportEdit, state: FSMContex
         await query.answer(alert(_("The report {period} of {unit} was already submitted; it can no longer "
                                    "change.").format(period=view.period.code, unit=view.unit_name)), show_alert=True)
         return
-    await query.answer()
     if not isinstance(query.message, Message):
         return
     context = {"unit": view.unit_code, "period": view.period.code}
@@ -360,7 +358,6 @@ async def edit(query: CallbackQuery, callback_data: ReportEdit, state: FSMContex
 
 async def preview(query: CallbackQuery, callback_data: ReportPreview, services: Services, i18n: I18n) -> None:
     view = await services.reports.open(callback_data.unit, callback_data.period, full=True)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(preview_text(view), reply_markup=card_keyboard(view))
         await send_report_files(query.message, services, i18n, view)
@@ -369,14 +366,12 @@ async def preview(query: CallbackQuery, callback_data: ReportPreview, services: 
 async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Services, i18n: I18n) -> None:
     services.require(Action.FILE_REPORT)
     if not isinstance(query.message, Message):
-        await query.answer()
         return
     if not callback_data.sure:
         view = await services.reports.open(callback_data.unit, callback_data.period)
         if view.missing:
             await query.answer(alert(missing_text(view)), show_alert=True)
             return
-        await query.answer()
         await query.message.answer(
             _("Submit the report {period} of {unit} to the personnel office? Once submitted it cannot be "
               "changed.").format(period=esc(view.period.code), unit=esc(view.unit_name)),
@@ -389,7 +384,6 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
     except InvalidInput as error:
         await query.answer(alert(error.render(_)), show_alert=True)
         return
-    await query.answer()
     assert view.submitted_at is not None
     text = _("Report {period} of {unit} submitted on {when}.").format(
         period=esc(view.period.code), unit=esc(view.unit_name), when=format_local_datetime(view.submitted_at, services.clock))
@@ -402,14 +396,12 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
 
 async def files(query: CallbackQuery, callback_data: ReportFiles, services: Services, i18n: I18n) -> None:
     view = await services.reports.open(callback_data.unit, callback_data.period, full=True)
-    await query.answer()
     if isinstance(query.message, Message):
         await send_report_files(query.message, services, i18n, view)
 
 
 async def board(query: CallbackQuery, callback_data: BoardOpen, services: Services) -> None:
     text, markup = board_text(await services.reports.board(callback_data.period), services.clock.tz)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(text, reply_markup=markup)
 

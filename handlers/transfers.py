@@ -13,8 +13,10 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.forms import Field, Form, Notice, Reply, ask_reason, register, send_notices, start_form, take_reason
-from handlers.views import button, clip, error_text, esc, keyboard
+from handlers.forms import (
+    Field, Form, Notice, Reply, ask_reason, guard_prompt, register, send_notices, start_form, take_reason,
+)
+from handlers.views import button, clip, echo, error_text, esc, keyboard
 from services.attachments import Upload
 from services.change_kinds import CUSTODY
 from services.clock import format_date
@@ -50,6 +52,9 @@ class TransferStates(StatesGroup):
     reject_reason = State()
 
 
+guard_prompt(TransferStates.reject_reason, Action.APPROVE_TRANSFER)
+
+
 # -- the request form -----------------------------------------------------------------------------------
 async def _units(services: Services) -> list[tuple[str, str]]:
     return await services.changes.options(CUSTODY.prompts[0].ask)
@@ -82,7 +87,7 @@ TRANSFER_FORM = register(Form(
     "transfer", CUSTODY.title,
     tuple(Field(p.key, p.question, optional=p.optional, options=_units if p.key == "receiving_unit" else None,
                 free=p.key == "receiving_unit") for p in CUSTODY.prompts),
-    _submit, check=_check, summary=_summary, attachments=True))
+    _submit, check=_check, summary=_summary, attachments=True, action=Action.REQUEST_TRANSFER))
 
 
 # -- rendering ------------------------------------------------------------------------------------------
@@ -134,7 +139,7 @@ def notices(result: TransferResult, render: Any, markup: Any = None) -> tuple[No
 
 def candidates_text(found: CandidatePage) -> tuple[str, InlineKeyboardMarkup | None]:
     if not found.candidates:
-        return _("Nobody matches <b>{query}</b>.").format(query=esc(found.query)), None
+        return _("Nobody matches <b>{query}</b>.").format(query=echo(found.query)), None
     lines = [_("Whose dossier do you ask for? (Only the name, birth year and holding unit are shown.)")]
     picks = []
     for number, candidate in enumerate(found.candidates, start=found.page * 10 + 1):
@@ -189,7 +194,6 @@ async def _candidates(message: Message, services: Services, query: str, page: in
 
 
 async def more(query: CallbackQuery, callback_data: TransferMore, state: FSMContext, services: Services) -> None:
-    await query.answer()
     text = (await state.get_data()).get(LAST_QUERY)
     if text and isinstance(query.message, Message):
         await _candidates(query.message, services, text, callback_data.page)
@@ -197,7 +201,6 @@ async def more(query: CallbackQuery, callback_data: TransferMore, state: FSMCont
 
 async def picked(query: CallbackQuery, callback_data: TransferPick, state: FSMContext, services: Services) -> None:
     person = await services.transfers.describe(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         context = {"dossier": person.id, "name": person.full_name, "born": person.birth_year,
                    "holder": person.holding_unit}
@@ -213,7 +216,6 @@ async def decide(query: CallbackQuery, callback_data: TransferDecide, state: FSM
             "Why is request #{number} rejected? The requesting unit will read it.").format(number=callback_data.id))
         return
     result = await services.transfers.approve(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(decided_notice(result.request))
     await send_notices(query.bot, notices(result, decided_notice))
@@ -229,7 +231,6 @@ async def reject_reason(message: Message, state: FSMContext, services: Services)
 
 async def withdraw(query: CallbackQuery, callback_data: TransferWithdraw, services: Services) -> None:
     result = await services.transfers.withdraw(callback_data.id)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(decided_notice(result.request))
     await send_notices(query.bot, notices(result, decided_notice))

@@ -34,6 +34,12 @@ STATUS_LABELS = {
 MAX_MESSAGE_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_ALERT_LENGTH = 200
+ECHO_LENGTH = 100  # what a reply quotes of the user's own input
+
+
+def echo(value: str, limit: int = ECHO_LENGTH) -> str:
+    """The user's input quoted back: shortened, then escaped, so a reply never grows with it."""
+    return esc(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
 def esc(value: object) -> str:

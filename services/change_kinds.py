@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.dossier_fields import ADDRESS, FAMILY
 from services.i18n import N_
 
 
@@ -62,6 +63,9 @@ class ChangeKind:
     prompts: tuple[Prompt, ...]
     paper: Paper = Paper.REQUIRED
     declarable: bool = False  # an employee may declare it about themselves
+    # What the change is about when it is private data (services.dossier_fields.FAMILY or ADDRESS): its
+    # event, answers, papers and the records it writes are withheld from a role without the need.
+    subject: str | None = None
 
 
 SEX_CHOICES = (("M", N_("Male")), ("F", N_("Female")))
@@ -140,14 +144,14 @@ KINDS: dict[str, ChangeKind] = {kind.name: kind for kind in (
         Prompt("spouse_name", N_("Full name of the spouse:")),
         Prompt("spouse_birth_year", N_("Spouse's year of birth:"), Ask.YEAR),
         Prompt("spouse_occupation", N_("Spouse's occupation and workplace:"), optional=True),
-    ), paper=Paper.OPTIONAL, declarable=True),
+    ), paper=Paper.OPTIONAL, declarable=True, subject=FAMILY),
     ChangeKind("divorce", N_("Divorce"), Category.PERSONAL, (
         Prompt("spouse_name", N_("Full name of the former spouse:")),
-    ), paper=Paper.OPTIONAL, declarable=True),
+    ), paper=Paper.OPTIONAL, declarable=True, subject=FAMILY),
     ChangeKind("address", N_("Change of address"), Category.PERSONAL, (
         Prompt("permanent_address", N_("Permanent address:"), optional=True),
         Prompt("current_address", N_("Current address:")),
-    ), paper=Paper.OPTIONAL, declarable=True),
+    ), paper=Paper.OPTIONAL, declarable=True, subject=ADDRESS),
     # -- employment status --
     ChangeKind("probation_passed", N_("Probation passed"), Category.STATUS, ()),
     ChangeKind("retirement", N_("Retirement"), Category.STATUS, ()),

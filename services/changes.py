@@ -31,9 +31,11 @@ from services.change_kinds import (
 )
 from services.clock import Clock, format_date, local_today, parse_date
 from services.deadlines import WorkingCalendar, deadline_for, on_time
-from services.dossiers import FIELDS, hidden_for, readable
+from services.dossier_fields import MARITAL
+from services.dossiers import FIELDS, readable
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.i18n import N_
+from services.masking import mask_for
 from services.policy import Action, can, scope_of
 from services.salary import SalaryStep, next_step, step_on_new_rank, steps_of
 from services.sessions import sensitive
@@ -58,8 +60,6 @@ MAX_TEXT = 255
 FUTURE_EFFECT_DAYS = 366  # a decision may take effect later, not years later
 
 APPLIED, PENDING, REJECTED = "applied", "pending", "rejected"
-# Changes whose papers carry family or address details, which a manager's view leaves out.
-PRIVATE_KINDS = frozenset({"marriage", "divorce", "address"})
 REGISTERED, ENTERED = "registered", "entered"  # a decision to enter later, then entered
 # The forms of discipline as the dossier (and the printed 2C form) names them.
 DISCIPLINE_TEXTS = {
@@ -154,6 +154,7 @@ class History:
     dossier_id: int
     full_name: str
     entries: tuple[HistoryEntry, ...]
+    withheld: frozenset[str] = frozenset()  # the private subjects left out for the role (see DossierFull)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,7 @@ class AsOf:
     full_name: str
     day: dt.date
     values: dict[str, Any] | None  # None: nothing was recorded of the dossier by that day
+    withheld: frozenset[str] = frozenset()  # the private subjects left out for the role (see DossierFull)
 
 
 @dataclass(slots=True)
@@ -518,13 +520,13 @@ class ChangeService:
                 add_record("declaration", {"type": "tax", "year": answers["year"], "tax_code": answers.get("tax_code"),
                                            "text": answers["summary"]})
             case "marriage":
-                add_record("declaration", {"type": "marital", "status": "married",
+                add_record("declaration", {"type": MARITAL, "status": "married",
                                            "text": f"Kết hôn với {answers['spouse_name']}"})
                 add_record("family", {"side": "spouse", "relation": "Vợ/Chồng", "name": answers["spouse_name"],
                                       "born": answers["spouse_birth_year"],
                                       "details": answers.get("spouse_occupation")}, None)
             case "divorce":
-                add_record("declaration", {"type": "marital", "status": "divorced",
+                add_record("declaration", {"type": MARITAL, "status": "divorced",
                                            "text": f"Ly hôn với {answers['spouse_name']}"})
             case "address":
                 if answers.get("permanent_address"):
@@ -807,7 +809,7 @@ class ChangeService:
             found = await repos.changes.attachment(attachment_id)
             owner = await repos.dossiers.with_units(found[1].dossier_id) if found else None
             allowed = owner is not None and readable(self.actor, *owner)
-            if allowed and found is not None and found[1].kind in PRIVATE_KINDS and hidden_for(self.actor)[0]:
+            if allowed and found is not None and not mask_for(self.actor).shows_change(found[1].kind):
                 allowed = False  # the papers of a family or address change show what the role may not see
             await record(repos, self.clock, self.actor, "attachment.read" if allowed else "attachment.refused",
                          "attachment", attachment_id)
@@ -820,8 +822,9 @@ class ChangeService:
         """Declarations waiting for this clerk."""
         async with self.uow.read() as repos:
             rows = await repos.changes.pending(scope_of(self.actor, Action.EDIT_DOSSIER))
-        return [PendingItem(e.id, d.id, d.full_name, e.kind, e.effective_on, e.recorded_at, dict(e.payload))
-                for e, d in rows]
+        mask = mask_for(self.actor)
+        return [PendingItem(e.id, d.id, d.full_name, e.kind, e.effective_on, e.recorded_at, mask.payload(e.payload))
+                for e, d in rows if mask.shows_change(e.kind)]
 
     async def history(self, dossier_id: int) -> History:
         async with sensitive(self.uow, self.actor, self.clock, Action.OPEN_DOSSIER) as repos:
@@ -839,11 +842,14 @@ class ChangeService:
         by_event: dict[int, list[AttachmentView]] = {}
         for item in files:
             by_event.setdefault(item.change_event_id, []).append(AttachmentView(item.id, item.file_name, item.size))
+        # A change about private data is withheld whole (its answers, papers and reason); of the others,
+        # the answers that fill a withheld field.
+        mask = mask_for(self.actor)
         entries = tuple(HistoryEntry(
-            e.id, e.kind, e.status, dict(e.payload), e.doc_number, e.doc_date, e.doc_issuer, e.effective_on, e.deadline,
-            e.on_time, e.recorded_by_label, e.recorded_at, e.decision_note, tuple(by_event.get(e.id, ())))
-            for e in events)
-        return History(dossier_id, found[0].full_name, entries)
+            e.id, e.kind, e.status, mask.payload(e.payload), e.doc_number, e.doc_date, e.doc_issuer, e.effective_on,
+            e.deadline, e.on_time, e.recorded_by_label, e.recorded_at, e.decision_note, tuple(by_event.get(e.id, ())))
+            for e in events if mask.shows_change(e.kind))
+        return History(dossier_id, found[0].full_name, entries, mask.withheld)
 
     async def as_of(self, dossier_id: int, day: dt.date) -> AsOf:
         """The dossier's own fields as they stood on `day`, from the versions."""
@@ -866,10 +872,8 @@ class ChangeService:
             values = None  # the first version starts later: the dossier was not yet recorded
         else:
             values = snapshot(dossier)  # never changed since it was created or imported
-        if values is not None:
-            for name in hidden_for(self.actor)[0]:
-                values.pop(name, None)
-        return AsOf(dossier_id, dossier.full_name, day, values)
+        mask = mask_for(self.actor)
+        return AsOf(dossier_id, dossier.full_name, day, None if values is None else mask.values(values), mask.withheld)
 
     # -- the admin's calendar ----------------------------------------------------------------------------
     async def add_day_off(self, day: dt.date, reason: str) -> bool:

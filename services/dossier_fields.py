@@ -7,6 +7,7 @@ appears everywhere.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +45,13 @@ SECTION_TITLES = {
     "identity": N_("Identity"), "post_salary": N_("Post and salary"), "qualifications": N_("Qualifications"),
     "history": N_("History"), "family": N_("Family"),
 }
-# Fields a role without the need does not see (a manager makes quick lookups, not home visits).
+# What a piece of private data is about, for the roles that have no need of it (services.masking). The
+# subject is given by the data's kind where the data is made, and read back from the kind, never from
+# the data's words.
+FAMILY, ADDRESS = "family", "address"
+# The dossier's fields that are the person's address and contact.
 ADDRESS_FIELDS = frozenset({"permanent_address", "current_address", "phone"})
+FIELD_SUBJECTS: dict[str, str] = dict.fromkeys(ADDRESS_FIELDS, ADDRESS)
 
 RECORD_KINDS: dict[str, str] = {
     "work_history": N_("Work history"), "training": N_("Training"), "salary_history": N_("Salary history"),
@@ -53,6 +59,20 @@ RECORD_KINDS: dict[str, str] = {
     "declaration": N_("Declarations"),
 }
 HISTORY_KINDS = ("work_history", "training", "salary_history", "commendation", "discipline", "declaration")
+# The type of the declaration a marriage or a divorce writes: about the family, wherever it is shown
+# (the card's history, item 29 of the printed form).
+MARITAL = "marital"
+RECORD_SUBJECTS: dict[str, str] = {"family": FAMILY}
+DECLARATION_SUBJECTS: dict[str, str] = {MARITAL: FAMILY}
+# The card's sections that hold nothing but one subject's data.
+SECTION_SUBJECTS: dict[str, str] = {"family": FAMILY}
+
+
+def record_subject(kind: str, data: Mapping[str, Any]) -> str | None:
+    """What a repeating record is about: by its kind, and a declaration by its type."""
+    if kind == "declaration":
+        return DECLARATION_SUBJECTS.get(str(data.get("type")))
+    return RECORD_SUBJECTS.get(kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +97,9 @@ class DossierFull:
     custodian_unit: str
     working_unit: str
     records: tuple[Record, ...] = field(default=())
+    # The private subjects (FAMILY, ADDRESS) left out for the reader's role, whether the dossier holds any
+    # or not: what a renderer may mark as withheld rather than show as empty.
+    withheld: frozenset[str] = frozenset()
 
     def of_kind(self, kind: str) -> list[Record]:
         return [record for record in self.records if record.kind == kind]

@@ -37,9 +37,9 @@ from services.actor import Actor
 from services.audit import actor_label, record
 from services.clock import Clock, format_date, local_today
 from services.dossier_fields import SECTIONS
-from services.dossiers import hidden_for
 from services.errors import InvalidInput, PermissionDenied
 from services.i18n import N_
+from services.masking import mask_for
 from services.policy import Action, allows, can, scope_of
 from services.sessions import sensitive
 from services.spreadsheets import SUFFIXES, Table, open_table, rows_of, suffix_of
@@ -674,8 +674,8 @@ class DossierIOService:
                     raise InvalidInput("unit", UNIT_OUT_OF_SCOPE, code=unit.code)
                 subtree = unit.path
             total = await repos.dossiers.count_in_scope(prefixes) if progress is not None and subtree is None else None
-        hidden_fields, _kinds = hidden_for(self.actor)
-        columns = [column for column in COLUMNS if column.field not in hidden_fields]
+        mask = mask_for(self.actor)
+        columns = [column for column in COLUMNS if mask.shows_field(column.field)]
         fields = [column.field for column in columns if column.kind != "unit"]
         writer = _writer(path, suffix, columns, vietnamese)
         count, after = 0, 0

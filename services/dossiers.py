@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from services.actor import Actor, Role
 from services.audit import record
 from services.clock import Clock
-from services.dossier_fields import ADDRESS_FIELDS, SECTIONS, DossierFull, Record
+from services.dossier_fields import SECTIONS, DossierFull, Record
 from services.errors import PermissionDenied
+from services.masking import Mask, mask_for
 from services.policy import Action, can
 from services.print2c import render_2c
 from services.sessions import sensitive
@@ -43,19 +44,11 @@ def readable(actor: Actor, dossier: Dossier, custodian: OrgUnit, working: OrgUni
     return any(can(actor, Action.VIEW_DOSSIER, unit.path) for unit in (custodian, working))
 
 
-def hidden_for(actor: Actor) -> tuple[frozenset[str], frozenset[str]]:
-    """Fields and record kinds a role does not need: a manager's quick lookups show no family and
-    no addresses."""
-    if actor.role is Role.MANAGER:
-        return ADDRESS_FIELDS, frozenset({"family"})
-    return frozenset(), frozenset()
-
-
-def to_full(dossier: Dossier, custodian: OrgUnit, working: OrgUnit, records: list[Record],
-            hidden_fields: frozenset[str] = frozenset()) -> DossierFull:
-    values = {name: getattr(dossier, name) for name in FIELDS if name not in hidden_fields}
+def to_full(dossier: Dossier, custodian: OrgUnit, working: OrgUnit, records: list[Record], mask: Mask) -> DossierFull:
+    """The dossier as `mask` lets it be read: its fields and records, less the private data withheld."""
+    values = mask.values({name: getattr(dossier, name) for name in FIELDS})
     values.update(custodian_unit_code=custodian.code, working_unit_code=working.code)
-    return DossierFull(dossier.id, values, custodian.name, working.name, tuple(records))
+    return DossierFull(dossier.id, values, custodian.name, working.name, tuple(mask.records(records)), mask.withheld)
 
 
 class DossierService:
@@ -91,10 +84,8 @@ class DossierService:
         if found is None:
             raise PermissionDenied()
         dossier, custodian, working = found
-        hidden_fields, hidden_kinds = hidden_for(self.actor)
-        records = [Record(row.kind, row.date_from, row.date_to, dict(row.data)) for row in rows
-                   if row.kind not in hidden_kinds]
-        return to_full(dossier, custodian, working, records, hidden_fields)
+        records = [Record(row.kind, row.date_from, row.date_to, dict(row.data)) for row in rows]
+        return to_full(dossier, custodian, working, records, mask_for(self.actor))
 
     async def printed_2c(self, dossier_id: int) -> tuple[str, bytes]:
         """The resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for viên chức) as a .docx, and its file name."""
@@ -103,6 +94,6 @@ class DossierService:
 
     def sections(self) -> tuple[str, ...]:
         """The card's sections this actor may open."""
-        _fields, hidden_kinds = hidden_for(self.actor)
+        mask = mask_for(self.actor)
         return tuple(name for name in ("identity", "post_salary", "qualifications", "history", "family")
-                     if name not in hidden_kinds)
+                     if mask.shows_section(name))

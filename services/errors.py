@@ -14,8 +14,9 @@ class ServiceError(Exception):
         self.params = params
 
     def render(self, translate: Any) -> str:
-        """The message in the reader's language: `translate` is that language's gettext."""
-        return translate(self.message).format(**self.params)
+        """The message in the reader's language: `translate` is that language's gettext. A value quoted
+        from the user's input is shortened, so that a refusal never grows with what was typed."""
+        return translate(self.message).format(**{key: _quoted(value) for key, value in self.params.items()})
 
 
 class PermissionDenied(ServiceError):
@@ -33,3 +34,10 @@ class InvalidInput(ServiceError):
 
 class NotFound(ServiceError):
     pass
+
+
+QUOTED_LENGTH = 200
+
+
+def _quoted(value: Any) -> Any:
+    return value[: QUOTED_LENGTH - 1] + "…" if isinstance(value, str) and len(value) > QUOTED_LENGTH else value

@@ -18,6 +18,7 @@ class Action(StrEnum):
     OPEN_DOSSIER = "dossier.open"  # may open dossier cards at all; which ones: services.dossiers.readable
     VIEW_DOSSIER = "dossier.view"
     EDIT_DOSSIER = "dossier.edit"
+    DECLARE = "dossier.declare"  # an employee's declaration about their own dossier, for the clerk to review
     REQUEST_TRANSFER = "transfer.request"
     APPROVE_TRANSFER = "transfer.approve"
     REQUEST_SUBACCOUNT = "subaccount.request"
@@ -34,12 +35,12 @@ class Action(StrEnum):
 
 # Actions that change something: a restricted account keeps only the others.
 WRITES = frozenset({
-    Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER, Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT,
+    Action.EDIT_DOSSIER, Action.DECLARE, Action.REQUEST_TRANSFER, Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT,
     Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS, Action.FILE_REPORT, Action.ANSWER_FEEDBACK,
 })
 # Actions that concern no unit in particular.
 UNSCOPED = frozenset({
-    Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_AUDIT, Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
+    Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.DECLARE, Action.VIEW_AUDIT, Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
     Action.REVIEW_REPORTS, Action.INSPECT, Action.SEND_FEEDBACK, Action.ANSWER_FEEDBACK,
 })
 
@@ -53,7 +54,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
     Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.VIEW_STATISTICS,
                              Action.SEND_FEEDBACK}),
     Role.AUDITOR: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT, Action.INSPECT, Action.SEND_FEEDBACK}),
-    Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.SEND_FEEDBACK}),
+    Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.DECLARE, Action.SEND_FEEDBACK}),
 }
 
 EVERYWHERE = ("/",)

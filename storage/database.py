@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,20 @@ _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
+
+
+class _DropDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+# Secret columns (password and activation-code hashes) must never reach a log. At DEBUG, aiosqlite logs
+# every call with its arguments and SQLAlchemy every result row; a filter on those loggers drops such
+# records at their source, whatever levels and handlers a process sets. Bound parameters are hidden
+# by the engine itself (hide_parameters, below).
+_DROP_DEBUG = _DropDebug()
+for _name in ("aiosqlite", "sqlalchemy.engine.Engine"):
+    logging.getLogger(_name).addFilter(_DROP_DEBUG)
 
 
 class DatabaseUrlError(ValueError):
@@ -51,7 +66,9 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False, **engine_kwargs: Any) -> None:
         self.url: URL = make_url(normalize_database_url(url))
-        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, **engine_kwargs)
+        # hide_parameters: no bound value in SQL logging nor in the text of a database error, which
+        # an incident log prints with its traceback.
+        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, hide_parameters=True, **engine_kwargs)
         if self.is_sqlite:
             self._prepare_sqlite()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)

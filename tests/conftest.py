@@ -32,6 +32,50 @@ REDIS_URL = os.environ.get("HOSO_TEST_REDIS_URL")
 # Wednesday 01/07/2026 09:00 in Hà Nội: the day Nghị định 27/2026 took effect.
 FROZEN_AT = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)
 
+if os.environ.get("HOSO_LOG_LEVEL", "").upper() == "DEBUG":
+    # `HOSO_LOG_LEVEL=DEBUG pytest`: every test runs with the root logger at DEBUG and fails if a record
+    # carries a password hash or a password the suite types. Otherwise the fixture does not even exist.
+    import logging
+    import re
+    import traceback
+
+    from services.demo import DEMO_PASSWORD
+
+    # Only forms that cannot be innocent: an argon2 hash, and the suite's passwords ("mat-khau-…").
+    _SECRET_FORMS = re.compile("|".join(re.escape(form) for form in ("$argon2", "mat-khau", DEMO_PASSWORD)))
+
+    class _SecretWatch(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.count, self.leaks = 0, []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.count += 1
+            try:
+                text = record.getMessage()
+            except Exception:
+                text = f"{record.msg} {record.args!r}"
+            if record.exc_info and record.exc_info[1] is not None:
+                text += "".join(traceback.format_exception(record.exc_info[1]))
+            found = _SECRET_FORMS.search(f"{text}{record.exc_text or ''}{record.stack_info or ''}")
+            if found:  # name the kind only: the report must not print the secret
+                kind = "an argon2 hash" if found.group() == "$argon2" else "a test password"
+                self.leaks.append(f"{kind} in a {record.levelname} record of {record.name}")
+
+    @pytest.fixture(autouse=True)
+    def _no_secret_in_debug_log(request: pytest.FixtureRequest) -> Any:
+        root, watch = logging.getLogger(), _SecretWatch()
+        level = root.level
+        root.addHandler(watch)
+        root.setLevel(logging.DEBUG)
+        try:
+            yield
+        finally:
+            root.removeHandler(watch)
+            root.setLevel(level)
+        request.node.user_properties.append(("log_records_checked", watch.count))
+        assert not watch.leaks, f"secrets in the DEBUG log: {watch.leaks[:5]}"
+
 
 def sqlite_url(tmp_path: Path, name: str = "hoso.db") -> str:
     return f"sqlite+aiosqlite:///{tmp_path / name}"

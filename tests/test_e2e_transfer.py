@@ -168,7 +168,8 @@ async def test_a_clerk_asks_for_a_dossier_and_the_holding_clerk_approves(
                             "the requester was not told of the approval")
     assert buttons(told) == []
     await chat.expect(to(HOLDING, f"#{request.id}", "Sở Tài chính"), since, "the approver saw no confirmation")
-    assert stub.find("answerCallbackQuery", since=since) is not None  # the pressed button stops spinning
+    # the pressed button stops spinning: answered once the handler is done (a refusal would be that answer)
+    assert await stub.wait_for("answerCallbackQuery", since=since, timeout=STEP_TIMEOUT) is not None
     [(request, holder)] = await stored(url)
     assert (request.status, holder) == ("approved", "STC")
 

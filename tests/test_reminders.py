@@ -21,6 +21,7 @@ from bot.jobs import Jobs
 from bot.runtime import Runtime
 from bot.sender import OutboxSender
 from handlers.reminders import KIND_TITLES, MuteToggle, render
+from handlers.views import esc
 from services.changes import ChangeService
 from services.clock import FrozenClock
 from services.errors import InvalidInput
@@ -480,7 +481,7 @@ async def test_broadcast_by_the_admin_goes_out_at_once_even_at_night(harness: Bo
     assert refused == [vi("You are not allowed to do that.")]
     assert await outbox(uow, "incident") == []
     empty = sent_texts(await harness.send("/broadcast", user_id=ADMIN))
-    assert empty == [vi("Write the notice after the command: /broadcast <text>.")]
+    assert empty == [esc(vi("Write the notice after the command: /broadcast <text>."))]  # sent as HTML
 
     texts = sent_texts(await harness.send("/broadcast Hệ thống bảo trì <b>tối nay</b>", user_id=ADMIN))
     assert texts == [vi("The notice goes to {count} accounts.").format(count=4)]

@@ -1,4 +1,5 @@
-"""Bot API retries: a 429 after retry_after, a connection never made; never an ambiguous timeout."""
+"""Bot API retries: a 429 after retry_after, a connection never made; never an ambiguous timeout. After a
+429, every request of the bot waits (the flood gate)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import pytest
 from aiohttp import ClientConnectorError
 from aiohttp.client_reqrep import ConnectionKey
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
-from aiogram.methods import SendMessage
+from aiogram.methods import GetUpdates, SendMessage
 
-from bot.retry import RetryMiddleware
+from bot.retry import FloodGate, RetryMiddleware
 
 METHOD = SendMessage(chat_id=1, text="x")
 
@@ -87,3 +88,64 @@ async def test_a_very_long_retry_after_is_left_to_the_caller(middleware: RetryMi
     with pytest.raises(TelegramRetryAfter):
         await middleware(script, None, METHOD)
     assert slept == []
+
+
+class Clock:
+    """A clock that the fake sleep moves on: time passes only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_a_429_given_up_still_pauses_every_other_request() -> None:
+    """Telegram's flood control is global to the bot: another chat's request waits out the 429 too."""
+    clock = Clock()
+    middleware = RetryMiddleware(sleep=clock.sleep, gate=FloodGate(clock))
+    script = Script(TelegramRetryAfter(method=METHOD, message="Too Many Requests", retry_after=30))
+    with pytest.raises(TelegramRetryAfter):  # no retries left: the caller reschedules
+        await RetryMiddleware(attempts=1, sleep=clock.sleep, gate=middleware.gate)(script, None, METHOD)
+    other = Script()
+    assert await middleware(other, None, SendMessage(chat_id=2, text="y")) == "ok"
+    assert clock.slept == [30.0] and other.calls == 1
+
+
+async def test_a_retry_waits_for_a_later_429_of_another_request() -> None:
+    clock = Clock()
+    gate = FloodGate(clock)
+
+    async def sleep(seconds: float) -> None:
+        if not clock.slept:
+            gate.pause(10)  # another chat's 429 arrives while this request waits out its own
+        await clock.sleep(seconds)
+
+    script = Script(TelegramRetryAfter(method=METHOD, message="Too Many Requests", retry_after=7))
+    assert await RetryMiddleware(sleep=sleep, gate=gate)(script, None, METHOD) == "ok"
+    assert clock.slept == [7.0, 3.0] and script.calls == 2
+
+
+async def test_a_pause_too_long_to_wait_is_left_to_the_caller_unsent() -> None:
+    clock = Clock()
+    gate = FloodGate(clock)
+    gate.pause(3600)
+    middleware = RetryMiddleware(sleep=clock.sleep, gate=gate)
+    script = Script()
+    with pytest.raises(TelegramRetryAfter) as raised:
+        await middleware(script, None, METHOD)
+    assert script.calls == 0 and raised.value.retry_after == 3600 and clock.slept == []
+
+
+async def test_polling_is_not_held_back() -> None:
+    clock = Clock()
+    gate = FloodGate(clock)
+    gate.pause(7)
+    script = Script()
+    assert await RetryMiddleware(sleep=clock.sleep, gate=gate)(script, None, GetUpdates(timeout=30)) == "ok"
+    assert script.calls == 1 and clock.slept == []
