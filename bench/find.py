@@ -34,12 +34,12 @@ from bot.factory import create_bot, create_dispatcher
 from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession, UpdateFactory
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
-from services.actor import Role
-from services.clock import SystemClock
+from services.core.actor import Role
+from services.core.clock import SystemClock
 from services.demo import CONSOLE_USER_IDS
-from services.identity import load_actor
-from services.lookup import DATE
-from services.policy import EVERYWHERE, dossier_scope
+from services.core.identity import load_actor
+from services.dossiers.lookup import DATE
+from services.core.policy import EVERYWHERE, dossier_scope
 
 TARGET_MS = 25.0
 TARGET = "/find p95 < 25 ms over 200 000 dossiers"

@@ -29,7 +29,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from bench import runs_main
 from bench.startup import BenchError, hoso_executable
-from services.clock import SystemClock
+from services.core.clock import SystemClock
 from services.demo import BIRTHPLACES, POSTS, RANKS, UNITS, _name, _personal_id, seed_demo
 from storage import Database, UnitOfWork
 

@@ -23,11 +23,11 @@ from bench.reports import line
 from bench import province_main
 from bench.seed import DEFAULT_SIZE, SeedError, describe, ensure_seeded, sqlite_url
 from locales import translator
-from services.actor import Actor
-from services.clock import SystemClock
-from services.inspection import InspectionService
-from services.inspection_workbook import inspection_workbook
-from services.reference import install_reference_lists
+from services.core.actor import Actor
+from services.core.clock import SystemClock
+from services.oversight.inspection import InspectionService
+from services.documents.inspection_workbook import inspection_workbook
+from services.regime.reference import install_reference_lists
 from storage import Database, UnitOfWork
 
 TARGET_S = 5.0

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from services.clock import SystemClock
+from services.core.clock import SystemClock
 from services.demo import DEMO_KEY, seed_demo
-from services.reference import install_reference_lists
-from services.setup import install_profile
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
 from storage.migrations import head_revision
 from storage.models import Dossier

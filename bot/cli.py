@@ -17,19 +17,19 @@ import typer
 
 from bot.logs import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
-from services.actor import Actor, Role
-from services.audit import AuditService, Checkpoint, VerifyReport
-from services.accounts import AccountView, IssuedCode
-from services.clock import DEFAULT_TIMEZONE, Clock, SystemClock, format_date, format_local_datetime, parse_date
-from services.deadlines import public_holidays
+from services.core.actor import Actor, Role
+from services.platform.audit import AuditService, Checkpoint, VerifyReport
+from services.accounts.service import AccountView, IssuedCode
+from services.core.clock import DEFAULT_TIMEZONE, Clock, SystemClock, format_date, format_local_datetime, parse_date
+from services.regime.deadlines import public_holidays
 from services.facade import Services
-from services.units import UnitView
+from services.platform.units import UnitView
 from services.demo import ANONYMOUS_CONSOLE_USER_ID, DEMO_PASSWORD, console_user_id, seed_demo
-from services.errors import ServiceError
-from services.i18n import DEFAULT_LOCALE, N_
-from services.profiles import DEFAULT_PROFILE, available_profiles
-from services.reference import LISTS, ReferenceEntry, ReferenceService, install_reference_lists
-from services.setup import install_profile
+from services.core.errors import ServiceError
+from services.core.i18n import DEFAULT_LOCALE, N_
+from services.regime.profiles import DEFAULT_PROFILE, available_profiles
+from services.regime.reference import LISTS, ReferenceEntry, ReferenceService, install_reference_lists
+from services.regime.setup import install_profile
 from locales import translator
 from storage import Database, UnitOfWork
 from storage.migrations import head_revision
@@ -535,7 +535,7 @@ def reminders_preview(
         day = dt.date.fromisoformat(on)
     except ValueError:
         fail("on: " + _(N_("Not a valid date: {value} (use YYYY-MM-DD)")).format(value=on))
-    from services.reminders import ReminderService
+    from services.reminders.service import ReminderService
 
     due = admin_call(lambda services: ReminderService(services.uow, services.actor, services.clock).preview(day, unit))
     rows = [{"kind": d.kind, "chat_id": d.chat_id, "object": f"{d.object_type}:{d.object_id}",
@@ -555,7 +555,7 @@ def reminders_campaign(day: str, as_json: JsonOption = False) -> None:
         date = parse_date(day if day.count("/") == 2 else f"{day}/2024")  # a leap year accepts 29/02
     except ValueError:
         fail("day: " + _(N_("Not a valid date: {value} (use dd/mm/yyyy)")).format(value=day))
-    from services.reminders import set_campaign
+    from services.reminders.service import set_campaign
 
     admin_call(lambda services: set_campaign(services.uow, services.actor, services.clock, date))
     emit(as_json, {"campaign": date.strftime("%d/%m")},

@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from services.dossier_io import SUFFIXES, ExportReport, ImportReport, write_error_report, write_template
-from services.errors import ServiceError
-from services.i18n import N_
+from services.dossiers.io.service import SUFFIXES, ExportReport, ImportReport, write_error_report, write_template
+from services.core.errors import ServiceError
+from services.core.i18n import N_
 
 ProgressCallback = Callable[[int, int | None], None]
 

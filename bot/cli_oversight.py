@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from services.clock import SystemClock, format_date, format_local_date, parse_date
-from services.i18n import N_
+from services.core.clock import SystemClock, format_date, format_local_date, parse_date
+from services.core.i18n import N_
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         as_of: AsOfOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        from services.stats_workbook import statistics_title, statistics_workbook
+        from services.documents.stats_workbook import statistics_title, statistics_workbook
 
         writable("FILE", file, ".xlsx")
         day = as_of_date(as_of)
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({"period": made.period.code, "due": made.period.due.isoformat(), "units": rows},
                                   ensure_ascii=False))
             return
-        from services.reports import REPORT_STATES
+        from services.oversight.reports import REPORT_STATES
 
         for line in made.lines:
             when = format_local_date(line.submitted_at, tz)
@@ -99,8 +99,8 @@ def register(app: typer.Typer) -> None:
         period: PeriodOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        from services.report_docx import render_provincial_report
-        from services.stats_workbook import provincial_workbook, statistics_title
+        from services.documents.report_docx import render_provincial_report
+        from services.documents.stats_workbook import provincial_workbook, statistics_title
 
         writable("FILE", file, ".docx")
         clock = SystemClock(settings_or_exit().timezone)
@@ -124,8 +124,8 @@ def register(app: typer.Typer) -> None:
         as_of: AsOfOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        from services.inspection import FINDINGS, badness
-        from services.inspection_workbook import inspection_workbook
+        from services.oversight.inspection import FINDINGS, badness
+        from services.documents.inspection_workbook import inspection_workbook
 
         if file is not None:
             writable("FILE", file, ".xlsx")

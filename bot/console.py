@@ -22,7 +22,7 @@ from aiogram.types import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Mess
 from bot.factory import create_bot, create_dispatcher
 from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession, UpdateFactory
 from bot.runtime import Runtime
-from services.i18n import N_
+from services.core.i18n import N_
 
 _TAG = re.compile(r"</?([a-z\-]+)[^>]*>")
 _BOLD, _ITALIC, _RESET = "\033[1m", "\033[3m", "\033[0m"

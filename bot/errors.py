@@ -13,9 +13,9 @@ from bot.callback_answers import answered
 from bot.i18n import CatalogI18n
 from handlers.signin import begin_reauth
 from handlers.views import esc
-from services.errors import ServiceError
-from services.i18n import N_
-from services.sessions import SessionExpired
+from services.core.errors import ServiceError
+from services.core.i18n import N_
+from services.platform.sessions import SessionExpired
 
 logger = logging.getLogger("hoso.incidents")
 

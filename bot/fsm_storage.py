@@ -10,7 +10,7 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 
-from services.clock import Clock
+from services.core.clock import Clock
 from storage import Database, UnitOfWork
 
 CACHED_CONVERSATIONS = 10_000

@@ -11,8 +11,8 @@ from typing import Any
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from locales import DOMAIN, LOCALES_DIR, load_catalogs
-from services.actor import Actor
-from services.i18n import DEFAULT_LOCALE
+from services.core.actor import Actor
+from services.core.i18n import DEFAULT_LOCALE
 
 Translate = Callable[[str], str]
 

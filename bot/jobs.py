@@ -18,12 +18,12 @@ from aiogram import Bot
 
 from bot.runtime import Runtime
 from bot.sender import OutboxSender
-from services.actor import Actor
-from services.clock import local_today
-from services.deadlines import WorkingCalendar
-from services.outbox import Due, enqueue
-from services.reminders import ReminderService, load_active_profile
-from services.transfers import TransferService
+from services.core.actor import Actor
+from services.core.clock import local_today
+from services.regime.deadlines import WorkingCalendar
+from services.platform.outbox import Due, enqueue
+from services.reminders.service import ReminderService, load_active_profile
+from services.custody.transfers import TransferService
 
 logger = logging.getLogger(__name__)
 

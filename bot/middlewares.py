@@ -17,11 +17,11 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.forms import prompt_action
 from handlers.views import esc
-from services.clock import Clock
-from services.errors import PermissionDenied
+from services.core.clock import Clock
+from services.core.errors import PermissionDenied
 from services.facade import Services
-from services.identity import load_actor
-from services.policy import allows
+from services.core.identity import load_actor
+from services.core.policy import allows
 from storage import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import CatalogI18n, create_i18n
 from bot.settings import Settings
-from services.clock import Clock, SystemClock
+from services.core.clock import Clock, SystemClock
 from storage import Database, UnitOfWork
 
 

@@ -36,7 +36,7 @@ from aiogram.exceptions import (
 from bot.i18n import CatalogI18n
 from bot.retry import FloodGate, flood_gate, never_reached_api
 from handlers.reminders import render
-from services.clock import Clock
+from services.core.clock import Clock
 from storage import UnitOfWork
 from storage.models import Outbox
 

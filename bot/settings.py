@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.clock import DEFAULT_TIMEZONE
-from services.i18n import DEFAULT_LOCALE, N_
+from services.core.clock import DEFAULT_TIMEZONE
+from services.core.i18n import DEFAULT_LOCALE, N_
 from storage import DatabaseUrlError, normalize_database_url
 
 ENV_PREFIX = "HOSO_"

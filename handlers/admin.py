@@ -16,13 +16,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.forms import FORMS, Field, Form, register, start_form
 from handlers.views import clip, esc, role_label, status_label
-from services.accounts import AccountView, IssuedCode
-from services.actor import Role
-from services.clock import format_local_datetime
-from services.errors import InvalidInput
+from services.accounts.service import AccountView, IssuedCode
+from services.core.actor import Role
+from services.core.clock import format_local_datetime
+from services.core.errors import InvalidInput
 from services.facade import Services
-from services.i18n import N_
-from services.policy import Action
+from services.core.i18n import N_
+from services.core.policy import Action
 
 ROLE_CHOICES = (
     ("clerk", N_("Dossier clerk")), ("manager", N_("Manager (read only)")), ("auditor", N_("Auditor")),

@@ -13,8 +13,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views import clip, echo, esc
-from services.audit import AuditFilter, AuditPage
-from services.clock import format_local_datetime, parse_date
+from services.platform.audit import AuditFilter, AuditPage
+from services.core.clock import format_local_datetime, parse_date
 from services.facade import Services
 
 PERSONAL_ID = re.compile(r"^\d{12}$")

@@ -32,8 +32,8 @@ from handlers.forms import (
     take_reason,
 )
 from handlers.views import button, clip, error_text, esc, keyboard
-from services.attachments import Upload
-from services.change_kinds import (
+from services.platform.attachments import Upload
+from services.regime.change_kinds import (
     CATEGORY_TITLES,
     CUSTODY,
     KINDS,
@@ -46,11 +46,11 @@ from services.change_kinds import (
     kinds_for,
     prompts_of,
 )
-from services.changes import LABELS, Line, Logged, PendingItem, Preview, Target
-from services.clock import format_date
-from services.errors import InvalidInput
+from services.changes.service import LABELS, Line, Logged, PendingItem, Preview, Target
+from services.core.clock import format_date
+from services.core.errors import InvalidInput
 from services.facade import Services
-from services.policy import Action
+from services.core.policy import Action
 
 DYNAMIC = frozenset({Ask.UNIT, Ask.UNIT_IN_SCOPE, Ask.RANK, Ask.EDUCATION, Ask.ETHNICITY})
 

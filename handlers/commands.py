@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.actor import Actor, Role
-from services.i18n import N_
+from services.core.actor import Actor, Role
+from services.core.i18n import N_
 
 
 @dataclass(frozen=True, slots=True)

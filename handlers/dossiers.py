@@ -11,12 +11,12 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views import MAX_MESSAGE_LENGTH, button, esc, keyboard
-from services.clock import format_date
-from services.dossier_fields import HISTORY_KINDS, RECORD_KINDS, SECTION_TITLES, SECTIONS, DossierFull, Record
-from services.dossiers import DossierCard
+from services.core.clock import format_date
+from services.regime.dossier_fields import HISTORY_KINDS, RECORD_KINDS, SECTION_TITLES, SECTIONS, DossierFull, Record
+from services.dossiers.service import DossierCard
 from services.facade import Services
-from services.i18n import N_
-from services.policy import Action
+from services.core.i18n import N_
+from services.core.policy import Action
 
 SEX_LABELS = {"M": N_("Male"), "F": N_("Female")}
 EMPLOYMENT_LABELS = {

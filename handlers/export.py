@@ -11,9 +11,9 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
-from services.clock import format_date, local_today
+from services.core.clock import format_date, local_today
 from services.facade import Services
-from services.policy import Action
+from services.core.policy import Action
 
 # The Bot API refuses documents over 50 MB.
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024

@@ -13,11 +13,11 @@ from aiogram.utils.i18n import gettext as _
 from handlers.dossiers import PICKS
 from handlers.forms import guard_prompt
 from handlers.views import button, clip, echo, error_text, esc, keyboard
-from services.clock import format_date
-from services.errors import InvalidInput
+from services.core.clock import format_date
+from services.core.errors import InvalidInput
 from services.facade import Services
-from services.lookup import FindPage, split_filters
-from services.policy import Action
+from services.dossiers.lookup import FindPage, split_filters
+from services.core.policy import Action
 
 LAST_SEARCH = "find"  # the query and filters, kept in the conversation's data for the page buttons
 PURPOSE = "find_for"  # what picking a candidate does: open (the card), update, history

@@ -25,12 +25,12 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views import button, error_text, esc, keyboard
-from services.attachments import Upload, check_announced
-from services.errors import InvalidInput, ServiceError
+from services.platform.attachments import Upload, check_announced
+from services.core.errors import InvalidInput, ServiceError
 from services.facade import Services
-from services.i18n import N_
-from services.policy import Action
-from services.sessions import SessionExpired
+from services.core.i18n import N_
+from services.core.policy import Action
+from services.platform.sessions import SessionExpired
 
 logger = logging.getLogger(__name__)
 

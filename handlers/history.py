@@ -17,14 +17,14 @@ from handlers.dossiers import EMPLOYMENT_LABELS, SEX_LABELS, HistoryOpen, within
 from handlers.find import look_up
 from handlers.forms import busy, guard_prompt
 from handlers.views import button, error_text, esc, keyboard
-from services.changes import AsOf, History, HistoryEntry
-from services.clock import format_date, format_local_datetime, parse_date
-from services.dossier_fields import SECTIONS
-from services.dossiers import DATE_FIELDS
-from services.errors import InvalidInput
+from services.changes.service import AsOf, History, HistoryEntry
+from services.core.clock import format_date, format_local_datetime, parse_date
+from services.regime.dossier_fields import SECTIONS
+from services.dossiers.service import DATE_FIELDS
+from services.core.errors import InvalidInput
 from services.facade import Services
-from services.i18n import N_
-from services.policy import Action
+from services.core.i18n import N_
+from services.core.policy import Action
 
 STATUS_NOTES = {"pending": N_("waiting for the clerk"), "rejected": N_("rejected"), "withdrawn": N_("withdrawn"),
                 "registered": N_("registered, not entered yet"), "entered": N_("registered, then entered")}

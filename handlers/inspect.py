@@ -23,14 +23,14 @@ from aiogram.utils.i18n import gettext as _
 from handlers.dossiers import OpenDossier
 from handlers.stats import parse_args
 from handlers.views import button, clip, esc, keyboard, or_usage, share
-from services.clock import format_date
-from services.errors import InvalidInput
+from services.core.clock import format_date
+from services.core.errors import InvalidInput
 from services.facade import Services
-from services.i18n import N_
-from services.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
-from services.inspection_workbook import inspection_workbook
-from services.policy import Action
-from services.statistics import StatRow
+from services.core.i18n import N_
+from services.oversight.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
+from services.documents.inspection_workbook import inspection_workbook
+from services.core.policy import Action
+from services.oversight.statistics import StatRow
 
 USAGE_HINT = "/inspect [UNIT] [dd/mm/yyyy]"
 SHOWN_FINDINGS = 25

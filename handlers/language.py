@@ -10,9 +10,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views import error_text
-from services.errors import ServiceError
+from services.core.errors import ServiceError
 from services.facade import Services
-from services.i18n import SUPPORTED_LOCALES
+from services.core.i18n import SUPPORTED_LOCALES
 
 # Each language is named in itself, so that anyone can find theirs.
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}

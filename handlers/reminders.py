@@ -17,11 +17,11 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.dossiers import OpenDossier
 from handlers.views import button, clip, esc, keyboard
-from services.clock import format_date, format_local_datetime
+from services.core.clock import format_date, format_local_datetime
 from services.facade import Services
-from services.feedback import STATUSES as FEEDBACK_STATUSES
-from services.inspection import FINDINGS
-from services.i18n import N_
+from services.oversight.feedback import STATUSES as FEEDBACK_STATUSES
+from services.oversight.inspection import FINDINGS
+from services.core.i18n import N_
 
 KIND_TITLES = {
     "report_due": N_("Half-yearly report due"),

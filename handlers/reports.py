@@ -28,16 +28,16 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.forms import Field, Form, Reply, busy, register, start_form
 from handlers.views import alert, button, clip, error_text, esc, keyboard, percent, share
-from services.clock import format_date, format_local_date, format_local_datetime
-from services.errors import InvalidInput
+from services.core.clock import format_date, format_local_date, format_local_datetime
+from services.core.errors import InvalidInput
 from services.facade import Services
-from services.i18n import N_
-from services.policy import Action
-from services.report_docx import render_provincial_report, render_unit_report
-from services.compliance import Compliance
-from services.inspection import FINDINGS
-from services.reports import PERIOD, REPORT_STATES, SECTION_TITLES, SUBMITTED, Board, Quality, ReportView
-from services.stats_workbook import provincial_workbook, statistics_title, statistics_workbook
+from services.core.i18n import N_
+from services.core.policy import Action
+from services.documents.report_docx import render_provincial_report, render_unit_report
+from services.oversight.compliance import Compliance
+from services.oversight.inspection import FINDINGS
+from services.oversight.reports import PERIOD, REPORT_STATES, SECTION_TITLES, SUBMITTED, Board, Quality, ReportView
+from services.documents.stats_workbook import provincial_workbook, statistics_title, statistics_workbook
 
 PART_LABELS = {"a": "a)", "c": "c)", "d": "d)", "dd": "đ)"}
 MAX_PICKS = 40

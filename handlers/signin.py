@@ -17,8 +17,8 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views import error_text, esc
-from services.accounts import PasswordCheck
-from services.errors import InvalidInput, ServiceError
+from services.accounts.service import PasswordCheck
+from services.core.errors import InvalidInput, ServiceError
 from services.facade import Services
 
 

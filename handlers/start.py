@@ -14,7 +14,7 @@ from handlers.commands import COMMANDS
 from handlers.dossiers import OpenDossier
 from handlers.signin import SignIn, ask_first_password
 from handlers.views import clip, esc, role_label
-from services.actor import AccountStatus
+from services.core.actor import AccountStatus
 from services.facade import Services
 
 STATUS_NOTICE = {

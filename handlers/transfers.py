@@ -17,14 +17,14 @@ from handlers.forms import (
     Field, Form, Notice, Reply, ask_reason, guard_prompt, register, send_notices, start_form, take_reason,
 )
 from handlers.views import button, clip, echo, error_text, esc, keyboard
-from services.attachments import Upload
-from services.change_kinds import CUSTODY
-from services.clock import format_date
-from services.errors import InvalidInput
+from services.platform.attachments import Upload
+from services.regime.change_kinds import CUSTODY
+from services.core.clock import format_date
+from services.core.errors import InvalidInput
 from services.facade import Services
-from services.i18n import N_
-from services.policy import Action
-from services.transfers import CandidatePage, TransferResult, TransferView
+from services.core.i18n import N_
+from services.core.policy import Action
+from services.custody.transfers import CandidatePage, TransferResult, TransferView
 
 LAST_QUERY = "transfer_query"
 STATUS_LABELS = {"pending": N_("pending"), "approved": N_("approved"), "rejected": N_("rejected"),

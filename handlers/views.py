@@ -10,9 +10,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from services.actor import AccountStatus, Role
-from services.errors import InvalidInput, ServiceError
-from services.i18n import N_
+from services.core.actor import AccountStatus, Role
+from services.core.errors import InvalidInput, ServiceError
+from services.core.i18n import N_
 
 ROLE_LABELS = {
     Role.ADMIN: N_("Administrator (personnel office)"),

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from faker import Faker
 
-from services.accounts import hash_password
-from services.actor import Role
-from services.clock import Clock
-from services.text import fold
+from services.accounts.service import hash_password
+from services.core.actor import Role
+from services.core.clock import Clock
+from services.core.text import fold
 from storage import Repositories, UnitOfWork
 from storage.models import Account, OrgUnit
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from services.accounts import AccountService
-from services.actor import Actor
-from services.attachments import FileStore
-from services.audit import AuditService
-from services.changes import ChangeService
-from services.clock import Clock
-from services.dossier_io import DossierIOService
-from services.dossiers import DossierService
-from services.errors import PermissionDenied
-from services.feedback import FeedbackService
-from services.inspection import InspectionService
-from services.lookup import LookupService
-from services.overview import OverviewService
-from services.policy import Action, allows
-from services.preferences import PreferenceService
-from services.reminders import MyReminders, broadcast
-from services.reports import ReportService
-from services.statistics import StatisticsService
-from services.subaccounts import SubAccountService
-from services.transfers import TransferService
-from services.units import UnitService
+from services.accounts.service import AccountService
+from services.core.actor import Actor
+from services.platform.attachments import FileStore
+from services.platform.audit import AuditService
+from services.changes.service import ChangeService
+from services.core.clock import Clock
+from services.dossiers.io.service import DossierIOService
+from services.dossiers.service import DossierService
+from services.core.errors import PermissionDenied
+from services.oversight.feedback import FeedbackService
+from services.oversight.inspection import InspectionService
+from services.dossiers.lookup import LookupService
+from services.oversight.overview import OverviewService
+from services.core.policy import Action, allows
+from services.platform.preferences import PreferenceService
+from services.reminders.service import MyReminders, broadcast
+from services.oversight.reports import ReportService
+from services.oversight.statistics import StatisticsService
+from services.accounts.subaccounts import SubAccountService
+from services.custody.transfers import TransferService
+from services.platform.units import UnitService
 from storage import UnitOfWork
 
 

@@ -22,7 +22,7 @@ from bot.factory import create_bot, create_dispatcher
 from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession, UpdateFactory
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
-from services.clock import FrozenClock
+from services.core.clock import FrozenClock
 from storage import Database, UnitOfWork
 
 PG_URL = os.environ.get("HOSO_TEST_PG_URL")

@@ -7,15 +7,15 @@ import datetime as dt
 
 import pytest
 
-from services.accounts import AccountService, ActivationRefused, code_hash
-from services.actor import Actor
-from services.clock import FrozenClock
-from services.errors import InvalidInput, PermissionDenied
-from services.identity import load_actor
-from services.policy import Action, can
-from services.sessions import SessionExpired
-from services.subaccounts import SubAccountService
-from services.units import UnitService
+from services.accounts.service import AccountService, ActivationRefused, code_hash
+from services.core.actor import Actor
+from services.core.clock import FrozenClock
+from services.core.errors import InvalidInput, PermissionDenied
+from services.core.identity import load_actor
+from services.core.policy import Action, can
+from services.platform.sessions import SessionExpired
+from services.accounts.subaccounts import SubAccountService
+from services.platform.units import UnitService
 from storage import UnitOfWork
 
 SYSTEM = Actor.system()

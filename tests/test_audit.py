@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.actor import Actor, Role
-from services.audit import AuditService, record
-from services.clock import FrozenClock
-from services.errors import PermissionDenied
+from services.core.actor import Actor, Role
+from services.platform.audit import AuditService, record
+from services.core.clock import FrozenClock
+from services.core.errors import PermissionDenied
 from storage import Database, UnitOfWork
 from storage.audit import chain_hash, hashed_fields
 

@@ -30,10 +30,10 @@ from handlers.dossiers import HistoryOpen, UpdatePick
 from handlers.forms import Form, FormBack, FormConfirm, FormEdit, FormGroup
 from handlers.history import AsOfAsk, AttachmentGet
 from handlers.views import esc
-from services.change_kinds import KINDS
-from services.changes import snapshot
-from services.reference import install_reference_lists
-from services.setup import install_profile
+from services.regime.change_kinds import KINDS
+from services.changes.service import snapshot
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
 from storage.models import Attachment, ChangeEvent, Dossier, DossierRecord, DossierVersion
 from tests.talk import Talk, tr
 from tests.conftest import BotHarness

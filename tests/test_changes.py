@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from services.actor import Actor
-from services.attachments import FileStore, Upload
-from services.changes import ChangeService
-from services.clock import FrozenClock
-from services.errors import InvalidInput, PermissionDenied
-from services.reference import install_reference_lists
-from services.setup import install_profile
+from services.core.actor import Actor
+from services.platform.attachments import FileStore, Upload
+from services.changes.service import ChangeService
+from services.core.clock import FrozenClock
+from services.core.errors import InvalidInput, PermissionDenied
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
 from storage.models import Attachment, ChangeEvent, Dossier, DossierRecord, DossierVersion
 from tests.test_accounts import SYSTEM, audit_actions, sign_in, tree
@@ -320,8 +320,8 @@ async def test_a_decision_registered_to_enter_later(uow: UnitOfWork, clock: Froz
                                                     people: dict[str, int]) -> None:
     """Registered with its deadline (nothing changes yet), reminded before it lapses, closed when the
     change is logged with the same decision number."""
-    from services.deadlines import WorkingCalendar
-    from services.reminders import ReminderService
+    from services.regime.deadlines import WorkingCalendar
+    from services.reminders.service import ReminderService
 
     hoa = people["001188000111"]
     changes = service(uow, clerk, clock)

@@ -9,8 +9,8 @@ from pathlib import Path
 from docx import Document
 from openpyxl import load_workbook
 
-from services.clock import FrozenClock
-from services.reports import ReportService
+from services.core.clock import FrozenClock
+from services.oversight.reports import ReportService
 from storage import UnitOfWork
 from tests.conftest import FROZEN_AT, migrated, sqlite_url
 from tests.test_accounts import SYSTEM

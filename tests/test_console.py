@@ -9,7 +9,7 @@ from aiogram.types import BufferedInputFile
 
 from bot.console import ConsoleChat, html_to_terminal
 from bot.runtime import Runtime
-from services.actor import Role
+from services.core.actor import Role
 from services.demo import CONSOLE_USER_IDS, seed_demo
 
 

@@ -10,8 +10,8 @@ import datetime as dt
 
 import pytest
 
-from services.deadlines import WorkingCalendar, deadline_for, on_time
-from services.profiles import Deadline, load_profile
+from services.regime.deadlines import WorkingCalendar, deadline_for, on_time
+from services.regime.profiles import Deadline, load_profile
 
 CALENDAR = WorkingCalendar()
 

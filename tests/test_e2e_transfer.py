@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot.cli import prepare_database
 from handlers.forms import FormChoice, FormConfirm
 from handlers.transfers import TransferDecide, TransferPick
-from services.clock import SystemClock, local_today
+from services.core.clock import SystemClock, local_today
 from storage import Database, UnitOfWork
 from storage.models import TransferRequest
 from tests.botapi_stub import BotAPIStub, Call

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from locales import translator
-from services.actor import Role
+from services.core.actor import Role
 from services.demo import CONSOLE_USER_IDS, seed_demo
 from storage.models import Dossier, OrgUnit
 from tests.conftest import BotHarness, sent_texts

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from bot.fsm_storage import DatabaseStorage
 from bot.runtime import build_fsm
 from bot.settings import Settings
-from services.clock import FrozenClock
+from services.core.clock import FrozenClock
 from storage import Database
 from tests.conftest import REDIS_URL, sqlite_url
 

@@ -7,7 +7,7 @@ from aiogram.enums import ChatType
 
 from handlers.language import LanguageChoice
 from services.demo import CONSOLE_USER_IDS, seed_demo
-from services.actor import Role
+from services.core.actor import Role
 from tests.conftest import BotHarness, sent_texts
 
 
@@ -124,7 +124,7 @@ async def test_stale_button_is_answered(harness: BotHarness) -> None:
 async def test_a_crash_gets_a_translated_apology_and_no_traceback(
     harness: BotHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from services.overview import OverviewService
+    from services.oversight.overview import OverviewService
 
     async def broken(self: OverviewService) -> None:
         raise RuntimeError("database on fire")
@@ -138,7 +138,7 @@ async def test_a_crash_gets_a_translated_apology_and_no_traceback(
 
 
 async def test_the_apology_follows_the_users_language(harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.overview import OverviewService
+    from services.oversight.overview import OverviewService
 
     async def broken(self: OverviewService) -> None:
         raise RuntimeError("boom")

@@ -11,11 +11,11 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from services.actor import Actor, Role
-from services.audit import AuditService
-from services.clock import FrozenClock
+from services.core.actor import Actor, Role
+from services.platform.audit import AuditService
+from services.core.clock import FrozenClock
 from services.demo import CONSOLE_USER_IDS, seed_demo
-from services.dossier_io import (
+from services.dossiers.io.service import (
     CUSTODY_BY_TRANSFER,
     DOSSIER_OUT_OF_SCOPE,
     DUPLICATE,
@@ -28,8 +28,8 @@ from services.dossier_io import (
     write_error_report,
     write_template,
 )
-from services.errors import InvalidInput, PermissionDenied
-from services.identity import load_actor
+from services.core.errors import InvalidInput, PermissionDenied
+from services.core.identity import load_actor
 from storage import UnitOfWork
 from storage.models import AuditEvent, Dossier
 
@@ -376,7 +376,7 @@ async def test_files_that_cannot_be_read(uow: UnitOfWork, clock: FrozenClock, tm
 async def test_a_large_xlsx_is_read_by_a_process_of_its_own(
     uow: UnitOfWork, clock: FrozenClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.spreadsheets as spreadsheets
+    import services.dossiers.io.spreadsheets as spreadsheets
 
     await seeded(uow, clock, 30)
     service = io(uow, clock)

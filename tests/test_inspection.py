@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from services.clock import FrozenClock
-from services.errors import PermissionDenied
-from services.identity import load_actor
-from services.inspection import FINDINGS, InspectionService, probation_months, retirement_cutoff
-from services.profiles import load_profile
-from services.reference import install_reference_lists
-from services.setup import install_profile
-from services.text import fold
-from services.units import UnitService
+from services.core.clock import FrozenClock
+from services.core.errors import PermissionDenied
+from services.core.identity import load_actor
+from services.oversight.inspection import FINDINGS, InspectionService, probation_months, retirement_cutoff
+from services.regime.profiles import load_profile
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
+from services.core.text import fold
+from services.platform.units import UnitService
 from storage import Database, UnitOfWork
 from storage.models import Account, ChangeEvent, OrgUnit, Outbox
 from tests.test_accounts import SYSTEM, sign_in, tree
@@ -105,7 +105,7 @@ async def seed(uow: UnitOfWork, clock: Any) -> dict[str, int]:
     await sign_in(uow, clock, "kiem.tra", "SNV", "auditor", 502)
     await sign_in(uow, clock, "khoa.bv", "BV", "clerk", 503)
     await sign_in(uow, at(2026, 3, 1), "cu.syt", "SYT", "clerk", 504)
-    from services.accounts import AccountService
+    from services.accounts.service import AccountService
     await AccountService(uow, SYSTEM, clock).issue("moi.stc", "STC", "clerk", "Mới", "7/CV-STC")
     async with uow.write() as repos:
         await repos.session.execute(update(Account).where(Account.username == "khoa.bv").values(status="locked"))

@@ -26,9 +26,9 @@ from handlers.changes import CHANGE_FORMS
 from handlers.find import FindStates
 from handlers.forms import FORMS, PROMPTS, FormChoice, FormStates
 from handlers.reports import ReportEdit
-from services.accounts import AccountService
-from services.actor import Actor
-from services.policy import WRITES, Action
+from services.accounts.service import AccountService
+from services.core.actor import Actor
+from services.core.policy import WRITES, Action
 from tests.conftest import BotHarness
 from tests.talk import Talk, tr
 from tests.test_accounts import sign_in
@@ -232,7 +232,7 @@ async def test_a_refusal_after_the_press_was_answered_comes_as_a_message(harness
     from aiogram import Router
     from aiogram.types import CallbackQuery
 
-    from services.errors import PermissionDenied
+    from services.core.errors import PermissionDenied
 
     async def early(query: CallbackQuery) -> None:
         await query.answer("…")

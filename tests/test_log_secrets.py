@@ -25,11 +25,11 @@ from bot.logs import RedactingFormatter, configure_logging
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from handlers.admin import AdminMenu
-from services.accounts import AccountService, ActivationRefused, code_hash, hash_password
-from services.actor import Actor
-from services.audit import AuditService
-from services.clock import FrozenClock
-from services.identity import load_actor
+from services.accounts.service import AccountService, ActivationRefused, code_hash, hash_password
+from services.core.actor import Actor
+from services.platform.audit import AuditService
+from services.core.clock import FrozenClock
+from services.core.identity import load_actor
 from storage import Database, UnitOfWork
 from storage.models import Account
 from tests.conftest import BotHarness, sent_texts

@@ -10,11 +10,11 @@ import pytest
 
 from handlers.dossiers import DossierSection, OpenDossier, render_section
 from handlers.find import FindMore
-from services.actor import Actor
-from services.dossier_fields import DossierFull, Record
-from services.errors import InvalidInput, PermissionDenied
-from services.lookup import FindFilters, LookupService, parse_query, split_filters
-from services.text import fold
+from services.core.actor import Actor
+from services.regime.dossier_fields import DossierFull, Record
+from services.core.errors import InvalidInput, PermissionDenied
+from services.dossiers.lookup import FindFilters, LookupService, parse_query, split_filters
+from services.core.text import fold
 from storage import UnitOfWork
 from tests.conftest import BotHarness, sent_texts
 from tests.test_accounts import sign_in, tree
@@ -224,8 +224,8 @@ def test_a_section_with_200_history_rows_fits_one_message() -> None:
 
 
 async def test_employee_account_opens_their_dossier_from_start(harness: BotHarness, people: dict[str, int]) -> None:
-    from services.accounts import AccountService
-    from services.actor import Actor as _Actor
+    from services.accounts.service import AccountService
+    from services.core.actor import Actor as _Actor
 
     service = AccountService(harness.runtime.uow, _Actor.system(), harness.runtime.clock)
     with pytest.raises(InvalidInput) as caught:

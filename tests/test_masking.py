@@ -27,19 +27,19 @@ from sqlalchemy import select
 
 from handlers.dossiers import DossierSection, HistoryOpen, OpenDossier, PrintDossier
 from handlers.history import AsOfAsk, AttachmentGet
-from services.actor import Actor
-from services.attachments import FileStore, Upload
-from services.audit import AuditFilter, AuditService
-from services.changes import ChangeService
-from services.clock import FrozenClock, parse_date
-from services.dossier_io import DossierIOService
-from services.dossiers import DossierService
-from services.errors import PermissionDenied
-from services.inspection import InspectionService
-from services.lookup import LookupService
-from services.reference import install_reference_lists
-from services.setup import install_profile
-from services.statistics import StatisticsService
+from services.core.actor import Actor
+from services.platform.attachments import FileStore, Upload
+from services.platform.audit import AuditFilter, AuditService
+from services.changes.service import ChangeService
+from services.core.clock import FrozenClock, parse_date
+from services.dossiers.io.service import DossierIOService
+from services.dossiers.service import DossierService
+from services.core.errors import PermissionDenied
+from services.oversight.inspection import InspectionService
+from services.dossiers.lookup import LookupService
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
+from services.oversight.statistics import StatisticsService
 from storage import Database, UnitOfWork
 from storage.models import Attachment, ChangeEvent
 from tests.conftest import BotHarness

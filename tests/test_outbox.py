@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from bot.i18n import create_i18n
 from bot.sender import OutboxSender, Pacer
-from services.clock import FrozenClock
-from services.deadlines import WorkingCalendar
-from services.outbox import Due, delivery_time, enqueue
+from services.core.clock import FrozenClock
+from services.regime.deadlines import WorkingCalendar
+from services.platform.outbox import Due, delivery_time, enqueue
 from storage import Database, UnitOfWork
 from storage.models import Account, Outbox
 from tests.test_accounts import sign_in, tree
@@ -193,7 +193,7 @@ async def test_concurrent_drains_send_each_row_once(any_database: Database, cloc
 async def test_a_reminder_for_a_revoked_account_or_a_moved_dossier_is_dropped(uow: UnitOfWork,
                                                                                clock: FrozenClock) -> None:
     """Planned before the account was revoked, or before the dossier changed hands: never sent."""
-    from services.accounts import AccountService
+    from services.accounts.service import AccountService
     from tests.test_accounts import SYSTEM
     from tests.test_lookup import add_people
 

@@ -20,9 +20,9 @@ from bot.factory import create_bot
 from bot.i18n import create_i18n
 from bot.retry import flood_gate
 from bot.sender import OutboxSender
-from services.clock import FrozenClock
-from services.deadlines import WorkingCalendar
-from services.outbox import enqueue
+from services.core.clock import FrozenClock
+from services.regime.deadlines import WorkingCalendar
+from services.platform.outbox import enqueue
 from storage import UnitOfWork
 from storage.models import Account, Outbox
 from tests.botapi_stub import ApiError, BotAPIStub, Call

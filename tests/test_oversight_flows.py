@@ -20,13 +20,13 @@ from handlers.feedback import FeedbackAnswer, FeedbackShot
 from handlers.forms import FormChoice, FormConfirm
 from handlers.inspect import InspectFile, InspectSend, InspectUnit
 from handlers.reminders import render
-from services.attachments import FileStore, Upload
-from services.clock import FrozenClock
-from services.errors import InvalidInput, PermissionDenied
-from services.feedback import FeedbackService
-from services.identity import load_actor
-from services.report_docx import render_unit_report
-from services.reports import ReportService
+from services.platform.attachments import FileStore, Upload
+from services.core.clock import FrozenClock
+from services.core.errors import InvalidInput, PermissionDenied
+from services.oversight.feedback import FeedbackService
+from services.core.identity import load_actor
+from services.documents.report_docx import render_unit_report
+from services.oversight.reports import ReportService
 from storage import Database, UnitOfWork
 from storage.models import Account, Feedback, Outbox
 from tests.conftest import BotHarness, FROZEN_AT, migrated, sqlite_url

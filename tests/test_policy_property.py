@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
-from services.accounts import AccountService
-from services.actor import AccountStatus, Actor, Role
-from services.clock import FrozenClock
-from services.errors import InvalidInput
-from services.identity import load_actor
-from services.policy import Action, can
-from services.units import UnitService
+from services.accounts.service import AccountService
+from services.core.actor import AccountStatus, Actor, Role
+from services.core.clock import FrozenClock
+from services.core.errors import InvalidInput
+from services.core.identity import load_actor
+from services.core.policy import Action, can
+from services.platform.units import UnitService
 from storage import Database, UnitOfWork
 
 AT = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)

@@ -14,9 +14,9 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.table import Table
 
-from services.clock import FrozenClock
-from services.dossier_fields import DossierFull, Record
-from services.print2c import DOT, LONG, SHORT, render_2c
+from services.core.clock import FrozenClock
+from services.regime.dossier_fields import DossierFull, Record
+from services.documents.print2c import DOT, LONG, SHORT, render_2c
 
 NAME = "Đặng Thị Đào"
 PERSONAL_ID = "001190012345"

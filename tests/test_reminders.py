@@ -22,17 +22,17 @@ from bot.runtime import Runtime
 from bot.sender import OutboxSender
 from handlers.reminders import KIND_TITLES, MuteToggle, render
 from handlers.views import esc
-from services.changes import ChangeService
-from services.clock import FrozenClock
-from services.errors import InvalidInput
-from services.identity import load_actor
-from services.outbox import UNMUTABLE, Due
-from services.profiles import DEFAULT_PROFILE
-from services.reference import install_reference_lists
-from services.reminders import MyReminders, ReminderService, load_active_profile
-from services.setup import install_profile
-from services.text import fold
-from services.transfers import TransferService
+from services.changes.service import ChangeService
+from services.core.clock import FrozenClock
+from services.core.errors import InvalidInput
+from services.core.identity import load_actor
+from services.platform.outbox import UNMUTABLE, Due
+from services.regime.profiles import DEFAULT_PROFILE
+from services.regime.reference import install_reference_lists
+from services.reminders.service import MyReminders, ReminderService, load_active_profile
+from services.regime.setup import install_profile
+from services.core.text import fold
+from services.custody.transfers import TransferService
 from storage import UnitOfWork
 from storage.models import Outbox, UnitReport
 from tests.conftest import BotHarness, sent_texts, sqlite_url
@@ -624,8 +624,8 @@ async def test_one_day_reminders_missed_in_an_outage_are_made_up(uow: UnitOfWork
 async def test_campaign_subaccounts_and_the_blocked_list(uow: UnitOfWork) -> None:
     """The yearly supplementary-resume campaign reaches every clerk on its date; a sub-account request
     waiting two days reaches the admin; the admin's /reminders lists who blocked the bot."""
-    from services.reminders import set_campaign
-    from services.subaccounts import SubAccountService
+    from services.reminders.service import set_campaign
+    from services.accounts.subaccounts import SubAccountService
 
     clock = at(2027, 3, 12)
     await province(uow, clock)

@@ -18,17 +18,17 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from locales import translator
-from services.errors import InvalidInput, PermissionDenied
-from services.sessions import SessionExpired
+from services.core.errors import InvalidInput, PermissionDenied
+from services.platform.sessions import SessionExpired
 from bot.i18n import create_i18n
 from handlers.reports import board_text
-from services.identity import load_actor
-from services.profiles import load_profile
-from services.report_docx import render_provincial_report, render_unit_report
-from services.reminders import ReminderService
-from services.compliance import Compliance
-from services.reports import ReportService, parse_period, period_for, place_of
-from services.stats_workbook import provincial_workbook, statistics_workbook
+from services.core.identity import load_actor
+from services.regime.profiles import load_profile
+from services.documents.report_docx import render_provincial_report, render_unit_report
+from services.reminders.service import ReminderService
+from services.oversight.compliance import Compliance
+from services.oversight.reports import ReportService, parse_period, period_for, place_of
+from services.documents.stats_workbook import provincial_workbook, statistics_workbook
 from storage import UnitOfWork
 from storage.models import (
     Account,

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from services.retirement import decision_due, notice_due, retirement_age, retirement_date
+from services.regime.retirement import decision_due, notice_due, retirement_age, retirement_date
 
 D = dt.date
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from services.errors import InvalidInput
-from services.profiles import SalaryRule, load_profile
-from services.salary import SalaryStep, next_step, raise_due, raise_months, salary_scale, step_on_new_rank, steps_of
+from services.core.errors import InvalidInput
+from services.regime.profiles import SalaryRule, load_profile
+from services.regime.salary import SalaryStep, next_step, raise_due, raise_months, salary_scale, step_on_new_rank, steps_of
 
 
 @pytest.fixture

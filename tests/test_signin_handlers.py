@@ -8,8 +8,8 @@ import pytest
 
 from handlers.admin import AdminMenu
 from handlers.audit import AuditOlder
-from services.accounts import AccountService
-from services.actor import Actor
+from services.accounts.service import AccountService
+from services.core.actor import Actor
 from tests.conftest import BotHarness, sent_texts
 from tests.test_accounts import PASSWORD, tree
 
@@ -184,7 +184,7 @@ async def test_logout(province: BotHarness) -> None:
 
 
 async def add_dossier(harness: BotHarness, unit_code: str, personal_id: str, name: str) -> int:
-    from services.text import fold
+    from services.core.text import fold
 
     clock = harness.runtime.clock
     async with harness.runtime.uow.write() as repos:

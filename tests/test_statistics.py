@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from services.errors import InvalidInput, PermissionDenied
-from services.profiles import load_profile
-from services.reference import install_reference_lists
-from services.setup import install_profile
-from services.statistics import (
+from services.core.errors import InvalidInput, PermissionDenied
+from services.regime.profiles import load_profile
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
+from services.oversight.statistics import (
     DIMENSIONS,
     StatisticsService,
     StatTable,
@@ -24,7 +24,7 @@ from services.statistics import (
     words_of,
     years_before,
 )
-from services.text import fold
+from services.core.text import fold
 from storage import Database, UnitOfWork
 from storage.models import ChangeEvent
 from tests.test_accounts import SYSTEM, sign_in, tree

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import inspect, text
 
-from services.clock import FrozenClock
+from services.core.clock import FrozenClock
 from services.demo import is_empty, seed_demo
 from storage import Database, UnitOfWork
 from storage.migrations import head_revision
@@ -171,8 +171,8 @@ async def test_readers_are_not_blocked_by_a_writer(database: Database, clock: Fr
 
 
 async def test_search_index_on_both_backends(any_database: Database, clock: FrozenClock) -> None:
-    from services.lookup import parse_query
-    from services.text import fold
+    from services.dossiers.lookup import parse_query
+    from services.core.text import fold
 
     uow = UnitOfWork(any_database)
     async with uow.write() as repos:

@@ -22,11 +22,11 @@ from handlers.dossiers import HistoryOpen, OpenDossier, UpdatePick
 from handlers.forms import FormBack, FormChoice, FormConfirm
 from handlers.transfers import TransferDecide, TransferMore, TransferPick, TransferWithdraw
 from handlers.views import esc
-from services.actor import Actor
-from services.changes import ChangeService
-from services.identity import load_actor
-from services.reference import install_reference_lists
-from services.setup import install_profile
+from services.core.actor import Actor
+from services.changes.service import ChangeService
+from services.core.identity import load_actor
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
 from storage.models import ChangeEvent, DossierRecord, DossierVersion, TransferRequest
 from tests.talk import Talk, buttons_of, tr
 from tests.conftest import BotHarness
@@ -499,7 +499,7 @@ async def test_candidates_come_in_pages(harness: BotHarness, people: dict[str, i
 
 async def test_history_names_a_unit_merge_in_the_chain_of_custody(harness: BotHarness,
                                                                    people: dict[str, int]) -> None:
-    from services.units import UnitService
+    from services.platform.units import UnitService
 
     await UnitService(harness.runtime.uow, Actor.system(), harness.runtime.clock).merge("BV", "SYT")
     holding = Talk(harness, HOLDING)

@@ -9,16 +9,16 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from services.actor import Actor
-from services.changes import ChangeService
-from services.clock import FrozenClock
-from services.dossiers import DossierService
-from services.errors import InvalidInput, PermissionDenied
-from services.identity import load_actor
-from services.reference import install_reference_lists
-from services.setup import install_profile
-from services.transfers import TransferService
-from services.units import UnitService
+from services.core.actor import Actor
+from services.changes.service import ChangeService
+from services.core.clock import FrozenClock
+from services.dossiers.service import DossierService
+from services.core.errors import InvalidInput, PermissionDenied
+from services.core.identity import load_actor
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
+from services.custody.transfers import TransferService
+from services.platform.units import UnitService
 from storage import Database, UnitOfWork
 from storage.models import ChangeEvent, Dossier, DossierVersion, Outbox, TransferRequest
 from tests.test_accounts import SYSTEM, audit_actions, sign_in, tree

@@ -1,0 +1,1 @@
+"""Accounts issued by the personnel office, and sub-accounts asked for by the units."""

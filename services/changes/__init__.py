@@ -1,0 +1,1 @@
+"""Logging changes against their papers: checks, planners per kind, declarations, new dossiers."""

@@ -1,0 +1,1 @@
+"""Who keeps a dossier: transfer requests, and the merge of units that moves custody."""

@@ -1,0 +1,1 @@
+"""Renderers of printable documents (python-docx, openpyxl, matplotlib) from plain data."""

@@ -1,0 +1,159 @@
+"""The statistics as an Excel workbook, in the reader's language: a title, the date, a two-row heading
+(the groups over their columns, as on the BM01/BNV form) and a row per unit, subtotals in bold and
+indented by depth. The province's report adds a sheet of each unit's compliance and one of the
+submissions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Sequence
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
+
+from services.core.clock import format_date, format_local_date
+from services.core.i18n import N_
+from services.oversight.reports import REPORT_STATES, Board, ProvincialReport
+from services.oversight.statistics import OWN, SUBTOTAL, TOTAL, StatColumn, StatTable
+
+Translate = Callable[[str], str]
+THIN = Side(style="thin", color="808080")
+GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+BOLD = Font(bold=True)
+
+
+def statistics_title(scope: str, table: StatTable, translate: Translate) -> str:
+    """The heading of a table of statistics: whose, and on what day."""
+    return translate(N_("Statistics of {scope} on {date}")).format(scope=scope, date=format_date(table.as_of))
+
+
+def _row_name(kind: str, name: str | None, translate: Translate) -> str:
+    if kind == OWN:
+        return translate(N_("{unit} (its own staff)")).format(unit=name)
+    if kind == TOTAL and name is None:
+        return translate(N_("Total"))
+    return name or ""
+
+
+# A past date dates who is in service, their age and party membership; their unit, rank and
+# qualifications are those the dossiers hold now (the versions are not replayed for a whole province).
+STATISTICS_NOTE = N_("In service on {date}, with the unit, rank and qualifications their dossiers hold now; people "
+                     "counted by the unit that keeps their dossier.")
+
+
+def statistics_sheet(sheet: Worksheet, table: StatTable, translate: Translate, title: str, *,
+                     sheet_name: str = N_("Statistics"), note: str = STATISTICS_NOTE, total: str = N_("Total"),
+                     column_title: Callable[[StatColumn, Translate], str] | None = None) -> None:
+    """A table of counts per unit (the statistics, the inspection): its groups over their columns."""
+    sheet.title = translate(sheet_name)[:31]
+    width = 3 + len(table.columns)
+    _put(sheet, 1, 1, title)
+    _put(sheet, 2, 1, translate(note).format(date=format_date(table.as_of)))
+    sheet["A1"].font = Font(bold=True, size=13)
+    groups, labels = [translate(N_("No.")), translate(N_("Unit")), translate(total)], ["", "", ""]
+    last = None
+    for column in table.columns:
+        groups.append(translate(column.group) if column.group != last else "")
+        labels.append(column_title(column, translate) if column_title else column.title(translate))
+        last = column.group
+    sheet.append(groups)
+    sheet.append(labels)
+    head = 3
+    for index in range(1, 4):  # No., Unit and Total span both heading rows
+        sheet.merge_cells(start_row=head, end_row=head + 1, start_column=index, end_column=index)
+    run = 0  # the first column of the group under way
+    for index in range(1, len(table.columns) + 1):
+        if index == len(table.columns) or table.columns[index].group != table.columns[run].group:
+            if index - 1 > run:  # a group's title over all its columns
+                sheet.merge_cells(start_row=head, end_row=head, start_column=4 + run, end_column=3 + index)
+            run = index
+    for row in sheet.iter_rows(min_row=head, max_row=head + 1, max_col=width):
+        for cell in row:
+            cell.font, cell.fill, cell.border = BOLD, HEAD_FILL, GRID
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    number = 0
+    for line, row in enumerate(table.rows, start=head + 2):
+        number += row.kind not in (TOTAL, OWN)  # a unit's own staff is part of its item, not one more
+        values = ["" if row.kind in (TOTAL, OWN) else number, _row_name(row.kind, row.unit_name, translate), row.people,
+                  *row.counts]
+        cells = _ruled(sheet, line, values)
+        cells[1].alignment = Alignment(indent=row.depth)
+        if row.kind in (TOTAL, SUBTOTAL):
+            for cell in cells:
+                cell.font = BOLD
+    sheet.column_dimensions["A"].width = 6
+    sheet.column_dimensions["B"].width = 42
+    for index in range(3, width + 1):
+        sheet.column_dimensions[get_column_letter(index)].width = 11
+    sheet.row_dimensions[head + 1].height = 45
+    sheet.freeze_panes = sheet.cell(row=head + 2, column=4)
+
+
+def _put(sheet: Worksheet, row: int, column: int, value: object) -> Cell:
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"  # a name typed as "=…" stays text, never a formula
+    return cell
+
+
+def _ruled(sheet: Worksheet, row: int, values: Sequence[object]) -> list[Cell]:
+    cells = [_put(sheet, row, index, value) for index, value in enumerate(values, start=1)]
+    for cell in cells:
+        cell.border = GRID
+    return cells
+
+
+def table_sheet(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A plain list under a bold heading row (its cells unstyled: it may run to thousands of rows)."""
+    for cell in _ruled(sheet, 1, headers):
+        cell.font, cell.fill = BOLD, HEAD_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for number, values in enumerate(rows, start=2):
+        for index, value in enumerate(values, start=1):
+            _put(sheet, number, index, value)
+    sheet.column_dimensions["A"].width = 42
+    for index in range(2, len(headers) + 1):
+        sheet.column_dimensions[get_column_letter(index)].width = 16
+    sheet.freeze_panes = "B2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+
+
+def save(workbook: Workbook) -> bytes:
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def statistics_workbook(table: StatTable, translate: Translate, title: str) -> bytes:
+    workbook = Workbook()
+    statistics_sheet(workbook.active, table, translate, title)
+    return save(workbook)
+
+
+def board_rows(board: Board, translate: Translate, tz: dt.tzinfo) -> list[list[object]]:
+    return [[line.unit_name, translate(REPORT_STATES[line.status]), format_local_date(line.submitted_at, tz),
+             translate(N_("late")) if line.late else "", line.reminders, ", ".join(line.reminded)]
+            for line in board.lines]
+
+
+def provincial_workbook(report: ProvincialReport, translate: Translate, title: str, tz: dt.tzinfo) -> bytes:
+    workbook = Workbook()
+    statistics_sheet(workbook.active, report.statistics, translate, title)
+    compliance = workbook.create_sheet(translate(N_("Compliance"))[:31])
+    table_sheet(compliance, [translate(h) for h in (
+        N_("Unit"), N_("Changes on time"), N_("Changes late"), N_("New dossiers completed on time"),
+        N_("Completed late"), N_("Incomplete, overdue"), N_("Incomplete, within the deadline"),
+        N_("Declarations waiting"), N_("Custody requests waiting"), N_("Decisions not entered"))],
+        [[u.name, u.compliance.changes_on_time, u.compliance.changes_late, u.compliance.new_on_time,
+          u.compliance.new_late, u.compliance.new_overdue, u.compliance.new_open, u.compliance.declarations,
+          u.compliance.transfers, u.compliance.registered] for u in report.units])
+    submissions = workbook.create_sheet(translate(N_("Submissions"))[:31])
+    table_sheet(submissions, [translate(h) for h in (
+        N_("Unit"), N_("Report"), N_("Submitted on"), N_("Late"), N_("Reminders sent"), N_("Reminded"))],
+        board_rows(report.board, translate, tz))
+    return save(workbook)

@@ -1,0 +1,1 @@
+"""Dossiers in and out of spreadsheets."""

@@ -1,0 +1,1 @@
+"""The personnel office's view: statistics, half-yearly reports, inspection, feedback, compliance."""

@@ -1,0 +1,1 @@
+"""Shared services of the record: the audit trail, sessions, the outbox, attachments, units, preferences."""

@@ -1,0 +1,140 @@
+"""The organisational tree: units are added, renamed, moved and merged; never deleted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from services.core.actor import Actor
+from services.platform.audit import record
+from services.core.clock import Clock, local_today
+from services.core.errors import InvalidInput
+from services.core.i18n import N_
+from services.core.policy import Action
+from services.platform.sessions import sensitive
+from storage import Repositories, UnitOfWork
+from storage.models import OrgUnit
+
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
+ACTIVE, MERGED = "active", "merged"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitView:
+    code: str
+    name: str
+    parent_code: str | None
+    path: str
+    level_name: str | None
+    status: str
+    merged_into_code: str | None
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    old: str
+    into: str
+    dossiers: int
+    accounts: int
+    units: int
+    requests: int
+
+
+def to_view(unit: OrgUnit, codes: dict[int, str]) -> UnitView:
+    """The unit as plain data; `codes` maps the ids of its parent and merger target to their codes."""
+    return UnitView(unit.code, unit.name, codes.get(unit.parent_id or 0), unit.path, unit.level_name, unit.status,
+                    codes.get(unit.merged_into_id or 0))
+
+
+def normalise_code(code: str) -> str:
+    return code.strip().upper()
+
+
+async def unit_by_code(repos: Repositories, code: str, field: str = "unit", active: bool = True) -> OrgUnit:
+    unit = await repos.units.by_code(normalise_code(code))
+    if unit is None:
+        raise InvalidInput(field, N_("No unit has the code {code}."), code=code)
+    if active and unit.status != ACTIVE:
+        raise InvalidInput(field, N_("Unit {code} was merged and takes no changes."), code=unit.code)
+    return unit
+
+
+class UnitService:
+    def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock) -> None:
+        self.uow, self.actor, self.clock = uow, actor, clock
+
+    @staticmethod
+    async def _view(repos: Repositories, unit: OrgUnit) -> UnitView:
+        parent = await repos.units.get(unit.parent_id) if unit.parent_id else None
+        return to_view(unit, {parent.id: parent.code} if parent else {})
+
+    async def add(self, code: str, name: str, parent_code: str | None = None, level: str | None = None) -> UnitView:
+        code, name = normalise_code(code), " ".join(name.split())
+        if not CODE.match(code):
+            raise InvalidInput("code", N_("A unit code is 1 to 32 letters, digits, dots, dashes or underscores."))
+        if not name:
+            raise InvalidInput("name", N_("The unit needs a name."))
+        async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
+            if await repos.units.by_code(code) is not None:
+                raise InvalidInput("code", N_("The code {code} is already used."), code=code)
+            parent = await unit_by_code(repos, parent_code, "parent") if parent_code else None
+            unit = await repos.units.add(OrgUnit(
+                code=code, name=name, parent_id=parent.id if parent else None, path="", level_name=level or None,
+                status=ACTIVE, valid_from=local_today(self.clock), created_at=self.clock.now(),
+            ))
+            await record(repos, self.clock, self.actor, "unit.add", "unit", unit.code, name=name,
+                         parent=parent.code if parent else None, level=level)
+            return await self._view(repos, unit)
+
+    async def rename(self, code: str, name: str) -> UnitView:
+        name = " ".join(name.split())
+        if not name:
+            raise InvalidInput("name", N_("The unit needs a name."))
+        async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
+            unit = await unit_by_code(repos, code, "code")
+            old, unit.name = unit.name, name
+            await record(repos, self.clock, self.actor, "unit.rename", "unit", unit.code, old=old, new=name)
+            return await self._view(repos, unit)
+
+    async def move(self, code: str, parent_code: str) -> UnitView:
+        async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
+            unit = await unit_by_code(repos, code, "code")
+            parent = await unit_by_code(repos, parent_code, "parent")
+            if parent.path.startswith(unit.path):
+                raise InvalidInput("parent", N_("A unit cannot be moved under itself or its own subunits."))
+            old_parent = await repos.units.get(unit.parent_id) if unit.parent_id else None
+            await repos.units.reparent(unit, parent)
+            await record(repos, self.clock, self.actor, "unit.move", "unit", unit.code,
+                         old_parent=old_parent.code if old_parent else None, new_parent=parent.code)
+            return await self._view(repos, unit)
+
+    async def merge(self, old_code: str, into_code: str) -> MergeResult:
+        """Everything the old unit holds moves to the new one, in one transaction, one audit event per object."""
+        async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
+            old = await unit_by_code(repos, old_code, "old")
+            into = await unit_by_code(repos, into_code, "into")
+            if into.path.startswith(old.path):
+                raise InvalidInput("into", N_("A unit cannot be merged into itself or its own subunits."))
+            held = await repos.dossiers.held_by(old.id)
+            moved = await repos.units.merge_into(old, into, local_today(self.clock))
+            from services.custody.transfers import TransferService  # the transfer service builds on this module
+            await TransferService(self.uow, self.actor, self.clock).merge_custody(repos, old, into, held)
+            for kind, ids in moved.items():
+                for object_id in ids:
+                    await record(repos, self.clock, self.actor, "unit.merge.move", kind, object_id,
+                                 old=old.code, into=into.code)
+            await record(repos, self.clock, self.actor, "unit.merge", "unit", old.code, into=into.code,
+                         **{kind: len(ids) for kind, ids in moved.items()})
+            return MergeResult(old.code, into.code, len(moved["dossier"]), len(moved["account"]),
+                               len(moved["unit"]), len(moved["subaccount_request"]))
+
+    async def list(self) -> list[UnitView]:
+        """The whole tree in path order (parents before children), merged units included."""
+        async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
+            units = await repos.units.subtree("/")
+            codes = {unit.id: unit.code for unit in units}
+            return [to_view(unit, codes) for unit in units]

@@ -1,0 +1,1 @@
+"""The regulation as data and rules: profiles, reference lists, the dossier's fields, the kinds of change, deadlines, salary, retirement."""

@@ -1,0 +1,1 @@
+"""Reminders and notices, planned from the data and sent through the outbox."""
