@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 LOCALES := locales
 DOMAIN  := messages
 
-.PHONY: demo test install install-dev catalogs messages bench run clean
+.PHONY: demo test lint install install-dev catalogs messages bench run clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ demo: catalogs
 # The suite runs on every core (pytest-xdist); PYTEST_ARGS= runs it in one process.
 PYTEST_ARGS ?= -n auto
 
-test: install-dev catalogs
+# The house's rules (ARCHITECTURE.md): pyflakes, import order and complexity (ruff), types (mypy); the import
+# contract is a test (tests/test_architecture.py).
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install-dev catalogs lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install-dev catalogs

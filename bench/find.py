@@ -36,10 +36,10 @@ from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from services.core.actor import Role
 from services.core.clock import SystemClock
-from services.demo import CONSOLE_USER_IDS
 from services.core.identity import load_actor
-from services.dossiers.lookup import DATE
 from services.core.policy import EVERYWHERE, dossier_scope
+from services.demo import CONSOLE_USER_IDS
+from services.dossiers.lookup import DATE
 
 TARGET_MS = 25.0
 TARGET = "/find p95 < 25 ms over 200 000 dossiers"

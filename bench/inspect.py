@@ -19,14 +19,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.reports import line
 from bench import province_main
+from bench.reports import line
 from bench.seed import DEFAULT_SIZE, SeedError, describe, ensure_seeded, sqlite_url
 from locales import translator
 from services.core.actor import Actor
 from services.core.clock import SystemClock
-from services.oversight.inspection import InspectionService
 from services.documents.inspection_workbook import inspection_workbook
+from services.oversight.inspection import InspectionService
 from services.regime.reference import install_reference_lists
 from storage import Database, UnitOfWork
 

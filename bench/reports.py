@@ -27,11 +27,11 @@ from bench.seed import DEFAULT_SIZE, SeedError, describe, ensure_seeded, sqlite_
 from locales import translator
 from services.core.actor import Actor
 from services.core.clock import SystemClock
-from services.regime.reference import install_reference_lists
 from services.documents.report_docx import render_provincial_report
+from services.documents.stats_workbook import provincial_workbook
 from services.oversight.reports import ReportService, reporting_units
 from services.oversight.statistics import StatisticsService
-from services.documents.stats_workbook import provincial_workbook
+from services.regime.reference import install_reference_lists
 from storage import Database, UnitOfWork
 
 STATS_TARGET_S, PROVINCE_TARGET_S = 1.5, 10.0

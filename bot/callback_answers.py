@@ -9,14 +9,18 @@ refusal, or, when the press was already answered, sends the refusal as a message
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.types import CallbackQuery, TelegramObject
+
+logger = logging.getLogger(__name__)
 
 # The presses answered while this update is handled (one update, one task, one context).
 _answered: ContextVar[set[str] | None] = ContextVar("hoso_answered_presses", default=None)
@@ -54,5 +58,8 @@ class AnswerPress(BaseMiddleware):
         _answered.set(set())  # this press's own record, left in place for the error handler
         result = await handler(event, data)  # a refusal raised here is answered by the error handler
         if not answered(event):
-            await event.answer()
+            try:
+                await event.answer()
+            except TelegramAPIError as exc:  # too late after a long render: the work is done all the same
+                logger.info("press %s answered too late: %s", event.id, exc)
         return result

@@ -12,7 +12,7 @@ from aiogram.types import ErrorEvent
 from bot.callback_answers import answered
 from bot.i18n import CatalogI18n
 from handlers.signin import begin_reauth
-from handlers.views import esc
+from handlers.views import esc, refusal
 from services.core.errors import ServiceError
 from services.core.i18n import N_
 from services.platform.sessions import SessionExpired
@@ -30,7 +30,7 @@ async def on_error(
         await begin_reauth(state)
     if isinstance(exc, ServiceError):
         # A refusal a handler did not catch itself: still the user's answer, not an incident.
-        text = exc.render(translate)
+        text = refusal(exc, translate)
     else:
         # Only identifiers go to the log: message texts can carry codes and passwords.
         user = update.event.from_user if hasattr(update.event, "from_user") else None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gettext
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Callable
 from typing import Any
 
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
+
 from locales import DOMAIN, LOCALES_DIR, load_catalogs
 from services.core.actor import Actor
 from services.core.i18n import DEFAULT_LOCALE

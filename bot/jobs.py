@@ -20,10 +20,10 @@ from bot.runtime import Runtime
 from bot.sender import OutboxSender
 from services.core.actor import Actor
 from services.core.clock import local_today
-from services.regime.deadlines import WorkingCalendar
-from services.platform.outbox import Due, enqueue
-from services.reminders.service import ReminderService, load_active_profile
 from services.custody.transfers import TransferService
+from services.platform.outbox import Due, enqueue
+from services.regime.deadlines import WorkingCalendar
+from services.reminders.service import ReminderService, load_active_profile
 
 logger = logging.getLogger(__name__)
 

@@ -114,9 +114,9 @@ class LengthLimits(BaseRequestMiddleware):
             if method.text:
                 method.text = fit_plain(method.text, MAX_ALERT_LENGTH)
         elif isinstance(method, SendMessage | EditMessageText):
-            method.text = fit(method.text, MAX_MESSAGE_LENGTH, _parse_mode(bot, method))
-        elif isinstance(getattr(method, "caption", None), str):
-            method.caption = fit(method.caption, MAX_CAPTION_LENGTH, _parse_mode(bot, method))  # type: ignore[attr-defined]
+            method.text = fit(method.text or "", MAX_MESSAGE_LENGTH, _parse_mode(bot, method))
+        elif isinstance(caption := getattr(method, "caption", None), str):
+            setattr(method, "caption", fit(caption, MAX_CAPTION_LENGTH, _parse_mode(bot, method)))
         return await make_request(bot, method)
 
 

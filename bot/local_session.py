@@ -19,7 +19,17 @@ from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType, ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import AnswerCallbackQuery, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    EditMessageCaption,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
 from aiogram.types import (
     CallbackQuery,
     Chat,
@@ -116,13 +126,13 @@ class LocalBotSession(BaseSession):
         name = method.__api_method__
         if name == "getMe":
             return self.bot_user
-        if name == "sendMessage":
+        if isinstance(method, SendMessage):
             return self._store(bot, method.chat_id, text=method.text, reply_markup=method.reply_markup)
-        if name in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
+        if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
             return self._edit(bot, method)
-        if name in ("sendDocument", "sendPhoto"):
-            return await self._send_file(bot, method, name)
-        if name == "deleteMessage":
+        if isinstance(method, SendDocument | SendPhoto):
+            return await self._send_file(bot, method)
+        if isinstance(method, DeleteMessage):
             self.messages.pop((int(method.chat_id), method.message_id), None)
             return True
         if method.__returning__ is bool:
@@ -143,22 +153,22 @@ class LocalBotSession(BaseSession):
         self.messages[(message.chat.id, message.message_id)] = message
         return message
 
-    def _edit(self, bot: Bot, method: TelegramMethod[Any]) -> Message | bool:
-        key = (int(method.chat_id), method.message_id) if getattr(method, "chat_id", None) else None
+    def _edit(self, bot: Bot, method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption) -> Message | bool:
+        key = (int(method.chat_id), method.message_id) if method.chat_id and method.message_id else None
         if key is None or key not in self.messages:
             return True
         markup = method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
         changes: dict[str, Any] = {"reply_markup": markup}
-        if getattr(method, "text", None) is not None:
+        if isinstance(method, EditMessageText):
             changes["text"] = method.text
-        if getattr(method, "caption", None) is not None:
+        if isinstance(method, EditMessageCaption) and method.caption is not None:
             changes["caption"] = method.caption
         message = self.messages[key].model_copy(update=changes).as_(bot)
         self.messages[key] = message
         return message
 
-    async def _send_file(self, bot: Bot, method: TelegramMethod[Any], name: str) -> Message:
-        payload = method.document if name == "sendDocument" else method.photo
+    async def _send_file(self, bot: Bot, method: SendDocument | SendPhoto) -> Message:
+        payload = method.document if isinstance(method, SendDocument) else method.photo
         filename, path = "file", None
         if isinstance(payload, InputFile):
             filename = payload.filename or filename
@@ -169,7 +179,7 @@ class LocalBotSession(BaseSession):
                 self.saved_files.append(path)
         file_id = f"local-{next(self._message_ids)}"
         attachment: dict[str, Any]
-        if name == "sendDocument":
+        if isinstance(method, SendDocument):
             attachment = {"document": Document(file_id=file_id, file_unique_id=file_id, file_name=filename)}
         else:
             attachment = {"photo": [PhotoSize(file_id=file_id, file_unique_id=file_id, width=1, height=1)]}

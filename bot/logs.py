@@ -10,6 +10,9 @@ import sys
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Defence in depth: an argon2 hash is recognisable wherever it lands, a traceback or a library's line.
 ARGON2_HASH = re.compile(r"\$argon2[A-Za-z0-9+/=,$]*")
+# A PostgreSQL error's DETAIL quotes the row's values ("Key (activation_code_hash)=(…)", "Failing row
+# contains (…)"), which SQLAlchemy's hide_parameters does not cover.
+ERROR_DETAIL = re.compile(r"(DETAIL:\s*).*")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -23,7 +26,7 @@ class RedactingFormatter(logging.Formatter):
         text = super().format(record)
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return ARGON2_HASH.sub("***", text)
+        return ERROR_DETAIL.sub(r"\1***", ARGON2_HASH.sub("***", text))
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:

@@ -15,13 +15,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
-from handlers.forms import prompt_action
-from handlers.views import esc
+from handlers.forms import is_form_button, prompt_refused
+from handlers.views import error_text, refusal
 from services.core.clock import Clock
 from services.core.errors import PermissionDenied
-from services.facade import Services
 from services.core.identity import load_actor
-from services.core.policy import allows
+from services.facade import Services
 from storage import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -51,21 +50,22 @@ class PromptRights(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         state: FSMContext | None = data.get("state")
-        action = await prompt_action(data.get("raw_state"), state) if state is not None else None
-        if action is None or allows(data["actor"], action):
+        if state is None or not await prompt_refused(data.get("raw_state"), state, data["actor"]):
             return await handler(event, data)
-        assert state is not None
         await state.clear()
         data["raw_state"] = None
-        text = PermissionDenied().render(_)  # the same words as any refusal
-        if isinstance(event, CallbackQuery):
-            await event.answer(text, show_alert=True)
+        text = error_text(PermissionDenied())  # the same words as any refusal
+        if isinstance(event, CallbackQuery) and is_form_button(event.data):
+            await event.answer(refusal(PermissionDenied()), show_alert=True)  # the press's one answer
             return None
-        if isinstance(event, Message):
-            await event.answer(esc(text))
-            if (event.text or "").startswith("/"):
-                return await handler(event, data)
-        return None
+        if isinstance(event, Message) and not (event.text or "").startswith("/"):
+            await event.answer(text)  # the answer to the prompt was the refusal
+            return None
+        # A command or another button (a card, the language): the refusal, then its own way, rights re-checked.
+        chat = data.get("event_chat")
+        if chat is not None:
+            await data["bot"].send_message(chat.id, text)
+        return await handler(event, data)
 
 
 class PrivateChatGuard(BaseMiddleware):

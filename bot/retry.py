@@ -9,16 +9,17 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import ClientConnectorError
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
+from aiohttp import ClientConnectorError
 
 logger = logging.getLogger(__name__)
 
-# Receiving sends nothing: a long poll held back by a pause would only make the bot deaf meanwhile.
-UNGATED = frozenset({"getUpdates"})
+# Not held back by a pause: receiving sends nothing (a held long poll would only make the bot deaf), a
+# message that carried a password or a code must go at once, and a press's answer is no message.
+UNGATED = frozenset({"getUpdates", "deleteMessage", "answerCallbackQuery"})
 
 
 def never_reached_api(error: TelegramNetworkError) -> bool:

@@ -18,8 +18,8 @@ import asyncio
 import datetime as dt
 import logging
 import os
-import time
 import socket
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field

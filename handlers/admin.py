@@ -20,9 +20,9 @@ from services.accounts.service import AccountView, IssuedCode
 from services.core.actor import Role
 from services.core.clock import format_local_datetime
 from services.core.errors import InvalidInput
-from services.facade import Services
 from services.core.i18n import N_
 from services.core.policy import Action
+from services.facade import Services
 
 ROLE_CHOICES = (
     ("clerk", N_("Dossier clerk")), ("manager", N_("Manager (read only)")), ("auditor", N_("Auditor")),
@@ -65,7 +65,7 @@ async def _unit_move(s: Services, a: dict[str, str]) -> str:
 
 
 async def _unit_merge(s: Services, a: dict[str, str]) -> str:
-    result = await s.units.merge(a["old"], a["into"])
+    result = await s.unit_merge.merge(a["old"], a["into"])
     return esc(_(
         "Unit {old} merged into {into}: {dossiers} dossiers, {accounts} accounts, {units} units, {requests} requests moved."
     ).format(**asdict(result)))

@@ -13,9 +13,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views import clip, echo, esc
-from services.platform.audit import AuditFilter, AuditPage
 from services.core.clock import format_local_datetime, parse_date
 from services.facade import Services
+from services.platform.audit import AuditFilter, AuditPage
 
 PERSONAL_ID = re.compile(r"^\d{12}$")
 FILTER_KEY = "audit_filter"  # kept in the conversation's data, so that paging keeps the filter
@@ -59,7 +59,7 @@ def render(page: AuditPage, services: Services) -> tuple[str, InlineKeyboardMark
 async def audit(message: Message, command: CommandObject, state: FSMContext, services: Services) -> None:
     where = parse_filter(command.args)
     if where is None:
-        await message.answer(_("Not a real date: {text}. Use dd/mm/yyyy.").format(text=echo(command.args)))
+        await message.answer(_("Not a real date: {text}. Use dd/mm/yyyy.").format(text=echo(command.args or "")))
         return
     page = await services.audit.events(where)
     await state.update_data({FILTER_KEY: {"username": where.username, "personal_id": where.personal_id,

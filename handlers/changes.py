@@ -32,6 +32,13 @@ from handlers.forms import (
     take_reason,
 )
 from handlers.views import button, clip, error_text, esc, keyboard
+from services.changes.declarations import PendingItem
+from services.changes.planners import LABELS, Line
+from services.changes.recording import Logged, Preview, Target
+from services.core.clock import format_date
+from services.core.errors import InvalidInput
+from services.core.policy import Action
+from services.facade import Services
 from services.platform.attachments import Upload
 from services.regime.change_kinds import (
     CATEGORY_TITLES,
@@ -46,11 +53,6 @@ from services.regime.change_kinds import (
     kinds_for,
     prompts_of,
 )
-from services.changes.service import LABELS, Line, Logged, PendingItem, Preview, Target
-from services.core.clock import format_date
-from services.core.errors import InvalidInput
-from services.facade import Services
-from services.core.policy import Action
 
 DYNAMIC = frozenset({Ask.UNIT, Ask.UNIT_IN_SCOPE, Ask.RANK, Ask.EDUCATION, Ask.ETHNICITY})
 
@@ -138,7 +140,7 @@ def _build(kind: ChangeKind, declared: bool) -> Form:
             lines.append(_("Person: <b>{name}</b>").format(name=esc(context.get("name", ""))))
         lines += answer_lines(form, answers, shown)
         if kind.category is Category.NEW:
-            preview: Preview = await services.changes.preview_new(answers)
+            preview: Preview = await services.new_dossiers.preview_new(answers)
         else:
             preview = await services.changes.preview(kind.name, int(context["dossier"]), answers, declared)
         if preview.lines:
@@ -155,9 +157,10 @@ def _build(kind: ChangeKind, declared: bool) -> Form:
 
     async def submit(services: Services, answers: dict[str, str], uploads: list[Upload]) -> Reply:
         if kind.category is Category.NEW:
-            return created_reply(await services.changes.create(answers, uploads))
+            return created_reply(await services.new_dossiers.create(answers, uploads))
         if declared:
-            return declared_reply(await services.changes.declare(kind.name, answers, uploads), FORMS[name], answers)
+            done = await services.declarations.declare(kind.name, answers, uploads)
+            return declared_reply(done, FORMS[name], answers)
         return logged_reply(await services.changes.log(kind.name, int(answers["_dossier"]), answers, uploads))
 
     prompts = prompts_of(kind, declared)
@@ -279,7 +282,7 @@ async def kind_picked(query: CallbackQuery, callback_data: ChangeKindPick, state
 
 
 async def declare(message: Message, services: Services) -> None:
-    target = await services.changes.own_dossier()
+    target = await services.declarations.own_dossier()
     kinds = kinds_for(declared=True)
     await message.answer(kinds_text(target, kinds),
                          reply_markup=kinds_keyboard(kinds, lambda kind: DeclareKindPick(kind=kind.name)))
@@ -287,7 +290,7 @@ async def declare(message: Message, services: Services) -> None:
 
 async def declare_picked(query: CallbackQuery, callback_data: DeclareKindPick, state: FSMContext,
                          services: Services) -> None:
-    target = await services.changes.own_dossier()
+    target = await services.declarations.own_dossier()
     form = DECLARATION_FORMS.get(callback_data.kind)
     if form is not None and isinstance(query.message, Message):
         await start_form(query.message, state, form, services, {"dossier": target.id, "name": target.full_name})
@@ -303,7 +306,7 @@ def pending_line(item: PendingItem) -> str:
 
 async def pending(message: Message, services: Services) -> None:
     services.require(Action.EDIT_DOSSIER)
-    items = await services.changes.pending()
+    items = await services.declarations.pending()
     if not items:
         await message.answer(_("No declaration is waiting for you."))
         return
@@ -319,7 +322,7 @@ async def decide(query: CallbackQuery, callback_data: Decide, state: FSMContext,
         await ask_reason(query, state, RejectStates.reason, "event", callback_data.id, _(
             "Why is declaration #{event} rejected? The person will read your reason.").format(event=callback_data.id))
         return
-    done = await services.changes.decide(callback_data.id, True)
+    done = await services.declarations.decide(callback_data.id, True)
     if isinstance(query.message, Message):
         await query.message.answer(_("Declaration #{event} approved and entered in the dossier of {name}.").format(
             event=done.event_id, name=esc(done.full_name)) + "\n" + "\n".join(change_lines(done.lines)))
@@ -328,7 +331,7 @@ async def decide(query: CallbackQuery, callback_data: Decide, state: FSMContext,
 
 async def reject_reason(message: Message, state: FSMContext, services: Services) -> None:
     reason = message.text or ""
-    done = await take_reason(message, state, "event", lambda event_id, text: services.changes.decide(
+    done = await take_reason(message, state, "event", lambda event_id, text: services.declarations.decide(
         event_id, False, text), again=_("Why is it rejected?"))
     if done is None:
         return

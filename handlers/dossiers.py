@@ -12,11 +12,11 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.views import MAX_MESSAGE_LENGTH, button, esc, keyboard
 from services.core.clock import format_date
-from services.regime.dossier_fields import HISTORY_KINDS, RECORD_KINDS, SECTION_TITLES, SECTIONS, DossierFull, Record
-from services.dossiers.service import DossierCard
-from services.facade import Services
 from services.core.i18n import N_
 from services.core.policy import Action
+from services.dossiers.service import DossierCard
+from services.facade import Services
+from services.regime.dossier_fields import HISTORY_KINDS, RECORD_KINDS, SECTION_TITLES, SECTIONS, DossierFull, Record
 
 SEX_LABELS = {"M": N_("Male"), "F": N_("Female")}
 EMPLOYMENT_LABELS = {
@@ -151,7 +151,7 @@ async def open_section(query: CallbackQuery, callback_data: DossierSection, serv
 
 
 async def print_dossier(query: CallbackQuery, callback_data: PrintDossier, services: Services) -> None:
-    filename, content = await services.dossiers.printed_2c(callback_data.id)
+    filename, content = await services.printed_2c(callback_data.id)
     if isinstance(query.message, Message):
         await query.message.answer_document(BufferedInputFile(content, filename=filename),
                                             caption=_("Resume form (Mẫu 2C-BNV/2008) to print."))

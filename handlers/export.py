@@ -12,8 +12,8 @@ from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
 from services.core.clock import format_date, local_today
-from services.facade import Services
 from services.core.policy import Action
+from services.facade import Services
 
 # The Bot API refuses documents over 50 MB.
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024

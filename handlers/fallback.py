@@ -6,6 +6,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+
 async def not_understood(message: Message) -> None:
     await message.answer(_("I did not understand that. Send /help to see what you can do."))
 

@@ -14,13 +14,13 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.forms import Field, Form, Reply, busy, register, start_form
 from handlers.views import MAX_MESSAGE_LENGTH, button, error_text, esc
-from services.platform.attachments import Upload
 from services.core.clock import format_local_date
 from services.core.errors import InvalidInput
-from services.facade import Services
-from services.oversight.feedback import KINDS, STATUSES, FeedbackView
 from services.core.i18n import N_
 from services.core.policy import Action
+from services.facade import Services
+from services.oversight.feedback import KINDS, STATUSES, FeedbackView
+from services.platform.attachments import Upload
 
 
 class FeedbackAnswer(CallbackData, prefix="fba"):

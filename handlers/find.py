@@ -15,9 +15,9 @@ from handlers.forms import guard_prompt
 from handlers.views import button, clip, echo, error_text, esc, keyboard
 from services.core.clock import format_date
 from services.core.errors import InvalidInput
-from services.facade import Services
-from services.dossiers.lookup import FindPage, split_filters
 from services.core.policy import Action
+from services.dossiers.lookup import FindPage, split_filters
+from services.facade import Services
 
 LAST_SEARCH = "find"  # the query and filters, kept in the conversation's data for the page buttons
 PURPOSE = "find_for"  # what picking a candidate does: open (the card), update, history
@@ -27,7 +27,7 @@ class FindStates(StatesGroup):
     query = State()
 
 
-guard_prompt(FindStates.query, Action.VIEW_DOSSIER)
+guard_prompt(FindStates.query, lambda data: Action.EDIT_DOSSIER if data.get(PURPOSE) == "update" else Action.VIEW_DOSSIER)
 
 
 class FindMore(CallbackData, prefix="fnd"):

@@ -25,11 +25,12 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views import button, error_text, esc, keyboard
-from services.platform.attachments import Upload, check_announced
+from services.core.actor import Actor
 from services.core.errors import InvalidInput, ServiceError
-from services.facade import Services
 from services.core.i18n import N_
-from services.core.policy import Action
+from services.core.policy import Action, allows
+from services.facade import Services
+from services.platform.attachments import Upload, check_announced
 from services.platform.sessions import SessionExpired
 
 logger = logging.getLogger(__name__)
@@ -108,22 +109,29 @@ class FormStates(StatesGroup):
     answering = State()
 
 
-# The prompts that are not forms (a reason, a date, a query) and the action each one serves.
-PROMPTS: dict[str, Action] = {}
+# Every prompt (a state waiting for the user's answer) names the action it serves, read from its data,
+# or is declared free (signing in is how rights are gained); tests/test_invariants.py holds every prompt
+# of the handlers to it. A state no version knows any more guards nothing: /cancel or the next prompt ends it.
+ActionOf = Callable[[dict[str, Any]], Action | None]
+PROMPTS: dict[str, ActionOf] = {}
+FREE_PROMPTS: set[str] = set()
 
 
-def guard_prompt(state: State, action: Action) -> None:
+def guard_prompt(state: State, action: Action | ActionOf) -> None:
     """Declare what a prompt is for: its answers are refused once the actor may no longer do it."""
     assert state.state is not None
-    PROMPTS[state.state] = action
+    PROMPTS[state.state] = action if callable(action) else (lambda _data: action)
 
 
-async def prompt_action(raw_state: str | None, state: FSMContext) -> Action | None:
-    """The action the prompt under way serves, or None when no guarded prompt is open."""
-    if raw_state == FormStates.answering.state:
-        form = FORMS.get((await state.get_data()).get("form", ""))
-        return form.action if form is not None else None
-    return PROMPTS.get(raw_state or "")
+def free_prompt(*states: State) -> None:
+    FREE_PROMPTS.update(s.state for s in states if s.state is not None)
+
+
+async def prompt_refused(raw_state: str | None, state: FSMContext, actor: Actor) -> bool:
+    """True when the actor, as re-read for this update, may no longer do what the prompt under way is for."""
+    rule = PROMPTS.get(raw_state or "")
+    action = rule(await state.get_data()) if rule is not None else None
+    return action is not None and not allows(actor, action)
 
 
 class FormChoice(CallbackData, prefix="fc"):
@@ -144,6 +152,16 @@ class FormConfirm(CallbackData, prefix="fk"):
 
 class FormEdit(CallbackData, prefix="fe"):
     step: int
+
+
+FORM_BUTTONS = frozenset(factory.__prefix__ for factory in (FormChoice, FormBack, FormGroup, FormConfirm, FormEdit))
+
+
+def is_form_button(data: str | None) -> bool:
+    return data is not None and data.split(":", 1)[0] in FORM_BUTTONS
+
+
+guard_prompt(FormStates.answering, lambda data: FORMS[data["form"]].action if data.get("form") in FORMS else None)
 
 
 # -- the conversation's data ------------------------------------------------------------------------------
@@ -530,4 +548,5 @@ def build_router() -> Router:
 
 
 __all__ = ["Field", "Form", "ask_reason", "busy", "take_reason", "field_label", "FormStates", "N_", "Notice", "Reply",
-           "build_router", "guard_prompt", "prompt_action", "register", "send_notices", "start_form"]
+           "build_router", "free_prompt", "guard_prompt", "is_form_button", "prompt_refused", "register", "send_notices",
+           "start_form"]

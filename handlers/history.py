@@ -17,14 +17,14 @@ from handlers.dossiers import EMPLOYMENT_LABELS, SEX_LABELS, HistoryOpen, within
 from handlers.find import look_up
 from handlers.forms import busy, guard_prompt
 from handlers.views import button, error_text, esc, keyboard
-from services.changes.service import AsOf, History, HistoryEntry
 from services.core.clock import format_date, format_local_datetime, parse_date
-from services.regime.dossier_fields import SECTIONS
-from services.dossiers.service import DATE_FIELDS
 from services.core.errors import InvalidInput
-from services.facade import Services
 from services.core.i18n import N_
 from services.core.policy import Action
+from services.dossiers.history import AsOf, History, HistoryEntry
+from services.dossiers.service import DATE_FIELDS
+from services.facade import Services
+from services.regime.dossier_fields import SECTIONS
 
 STATUS_NOTES = {"pending": N_("waiting for the clerk"), "rejected": N_("rejected"), "withdrawn": N_("withdrawn"),
                 "registered": N_("registered, not entered yet"), "entered": N_("registered, then entered")}
@@ -109,14 +109,14 @@ async def history(message: Message, command: CommandObject, state: FSMContext, s
                   raw_state: str | None = None) -> None:
     services.require(Action.OPEN_DOSSIER)
     if services.actor.role is not None and services.actor.role.value == "employee":
-        target = await services.changes.own_dossier()
+        target = await services.declarations.own_dossier()
         await show_history(message, services, target.id)
         return
     await look_up(message, state, services, command.args, raw_state, purpose="history")
 
 
 async def show_history(message: Message, services: Services, dossier_id: int) -> None:
-    found = await services.changes.history(dossier_id)
+    found = await services.history.history(dossier_id)
     files = [item for entry in found.entries for item in entry.attachments][:20]
     buttons = [button(f"📎 {item.file_name[:30]}", AttachmentGet(id=item.id)) for item in files]
     await message.answer(render_history(found, services), reply_markup=keyboard(
@@ -147,11 +147,11 @@ async def day_typed(message: Message, state: FSMContext, services: Services) -> 
         return
     dossier_id = int((await state.get_data()).get("dossier", 0))
     await state.clear()
-    await message.answer(render_as_of(await services.changes.as_of(dossier_id, day)))
+    await message.answer(render_as_of(await services.history.as_of(dossier_id, day)))
 
 
 async def send_attachment(query: CallbackQuery, callback_data: AttachmentGet, services: Services) -> None:
-    file_name, content = await services.changes.attachment(callback_data.id)
+    file_name, content = await services.history.attachment(callback_data.id)
     if isinstance(query.message, Message):
         await query.message.answer_document(BufferedInputFile(content, filename=file_name))
 

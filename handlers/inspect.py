@@ -25,11 +25,11 @@ from handlers.stats import parse_args
 from handlers.views import button, clip, esc, keyboard, or_usage, share
 from services.core.clock import format_date
 from services.core.errors import InvalidInput
-from services.facade import Services
 from services.core.i18n import N_
-from services.oversight.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
-from services.documents.inspection_workbook import inspection_workbook
 from services.core.policy import Action
+from services.documents.inspection_workbook import inspection_workbook
+from services.facade import Services
+from services.oversight.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
 from services.oversight.statistics import StatRow
 
 USAGE_HINT = "/inspect [UNIT] [dd/mm/yyyy]"

@@ -11,8 +11,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views import error_text
 from services.core.errors import ServiceError
-from services.facade import Services
 from services.core.i18n import SUPPORTED_LOCALES
+from services.facade import Services
 
 # Each language is named in itself, so that anyone can find theirs.
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -50,7 +50,7 @@ async def ask_language(message: Message, command: CommandObject, services: Servi
 async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, services: Services) -> None:
     locale = await services.preferences.set_language(callback_data.locale)
     text = confirmation(locale)
-    if query.message is not None:
+    if isinstance(query.message, Message):
         await query.message.edit_text(text)
 
 

@@ -18,10 +18,10 @@ from aiogram.utils.i18n import gettext as _
 from handlers.dossiers import OpenDossier
 from handlers.views import button, clip, esc, keyboard
 from services.core.clock import format_date, format_local_datetime
+from services.core.i18n import N_
 from services.facade import Services
 from services.oversight.feedback import STATUSES as FEEDBACK_STATUSES
 from services.oversight.inspection import FINDINGS
-from services.core.i18n import N_
 
 KIND_TITLES = {
     "report_due": N_("Half-yearly report due"),

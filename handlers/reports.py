@@ -27,17 +27,18 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.forms import Field, Form, Reply, busy, register, start_form
-from handlers.views import alert, button, clip, error_text, esc, keyboard, percent, share
+from handlers.views import button, clip, error_text, esc, keyboard, percent, refusal, share
 from services.core.clock import format_date, format_local_date, format_local_datetime
 from services.core.errors import InvalidInput
-from services.facade import Services
 from services.core.i18n import N_
 from services.core.policy import Action
 from services.documents.report_docx import render_provincial_report, render_unit_report
+from services.documents.stats_workbook import provincial_workbook, statistics_title, statistics_workbook
+from services.facade import Services
 from services.oversight.compliance import Compliance
 from services.oversight.inspection import FINDINGS
-from services.oversight.reports import PERIOD, REPORT_STATES, SECTION_TITLES, SUBMITTED, Board, Quality, ReportView
-from services.documents.stats_workbook import provincial_workbook, statistics_title, statistics_workbook
+from services.oversight.periods import PERIOD
+from services.oversight.reports import REPORT_STATES, SECTION_TITLES, SUBMITTED, Board, Quality, ReportView
 
 PART_LABELS = {"a": "a)", "c": "c)", "d": "d)", "dd": "đ)"}
 MAX_PICKS = 40
@@ -334,8 +335,8 @@ async def edit(query: CallbackQuery, callback_data: ReportEdit, state: FSMContex
         return
     view = await services.reports.open(callback_data.unit, callback_data.period)
     if not view.editable:
-        await query.answer(alert(_("The report {period} of {unit} was already submitted; it can no longer "
-                                   "change.").format(period=view.period.code, unit=view.unit_name)), show_alert=True)
+        await query.answer(_("The report {period} of {unit} was already submitted; it can no longer "
+                             "change.").format(period=view.period.code, unit=view.unit_name), show_alert=True)
         return
     if not isinstance(query.message, Message):
         return
@@ -370,7 +371,7 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
     if not callback_data.sure:
         view = await services.reports.open(callback_data.unit, callback_data.period)
         if view.missing:
-            await query.answer(alert(missing_text(view)), show_alert=True)
+            await query.answer(missing_text(view), show_alert=True)
             return
         await query.message.answer(
             _("Submit the report {period} of {unit} to the personnel office? Once submitted it cannot be "
@@ -382,7 +383,7 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
     try:
         view = await services.reports.submit(callback_data.unit, callback_data.period)
     except InvalidInput as error:
-        await query.answer(alert(error.render(_)), show_alert=True)
+        await query.answer(refusal(error), show_alert=True)
         return
     assert view.submitted_at is not None
     text = _("Report {period} of {unit} submitted on {when}.").format(

@@ -16,6 +16,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.forms import free_prompt
 from handlers.views import error_text, esc
 from services.accounts.service import PasswordCheck
 from services.core.errors import InvalidInput, ServiceError
@@ -33,6 +34,11 @@ class Reauth(StatesGroup):
 class ChangePassword(StatesGroup):
     current = State()
     new = State()
+
+
+# Signing in and changing one's password are how an account gets and keeps its rights: open to all; the
+# service checks the account itself (a revoked one cannot sign in).
+free_prompt(SignIn.first_password, Reauth.password, ChangePassword.current, ChangePassword.new)
 
 
 async def forget(message: Message) -> None:

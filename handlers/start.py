@@ -7,7 +7,6 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
-
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.commands import COMMANDS
@@ -29,7 +28,7 @@ async def start(message: Message, state: FSMContext, services: Services) -> None
         await message.answer(ask_first_password())
         return
     if actor.status in (AccountStatus.LOCKED, AccountStatus.REVOKED):
-        await message.answer(STATUS_NOTICE[actor.status]())
+        await message.answer(STATUS_NOTICE[AccountStatus(actor.status)]())
         return
     overview = await services.overview.overview()
     if not overview.signed_in:

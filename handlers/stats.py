@@ -21,11 +21,11 @@ from aiogram.utils.i18n import gettext as _
 from handlers.views import MAX_CAPTION_LENGTH, clip, esc, or_usage, share
 from services.core.clock import format_date, parse_date
 from services.core.errors import InvalidInput
-from services.facade import Services
 from services.core.i18n import N_
-from services.oversight.statistics import StatTable
 from services.documents.stats_chart import render_chart
 from services.documents.stats_workbook import statistics_title, statistics_workbook
+from services.facade import Services
+from services.oversight.statistics import StatTable
 
 USAGE_HINT = "/stats [UNIT] [dd/mm/yyyy]"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

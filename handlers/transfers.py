@@ -14,17 +14,26 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.forms import (
-    Field, Form, Notice, Reply, ask_reason, guard_prompt, register, send_notices, start_form, take_reason,
+    Field,
+    Form,
+    Notice,
+    Reply,
+    ask_reason,
+    guard_prompt,
+    register,
+    send_notices,
+    start_form,
+    take_reason,
 )
 from handlers.views import button, clip, echo, error_text, esc, keyboard
-from services.platform.attachments import Upload
-from services.regime.change_kinds import CUSTODY
 from services.core.clock import format_date
 from services.core.errors import InvalidInput
-from services.facade import Services
 from services.core.i18n import N_
 from services.core.policy import Action
 from services.custody.transfers import CandidatePage, TransferResult, TransferView
+from services.facade import Services
+from services.platform.attachments import Upload
+from services.regime.change_kinds import CUSTODY
 
 LAST_QUERY = "transfer_query"
 STATUS_LABELS = {"pending": N_("pending"), "approved": N_("approved"), "rejected": N_("rejected"),

@@ -35,11 +35,16 @@ MAX_MESSAGE_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_ALERT_LENGTH = 200
 ECHO_LENGTH = 100  # what a reply quotes of the user's own input
+QUOTED_LENGTH = 200  # a value a refusal names (often what the user typed, sometimes a list of choices)
+
+
+def shorten(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def echo(value: str, limit: int = ECHO_LENGTH) -> str:
     """The user's input quoted back: shortened, then escaped, so a reply never grows with it."""
-    return esc(value if len(value) <= limit else value[: limit - 1] + "…")
+    return esc(shorten(value, limit))
 
 
 def esc(value: object) -> str:
@@ -57,8 +62,13 @@ def status_label(status: str) -> str:
 T = TypeVar("T")
 
 
+def refusal(error: ServiceError, translate: Callable[[str], str] = _) -> str:
+    """A refusal as plain text in the reader's language, the values it quotes shortened."""
+    return error.render(translate, quote=lambda value: shorten(value, QUOTED_LENGTH) if isinstance(value, str) else value)
+
+
 def error_text(error: ServiceError) -> str:
-    return esc(error.render(_))
+    return esc(refusal(error))
 
 
 async def or_usage(message: Message, usage: str, call: Callable[[], Awaitable[T]]) -> T | None:
@@ -68,11 +78,6 @@ async def or_usage(message: Message, usage: str, call: Callable[[], Awaitable[T]
     except InvalidInput as error:
         await message.answer(error_text(error) + "\n" + _("Usage: {usage}").format(usage=esc(usage)))
         return None
-
-
-def alert(text: str) -> str:
-    """A text for a callback's alert: plain (no HTML there) and within Telegram's 200 characters."""
-    return text if len(text) <= MAX_ALERT_LENGTH else text[: MAX_ALERT_LENGTH - 1] + "…"
 
 
 def clip(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:

@@ -6,26 +6,32 @@ from functools import cached_property
 from pathlib import Path
 
 from services.accounts.service import AccountService
+from services.accounts.subaccounts import SubAccountService
+from services.changes.declarations import Declarations
+from services.changes.log import ChangeLog
+from services.changes.new_dossiers import NewDossiers
 from services.core.actor import Actor
-from services.platform.attachments import FileStore
-from services.platform.audit import AuditService
-from services.changes.service import ChangeService
 from services.core.clock import Clock
-from services.dossiers.io.service import DossierIOService
-from services.dossiers.service import DossierService
 from services.core.errors import PermissionDenied
+from services.core.policy import Action, allows
+from services.custody.merge import UnitMerge
+from services.custody.transfers import TransferService
+from services.documents.print2c import printed_2c
+from services.dossiers.history import HistoryService
+from services.dossiers.io.service import DossierIOService
+from services.dossiers.lookup import LookupService
+from services.dossiers.service import DossierService
 from services.oversight.feedback import FeedbackService
 from services.oversight.inspection import InspectionService
-from services.dossiers.lookup import LookupService
 from services.oversight.overview import OverviewService
-from services.core.policy import Action, allows
-from services.platform.preferences import PreferenceService
-from services.reminders.service import MyReminders, broadcast
 from services.oversight.reports import ReportService
 from services.oversight.statistics import StatisticsService
-from services.accounts.subaccounts import SubAccountService
-from services.custody.transfers import TransferService
+from services.platform.attachments import FileStore
+from services.platform.audit import AuditService
+from services.platform.calendar import CalendarService
+from services.platform.preferences import PreferenceService
 from services.platform.units import UnitService
+from services.reminders.service import MyReminders, broadcast
 from storage import UnitOfWork
 
 
@@ -53,8 +59,24 @@ class Services:
         return FileStore(self.files_dir) if self.files_dir is not None else None
 
     @cached_property
-    def changes(self) -> ChangeService:
-        return ChangeService(self.uow, self.actor, self.clock, self._files())
+    def changes(self) -> ChangeLog:
+        return ChangeLog(self.uow, self.actor, self.clock, self._files())
+
+    @cached_property
+    def declarations(self) -> Declarations:
+        return Declarations(self.uow, self.actor, self.clock, self._files())
+
+    @cached_property
+    def new_dossiers(self) -> NewDossiers:
+        return NewDossiers(self.uow, self.actor, self.clock, self._files())
+
+    @cached_property
+    def history(self) -> HistoryService:
+        return HistoryService(self.uow, self.actor, self.clock, self._files())
+
+    @cached_property
+    def calendar(self) -> CalendarService:
+        return CalendarService(self.uow, self.actor, self.clock)
 
     @cached_property
     def transfers(self) -> TransferService:
@@ -110,3 +132,11 @@ class Services:
     @cached_property
     def units(self) -> UnitService:
         return UnitService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def unit_merge(self) -> UnitMerge:
+        return UnitMerge(self.uow, self.actor, self.clock)
+
+    async def printed_2c(self, dossier_id: int) -> tuple[str, bytes]:
+        """The resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for viên chức) as a .docx, and its file name."""
+        return await printed_2c(self.dossiers, self.clock, dossier_id)

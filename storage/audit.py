@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEvent
+from storage.repositories import table_of
 
 GENESIS_HASH = "0" * 64
 # Any constant: the key of the PostgreSQL advisory lock that makes appends to the chain one at a time.
@@ -144,7 +145,7 @@ class AuditRepository:
             digest = chain_hash(previous, values)
             rows.append({**values, "occurred_at": event.at.astimezone(dt.UTC), "prev_hash": previous, "hash": digest})
             previous = digest
-        await self.session.execute(insert(AuditEvent.__table__), rows)
+        await self.session.execute(insert(table_of(AuditEvent)), rows)
         return ChainHead(seq, previous)
 
     async def _lock_chain(self) -> None:

@@ -161,7 +161,10 @@ class ChangeRepository:
             .where(Account.role == "clerk", Account.status == "active", Account.telegram_user_id.is_not(None), covers)
             .order_by(Account.id)
         )
-        return [(int(row[0]), int(row[1]), row[2]) for row in (await self.session.execute(query)).all()]
+        # The query keeps bound accounts only (telegram_user_id IS NOT NULL): the None test drops nothing.
+        return [(int(account_id), int(telegram_id), locale)
+                for account_id, telegram_id, locale in (await self.session.execute(query)).all()
+                if telegram_id is not None]
 
     async def employee_of(self, personal_id: str) -> tuple[int, str | None] | None:
         """The Telegram id and locale of the active employee account bound to this person, if any."""
@@ -169,4 +172,5 @@ class ChangeRepository:
             Account.personal_id == personal_id, Account.role == "employee", Account.status == "active",
             Account.telegram_user_id.is_not(None))
         row = (await self.session.execute(query)).first()
-        return None if row is None else (int(row[0]), row[1])
+        # The query keeps a bound account only (telegram_user_id IS NOT NULL): row[0] is never None.
+        return None if row is None or row[0] is None else (int(row[0]), row[1])

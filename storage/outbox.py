@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,10 +70,13 @@ class OutboxRepository:
         """After a crash: the claims of dead senders (or stale ones) go back to pending (never attempted);
         rows they left mid-call become ambiguous (maybe sent: never resent). The two counts."""
         gone = Outbox.claimed_by.in_(list(dead)) | (Outbox.claimed_at < stale_before)
-        released = await self.session.execute(update(Outbox).where(Outbox.status == "claimed", gone)
-                                              .values(status="pending", claimed_by=None, claimed_at=None))
-        ambiguous = await self.session.execute(update(Outbox).where(Outbox.status == "sending", gone)
-                                               .values(status="ambiguous", last_error="interrupted mid-call"))
+        # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
+        released = cast(CursorResult[Any], await self.session.execute(
+            update(Outbox).where(Outbox.status == "claimed", gone)
+            .values(status="pending", claimed_by=None, claimed_at=None)))
+        ambiguous = cast(CursorResult[Any], await self.session.execute(
+            update(Outbox).where(Outbox.status == "sending", gone)
+            .values(status="ambiguous", last_error="interrupted mid-call")))
         return int(released.rowcount or 0), int(ambiguous.rowcount or 0)
 
     async def start_sending(self, row_id: int, sender: str, attempts: int) -> bool:
@@ -105,8 +108,10 @@ class OutboxRepository:
 
     async def release(self, sender: str) -> int:
         """This sender's claims it did not get to (a pass cut short): back to pending."""
-        result = await self.session.execute(update(Outbox).where(Outbox.status == "claimed", Outbox.claimed_by == sender)
-                                            .values(status="pending", claimed_by=None, claimed_at=None))
+        # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
+        result = cast(CursorResult[Any], await self.session.execute(
+            update(Outbox).where(Outbox.status == "claimed", Outbox.claimed_by == sender)
+            .values(status="pending", claimed_by=None, claimed_at=None)))
         return int(result.rowcount or 0)
 
     async def counts(self) -> dict[str, int]:
@@ -189,7 +194,10 @@ class ReminderSourceRepository:
         query = select(Account.id, Account.telegram_user_id, Account.locale).where(
             Account.role == "admin", Account.status == "active", Account.telegram_user_id.is_not(None)
         ).order_by(Account.id)
-        return [(int(r[0]), int(r[1]), r[2]) for r in (await self.session.execute(query)).all()]
+        # The query keeps bound accounts only (telegram_user_id IS NOT NULL): the None test drops nothing.
+        return [(int(account_id), int(telegram_id), locale)
+                for account_id, telegram_id, locale in (await self.session.execute(query)).all()
+                if telegram_id is not None]
 
     async def bound_accounts(self) -> Sequence[Account]:
         query = select(Account).where(Account.status.in_(("active", "restricted")), Account.telegram_user_id.is_not(None))

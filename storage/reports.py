@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,12 +86,13 @@ class ReportRepository:
     async def drop_reminders(self, unit_id: int, period: str) -> int:
         """The unit's report reminders of the period not sent yet: dropped, the report is in. (A claimed one
         is dropped too: its sender sends only what it still finds claimed.)"""
-        result = await self.session.execute(
+        # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
+        result = cast(CursorResult[Any], await self.session.execute(
             update(Outbox)
             .where(Outbox.object_type == "unit", Outbox.object_id == f"{unit_id}:{period}",
                    Outbox.kind.in_(REPORT_REMINDERS), Outbox.status.in_(("pending", "claimed")))
             .values(status="dropped", last_error="the report was submitted")
-        )
+        ))
         return int(result.rowcount or 0)
 
     # -- what section (a) measures, per unit ---------------------------------------------------------

@@ -5,9 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, bindparam, false, func, insert, literal, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    String,
+    Table,
+    bindparam,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -51,6 +65,12 @@ def under(path: Any, prefixes: Sequence[str]) -> ColumnElement[bool]:
     if "/" in prefixes:
         return true()
     return or_(*(path.startswith(prefix, autoescape=True) for prefix in prefixes))
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Table of a mapped class: the declarative stubs type `__table__` as a FromClause, though for
+    a class mapped to one table, as all of ours are, it is always a Table."""
+    return cast(Table, model.__table__)
 
 
 class _Repository:
@@ -150,12 +170,13 @@ class AccountRepository(_Repository):
 
     async def extend_session(self, account_id: int, now: dt.datetime, idle: dt.timedelta) -> bool:
         """Move the session's last activity to `now` if it was within `idle`: one statement, False when stale."""
-        result = await self.session.execute(
+        # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
+        result = cast(CursorResult[Any], await self.session.execute(
             update(Account)
             .where(Account.id == account_id, Account.last_active_at.is_not(None), Account.last_active_at >= now - idle)
             .values(last_active_at=now, last_seen_at=now)  # the last use, which outlives a sign-out
             .execution_options(synchronize_session=False)
-        )
+        ))
         return bool(result.rowcount)
 
     async def by_username(self, username: str) -> Account | None:
@@ -247,7 +268,7 @@ class DossierRepository(_Repository):
     async def add_many(self, rows: Iterable[dict[str, Any]]) -> None:
         rows = list(rows)
         if rows:
-            await self.session.execute(Dossier.__table__.insert(), rows)
+            await self.session.execute(table_of(Dossier).insert(), rows)
 
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(Dossier)) or 0)
@@ -272,7 +293,7 @@ class DossierRepository(_Repository):
 
     async def add_records(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(DossierRecord.__table__.insert(), list(rows))
+            await self.session.execute(table_of(DossierRecord).insert(), list(rows))
 
     async def records(self, dossier_id: int) -> Sequence[DossierRecord]:
         query = (
@@ -308,7 +329,7 @@ class DossierRepository(_Repository):
         if not personal_ids:
             return {}
         names = dict.fromkeys(("id", "personal_id", "custodian_unit_id", "working_unit_id", *columns))
-        table = Dossier.__table__
+        table = table_of(Dossier)
         query = select(*(table.c[name] for name in names)).where(table.c.personal_id.in_(personal_ids))
         return {row.personal_id: dict(row._mapping) for row in await self.session.execute(query)}
 
@@ -316,7 +337,7 @@ class DossierRepository(_Repository):
         """Insert dossiers (every row with the same keys) in one executemany; their new ids by personal ID."""
         if not rows:
             return {}
-        table = Dossier.__table__
+        table = table_of(Dossier)
         result = await self.session.execute(insert(table).returning(table.c.id, table.c.personal_id), list(rows))
         return {personal_id: dossier_id for dossier_id, personal_id in result.all()}
 
@@ -326,7 +347,7 @@ class DossierRepository(_Repository):
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for dossier_id, values in changes:
             groups[tuple(sorted(values))].append({"key_id": dossier_id, **{f"new_{k}": v for k, v in values.items()}})
-        table = Dossier.__table__
+        table = table_of(Dossier)
         for columns, params in groups.items():
             statement = (
                 update(table)
@@ -367,7 +388,7 @@ class FsmRepository(_Repository):
 
     async def put_state(self, key: str, state: str | None, now: dt.datetime) -> None:
         # Only the state changes on conflict: the data collected so far is kept.
-        values = {"key": key, "state": state, "data": {}, "updated_at": now}
+        values: dict[str, Any] = {"key": key, "state": state, "data": {}, "updated_at": now}
         await self.session.execute(
             _upsert(self.session, FsmRecord, values, "key", update=["state", "updated_at"])
         )

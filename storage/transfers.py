@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -35,7 +35,7 @@ class TransferRepository:
                                               TransferRequest.status == "pending")
         return await self.session.scalar(query)
 
-    def _listing(self) -> tuple[object, OrgUnit, OrgUnit]:
+    def _listing(self) -> tuple[Select[TransferRequest, Dossier, OrgUnit, OrgUnit], type[OrgUnit], type[OrgUnit]]:
         requesting, holding = aliased(OrgUnit), aliased(OrgUnit)
         query = (select(TransferRequest, Dossier, requesting, holding)
                  .join(Dossier, Dossier.id == TransferRequest.dossier_id)
@@ -45,13 +45,13 @@ class TransferRepository:
 
     async def one(self, request_id: int) -> Row | None:
         query, _requesting, _holding = self._listing()
-        row = (await self.session.execute(query.where(TransferRequest.id == request_id))).first()  # type: ignore[attr-defined]
+        row = (await self.session.execute(query.where(TransferRequest.id == request_id))).first()
         return None if row is None else (row[0], row[1], row[2], row[3])
 
     async def pending(self, prefixes: Sequence[str]) -> list[Row]:
         """Pending requests whose requesting or holding unit lies in these subtrees, oldest first."""
         query, requesting, holding = self._listing()
-        query = query.where(  # type: ignore[attr-defined]
+        query = query.where(
             TransferRequest.status == "pending", or_(under(requesting.path, prefixes), under(holding.path, prefixes))
         ).order_by(TransferRequest.requested_at, TransferRequest.id)
         return [(r[0], r[1], r[2], r[3]) for r in (await self.session.execute(query)).all()]
@@ -59,7 +59,7 @@ class TransferRepository:
     async def overdue(self, before: dt.datetime) -> list[Row]:
         """Pending requests made before `before` and not yet escalated."""
         query, _requesting, _holding = self._listing()
-        query = query.where(  # type: ignore[attr-defined]
+        query = query.where(
             TransferRequest.status == "pending", TransferRequest.requested_at < before,
             TransferRequest.escalated_at.is_(None),
         ).order_by(TransferRequest.requested_at, TransferRequest.id)

@@ -9,14 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepository
 from storage.changes import ChangeRepository
+from storage.database import Database
 from storage.feedback import FeedbackRepository
 from storage.inspection import InspectionRepository
 from storage.outbox import OutboxRepository, ReminderSourceRepository
-from storage.transfers import TransferRepository
-from storage.database import Database
 from storage.reports import ReportRepository
-from storage.search import DossierSearch
-from storage.statistics import StatisticsRepository
 from storage.repositories import (
     AccountRepository,
     DossierRepository,
@@ -27,6 +24,9 @@ from storage.repositories import (
     SubAccountRepository,
     UnitRepository,
 )
+from storage.search import DossierSearch
+from storage.statistics import StatisticsRepository
+from storage.transfers import TransferRepository
 
 
 class Repositories:

@@ -8,13 +8,14 @@ import datetime as dt
 import pytest
 
 from services.accounts.service import AccountService, ActivationRefused, code_hash
+from services.accounts.subaccounts import SubAccountService
 from services.core.actor import Actor
 from services.core.clock import FrozenClock
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.identity import load_actor
 from services.core.policy import Action, can
+from services.custody.merge import UnitMerge
 from services.platform.sessions import SessionExpired
-from services.accounts.subaccounts import SubAccountService
 from services.platform.units import UnitService
 from storage import UnitOfWork
 
@@ -235,7 +236,7 @@ async def test_units_move_and_merge_keep_history(uow: UnitOfWork, clock: FrozenC
     assert moved.parent_code == "SNV" and bv.path == f"{snv.path}{bv.id}/"
 
     await units.move("BV", "SYT")
-    result = await units.merge("SYT", "SNV")
+    result = await UnitMerge(uow, SYSTEM, clock).merge("SYT", "SNV")
     assert (result.accounts, result.units) == (1, 1)
     async with uow.read() as repos:
         syt, bv, snv = [await repos.units.by_code(code) for code in ("SYT", "BV", "SNV")]

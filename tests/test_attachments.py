@@ -10,6 +10,7 @@ from pathlib import Path
 import docx
 import pytest
 
+from services.core.errors import InvalidInput
 from services.platform.attachments import (
     ALLOWED,
     MAX_BYTES,
@@ -21,7 +22,6 @@ from services.platform.attachments import (
     check_announced,
     type_of_content,
 )
-from services.core.errors import InvalidInput
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)

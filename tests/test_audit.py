@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from services.core.actor import Actor, Role
-from services.platform.audit import AuditService, record
 from services.core.clock import FrozenClock
 from services.core.errors import PermissionDenied
+from services.platform.audit import AuditService, record
 from storage import Database, UnitOfWork
 from storage.audit import chain_hash, hashed_fields
 

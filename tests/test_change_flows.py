@@ -30,13 +30,13 @@ from handlers.dossiers import HistoryOpen, UpdatePick
 from handlers.forms import Form, FormBack, FormConfirm, FormEdit, FormGroup
 from handlers.history import AsOfAsk, AttachmentGet
 from handlers.views import esc
+from services.dossiers.history import snapshot
 from services.regime.change_kinds import KINDS
-from services.changes.service import snapshot
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
 from storage.models import Attachment, ChangeEvent, Dossier, DossierRecord, DossierVersion
-from tests.talk import Talk, tr
 from tests.conftest import BotHarness
+from tests.talk import Talk, tr
 from tests.test_accounts import audit_actions, sign_in, tree
 from tests.test_attachments import JPEG, PDF
 from tests.test_lookup import PEOPLE, add_people, bot_sign_in

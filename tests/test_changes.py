@@ -11,11 +11,16 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from services.changes.declarations import Declarations
+from services.changes.log import ChangeLog
+from services.changes.new_dossiers import NewDossiers
+from services.changes.planners import PLANNERS
 from services.core.actor import Actor
-from services.platform.attachments import FileStore, Upload
-from services.changes.service import ChangeService
 from services.core.clock import FrozenClock
 from services.core.errors import InvalidInput, PermissionDenied
+from services.dossiers.history import HistoryService
+from services.platform.attachments import FileStore, Upload
+from services.platform.calendar import CalendarService
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
@@ -44,8 +49,20 @@ async def clerk(uow: UnitOfWork, clock: FrozenClock, people: dict[str, int]) -> 
     return await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
 
 
-def service(uow: UnitOfWork, actor: Actor, clock: FrozenClock, files: Path | None = None) -> ChangeService:
-    return ChangeService(uow, actor, clock, FileStore(files) if files else None)
+def service(uow: UnitOfWork, actor: Actor, clock: FrozenClock, files: Path | None = None) -> ChangeLog:
+    return ChangeLog(uow, actor, clock, FileStore(files) if files else None)
+
+
+def declarations(uow: UnitOfWork, actor: Actor, clock: FrozenClock) -> Declarations:
+    return Declarations(uow, actor, clock)
+
+
+def new_dossiers(uow: UnitOfWork, actor: Actor, clock: FrozenClock, files: Path | None = None) -> NewDossiers:
+    return NewDossiers(uow, actor, clock, FileStore(files) if files else None)
+
+
+def history_service(uow: UnitOfWork, actor: Actor, clock: FrozenClock, files: Path | None = None) -> HistoryService:
+    return HistoryService(uow, actor, clock, FileStore(files) if files else None)
 
 
 async def dossier(uow: UnitOfWork, dossier_id: int) -> Dossier:
@@ -79,26 +96,26 @@ async def test_working_days_and_the_admins_extra_day_off(uow: UnitOfWork, clock:
     answers = {"form": "Giấy khen", **PAPER, "effective_on": "26/06/2026"}  # a Friday
     first = await changes.log("commendation", people["001188000111"], answers)
     assert first.deadline == dt.date(2026, 7, 1)  # Mon 29, Tue 30, Wed 01
-    assert await service(uow, SYSTEM, clock).add_day_off(dt.date(2026, 6, 30), "Nghỉ bù") is True
+    assert await CalendarService(uow, SYSTEM, clock).add_day_off(dt.date(2026, 6, 30), "Nghỉ bù") is True
     second = await changes.log("commendation", people["001188000111"], answers)
     assert (second.deadline, second.on_time) == (dt.date(2026, 7, 2), True)
     with pytest.raises(PermissionDenied):
-        await changes.add_day_off(dt.date(2026, 7, 3), "a clerk may not")
+        await CalendarService(uow, clerk, clock).add_day_off(dt.date(2026, 7, 3), "a clerk may not")
 
 
 async def test_as_of_a_date_before_a_change_shows_the_old_value(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
                                                                 people: dict[str, int]) -> None:
-    changes = service(uow, clerk, clock)
+    changes, past = service(uow, clerk, clock), history_service(uow, clerk, clock)
     hoa = people["001188000111"]
     await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "15/06/2026"})
     await changes.log("appointment", hoa, {"post": "Trưởng phòng", **PAPER, "effective_on": "25/06/2026"})
-    assert (await changes.as_of(hoa, dt.date(2026, 6, 1))).values["post"] == "Chuyên viên"  # before any change
-    assert (await changes.as_of(hoa, dt.date(2026, 6, 20))).values["post"] == "Phó Trưởng phòng"
-    assert (await changes.as_of(hoa, dt.date(2026, 6, 30))).values["post"] == "Trưởng phòng"
+    assert (await past.as_of(hoa, dt.date(2026, 6, 1))).values["post"] == "Chuyên viên"  # before any change
+    assert (await past.as_of(hoa, dt.date(2026, 6, 20))).values["post"] == "Phó Trưởng phòng"
+    assert (await past.as_of(hoa, dt.date(2026, 6, 30))).values["post"] == "Trưởng phòng"
     async with uow.read() as repos:
         versions = (await repos.session.scalars(select(DossierVersion).where(DossierVersion.dossier_id == hoa))).all()
     assert [v.valid_from for v in versions] == [None, dt.date(2026, 6, 15), dt.date(2026, 6, 25)]
-    history = await changes.history(hoa)
+    history = await past.history(hoa)
     assert [entry.payload["post"] for entry in history.entries] == ["Trưởng phòng", "Phó Trưởng phòng"]
 
 
@@ -109,11 +126,11 @@ async def test_a_manager_reads_history_without_addresses_and_outsiders_are_refus
     await service(uow, clerk, clock).log("address", hoa, {"current_address": "5 Lý Thường Kiệt",
                                                           "effective_on": "20/06/2026"})
     manager = await sign_in(uow, clock, "minh.syt", "SYT", "manager", 502)
-    view = await service(uow, manager, clock).as_of(hoa, dt.date(2026, 6, 30))
+    view = await history_service(uow, manager, clock).as_of(hoa, dt.date(2026, 6, 30))
     assert view.values is not None and "current_address" not in view.values and view.values["full_name"] == "Đặng Thị Hoà"
     outsider = await sign_in(uow, clock, "yen.stc", "STC", "clerk", 503)
     with pytest.raises(PermissionDenied):
-        await service(uow, outsider, clock).history(hoa)
+        await history_service(uow, outsider, clock).history(hoa)
     with pytest.raises(PermissionDenied):
         await service(uow, outsider, clock).log("commendation", hoa, {"form": "x", **PAPER, "effective_on": "20/06/2026"})
     assert "dossier.refused" in await audit_actions(uow)
@@ -170,39 +187,39 @@ async def test_status_changes_and_their_rules(uow: UnitOfWork, clock: FrozenCloc
 async def test_a_declaration_waits_for_the_clerk_then_applies(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
                                                               people: dict[str, int]) -> None:
     employee = await sign_in(uow, clock, "hoa.nv", "SYT", "employee", 777, personal_id="001188000111")
-    declared = await service(uow, employee, clock).declare(
+    declared = await declarations(uow, employee, clock).declare(
         "marriage", {"spouse_name": "Lê Văn Bình", "spouse_birth_year": "1986", "effective_on": "10/06/2026"})
     assert declared.status == "pending" and [r.telegram_user_id for r in declared.notify] == [501]
-    assert [item.event_id for item in await service(uow, clerk, clock).pending()] == [declared.event_id]
+    assert [item.event_id for item in await declarations(uow, clerk, clock).pending()] == [declared.event_id]
     async with uow.read() as repos:
         families = (await repos.session.scalars(select(DossierRecord).where(DossierRecord.kind == "family"))).all()
     assert families == []  # nothing enters the dossier before the clerk's decision
-    decided = await service(uow, clerk, clock).decide(declared.event_id, approve=True)
+    decided = await declarations(uow, clerk, clock).decide(declared.event_id, approve=True)
     assert decided.status == "applied" and [r.telegram_user_id for r in decided.notify] == [777]
     async with uow.read() as repos:
         families = (await repos.session.scalars(select(DossierRecord).where(DossierRecord.kind == "family"))).all()
     assert [(f.data["name"], f.data["born"]) for f in families] == [("Lê Văn Bình", "1986")]
     with pytest.raises(InvalidInput):
-        await service(uow, clerk, clock).decide(declared.event_id, approve=False, reason="late")  # already decided
-    assert await service(uow, clerk, clock).pending() == []
+        await declarations(uow, clerk, clock).decide(declared.event_id, approve=False, reason="late")  # already decided
+    assert await declarations(uow, clerk, clock).pending() == []
 
 
 async def test_a_rejection_needs_a_reason_and_changes_nothing(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
                                                               people: dict[str, int]) -> None:
     employee = await sign_in(uow, clock, "hoa.nv", "SYT", "employee", 777, personal_id="001188000111")
-    declared = await service(uow, employee, clock).declare(
+    declared = await declarations(uow, employee, clock).declare(
         "address", {"current_address": "9 Hùng Vương", "effective_on": "10/06/2026"})
     with pytest.raises(InvalidInput) as refused:
-        await service(uow, clerk, clock).decide(declared.event_id, approve=False, reason="  ")
+        await declarations(uow, clerk, clock).decide(declared.event_id, approve=False, reason="  ")
     assert refused.value.field == "reason"
-    rejected = await service(uow, clerk, clock).decide(declared.event_id, approve=False, reason="Thiếu xác nhận")
+    rejected = await declarations(uow, clerk, clock).decide(declared.event_id, approve=False, reason="Thiếu xác nhận")
     assert rejected.status == "rejected"
     assert (await dossier(uow, people["001188000111"])).current_address == "12 Trần Hưng Đạo"
-    history = await service(uow, employee, clock).history(people["001188000111"])
+    history = await history_service(uow, employee, clock).history(people["001188000111"])
     assert [(e.status, e.decision_note) for e in history.entries] == [("rejected", "Thiếu xác nhận")]
     # An employee declares only their own personal changes.
     with pytest.raises(PermissionDenied):
-        await service(uow, employee, clock).declare("retirement", {"effective_on": "10/06/2026"})
+        await declarations(uow, employee, clock).declare("retirement", {"effective_on": "10/06/2026"})
 
 
 async def test_a_duplicate_personal_id_points_to_the_dossier_in_scope(uow: UnitOfWork, clock: FrozenClock,
@@ -225,7 +242,7 @@ async def test_new_dossier_with_its_recruitment_deadline_and_attachment(
                "ethnicity": "Kinh", "custodian_unit": "bv", "rank_code": "01.003", "post": "Chuyên viên",
                "employment_status": "probation", "doc_number": "45/QĐ-SYT", "doc_date": "20/06/2026",
                "doc_issuer": "Sở Y tế", "effective_on": "22/06/2026"}
-    created = await changes.create(answers, [Upload("quyet-dinh.pdf", PDF)])
+    created = await new_dossiers(uow, clerk, clock, tmp_path / "files").create(answers, [Upload("quyet-dinh.pdf", PDF)])
     assert (created.deadline, created.on_time) == (dt.date(2026, 7, 20), True)  # 30 days from the decision
     new = await dossier(uow, created.dossier_id)
     assert (new.full_name, new.folded_name, new.ethnicity, new.salary_step, new.salary_coefficient) == (
@@ -235,7 +252,7 @@ async def test_new_dossier_with_its_recruitment_deadline_and_attachment(
     async with uow.read() as repos:
         attachment = (await repos.session.scalars(select(Attachment))).one()
     assert (attachment.change_event_id, attachment.sha256) == (created.event_id, digest)
-    name, content = await changes.attachment(attachment.id)
+    name, content = await history_service(uow, clerk, clock, tmp_path / "files").attachment(attachment.id)
     assert (name, content) == ("quyet-dinh.pdf", PDF)
     with pytest.raises(InvalidInput) as refused:
         await changes.log("commendation", created.dossier_id, {"form": "x", **PAPER, "effective_on": "20/06/2026"},
@@ -307,13 +324,13 @@ async def test_a_change_logged_late_lands_in_its_place(uow: UnitOfWork, clock: F
     """A later-effective change stays in the dossier; the earlier one, logged after it, shows only in the
     dates it governed."""
     hoa = people["001188000111"]
-    changes = service(uow, clerk, clock)
+    changes, past = service(uow, clerk, clock), history_service(uow, clerk, clock)
     await changes.log("appointment", hoa, {"post": "Trưởng phòng", **PAPER, "effective_on": "25/06/2026"})
     await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "10/06/2026"})
     assert (await dossier(uow, hoa)).post == "Trưởng phòng"
-    assert (await changes.as_of(hoa, dt.date(2026, 6, 1))).values["post"] == "Chuyên viên"
-    assert (await changes.as_of(hoa, dt.date(2026, 6, 15))).values["post"] == "Phó Trưởng phòng"
-    assert (await changes.as_of(hoa, dt.date(2026, 6, 30))).values["post"] == "Trưởng phòng"
+    assert (await past.as_of(hoa, dt.date(2026, 6, 1))).values["post"] == "Chuyên viên"
+    assert (await past.as_of(hoa, dt.date(2026, 6, 15))).values["post"] == "Phó Trưởng phòng"
+    assert (await past.as_of(hoa, dt.date(2026, 6, 30))).values["post"] == "Trưởng phòng"
 
 
 async def test_a_decision_registered_to_enter_later(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
@@ -338,7 +355,7 @@ async def test_a_decision_registered_to_enter_later(uow: UnitOfWork, clock: Froz
     assert reminded(dt.date(2026, 7, 9)) == ["change_deadline"] == reminded(dt.date(2026, 7, 10))
     assert reminded(dt.date(2026, 7, 8)) == []
     await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "25/06/2026"})
-    history = await changes.history(hoa)
+    history = await history_service(uow, clerk, clock).history(hoa)
     assert [(e.kind, e.status) for e in history.entries] == [("appointment", "applied"), ("registration", "entered")]
 
 
@@ -353,6 +370,13 @@ async def test_a_manager_cannot_fetch_the_papers_of_a_family_change(
         attachment = (await repos.session.scalars(select(Attachment))).one()
     manager = await sign_in(uow, clock, "minh.syt", "SYT", "manager", 502)
     with pytest.raises(PermissionDenied):
-        await service(uow, manager, clock, tmp_path).attachment(attachment.id)
-    assert (await service(uow, clerk, clock, tmp_path).attachment(attachment.id))[1] == PDF
+        await history_service(uow, manager, clock, tmp_path).attachment(attachment.id)
+    assert (await history_service(uow, clerk, clock, tmp_path).attachment(attachment.id))[1] == PDF
     assert "attachment.refused" in await audit_actions(uow)
+
+
+def test_every_kind_of_change_has_its_planner() -> None:
+    """Adding a kind to change_kinds without its planner (services.changes.planners) fails here."""
+    from services.regime.change_kinds import KINDS
+
+    assert sorted(KINDS.keys() - PLANNERS.keys()) == []

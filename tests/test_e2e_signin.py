@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.botapi_stub import BotAPIStub, Call
+
 # The fixtures are imported by name: pytest then serves them in this module too.
 from tests.test_e2e import (  # noqa: F401
     START_TIMEOUT,

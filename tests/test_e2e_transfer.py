@@ -18,13 +18,15 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from bot.cli import prepare_database
+from bot.cli.serving import prepare_database
 from handlers.forms import FormChoice, FormConfirm
 from handlers.transfers import TransferDecide, TransferPick
 from services.core.clock import SystemClock, local_today
 from storage import Database, UnitOfWork
 from storage.models import TransferRequest
 from tests.botapi_stub import BotAPIStub, Call
+from tests.test_accounts import sign_in, tree
+
 # The fixtures are imported by name: pytest then serves them in this module too.
 from tests.test_e2e import (  # noqa: F401
     START_TIMEOUT,
@@ -36,7 +38,6 @@ from tests.test_e2e import (  # noqa: F401
     stub,
     token,
 )
-from tests.test_accounts import sign_in, tree
 from tests.test_lookup import add_people
 
 pytestmark = pytest.mark.e2e

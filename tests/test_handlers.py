@@ -6,8 +6,8 @@ import pytest
 from aiogram.enums import ChatType
 
 from handlers.language import LanguageChoice
-from services.demo import CONSOLE_USER_IDS, seed_demo
 from services.core.actor import Role
+from services.demo import CONSOLE_USER_IDS, seed_demo
 from tests.conftest import BotHarness, sent_texts
 
 

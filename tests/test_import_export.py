@@ -12,24 +12,22 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from services.core.actor import Actor, Role
-from services.platform.audit import AuditService
 from services.core.clock import FrozenClock
+from services.core.errors import InvalidInput, PermissionDenied
+from services.core.identity import load_actor
 from services.demo import CONSOLE_USER_IDS, seed_demo
-from services.dossiers.io.service import (
+from services.dossiers.io.reports import (
     CUSTODY_BY_TRANSFER,
     DOSSIER_OUT_OF_SCOPE,
     DUPLICATE,
     LOST_ZEROS,
-    NO_SUCH_UNIT,
     REQUIRED,
-    UNIT_OUT_OF_SCOPE,
-    DossierIOService,
     ImportReport,
-    write_error_report,
-    write_template,
 )
-from services.core.errors import InvalidInput, PermissionDenied
-from services.core.identity import load_actor
+from services.dossiers.io.service import DossierIOService
+from services.dossiers.io.writers import write_error_report, write_template
+from services.platform.audit import AuditService
+from services.platform.units import NO_SUCH_UNIT, UNIT_OUT_OF_SCOPE
 from storage import UnitOfWork
 from storage.models import AuditEvent, Dossier
 

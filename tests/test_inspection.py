@@ -14,12 +14,12 @@ from sqlalchemy import select, update
 from services.core.clock import FrozenClock
 from services.core.errors import PermissionDenied
 from services.core.identity import load_actor
+from services.core.text import fold
 from services.oversight.inspection import FINDINGS, InspectionService, probation_months, retirement_cutoff
+from services.platform.units import UnitService
 from services.regime.profiles import load_profile
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
-from services.core.text import fold
-from services.platform.units import UnitService
 from storage import Database, UnitOfWork
 from storage.models import Account, ChangeEvent, OrgUnit, Outbox
 from tests.test_accounts import SYSTEM, sign_in, tree

@@ -27,9 +27,9 @@ from bot.settings import Settings
 from handlers.admin import AdminMenu
 from services.accounts.service import AccountService, ActivationRefused, code_hash, hash_password
 from services.core.actor import Actor
-from services.platform.audit import AuditService
 from services.core.clock import FrozenClock
 from services.core.identity import load_actor
+from services.platform.audit import AuditService
 from storage import Database, UnitOfWork
 from storage.models import Account
 from tests.conftest import BotHarness, sent_texts
@@ -297,3 +297,14 @@ def test_the_formatter_masks_a_password_hash_in_a_traceback() -> None:
     text = RedactingFormatter("%(message)s", [AUDIT_KEY]).format(record)
     assert "row ***" in text and "bad row ('***', '***')" in text
     assert "$argon2" not in text and digest not in text and AUDIT_KEY not in text
+
+
+def test_the_formatter_hides_the_row_values_a_postgresql_error_quotes() -> None:
+    """hide_parameters hides bound values, not the server's DETAIL, which quotes the row (a code hash)."""
+    code_hash = "9f" * 32
+    message = (f"(asyncpg.exceptions.UniqueViolationError) duplicate key value violates unique constraint\n"
+               f"DETAIL:  Key (activation_code_hash)=({code_hash}) already exists.\n"
+               f"[SQL: INSERT INTO account ...]")
+    record = logging.LogRecord("hoso.incidents", logging.ERROR, __file__, 1, "%s", (message,), None)
+    text = RedactingFormatter("%(message)s", []).format(record)
+    assert code_hash not in text and "DETAIL:  ***" in text and "duplicate key value" in text

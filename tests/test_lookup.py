@@ -11,10 +11,10 @@ import pytest
 from handlers.dossiers import DossierSection, OpenDossier, render_section
 from handlers.find import FindMore
 from services.core.actor import Actor
-from services.regime.dossier_fields import DossierFull, Record
 from services.core.errors import InvalidInput, PermissionDenied
-from services.dossiers.lookup import FindFilters, LookupService, parse_query, split_filters
 from services.core.text import fold
+from services.dossiers.lookup import FindFilters, LookupService, parse_query, split_filters
+from services.regime.dossier_fields import DossierFull, Record
 from storage import UnitOfWork
 from tests.conftest import BotHarness, sent_texts
 from tests.test_accounts import sign_in, tree

@@ -27,19 +27,23 @@ from sqlalchemy import select
 
 from handlers.dossiers import DossierSection, HistoryOpen, OpenDossier, PrintDossier
 from handlers.history import AsOfAsk, AttachmentGet
+from services.changes.declarations import Declarations
+from services.changes.log import ChangeLog
+from services.changes.new_dossiers import NewDossiers
 from services.core.actor import Actor
+from services.core.clock import FrozenClock, parse_date
+from services.core.errors import PermissionDenied
+from services.documents.print2c import printed_2c
+from services.dossiers.history import HistoryService
+from services.dossiers.io.service import DossierIOService
+from services.dossiers.lookup import LookupService
+from services.dossiers.service import DossierService
+from services.oversight.inspection import InspectionService
+from services.oversight.statistics import StatisticsService
 from services.platform.attachments import FileStore, Upload
 from services.platform.audit import AuditFilter, AuditService
-from services.changes.service import ChangeService
-from services.core.clock import FrozenClock, parse_date
-from services.dossiers.io.service import DossierIOService
-from services.dossiers.service import DossierService
-from services.core.errors import PermissionDenied
-from services.oversight.inspection import InspectionService
-from services.dossiers.lookup import LookupService
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
-from services.oversight.statistics import StatisticsService
 from storage import Database, UnitOfWork
 from storage.models import Attachment, ChangeEvent
 from tests.conftest import BotHarness
@@ -93,8 +97,8 @@ async def seed(uow: UnitOfWork, clock: FrozenClock, files: Path) -> Seeded:
         actors[role] = await sign_in(uow, clock, username, unit, role, user_id,
                                      PERSONAL_ID if role == "employee" else None)
     store = FileStore(files)
-    clerk = ChangeService(uow, actors["clerk"], clock, store)
-    created = await clerk.create({
+    clerk = ChangeLog(uow, actors["clerk"], clock, store)
+    created = await NewDossiers(uow, actors["clerk"], clock, store).create({
         "full_name": NAME, "sex": "F", "birth_date": "12/03/1992", "personal_id": PERSONAL_ID, "ethnicity": "01",
         "custodian_unit": "SYT", "rank_code": "01.003", "post": "Chuyên viên", "employment_status": "active",
         "doc_number": "45/QĐ-SYT", "doc_date": "20/02/2026", "doc_issuer": "Sở Y tế", "effective_on": "01/03/2026",
@@ -123,7 +127,7 @@ async def seed(uow: UnitOfWork, clock: FrozenClock, files: Path) -> Seeded:
     events["appointment"] = (await clerk.log(
         "appointment", hoa, {"post": "Phó Trưởng phòng", "position_allowance": "", "doc_number": "7/QĐ-SYT",
                              "doc_date": "15/06/2026", "doc_issuer": "Sở Y tế", "effective_on": "15/06/2026"})).event_id
-    declared = await ChangeService(uow, actors["employee"], clock, store).declare(
+    declared = await Declarations(uow, actors["employee"], clock, store).declare(
         "address", {"current_address": DECLARED_LODGING, "effective_on": "20/06/2026"})
     events["declared"] = declared.event_id
     return Seeded(hoa, actors, store, events)
@@ -180,15 +184,16 @@ async def gather(outputs: Outputs, name: str, make: Callable[[], Awaitable[str]]
 
 async def service_outputs(uow: UnitOfWork, clock: FrozenClock, seeded: Seeded, role: str, tmp_path: Path) -> Outputs:
     actor, hoa = seeded.actors[role], seeded.dossier_id
-    dossiers, changes = DossierService(uow, actor, clock), ChangeService(uow, actor, clock, seeded.files)
+    dossiers, past = DossierService(uow, actor, clock), HistoryService(uow, actor, clock, seeded.files)
+    declarations = Declarations(uow, actor, clock, seeded.files)
     outputs: Outputs = {}
 
     async def printed() -> str:
-        name, content = await dossiers.printed_2c(hoa)
+        name, content = await printed_2c(dossiers, clock, hoa)
         return name + "\n" + docx_text(content)
 
     async def as_of() -> str:
-        return "\n".join([repr(await changes.as_of(hoa, parse_date(day))) for day in AS_OF_DAYS])
+        return "\n".join([repr(await past.as_of(hoa, parse_date(day))) for day in AS_OF_DAYS])
 
     async def attachments() -> str:
         async with uow.read() as repos:
@@ -196,7 +201,7 @@ async def service_outputs(uow: UnitOfWork, clock: FrozenClock, seeded: Seeded, r
         found = []
         for attachment_id in ids:
             try:
-                name, content = await changes.attachment(attachment_id)
+                name, content = await past.attachment(attachment_id)
             except PermissionDenied:
                 continue
             found.append(name + "\n" + file_text(name, content))
@@ -226,10 +231,10 @@ async def service_outputs(uow: UnitOfWork, clock: FrozenClock, seeded: Seeded, r
         return repr(await dossiers.full(hoa)) + "\n" + repr(dossiers.sections())
 
     async def history() -> str:
-        return repr(await changes.history(hoa))
+        return repr(await past.history(hoa))
 
     async def pending() -> str:
-        return repr(await changes.pending())
+        return repr(await declarations.pending())
 
     async def statistics() -> str:
         return repr(await StatisticsService(uow, actor, clock).table())
@@ -311,7 +316,7 @@ async def test_each_role_sees_the_private_data_it_may_and_none_other_through_the
     outputs = await service_outputs(uow, clock, seeded, role, tmp_path)
     check(role, outputs, REACHES[role])
     if role in READERS:
-        history = await ChangeService(uow, seeded.actors[role], clock).history(seeded.dossier_id)
+        history = await HistoryService(uow, seeded.actors[role], clock).history(seeded.dossier_id)
         kinds = {entry.kind for entry in history.entries}
         assert {"new", "supplement", "appointment"} <= kinds
         assert bool(kinds & set(PRIVATE_KINDS)) is (role != "manager")
@@ -326,10 +331,10 @@ async def test_the_views_name_what_they_withhold_for_a_renderer_to_mark(
     for role in READERS:
         actor, hoa = seeded.actors[role], seeded.dossier_id
         expected = frozenset({"family", "address"}) if role == "manager" else frozenset()
-        changes = ChangeService(uow, actor, clock)
+        past = HistoryService(uow, actor, clock)
         assert (await DossierService(uow, actor, clock).full(hoa)).withheld == expected
-        assert (await changes.history(hoa)).withheld == expected
-        assert (await changes.as_of(hoa, parse_date(AS_OF_DAYS[-1]))).withheld == expected
+        assert (await past.history(hoa)).withheld == expected
+        assert (await past.as_of(hoa, parse_date(AS_OF_DAYS[-1]))).withheld == expected
 
 
 # -- through the bot ----------------------------------------------------------------------------------------

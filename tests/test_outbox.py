@@ -17,8 +17,8 @@ from sqlalchemy import select
 from bot.i18n import create_i18n
 from bot.sender import OutboxSender, Pacer
 from services.core.clock import FrozenClock
-from services.regime.deadlines import WorkingCalendar
 from services.platform.outbox import Due, delivery_time, enqueue
+from services.regime.deadlines import WorkingCalendar
 from storage import Database, UnitOfWork
 from storage.models import Account, Outbox
 from tests.test_accounts import sign_in, tree

@@ -21,8 +21,8 @@ from bot.i18n import create_i18n
 from bot.retry import flood_gate
 from bot.sender import OutboxSender
 from services.core.clock import FrozenClock
-from services.regime.deadlines import WorkingCalendar
 from services.platform.outbox import enqueue
+from services.regime.deadlines import WorkingCalendar
 from storage import UnitOfWork
 from storage.models import Account, Outbox
 from tests.botapi_stub import ApiError, BotAPIStub, Call

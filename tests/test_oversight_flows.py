@@ -20,19 +20,19 @@ from handlers.feedback import FeedbackAnswer, FeedbackShot
 from handlers.forms import FormChoice, FormConfirm
 from handlers.inspect import InspectFile, InspectSend, InspectUnit
 from handlers.reminders import render
-from services.platform.attachments import FileStore, Upload
 from services.core.clock import FrozenClock
 from services.core.errors import InvalidInput, PermissionDenied
-from services.oversight.feedback import FeedbackService
 from services.core.identity import load_actor
 from services.documents.report_docx import render_unit_report
+from services.oversight.feedback import FeedbackService
 from services.oversight.reports import ReportService
+from services.platform.attachments import FileStore, Upload
 from storage import Database, UnitOfWork
 from storage.models import Account, Feedback, Outbox
-from tests.conftest import BotHarness, FROZEN_AT, migrated, sqlite_url
+from tests.conftest import FROZEN_AT, BotHarness, migrated, sqlite_url
 from tests.talk import Talk, tr
-from tests.test_change_flows import JPEG, photo_update, serve_files
 from tests.test_accounts import sign_in
+from tests.test_change_flows import JPEG, photo_update, serve_files
 from tests.test_cli import hoso
 from tests.test_inspection import EXPECTED, seed
 from tests.test_reports import FILLED

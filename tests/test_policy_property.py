@@ -25,6 +25,7 @@ from services.core.clock import FrozenClock
 from services.core.errors import InvalidInput
 from services.core.identity import load_actor
 from services.core.policy import Action, can
+from services.custody.merge import UnitMerge
 from services.platform.units import UnitService
 from storage import Database, UnitOfWork
 
@@ -158,6 +159,7 @@ async def scenario(plan: Plan, directory: str) -> None:
 async def run(plan: Plan, uow: UnitOfWork) -> None:
     clock, operator = FrozenClock(AT), Actor.system()
     units, accounts = UnitService(uow, operator, clock), AccountService(uow, operator, clock)
+    merges = UnitMerge(uow, operator, clock)
     oracle = Oracle(parent=dict(plan.parents), active={code: True for code, _ in plan.parents})
 
     # 1. The tree.
@@ -184,7 +186,7 @@ async def run(plan: Plan, uow: UnitOfWork) -> None:
         step = f"{kind} {first} -> {second}"
         if not legal:
             try:
-                await (units.move(first, second) if kind == "move" else units.merge(first, second))
+                await (units.move(first, second) if kind == "move" else merges.merge(first, second))
             except InvalidInput:
                 log.append(f"{step} (refused)")
                 continue
@@ -194,7 +196,7 @@ async def run(plan: Plan, uow: UnitOfWork) -> None:
             await units.move(first, second)
             oracle.move(first, second)
         else:
-            await units.merge(first, second)
+            await merges.merge(first, second)
             oracle.merge(first, second)
         log.append(step)
 

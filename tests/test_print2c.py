@@ -15,8 +15,8 @@ from docx.shared import Pt
 from docx.table import Table
 
 from services.core.clock import FrozenClock
-from services.regime.dossier_fields import DossierFull, Record
 from services.documents.print2c import DOT, LONG, SHORT, render_2c
+from services.regime.dossier_fields import DossierFull, Record
 
 NAME = "Đặng Thị Đào"
 PERSONAL_ID = "001190012345"

@@ -22,17 +22,19 @@ from bot.runtime import Runtime
 from bot.sender import OutboxSender
 from handlers.reminders import KIND_TITLES, MuteToggle, render
 from handlers.views import esc
-from services.changes.service import ChangeService
+from services.changes.declarations import Declarations
+from services.changes.log import ChangeLog
+from services.changes.new_dossiers import NewDossiers
 from services.core.clock import FrozenClock
 from services.core.errors import InvalidInput
 from services.core.identity import load_actor
+from services.core.text import fold
+from services.custody.transfers import TransferService
 from services.platform.outbox import UNMUTABLE, Due
 from services.regime.profiles import DEFAULT_PROFILE
 from services.regime.reference import install_reference_lists
-from services.reminders.service import MyReminders, ReminderService, load_active_profile
 from services.regime.setup import install_profile
-from services.core.text import fold
-from services.custody.transfers import TransferService
+from services.reminders.service import MyReminders, ReminderService, load_active_profile
 from storage import UnitOfWork
 from storage.models import Outbox, UnitReport
 from tests.conftest import BotHarness, sent_texts, sqlite_url
@@ -322,7 +324,7 @@ NEW_PERSON = {"full_name": "Đặng Thị Thuỷ", "sex": "F", "birth_date": "12
 async def test_a_new_dossier_is_recalled_until_it_is_complete(uow: UnitOfWork, clock: FrozenClock) -> None:
     await province(uow, clock, "hau-giang-2016")  # 30 calendar days from the recruitment decision
     clerk = await load_actor(uow, SYT_CLERK)
-    created = await ChangeService(uow, clerk, clock).create(NEW_PERSON)
+    created = await NewDossiers(uow, clerk, clock).create(NEW_PERSON)
     assert created.deadline == dt.date(2026, 7, 20)
     service = ReminderService(uow, SYSTEM, clock)
     found = {day: of_kind(await service.preview(day), "new_dossier_deadline")
@@ -336,7 +338,7 @@ async def test_a_new_dossier_is_recalled_until_it_is_complete(uow: UnitOfWork, c
     assert first.payload["missing"] == ["birthplace", "home_town", "permanent_address", "current_address",
                                         "professional_level"]
 
-    changes = ChangeService(uow, clerk, clock)
+    changes = ChangeLog(uow, clerk, clock)
     answers = {"birthplace": "Vị Thanh", "home_town": "Long Mỹ", "permanent_address": "3 Nguyễn Trãi",
                "professional_level": "DH", "effective_on": "01/07/2026"}
     await changes.log("supplement", created.dossier_id,
@@ -354,7 +356,7 @@ async def test_a_new_dossier_is_recalled_until_it_is_complete(uow: UnitOfWork, c
 async def test_declarations_and_custody_requests_waiting_two_days(uow: UnitOfWork, clock: FrozenClock,
                                                                   people: dict[str, int]) -> None:
     employee = await sign_in(uow, clock, "hoa.nv", "SYT", "employee", EMPLOYEE, personal_id=HOA)
-    declared = await ChangeService(uow, employee, clock).declare(
+    declared = await Declarations(uow, employee, clock).declare(
         "marriage", {"spouse_name": "Lê Văn Bình", "spouse_birth_year": "1986", "effective_on": "10/06/2026"})
     asked = await TransferService(uow, await load_actor(uow, STC_CLERK), clock).request(people[HOA], LETTER)
     kinds = ("declaration_pending", "transfer_pending")
@@ -374,7 +376,7 @@ async def test_declarations_and_custody_requests_waiting_two_days(uow: UnitOfWor
     assert {(r.kind, local(r.due_at)) for r in rows} == {("declaration_pending", dt.datetime(2026, 7, 6, 7, 0)),
                                                          ("transfer_pending", dt.datetime(2026, 7, 6, 7, 0))}
     # Decided: no longer brought up.
-    await ChangeService(uow, await load_actor(uow, SYT_CLERK), at(2026, 7, 1, 9, 10)).decide(
+    await Declarations(uow, await load_actor(uow, SYT_CLERK), at(2026, 7, 1, 9, 10)).decide(
         declared.event_id, approve=True)
     assert [w[0] for w in await waiting(at(2026, 7, 6, 9, 0))] == ["transfer_pending"]
 
@@ -624,8 +626,8 @@ async def test_one_day_reminders_missed_in_an_outage_are_made_up(uow: UnitOfWork
 async def test_campaign_subaccounts_and_the_blocked_list(uow: UnitOfWork) -> None:
     """The yearly supplementary-resume campaign reaches every clerk on its date; a sub-account request
     waiting two days reaches the admin; the admin's /reminders lists who blocked the bot."""
-    from services.reminders.service import set_campaign
     from services.accounts.subaccounts import SubAccountService
+    from services.reminders.service import set_campaign
 
     clock = at(2027, 3, 12)
     await province(uow, clock)

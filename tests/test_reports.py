@@ -17,18 +17,19 @@ from openpyxl import load_workbook
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from locales import translator
-from services.core.errors import InvalidInput, PermissionDenied
-from services.platform.sessions import SessionExpired
 from bot.i18n import create_i18n
 from handlers.reports import board_text
+from locales import translator
+from services.core.errors import InvalidInput, PermissionDenied
 from services.core.identity import load_actor
-from services.regime.profiles import load_profile
 from services.documents.report_docx import render_provincial_report, render_unit_report
-from services.reminders.service import ReminderService
-from services.oversight.compliance import Compliance
-from services.oversight.reports import ReportService, parse_period, period_for, place_of
 from services.documents.stats_workbook import provincial_workbook, statistics_workbook
+from services.oversight.compliance import Compliance
+from services.oversight.periods import parse_period, period_for
+from services.oversight.reports import ReportService, place_of
+from services.platform.sessions import SessionExpired
+from services.regime.profiles import load_profile
+from services.reminders.service import ReminderService
 from storage import UnitOfWork
 from storage.models import (
     Account,
@@ -301,7 +302,7 @@ async def test_the_board_and_who_was_reminded(any_database: Any) -> None:
                                  created_at=local_instant(2026, 12, 8), sent_at=local_instant(2026, 12, 8, 6)))
     await (await as_user(uow, clock, STC_CLERK)).save("STC", "2026-H2", {"a": "Nháp"})
     board = await (await as_user(uow, clock, ADMIN)).board("2026-H2")
-    assert [(l.unit_code, l.status, l.reminders, l.reminded) for l in board.lines] == [
+    assert [(line.unit_code, line.status, line.reminders, line.reminded) for line in board.lines] == [
         ("SNV", "new", 0, ()), ("SYT", "new", 2, ("lan.syt", "binh.syt")), ("STC", "draft", 1, ("yen.stc",))]
     assert board.lines[1].last_reminded == local_instant(2026, 12, 8, 7)
     assert board.overdue and board.count("draft") == 1
@@ -421,9 +422,9 @@ async def test_a_period_that_has_not_begun_is_not_written(uow: UnitOfWork, clock
         with pytest.raises(InvalidInput) as early:
             await method("SYT", "2027-H1", *args)
         assert early.value.field == "period" and early.value.params == {"period": "2027-H1", "date": "15/12/2026"}
-    for text in ("0001-H1", "2101-H2"):
+    for code in ("0001-H1", "2101-H2"):
         with pytest.raises(InvalidInput):
-            await service.open("SYT", text)
+            await service.open("SYT", code)
     async with uow.read() as repos:
         assert (await repos.session.scalars(select(UnitReport))).all() == []
 

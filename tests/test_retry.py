@@ -7,10 +7,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from aiohttp import ClientConnectorError
-from aiohttp.client_reqrep import ConnectionKey
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import GetUpdates, SendMessage
+from aiohttp import ClientConnectorError
+from aiohttp.client_reqrep import ConnectionKey
 
 from bot.retry import FloodGate, RetryMiddleware
 

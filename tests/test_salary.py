@@ -8,7 +8,15 @@ import pytest
 
 from services.core.errors import InvalidInput
 from services.regime.profiles import SalaryRule, load_profile
-from services.regime.salary import SalaryStep, next_step, raise_due, raise_months, salary_scale, step_on_new_rank, steps_of
+from services.regime.salary import (
+    SalaryStep,
+    next_step,
+    raise_due,
+    raise_months,
+    salary_scale,
+    step_on_new_rank,
+    steps_of,
+)
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from services.core.actor import Actor, Role
 from services.core.clock import FrozenClock, format_date, local_today, parse_date
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.policy import Action, allows, dossier_scope, ensure
+from services.core.text import fold
 from services.platform.preferences import PreferenceService
 from services.regime.profiles import available_profiles, load_profile
 from services.regime.setup import active_profile, install_profile
-from services.core.text import fold
 from storage import UnitOfWork
 
 

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 
 from services.core.errors import InvalidInput, PermissionDenied
-from services.regime.profiles import load_profile
-from services.regime.reference import install_reference_lists
-from services.regime.setup import install_profile
+from services.core.text import fold
 from services.oversight.statistics import (
     DIMENSIONS,
     StatisticsService,
@@ -24,7 +22,9 @@ from services.oversight.statistics import (
     words_of,
     years_before,
 )
-from services.core.text import fold
+from services.regime.profiles import load_profile
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
 from storage.models import ChangeEvent
 from tests.test_accounts import SYSTEM, sign_in, tree

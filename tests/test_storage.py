@@ -171,8 +171,8 @@ async def test_readers_are_not_blocked_by_a_writer(database: Database, clock: Fr
 
 
 async def test_search_index_on_both_backends(any_database: Database, clock: FrozenClock) -> None:
-    from services.dossiers.lookup import parse_query
     from services.core.text import fold
+    from services.dossiers.lookup import parse_query
 
     uow = UnitOfWork(any_database)
     async with uow.write() as repos:

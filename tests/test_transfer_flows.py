@@ -22,14 +22,14 @@ from handlers.dossiers import HistoryOpen, OpenDossier, UpdatePick
 from handlers.forms import FormBack, FormChoice, FormConfirm
 from handlers.transfers import TransferDecide, TransferMore, TransferPick, TransferWithdraw
 from handlers.views import esc
+from services.changes.log import ChangeLog
 from services.core.actor import Actor
-from services.changes.service import ChangeService
 from services.core.identity import load_actor
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
 from storage.models import ChangeEvent, DossierRecord, DossierVersion, TransferRequest
-from tests.talk import Talk, buttons_of, tr
 from tests.conftest import BotHarness
+from tests.talk import Talk, buttons_of, tr
 from tests.test_accounts import PASSWORD, audit_actions, sign_in, tree
 from tests.test_lookup import add_people
 
@@ -83,7 +83,7 @@ async def custodian(harness: BotHarness, dossier_id: int) -> str:
 async def move_to_stc(harness: BotHarness, dossier_id: int) -> None:
     """She is sent to work at STC (a change of working unit), which is why STC asks for her dossier."""
     clerk = await load_actor(harness.runtime.uow, HOLDING)
-    await ChangeService(harness.runtime.uow, clerk, harness.runtime.clock).log("transfer", dossier_id, {
+    await ChangeLog(harness.runtime.uow, clerk, harness.runtime.clock).log("transfer", dossier_id, {
         "working_unit": "STC", "doc_number": "12/QĐ-UBND", "doc_date": "20/06/2026", "doc_issuer": "UBND",
         "effective_on": "22/06/2026"})
 
@@ -499,9 +499,9 @@ async def test_candidates_come_in_pages(harness: BotHarness, people: dict[str, i
 
 async def test_history_names_a_unit_merge_in_the_chain_of_custody(harness: BotHarness,
                                                                    people: dict[str, int]) -> None:
-    from services.platform.units import UnitService
+    from services.custody.merge import UnitMerge
 
-    await UnitService(harness.runtime.uow, Actor.system(), harness.runtime.clock).merge("BV", "SYT")
+    await UnitMerge(harness.runtime.uow, Actor.system(), harness.runtime.clock).merge("BV", "SYT")
     holding = Talk(harness, HOLDING)
     await holding.say("/history nguyen van thuy")
     history = await holding.tap(HistoryOpen(id=people["092190000222"]))

@@ -9,16 +9,17 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from services.changes.log import ChangeLog
 from services.core.actor import Actor
-from services.changes.service import ChangeService
 from services.core.clock import FrozenClock
-from services.dossiers.service import DossierService
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.identity import load_actor
+from services.custody.merge import UnitMerge
+from services.custody.transfers import TransferService
+from services.dossiers.history import HistoryService
+from services.dossiers.service import DossierService
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
-from services.custody.transfers import TransferService
-from services.platform.units import UnitService
 from storage import Database, UnitOfWork
 from storage.models import ChangeEvent, Dossier, DossierVersion, Outbox, TransferRequest
 from tests.test_accounts import SYSTEM, audit_actions, sign_in, tree
@@ -64,13 +65,13 @@ async def test_request_and_approval_move_custody_and_access(uow: UnitOfWork, clo
     holding, receiving = clerks
     hoa = people[HOA]
     # She was moved to work at STC (a change of working unit); STC now asks for her dossier.
-    await ChangeService(uow, holding, clock).log("transfer", hoa, {
+    await ChangeLog(uow, holding, clock).log("transfer", hoa, {
         "working_unit": "STC", "doc_number": "12/QĐ-UBND", "doc_date": "20/06/2026", "doc_issuer": "UBND",
         "effective_on": "22/06/2026"})
     found = await transfers(uow, receiving, clock).candidates("dang hoa")
     assert [(c.full_name, c.birth_year, c.holding_unit) for c in found.candidates] == [("Đặng Thị Hoà", 1988, "Sở Y tế")]
     with pytest.raises(PermissionDenied):  # the receiving clerk reads it (working unit) but cannot write it
-        await ChangeService(uow, receiving, clock).target(hoa)
+        await ChangeLog(uow, receiving, clock).target(hoa)
     asked = await transfers(uow, receiving, clock).request(hoa, LETTER)
     assert asked.request.status == "pending" and [r.telegram_user_id for r in asked.notify] == [501]
     assert [v.id for v in await transfers(uow, holding, clock).pending()] == [asked.request.id]
@@ -83,7 +84,7 @@ async def test_request_and_approval_move_custody_and_access(uow: UnitOfWork, clo
     assert (await DossierService(uow, receiving, clock).card(hoa)).custodian_unit == "Sở Tài chính"
     with pytest.raises(PermissionDenied):  # the old unit loses read access: it is not the working unit
         await DossierService(uow, holding, clock).card(hoa)
-    history = await ChangeService(uow, receiving, clock).history(hoa)
+    history = await HistoryService(uow, receiving, clock).history(hoa)
     custody = [e for e in history.entries if e.kind == "custody"]
     assert [(e.status, e.payload["from_unit"], e.payload["to_unit"], e.doc_number) for e in custody] == [
         ("applied", "SYT", "STC", "56/CV-STC")]
@@ -103,7 +104,7 @@ async def test_the_old_unit_keeps_reading_while_it_is_the_working_unit(
     card = await DossierService(uow, holding, clock).card(people[HOA])  # SYT is still where she works
     assert card.working_unit == "Sở Y tế"
     with pytest.raises(PermissionDenied):  # but it no longer writes
-        await ChangeService(uow, holding, clock).target(people[HOA])
+        await ChangeLog(uow, holding, clock).target(people[HOA])
 
 
 async def test_reject_needs_a_reason_and_withdraw_ends_a_request(uow: UnitOfWork, clock: FrozenClock,
@@ -209,7 +210,7 @@ async def test_two_requests_racing_leave_one_pending(any_database: Database, clo
 
 async def test_a_unit_merge_moves_custody_with_one_event_per_dossier(uow: UnitOfWork, clock: FrozenClock,
                                                                      people: dict[str, int]) -> None:
-    result = await UnitService(uow, SYSTEM, clock).merge("BV", "SYT")
+    result = await UnitMerge(uow, SYSTEM, clock).merge("BV", "SYT")
     assert result.dossiers == 4
     async with uow.read() as repos:
         events = (await repos.session.scalars(select(ChangeEvent).where(ChangeEvent.kind == "custody"))).all()
@@ -225,7 +226,7 @@ async def test_a_merge_carries_pending_requests_over(uow: UnitOfWork, clock: Fro
     """The holding unit is merged while a request waits: it can still be decided, by the new unit."""
     _holding, receiving = clerks
     asked = await transfers(uow, receiving, clock).request(people[HOA], LETTER)
-    await UnitService(uow, SYSTEM, clock).merge("SYT", "SNV")
+    await UnitMerge(uow, SYSTEM, clock).merge("SYT", "SNV")
     snv_clerk = await sign_in(uow, clock, "mai.snv", "SNV", "clerk", 506)
     [pending] = await transfers(uow, snv_clerk, clock).pending()
     assert (pending.id, pending.holding_unit, pending.incoming) == (asked.request.id, "Sở Nội vụ", True)

@@ -1,180 +1,189 @@
 """`hoso stats`, `hoso report`, `hoso inspect` and `hoso feedback`: the personnel office's oversight from
 the server's shell (the statistics, the half-yearly reports, the inspection, the users' feedback).
 
-Registered on the main app by `bot.cli` (its last lines), like `bot.cli_dossiers`. (No `from __future__
-import annotations` here: typer reads the commands' annotations.)
+`app` holds the top-level commands (stats, inspect; the root app adds it without a name), `report_app` and
+`feedback_app` the two groups. The document builders are imported inside the commands that write them.
 """
 
+from __future__ import annotations
+
 import datetime as dt
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bot.cli.common import JsonOption, _, admin_call, emit, emit_rows, fail, settings_or_exit
+from locales import translator
 from services.core.clock import SystemClock, format_date, format_local_date, parse_date
 from services.core.i18n import N_
 
+if TYPE_CHECKING:
+    from services.oversight.feedback import FeedbackView
+    from services.oversight.reports import BoardLine
 
-def register(app: typer.Typer) -> None:
-    from bot.cli import JsonOption, _, admin_call, emit, fail, settings_or_exit
-    from locales import translator
+app = typer.Typer()
+report_app = typer.Typer(help=_(N_("The half-yearly reports: the submission board, the province's report.")),
+                         no_args_is_help=True)
+feedback_app = typer.Typer(help=_(N_("The users' feedback to the personnel office.")), no_args_is_help=True)
 
-    def as_of_date(text: str | None) -> dt.date | None:
-        if text is None:
-            return None
-        try:
-            return dt.date.fromisoformat(text) if len(text) == 10 and text[4] == "-" else parse_date(text)
-        except ValueError:
-            fail("--as-of: " + _(N_("Not a valid date: {value} (use dd/mm/yyyy)")).format(value=text))
+UnitOption = Annotated[str | None, typer.Option("--unit", help=_(N_("Only this unit and its subunits.")))]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help=_(N_("The date, dd/mm/yyyy (default: today).")))]
+PeriodOption = Annotated[str | None, typer.Option(
+    "--period", help=_(N_("The period, e.g. 2026-H2 (default: the one being reported now).")))]
 
-    def writable(option: str, path: Path, suffix: str) -> None:
-        if path.suffix.lower() != suffix:
-            fail(f"{option}: " + _(N_("use a {suffix} file: {path}")).format(suffix=suffix, path=path))
-        if not path.parent.is_dir():
-            fail(f"{option}: " + _(N_("no such folder: {path}")).format(path=path.parent))
 
-    def write(option: str, path: Path, content: bytes) -> None:
-        try:
-            path.write_bytes(content)
-        except OSError as error:
-            fail(f"{option}: {error.strerror or error}: {path}")
+def as_of_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 and text[4] == "-" else parse_date(text)
+    except ValueError:
+        fail("--as-of: " + _(N_("Not a valid date: {value} (use dd/mm/yyyy)")).format(value=text))
 
-    UnitOption = Annotated[str | None, typer.Option("--unit", help=_(N_("Only this unit and its subunits.")))]
-    AsOfOption = Annotated[str | None, typer.Option("--as-of", help=_(N_("The date, dd/mm/yyyy (default: today).")))]
 
-    @app.command("stats", help=_(N_(
-        "Write the statistics (BM01/BNV: totals, party members, women, ethnic minorities, religious; rank, "
-        "qualifications, age bands) of the province or of one unit's subtree on a date, as .xlsx.")))
-    def stats(
-        file: Annotated[Path, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)],
-        unit: UnitOption = None,
-        as_of: AsOfOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        from services.documents.stats_workbook import statistics_title, statistics_workbook
+def writable(option: str, path: Path, suffix: str) -> None:
+    if path.suffix.lower() != suffix:
+        fail(f"{option}: " + _(N_("use a {suffix} file: {path}")).format(suffix=suffix, path=path))
+    if not path.parent.is_dir():
+        fail(f"{option}: " + _(N_("no such folder: {path}")).format(path=path.parent))
 
+
+def write(option: str, path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except OSError as error:
+        fail(f"{option}: {error.strerror or error}: {path}")
+
+
+@app.command("stats", help=_(N_(
+    "Write the statistics (BM01/BNV: totals, party members, women, ethnic minorities, religious; rank, "
+    "qualifications, age bands) of the province or of one unit's subtree on a date, as .xlsx.")))
+def stats(
+    file: Annotated[Path, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)],
+    unit: UnitOption = None,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    from services.documents.stats_workbook import statistics_title, statistics_workbook
+
+    writable("FILE", file, ".xlsx")
+    day = as_of_date(as_of)
+    table = admin_call(lambda services: services.statistics.table(unit, day))
+    title = statistics_title(", ".join(table.scope), table, _)
+    write("FILE", file, statistics_workbook(table, _, title))
+    emit(as_json, {"file": str(file), "people": table.total.people, "as_of": table.as_of.isoformat(),
+                   "rows": len(table.rows)},
+         _(N_("{count} people in service on {date}, {rows} rows: {path}")).format(
+             count=table.total.people, date=format_date(table.as_of), rows=len(table.rows), path=file))
+
+
+@report_app.command("board", help=_(N_("Which units submitted the report of a period, late or not, and "
+                                       "who was reminded.")))
+def board(period: PeriodOption = None, as_json: JsonOption = False) -> None:
+    from services.oversight.reports import REPORT_STATES
+
+    tz = SystemClock(settings_or_exit().timezone).tz
+    made = admin_call(lambda services: services.reports.board(period))
+
+    def line(row: BoardLine) -> str:
+        when = format_local_date(row.submitted_at, tz)
+        late = _(N_("late")) if row.late else ""
+        return (f"{row.unit_code:<14} {_(REPORT_STATES[row.status]):<14} {when:<10} {late:<6} "
+                f"{row.reminders:>3}  {row.unit_name}")
+
+    def row_json(row: BoardLine) -> dict[str, Any]:
+        return {"unit": row.unit_code, "name": row.unit_name, "status": row.status, "late": row.late,
+                "submitted_at": row.submitted_at.isoformat() if row.submitted_at else None,
+                "reminders": row.reminders, "reminded": list(row.reminded)}
+
+    emit_rows(as_json, made.lines, line, to_json=row_json, footer=made.summary(_),
+              document=lambda units: {"period": made.period.code, "due": made.period.due.isoformat(), "units": units})
+
+
+@report_app.command("province", help=_(N_(
+    "Write the province's report of a period: FILE.docx, and its statistics and compliance beside it as "
+    "FILE.xlsx.")))
+def province(
+    file: Annotated[Path, typer.Argument(help=_(N_("The .docx file to write.")), show_default=False)],
+    period: PeriodOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    from services.documents.report_docx import render_provincial_report
+    from services.documents.stats_workbook import provincial_workbook, statistics_title
+
+    writable("FILE", file, ".docx")
+    clock = SystemClock(settings_or_exit().timezone)
+    made = admin_call(lambda services: services.reports.provincial(period))
+    write("FILE", file, render_provincial_report(made, translator("vi"), clock.now(), clock.tz))
+    sheet = file.with_suffix(".xlsx")
+    title = statistics_title(made.province, made.statistics, _)
+    write("FILE", sheet, provincial_workbook(made, _, title, clock.tz))
+    emit(as_json, {"period": made.period.code, "docx": str(file), "xlsx": str(sheet),
+                   "submitted": made.board.count("submitted"), "units": len(made.board.lines)},
+         _(N_("The province's report {period}: {submitted} of {total} units submitted.")).format(
+             period=made.period.code, submitted=made.board.count("submitted"), total=len(made.board.lines))
+         + f"\n{file}\n{sheet}")
+
+
+def inspection_line(row: dict[str, Any]) -> str:
+    found = sum(row["findings"].values())
+    return (f"{'  ' * row['depth']}{row['unit'] or '':<14} {row['complete']:>7}/{row['dossiers']:<7} "
+            f"{found:>6} {row['issues_per_100']:>7}  {row['name']}")
+
+
+@app.command("inspect", help=_(N_(
+    "Inspect how the units keep their dossiers (completeness, timeliness, findings, activity), the worst "
+    "first; with FILE, write it all as .xlsx.")))
+def inspect(
+    file: Annotated[Path | None, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)] = None,
+    unit: UnitOption = None,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    from services.documents.inspection_workbook import inspection_workbook
+    from services.oversight.inspection import FINDINGS, badness
+
+    if file is not None:
         writable("FILE", file, ".xlsx")
-        day = as_of_date(as_of)
-        table = admin_call(lambda services: services.statistics.table(unit, day))
-        title = statistics_title(", ".join(table.scope), table, _)
-        write("FILE", file, statistics_workbook(table, _, title))
-        emit(as_json, {"file": str(file), "people": table.total.people, "as_of": table.as_of.isoformat(),
-                       "rows": len(table.rows)},
-             _(N_("{count} people in service on {date}, {rows} rows: {path}")).format(
-                 count=table.total.people, date=format_date(table.as_of), rows=len(table.rows), path=file))
-
-    report_app = typer.Typer(help=_(N_("The half-yearly reports: the submission board, the province's report.")),
-                             no_args_is_help=True)
-    app.add_typer(report_app, name="report")
-    PeriodOption = Annotated[str | None, typer.Option(
-        "--period", help=_(N_("The period, e.g. 2026-H2 (default: the one being reported now).")))]
-
-    @report_app.command("board", help=_(N_("Which units submitted the report of a period, late or not, and "
-                                           "who was reminded.")))
-    def board(period: PeriodOption = None, as_json: JsonOption = False) -> None:
-        tz = SystemClock(settings_or_exit().timezone).tz
-        made = admin_call(lambda services: services.reports.board(period))
-        rows = [{"unit": line.unit_code, "name": line.unit_name, "status": line.status, "late": line.late,
-                 "submitted_at": line.submitted_at.isoformat() if line.submitted_at else None,
-                 "reminders": line.reminders, "reminded": list(line.reminded)} for line in made.lines]
-        if as_json:
-            typer.echo(json.dumps({"period": made.period.code, "due": made.period.due.isoformat(), "units": rows},
-                                  ensure_ascii=False))
-            return
-        from services.oversight.reports import REPORT_STATES
-
-        for line in made.lines:
-            when = format_local_date(line.submitted_at, tz)
-            late = _(N_("late")) if line.late else ""
-            typer.echo(f"{line.unit_code:<14} {_(REPORT_STATES[line.status]):<14} {when:<10} {late:<6} "
-                       f"{line.reminders:>3}  {line.unit_name}")
-        typer.echo(made.summary(_))
-
-    @report_app.command("province", help=_(N_(
-        "Write the province's report of a period: FILE.docx, and its statistics and compliance beside it as "
-        "FILE.xlsx.")))
-    def province(
-        file: Annotated[Path, typer.Argument(help=_(N_("The .docx file to write.")), show_default=False)],
-        period: PeriodOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        from services.documents.report_docx import render_provincial_report
-        from services.documents.stats_workbook import provincial_workbook, statistics_title
-
-        writable("FILE", file, ".docx")
+    day = as_of_date(as_of)
+    made = admin_call(lambda services: services.inspection.run(unit, day))
+    table = made.table
+    rows = []
+    for row in table.rows:
+        if row.kind == "own":
+            continue
+        values = {c.key: row.counts[i] for i, c in enumerate(table.columns)}
+        rows.append({"unit": row.unit_code, "name": row.unit_name, "depth": row.depth, "dossiers": row.people,
+                     "complete": values["complete"],
+                     "findings": {kind: values[f"finding.{kind}"] for kind in FINDINGS},
+                     "issues_per_100": round(badness({**values, "total": row.people}), 1)})
+    if file is not None:
+        title = _(N_("Inspection of {scope} on {date}")).format(scope=table.total.unit_name or "",
+                                                                 date=format_date(made.as_of))
         clock = SystemClock(settings_or_exit().timezone)
-        made = admin_call(lambda services: services.reports.provincial(period))
-        write("FILE", file, render_provincial_report(made, translator("vi"), clock.now(), clock.tz))
-        sheet = file.with_suffix(".xlsx")
-        title = statistics_title(made.province, made.statistics, _)
-        write("FILE", sheet, provincial_workbook(made, _, title, clock.tz))
-        emit(as_json, {"period": made.period.code, "docx": str(file), "xlsx": str(sheet),
-                       "submitted": made.board.count("submitted"), "units": len(made.board.lines)},
-             _(N_("The province's report {period}: {submitted} of {total} units submitted.")).format(
-                 period=made.period.code, submitted=made.board.count("submitted"), total=len(made.board.lines))
-             + f"\n{file}\n{sheet}")
+        write("FILE", file, inspection_workbook(made, _, title, clock.tz))
+    footer = (_(N_("{count} findings on {date}.")).format(count=len(made.findings), date=format_date(made.as_of))
+              + (f" {file}" if file else ""))
+    emit_rows(as_json, rows, inspection_line, footer=footer, document=lambda units: {
+        "as_of": made.as_of.isoformat(), "units": units, "findings": len(made.findings),
+        "file": str(file) if file else None})
 
-    @app.command("inspect", help=_(N_(
-        "Inspect how the units keep their dossiers (completeness, timeliness, findings, activity), the worst "
-        "first; with FILE, write it all as .xlsx.")))
-    def inspect(
-        file: Annotated[Path | None, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)] = None,
-        unit: UnitOption = None,
-        as_of: AsOfOption = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        from services.oversight.inspection import FINDINGS, badness
-        from services.documents.inspection_workbook import inspection_workbook
 
-        if file is not None:
-            writable("FILE", file, ".xlsx")
-        day = as_of_date(as_of)
-        made = admin_call(lambda services: services.inspection.run(unit, day))
-        table = made.table
-        rows = []
-        for row in table.rows:
-            if row.kind == "own":
-                continue
-            values = {c.key: row.counts[i] for i, c in enumerate(table.columns)}
-            rows.append({"unit": row.unit_code, "name": row.unit_name, "depth": row.depth, "dossiers": row.people,
-                         "complete": values["complete"],
-                         "findings": {kind: values[f"finding.{kind}"] for kind in FINDINGS},
-                         "issues_per_100": round(badness({**values, "total": row.people}), 1)})
-        if file is not None:
-            title = _(N_("Inspection of {scope} on {date}")).format(scope=table.total.unit_name or "",
-                                                                     date=format_date(made.as_of))
-            clock = SystemClock(settings_or_exit().timezone)
-            write("FILE", file, inspection_workbook(made, _, title, clock.tz))
-        if as_json:
-            typer.echo(json.dumps({"as_of": made.as_of.isoformat(), "units": rows, "findings": len(made.findings),
-                                   "file": str(file) if file else None}, ensure_ascii=False))
-            return
-        for row in rows:
-            found = sum(row["findings"].values())
-            typer.echo(f"{'  ' * row['depth']}{row['unit'] or '':<14} {row['complete']:>7}/{row['dossiers']:<7} "
-                       f"{found:>6} {row['issues_per_100']:>7}  {row['name']}")
-        typer.echo(_(N_("{count} findings on {date}.")).format(count=len(made.findings), date=format_date(made.as_of))
-                   + (f" {file}" if file else ""))
+def feedback_json(item: FeedbackView) -> dict[str, Any]:
+    return {"id": item.id, "kind": item.kind, "status": item.status, "from": item.username,
+            "name": item.full_name, "unit": item.unit_name, "at": item.created_at.isoformat(),
+            "text": item.text, "screenshot": item.screenshot, "answer": item.answer,
+            "answered_at": item.answered_at.isoformat() if item.answered_at else None}
 
-    feedback_app = typer.Typer(help=_(N_("The users' feedback to the personnel office.")), no_args_is_help=True)
-    app.add_typer(feedback_app, name="feedback")
 
-    @feedback_app.command("list", help=_(N_("List the feedback, the open ones by default.")))
-    def feedback_list(
-        status: Annotated[str | None, typer.Option(
-            "--status", help=_(N_("new, planned, done or all (default: new and planned).")))] = None,
-        as_json: JsonOption = False,
-    ) -> None:
-        items = admin_call(lambda services: services.feedback.listing(status, limit=1000))
-        rows = [{"id": item.id, "kind": item.kind, "status": item.status, "from": item.username,
-                 "name": item.full_name, "unit": item.unit_name, "at": item.created_at.isoformat(),
-                 "text": item.text, "screenshot": item.screenshot, "answer": item.answer,
-                 "answered_at": item.answered_at.isoformat() if item.answered_at else None} for item in items]
-        if as_json:
-            typer.echo(json.dumps(rows, ensure_ascii=False))
-            return
-        for row in rows:
-            typer.echo(f"#{row['id']:<5} {row['status']:<8} {row['kind']:<10} {row['from']:<16} {row['text'][:80]}")
-        typer.echo(_(N_("{count} items.")).format(count=len(rows)))
-
+@feedback_app.command("list", help=_(N_("List the feedback, the open ones by default.")))
+def feedback_list(
+    status: Annotated[str | None, typer.Option(
+        "--status", help=_(N_("new, planned, done or all (default: new and planned).")))] = None,
+    as_json: JsonOption = False,
+) -> None:
+    rows = [feedback_json(item) for item in admin_call(lambda services: services.feedback.listing(status, limit=1000))]
+    emit_rows(as_json, rows,
+              lambda row: f"#{row['id']:<5} {row['status']:<8} {row['kind']:<10} {row['from']:<16} {row['text'][:80]}",
+              footer=_(N_("{count} items.")).format(count=len(rows)))

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.core.actor import AccountStatus, Actor, Role
 from services.core import validation
-from services.platform.audit import record
+from services.core.actor import AccountStatus, Actor, Role
 from services.core.clock import Clock
 from services.core.errors import InvalidInput, PermissionDenied, ServiceError
 from services.core.i18n import N_
 from services.core.policy import Action, scope_of
+from services.platform.audit import record
 from services.platform.sessions import sensitive
 from services.platform.units import unit_by_code
 from storage import Repositories, UnitOfWork
@@ -87,6 +87,12 @@ class ActivationRefused(ServiceError):
 def _view(account: Account, unit: OrgUnit, extra_units: Sequence[str] = ()) -> AccountView:
     return AccountView(account.username, account.full_name, account.role, account.status, unit.code, unit.name,
                        account.telegram_user_id is not None, tuple(extra_units))
+
+
+async def _current_view(repos: Repositories, account: Account) -> AccountView:
+    unit = await repos.units.get(account.unit_id)
+    assert unit is not None  # account.unit_id is a foreign key, and units are never deleted
+    return _view(account, unit)
 
 
 def _required(field: str, value: str | None, message: str) -> str:
@@ -163,6 +169,14 @@ class AccountService:
             raise InvalidInput("username", N_("No account has the username {username}."), username=username)
         return account
 
+    async def _own_account(self, repos: Repositories) -> Account:
+        """The actor's own account; an actor without one (anonymous, or the CLI's system actor) is refused."""
+        if self.actor.account_id is None:
+            raise PermissionDenied()
+        account = await repos.accounts.get(self.actor.account_id)
+        assert account is not None  # the actor was loaded from this account, and accounts are never deleted
+        return account
+
     async def _set_status(self, username: str, action: str, status: AccountStatus, allowed_from: set[AccountStatus],
                           request_ref: str | None) -> AccountView:
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_ACCOUNTS) as repos:
@@ -175,7 +189,7 @@ class AccountService:
                 account.failed_attempts = 0
             await record(repos, self.clock, self.actor, action, "account", account.username,
                          old=previous, new=status.value, request=request_ref)
-            return _view(account, await repos.units.get(account.unit_id))
+            return await _current_view(repos, account)
 
     async def restrict(self, username: str, request_ref: str | None = None) -> AccountView:
         return await self._set_status(username, "account.restrict", AccountStatus.RESTRICTED,
@@ -200,7 +214,7 @@ class AccountService:
             if await repos.accounts.extend_scope(account, unit, request_ref, self.clock.now()):
                 await record(repos, self.clock, self.actor, "account.extend", "account", account.username,
                              unit=unit.code, request=request_ref)
-            return _view(account, await repos.units.get(account.unit_id))
+            return await _current_view(repos, account)
 
     async def reset(self, username: str, request_ref: str, ttl: dt.timedelta = ACTIVATION_TTL) -> IssuedCode:
         """A lost password: the regulation asks for a written request; a new code binds the account again."""
@@ -231,7 +245,7 @@ class AccountService:
                 and account.activation_expires_at is not None
                 and account.activation_expires_at > self.clock.now()
             )
-            if not usable:
+            if account is None or not usable:  # (usable already implies an account)
                 await record(repos, self.clock, self.actor, "auth.activation_refused", "account",
                              account.username if account else None)
             elif self.actor.account_id is not None and self.actor.status != AccountStatus.REVOKED:
@@ -241,12 +255,13 @@ class AccountService:
             else:
                 if self.actor.account_id is not None:  # a revoked account gives its Telegram user up
                     previous = await repos.accounts.get(self.actor.account_id)
+                    assert previous is not None  # the actor was loaded from it; accounts are never deleted
                     previous.telegram_user_id = None
                     await repos.flush()
                 account.telegram_user_id = telegram_user_id
                 account.activation_code_hash, account.activation_expires_at = None, None
                 await record(repos, self.clock, self.actor, "auth.activate", "account", account.username)
-                view = _view(account, await repos.units.get(account.unit_id))
+                view = await _current_view(repos, account)
         if not usable:
             raise ActivationRefused()
         return view
@@ -256,7 +271,7 @@ class AccountService:
         if not self.actor.pending_password:
             raise PermissionDenied()
         async with self.uow.write() as repos:
-            account = await repos.accounts.get(self.actor.account_id)
+            account = await self._own_account(repos)
             account.secret_hash = hash_password(password)
             now = self.clock.now()
             account.status, account.activated_at, account.last_active_at = AccountStatus.ACTIVE, now, now
@@ -268,7 +283,7 @@ class AccountService:
         if self.actor.account_id is None or self.actor.is_anonymous:
             raise PermissionDenied()
         async with self.uow.write() as repos:
-            account = await repos.accounts.get(self.actor.account_id)
+            account = await self._own_account(repos)
             if _matches(account.secret_hash, password):
                 account.failed_attempts, account.last_active_at = 0, self.clock.now()
                 account.last_seen_at = account.last_active_at
@@ -287,7 +302,7 @@ class AccountService:
         """A new password, right after the current one was confirmed (the session is then fresh)."""
         check_password_rule(new)
         async with sensitive(self.uow, self.actor, self.clock, Action.VIEW_OVERVIEW) as repos:
-            account = await repos.accounts.get(self.actor.account_id)
+            account = await self._own_account(repos)
             account.secret_hash = hash_password(new)
             await record(repos, self.clock, self.actor, "auth.password_changed", "account", account.username)
 
@@ -295,7 +310,7 @@ class AccountService:
         if self.actor.account_id is None:
             raise PermissionDenied()
         async with self.uow.write() as repos:
-            account = await repos.accounts.get(self.actor.account_id)
+            account = await self._own_account(repos)
             account.telegram_user_id, account.last_active_at = None, None
             account.last_seen_at = self.clock.now()
             await record(repos, self.clock, self.actor, "auth.logout", "account", account.username)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from services.accounts.service import IssuedCode, issue_account, validate_new_account
 from services.core.actor import Actor, Role
-from services.platform.audit import record
 from services.core.clock import Clock
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action, ensure
+from services.platform.audit import record
 from services.platform.sessions import sensitive
 from services.platform.units import unit_by_code
 from storage import Repositories, UnitOfWork
@@ -72,9 +72,11 @@ class SubAccountService:
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_ACCOUNTS) as repos:
             request = await self._pending(repos, request_id)
             unit = await repos.units.get(request.unit_id)
+            assert unit is not None  # request.unit_id is a foreign key, and units are never deleted
             issued = await issue_account(repos, self.actor, self.clock, request.username, unit.code, request.role,
                                          request.full_name, f"{request.request_ref}; {agreement_ref}")
             account = await repos.accounts.by_username(issued.username)
+            assert account is not None  # issue_account has just added it, in this transaction
             request.status, request.agreement_ref, request.account_id = APPROVED, agreement_ref, account.id
             request.decided_by_id, request.decided_at = self.actor.account_id, self.clock.now()
             await record(repos, self.clock, self.actor, "subaccount.approve", "subaccount_request", request.id,
@@ -92,6 +94,7 @@ class SubAccountService:
             await record(repos, self.clock, self.actor, "subaccount.reject", "subaccount_request", request.id,
                          reason=reason)
             unit = await repos.units.get(request.unit_id)
+            assert unit is not None  # request.unit_id is a foreign key, and units are never deleted
             return _view(request, unit.code, unit.name)
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from services.core.i18n import N_
@@ -13,10 +14,10 @@ class ServiceError(Exception):
         self.message = message
         self.params = params
 
-    def render(self, translate: Any) -> str:
-        """The message in the reader's language: `translate` is that language's gettext. A value quoted
-        from the user's input is shortened, so that a refusal never grows with what was typed."""
-        return translate(self.message).format(**{key: _quoted(value) for key, value in self.params.items()})
+    def render(self, translate: Any, quote: Callable[[Any], Any] = lambda value: value) -> str:
+        """The message in the reader's language: `translate` is that language's gettext; `quote` shapes
+        each value it names (a chat shortens what the user typed)."""
+        return translate(self.message).format(**{key: quote(value) for key, value in self.params.items()})
 
 
 class PermissionDenied(ServiceError):
@@ -34,10 +35,3 @@ class InvalidInput(ServiceError):
 
 class NotFound(ServiceError):
     pass
-
-
-QUOTED_LENGTH = 200
-
-
-def _quoted(value: Any) -> Any:
-    return value[: QUOTED_LENGTH - 1] + "…" if isinstance(value, str) and len(value) > QUOTED_LENGTH else value

@@ -15,19 +15,22 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from services.changes import checks
+from services.changes.planners import Line, Plan
+from services.changes.recording import APPLIED, PENDING, REJECTED, Recipient, Recorder
 from services.core.actor import Actor, Role
-from services.platform.attachments import FileStore, Upload
-from services.platform.audit import record
-from services.regime.change_kinds import CUSTODY
-from services.changes.service import APPLIED, PENDING, REJECTED, ChangeService, Line, Plan, Recipient
 from services.core.clock import Clock, local_today
-from services.regime.deadlines import WorkingCalendar
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.i18n import N_
-from services.dossiers.lookup import PAGE_SIZE, parse_query
-from services.platform.outbox import Due, enqueue
 from services.core.policy import EVERYWHERE, Action, allows, can, scope_of
+from services.dossiers.lookup import PAGE_SIZE, parse_query
+from services.platform.attachments import FileStore, Upload
+from services.platform.audit import record
+from services.platform.outbox import Due, enqueue
 from services.platform.sessions import sensitive
+from services.platform.units import unit_by_code
+from services.regime.calendar import working_calendar
+from services.regime.change_kinds import CUSTODY
 from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.models import ChangeEvent, Dossier, OrgUnit, TransferRequest
@@ -86,7 +89,7 @@ class TransferResult:
 class TransferService:
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock, files: FileStore | None = None) -> None:
         self.uow, self.actor, self.clock = uow, actor, clock
-        self.changes = ChangeService(uow, actor, clock, files)
+        self.recorder = Recorder(uow, actor, clock, files)  # the change event, its papers and the version
 
     # -- finding the person ------------------------------------------------------------------------------
     async def candidates(self, query: str, page: int = 0) -> CandidatePage:
@@ -115,7 +118,7 @@ class TransferService:
         return Candidate(found[0].id, found[0].full_name, found[0].birth_date.year, found[1].name)
 
     async def check(self, key: str, value: str) -> str:
-        return await self.changes.check(CUSTODY.name, key, value)
+        return await checks.check(self.uow, self.actor, self.clock, CUSTODY.name, key, value)
 
     # -- asking -------------------------------------------------------------------------------------------
     async def request(self, dossier_id: int, answers: dict[str, str],
@@ -123,7 +126,7 @@ class TransferService:
         if not allows(self.actor, Action.REQUEST_TRANSFER):  # refused before any answer is judged
             raise PermissionDenied()
         checked = {p.key: await self.check(p.key, answers.get(p.key, "")) for p in CUSTODY.prompts}
-        stored = [self.changes.check_file(upload) for upload in uploads]
+        stored = [self.recorder.check_file(upload) for upload in uploads]
         try:
             async with sensitive(self.uow, self.actor, self.clock, Action.REQUEST_TRANSFER) as repos:
                 result = await self._request(repos, dossier_id, checked, stored, uploads)
@@ -139,9 +142,8 @@ class TransferService:
         if found is None:
             raise PermissionDenied()
         dossier, holding, _working = found
-        receiving = await repos.units.by_code(answers["receiving_unit"])
-        if receiving is None or not can(self.actor, Action.REQUEST_TRANSFER, receiving.path):
-            raise InvalidInput("receiving_unit", N_("Unit {code} is outside your scope."), code=answers["receiving_unit"])
+        receiving = await unit_by_code(repos, answers["receiving_unit"], "receiving_unit",
+                                       scope=scope_of(self.actor, Action.REQUEST_TRANSFER))
         if can(self.actor, Action.EDIT_DOSSIER, holding.path) or holding.id == receiving.id:
             raise InvalidInput("dossier", N_("Your unit already holds this dossier ({unit})."), unit=holding.name)
         await self._refuse_second(repos, dossier.id)
@@ -149,13 +151,13 @@ class TransferService:
         payload = {"from_unit": holding.code, "from_name": holding.name, "to_unit": receiving.code,
                    "to_name": receiving.name, "effective_on": today.strftime("%d/%m/%Y"),
                    **{k: answers[k] for k in ("doc_number", "doc_date", "doc_issuer")}}
-        event = await self.changes.add_event(repos, CUSTODY, dossier, holding, payload, PENDING, None, None)
+        event = await self.recorder.add_event(repos, CUSTODY, dossier, holding, payload, PENDING, None, None)
         request = await repos.transfers.add(TransferRequest(
             dossier_id=dossier.id, change_event_id=event.id, requesting_unit_id=receiving.id,
             holding_unit_id=holding.id, request_number=answers["doc_number"],
             request_date=event.doc_date or today, signer=answers["doc_issuer"], status=PENDING,
             requested_by=self.actor.account_id, requested_at=self.clock.now()))
-        await self.changes.attach_files(repos, event, stored, uploads)
+        await self.recorder.attach_files(repos, event, stored, uploads)
         await record(repos, self.clock, self.actor, "transfer.request", "dossier", dossier.id, request=request.id,
                      holding=holding.code, receiving=receiving.code, letter=answers["doc_number"])
         clerks = await repos.changes.clerks_for(holding.path)
@@ -244,7 +246,7 @@ class TransferService:
             assert dossier is not None
             payload = {"from_unit": old.code, "from_name": old.name, "to_unit": into.code, "to_name": into.name,
                        "merge": "1", "effective_on": today}
-            event = await self.changes.add_event(repos, CUSTODY, dossier, old, payload, APPLIED, None, None)
+            event = await self.recorder.add_event(repos, CUSTODY, dossier, old, payload, APPLIED, None, None)
             await self.move_custody(repos, dossier, into, event)
 
     async def move_custody(self, repos: Repositories, dossier: Dossier, to: OrgUnit, event: ChangeEvent) -> None:
@@ -255,7 +257,7 @@ class TransferService:
         plan.records.append({"kind": "work_history", "date_from": event.effective_on, "date_to": None,
                              "data": {"text": f"Hồ sơ chuyển từ {holding.name if holding else '—'} đến {to.name}",
                                       "doc_number": event.doc_number}})
-        await self.changes.apply_plan(repos, dossier, plan, event)
+        await self.recorder.apply_plan(repos, dossier, plan, event)
 
     async def _requester(self, repos: Repositories, request: TransferRequest) -> tuple[Recipient, ...]:
         chat = await repos.transfers.account_chat(request.requested_by)
@@ -291,8 +293,7 @@ class TransferService:
                            "holder": holding.name, "receiver": requesting.name, "letter": request.request_number}
                 items += [Due("transfer_escalation", chat, account, "transfer", str(request.id), today,
                               {**payload, "locale": locale}) for account, chat, locale in admins]
-            calendar = WorkingCalendar.with_days_off(d.day for d in await repos.changes.days_off())
-            await enqueue(repos, self.clock, items, calendar)
+            await enqueue(repos, self.clock, items, await working_calendar(repos))
         return [self._view(row) for row in overdue]
 
     def _view(self, row: Row) -> TransferView:

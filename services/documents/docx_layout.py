@@ -75,7 +75,7 @@ def new_paragraph(container: DocxDocument | _Cell, first: bool = False) -> Parag
 
 
 def text(container: DocxDocument | _Cell, content: str, *, bold: bool = False, italic: bool = False,
-         size: int | None = None, align: int | None = None, first: bool = False) -> Paragraph:
+         size: int | None = None, align: WD_ALIGN_PARAGRAPH | None = None, first: bool = False) -> Paragraph:
     paragraph = new_paragraph(container, first)
     run = paragraph.add_run(content)
     run.bold, run.italic = bold or None, italic or None
@@ -128,7 +128,7 @@ def table(doc: DocxDocument, columns: Sequence[tuple[str, float]], rows: Iterabl
     return ruled
 
 
-def fill_cell(cell: _Cell, content: str, width: Cm, *, bold: bool = False, align: int | None = None) -> None:
+def fill_cell(cell: _Cell, content: str, width: Cm, *, bold: bool = False, align: WD_ALIGN_PARAGRAPH | None = None) -> None:
     cell.width = width
     paragraph = cell.paragraphs[0]
     # The style by id: `paragraph.style = name` looks the name up among all styles, for every cell.

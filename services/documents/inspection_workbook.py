@@ -10,8 +10,8 @@ from openpyxl import Workbook
 
 from services.core.clock import format_local_date
 from services.core.i18n import N_
-from services.oversight.inspection import FINDINGS, Inspection, column_title, finding_text
 from services.documents.stats_workbook import save, statistics_sheet, table_sheet
+from services.oversight.inspection import FINDINGS, Inspection, column_title, finding_text
 
 Translate = Callable[[str], str]
 ACCOUNT_STATES = {"pending": N_("never activated"), "idle": N_("unused for 90 days"), "locked": N_("locked")}

@@ -16,6 +16,7 @@ The repeating records are read from `Record.data`:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -29,9 +30,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.shared import Cm, Pt
 from docx.table import _Cell
 
-from services.documents import docx_layout as layout
 from services.core.clock import Clock, format_date, local_today
+from services.documents import docx_layout as layout
 from services.documents.docx_layout import TABLE_PT
+from services.dossiers.service import DossierService
 from services.regime.dossier_fields import DossierFull, Record
 
 TITLE_PT, NOTE_PT = 14, 11
@@ -150,7 +152,7 @@ def _identity(doc: DocxDocument, dossier: DossierFull) -> None:
     layout.line(items, "1) Họ và tên khai sinh (viết chữ in hoa): ", name or DOT * LONG, bold_value=True, first=True)
     layout.line(items, "2) Tên gọi khác: ", _dotted(values.get("other_names"), LONG))
     layout.line(items, "3) Sinh ngày: ", _dotted(values.get("birth_date"), SHORT),
-          ", Giới tính (nam, nữ): ", _dotted(SEX.get(values.get("sex"), values.get("sex")), SHORT))
+          ", Giới tính (nam, nữ): ", _dotted(SEX.get(str(values.get("sex")), values.get("sex")), SHORT))
     layout.line(items, "4) Nơi sinh: ", _dotted(values.get("birthplace"), LONG))
     layout.line(items, "5) Quê quán: ", _dotted(values.get("home_town"), LONG))
     layout.line(items, "6) Dân tộc: ", _dotted(values.get("ethnicity"), SHORT),
@@ -361,3 +363,9 @@ def _photo_box(cell: _Cell) -> None:
     leading.getparent().remove(leading)
 
 
+async def printed_2c(dossiers: DossierService, clock: Clock, dossier_id: int) -> tuple[str, bytes]:
+    """The form of one dossier as its reader may see it (the read audited as a print), and its file name.
+    Rendered off the event loop: python-docx takes a while over a long career."""
+    dossier = await dossiers.full(dossier_id, purpose="print")
+    content = await asyncio.to_thread(render_2c, dossier, clock)
+    return f"2C-{dossier.values['personal_id']}.docx", content

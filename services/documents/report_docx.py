@@ -19,7 +19,8 @@ from docx.shared import Pt
 from services.documents import docx_layout as layout
 from services.oversight.compliance import Compliance
 from services.oversight.inspection import FINDINGS
-from services.oversight.reports import Period, ProvincialReport, Quality, ReportView, place_of
+from services.oversight.periods import Period
+from services.oversight.reports import ProvincialReport, Quality, ReportView, place_of
 from services.oversight.statistics import StatTable
 
 Translate = Callable[[str], str]

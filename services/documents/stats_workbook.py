@@ -10,9 +10,9 @@ import io
 from collections.abc import Callable, Sequence
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.core.clock import format_date, format_local_date

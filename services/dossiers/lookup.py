@@ -9,13 +9,13 @@ import unicodedata
 from dataclasses import dataclass
 
 from services.core.actor import Actor
-from services.platform.audit import record
 from services.core.clock import Clock, parse_date
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action, dossier_scope
-from services.platform.sessions import sensitive
 from services.core.text import fold
+from services.platform.audit import record
+from services.platform.sessions import sensitive
 from services.platform.units import unit_by_code
 from storage import UnitOfWork
 from storage.search import Found, SearchTerms

@@ -56,7 +56,8 @@ class Mask:
         return not self.hides(FIELD_SUBJECTS.get(name))
 
     def values(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """A dossier's fields (or a version's, or a change's answers), less those withheld."""
+        """A dossier's fields (or a version's, or a change's answers: those that fill a withheld field go
+        too), less those withheld."""
         return {name: value for name, value in values.items() if self.shows_field(name)}
 
     # -- repeating records --
@@ -69,10 +70,6 @@ class Mask:
     # -- change events, their answers and papers --
     def shows_change(self, kind: str) -> bool:
         return not self.hides(change_subject(kind))
-
-    def payload(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """A change's answers, less those that fill a withheld field."""
-        return self.values(payload)
 
     # -- the card's sections --
     def shows_section(self, section: str) -> bool:

@@ -6,14 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from services.core.actor import Actor, Role
-from services.platform.audit import record
 from services.core.clock import Clock
-from services.regime.dossier_fields import SECTIONS, DossierFull, Record
 from services.core.errors import PermissionDenied
-from services.dossiers.masking import Mask, mask_for
 from services.core.policy import Action, can
-from services.documents.print2c import render_2c
+from services.dossiers.masking import Mask, mask_for
+from services.platform.audit import record
 from services.platform.sessions import sensitive
+from services.regime.dossier_fields import SECTIONS, DossierFull, Record
 from storage import Repositories, UnitOfWork
 from storage.models import Dossier, OrgUnit
 
@@ -86,11 +85,6 @@ class DossierService:
         dossier, custodian, working = found
         records = [Record(row.kind, row.date_from, row.date_to, dict(row.data)) for row in rows]
         return to_full(dossier, custodian, working, records, mask_for(self.actor))
-
-    async def printed_2c(self, dossier_id: int) -> tuple[str, bytes]:
-        """The resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for viên chức) as a .docx, and its file name."""
-        dossier = await self.full(dossier_id, purpose="print")
-        return f"2C-{dossier.values['personal_id']}.docx", render_2c(dossier, self.clock)
 
     def sections(self) -> tuple[str, ...]:
         """The card's sections this actor may open."""

@@ -9,15 +9,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from services.core.actor import Actor
-from services.platform.attachments import FileStore, Upload
-from services.platform.audit import record
 from services.core.clock import Clock, local_today
-from services.regime.deadlines import WorkingCalendar
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.i18n import N_
-from services.platform.outbox import Due, enqueue
 from services.core.policy import Action, allows
+from services.platform.attachments import FileStore, Upload
+from services.platform.audit import record
+from services.platform.outbox import Due, enqueue
 from services.platform.sessions import sensitive
+from services.regime.deadlines import WorkingCalendar
 from storage import UnitOfWork
 from storage.models import Account, Feedback, OrgUnit
 

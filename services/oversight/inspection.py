@@ -24,23 +24,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.core.actor import Actor
-from services.platform.audit import record
-from services.regime.change_kinds import CUSTODY, KINDS, NEW_DOSSIER, Category, Paper
 from services.core.clock import Clock, add_months, format_date, local_today
-from services.oversight.compliance import compliance_by_unit, local_bounds
-from services.regime.deadlines import WorkingCalendar
-from services.regime.dossier_fields import MANDATORY_FIELDS, SECTIONS
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.i18n import N_
-from services.platform.outbox import Due, enqueue
 from services.core.policy import Action, allows, can, scope_of
+from services.oversight.compliance import compliance_by_unit, local_bounds
+from services.oversight.statistics import StatColumn, StatRow, StatTable, build_table, scope_units
+from services.platform.audit import record
+from services.platform.outbox import Due, enqueue
+from services.platform.sessions import sensitive
+from services.platform.units import unit_by_code
+from services.regime.change_kinds import CUSTODY, KINDS, NEW_DOSSIER, Category, Paper
+from services.regime.deadlines import WorkingCalendar
+from services.regime.dossier_fields import MANDATORY_FIELDS, SECTIONS
 from services.regime.profiles import Profile
 from services.regime.retirement import retirement_date
 from services.regime.salary import postponed_months, raise_due, raise_months, step_period
-from services.platform.sessions import sensitive
 from services.regime.setup import profile_of
-from services.oversight.statistics import StatColumn, StatRow, StatTable, build_table, scope_units
-from services.platform.units import unit_by_code
 from storage import Repositories, UnitOfWork
 from storage.inspection import FlagRules
 from storage.models import OrgUnit

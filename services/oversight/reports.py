@@ -22,20 +22,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from services.core.actor import Actor
-from services.platform.audit import actor_label, record
 from services.core.clock import Clock, format_date, local_today
-from services.regime.deadlines import WorkingCalendar
-from services.oversight.compliance import Compliance, compliance_by_unit, rolled_up
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.i18n import N_
-from services.oversight.inspection import FINDINGS, inspect
-from services.platform.outbox import Due, enqueue
 from services.core.policy import Action, allows, can
-from services.regime.profiles import Profile
-from services.platform.sessions import sensitive, touch_session
-from services.regime.setup import profile_of
+from services.oversight.compliance import Compliance, compliance_by_unit, rolled_up
+from services.oversight.inspection import FINDINGS, inspect
+from services.oversight.periods import Period, overdue_period, parse_period, period_for
 from services.oversight.statistics import StatTable, compute_table
+from services.platform.audit import actor_label, record
+from services.platform.outbox import Due, enqueue
+from services.platform.sessions import sensitive, touch_session
 from services.platform.units import ACTIVE, normalise_code
+from services.regime.deadlines import WorkingCalendar
+from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.models import OrgUnit, UnitReport
 
@@ -49,64 +49,8 @@ SECTION_TITLES = {
 }
 MAX_SECTION = 3000
 MAX_NUMBER, MAX_NAME = 64, 255
-PERIOD = re.compile(r"^(\d{4})-H([12])$")
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-OVERDUE_DAYS = 62  # after the due date, a late report is chased this long (and is what /report opens)
 NEW, DRAFT, SUBMITTED = "new", "draft", "submitted"
 REPORT_STATES = {NEW: N_("not begun"), DRAFT: N_("draft"), SUBMITTED: N_("submitted")}
-
-
-# -- periods ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Period:
-    code: str  # "2026-H2"
-    due: dt.date  # due *before* this day
-    start: dt.date  # the first day of its data
-    end: dt.date  # the last day of its data: the day before the due date
-
-    def as_of(self, today: dt.date) -> dt.date:
-        return min(today, self.end)
-
-
-def due_dates(profile: Profile, year: int) -> list[dt.date]:
-    """The year's due dates of the report (it is due *before* each)."""
-    return sorted(dt.date(year, int(mm_dd[:2]), int(mm_dd[3:])) for mm_dd in profile.reports.due_dates)
-
-
-def period_code(due: dt.date) -> str:
-    return f"{due.year}-H{1 if due.month <= 6 else 2}"
-
-
-def _period(due: dt.date, profile: Profile) -> Period:
-    earlier = [d for year in (due.year - 1, due.year) for d in due_dates(profile, year) if d < due]
-    return Period(period_code(due), due, max(earlier), due - dt.timedelta(days=1))
-
-
-def period_for(today: dt.date, profile: Profile) -> Period:
-    """The period being reported now: the one whose due date is the next to come."""
-    due = min(d for year in (today.year, today.year + 1) for d in due_dates(profile, year) if d > today)
-    return _period(due, profile)
-
-
-def overdue_period(today: dt.date, profile: Profile) -> Period | None:
-    """The period just past its due date, while late reports are still chased (OVERDUE_DAYS)."""
-    previous = period_before(period_for(today, profile), profile)
-    return previous if 0 <= (today - previous.due).days <= OVERDUE_DAYS else None
-
-
-def period_before(period: Period, profile: Profile) -> Period:
-    return _period(period.start, profile)
-
-
-def parse_period(text: str, profile: Profile) -> Period:
-    match = PERIOD.match(text.strip().upper())
-    dues = []
-    if match is not None and FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
-        year, half = int(match.group(1)), int(match.group(2))
-        dues = [d for d in due_dates(profile, year) if (d.month <= 6) == (half == 1)]
-    if not dues:
-        raise InvalidInput("period", N_("Not a period: {value} (e.g. 2026-H1 or 2026-H2)."), value=text)
-    return _period(dues[0], profile)
 
 
 def reporting_units(units: list[OrgUnit]) -> list[OrgUnit]:
@@ -504,12 +448,12 @@ class ReportService:
             summaries = []
             for unit in reporting_units(everything):
                 report = reports.get(unit.id)
-                submitted = report is not None and report.status == SUBMITTED
-                compliance = (Compliance(**report.figures["compliance"]) if submitted and report.figures
+                submitted = report if report is not None and report.status == SUBMITTED else None
+                compliance = (Compliance(**submitted.figures["compliance"]) if submitted and submitted.figures
                               else rolled_up(unit, everything, own))
                 summaries.append(UnitSummary(unit.code, unit.name, report.status if report else NEW,
                                              report.late if report else None, compliance,
-                                             dict(report.sections) if submitted else {}))
+                                             dict(submitted.sections) if submitted else {}))
             statistics = await compute_table(repos, ("/",), day)
             office = await repos.units.get(self.actor.unit_id) if self.actor.unit_id else None
             roots = [u for u in everything if u.parent_id is None]

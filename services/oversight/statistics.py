@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.core.actor import Actor
-from services.platform.audit import record
 from services.core.clock import Clock, add_months, local_today
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.i18n import N_
 from services.core.policy import EVERYWHERE, Action, can, scope_of
-from services.regime.profiles import Profile
-from services.platform.sessions import sensitive
-from services.regime.setup import profile_of
 from services.core.text import fold
+from services.platform.audit import record
+from services.platform.sessions import sensitive
 from services.platform.units import unit_by_code
+from services.regime.profiles import Profile
+from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.models import OrgUnit
 from storage.statistics import Tally

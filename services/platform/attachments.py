@@ -28,6 +28,7 @@ ALLOWED: dict[str, tuple[tuple[str, ...], str]] = {
 }
 TOO_LARGE = N_("The file is larger than 20 MB; scan it at a lower resolution or split it.")
 NOT_ALLOWED = N_("Only PDF, JPG, PNG or DOCX files can be attached; {name} is not one of them.")
+NOT_ENABLED = N_("Attachments are not enabled on this installation.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +116,10 @@ class FileStore:
         if hashlib.sha256(content).hexdigest() != sha256:
             raise OSError(f"stored file {sha256} does not match its digest")
         return content
+
+
+def enabled(files: FileStore | None) -> FileStore:
+    """The store, or a clear refusal where the installation keeps no files (no HOSO_FILES_DIR)."""
+    if files is None:
+        raise InvalidInput("attachment", NOT_ENABLED)
+    return files

@@ -32,7 +32,7 @@ IDLE_CACHE_SECONDS = 60.0
 
 
 async def idle_limit(repos: Repositories) -> dt.timedelta:
-    key = str(repos.session.bind.url) if repos.session.bind is not None else ""
+    key = str(getattr(repos.session.bind, "url", ""))  # one cache per database
     cached = _IDLE_CACHE.get(key)
     if cached is not None and time.monotonic() - cached[0] < IDLE_CACHE_SECONDS:
         return cached[1]

@@ -1,4 +1,5 @@
-"""The organisational tree: units are added, renamed, moved and merged; never deleted."""
+"""The organisational tree: units are added, renamed and moved; never deleted (a merge, which also moves
+custody, is services.custody.merge)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import re
 from dataclasses import dataclass
 
 from services.core.actor import Actor
-from services.platform.audit import record
 from services.core.clock import Clock, local_today
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action
+from services.platform.audit import record
 from services.platform.sessions import sensitive
 from storage import Repositories, UnitOfWork
 from storage.models import OrgUnit
@@ -34,16 +35,6 @@ class UnitView:
         return self.path.count("/") - 2
 
 
-@dataclass(frozen=True, slots=True)
-class MergeResult:
-    old: str
-    into: str
-    dossiers: int
-    accounts: int
-    units: int
-    requests: int
-
-
 def to_view(unit: OrgUnit, codes: dict[int, str]) -> UnitView:
     """The unit as plain data; `codes` maps the ids of its parent and merger target to their codes."""
     return UnitView(unit.code, unit.name, codes.get(unit.parent_id or 0), unit.path, unit.level_name, unit.status,
@@ -54,13 +45,29 @@ def normalise_code(code: str) -> str:
     return code.strip().upper()
 
 
-async def unit_by_code(repos: Repositories, code: str, field: str = "unit", active: bool = True) -> OrgUnit:
-    unit = await repos.units.by_code(normalise_code(code))
+NO_SUCH_UNIT = N_("No unit has the code {code}.")
+MERGED_UNIT = N_("Unit {code} was merged and takes no changes.")
+UNIT_OUT_OF_SCOPE = N_("Unit {code} is outside your scope.")
+
+
+def usable_unit(unit: OrgUnit | None, code: str, field: str, *, active: bool = True,
+                scope: tuple[str, ...] | None = None) -> OrgUnit:
+    """The one rule for a unit a user names (`code`, as typed): it exists; it is active, unless `active` is
+    False (a merged unit's past may still be read); it lies within `scope` (path prefixes, from
+    policy.scope_of) when one is given. Each refusal names the field."""
     if unit is None:
-        raise InvalidInput(field, N_("No unit has the code {code}."), code=code)
+        raise InvalidInput(field, NO_SUCH_UNIT, code=code)
     if active and unit.status != ACTIVE:
-        raise InvalidInput(field, N_("Unit {code} was merged and takes no changes."), code=unit.code)
+        raise InvalidInput(field, MERGED_UNIT, code=unit.code)
+    if scope is not None and not any(unit.path.startswith(prefix) for prefix in scope):
+        raise InvalidInput(field, UNIT_OUT_OF_SCOPE, code=unit.code)
     return unit
+
+
+async def unit_by_code(repos: Repositories, code: str, field: str = "unit", *, active: bool = True,
+                       scope: tuple[str, ...] | None = None) -> OrgUnit:
+    """The unit of a typed code, under the one rule (`usable_unit`)."""
+    return usable_unit(await repos.units.by_code(normalise_code(code)), code, field, active=active, scope=scope)
 
 
 class UnitService:
@@ -111,26 +118,6 @@ class UnitService:
             await record(repos, self.clock, self.actor, "unit.move", "unit", unit.code,
                          old_parent=old_parent.code if old_parent else None, new_parent=parent.code)
             return await self._view(repos, unit)
-
-    async def merge(self, old_code: str, into_code: str) -> MergeResult:
-        """Everything the old unit holds moves to the new one, in one transaction, one audit event per object."""
-        async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
-            old = await unit_by_code(repos, old_code, "old")
-            into = await unit_by_code(repos, into_code, "into")
-            if into.path.startswith(old.path):
-                raise InvalidInput("into", N_("A unit cannot be merged into itself or its own subunits."))
-            held = await repos.dossiers.held_by(old.id)
-            moved = await repos.units.merge_into(old, into, local_today(self.clock))
-            from services.custody.transfers import TransferService  # the transfer service builds on this module
-            await TransferService(self.uow, self.actor, self.clock).merge_custody(repos, old, into, held)
-            for kind, ids in moved.items():
-                for object_id in ids:
-                    await record(repos, self.clock, self.actor, "unit.merge.move", kind, object_id,
-                                 old=old.code, into=into.code)
-            await record(repos, self.clock, self.actor, "unit.merge", "unit", old.code, into=into.code,
-                         **{kind: len(ids) for kind, ids in moved.items()})
-            return MergeResult(old.code, into.code, len(moved["dossier"]), len(moved["account"]),
-                               len(moved["unit"]), len(moved["subaccount_request"]))
 
     async def list(self) -> list[UnitView]:
         """The whole tree in path order (parents before children), merged units included."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from services.regime.dossier_fields import ADDRESS, FAMILY
 from services.core.i18n import N_
+from services.regime.dossier_fields import ADDRESS, FAMILY
 
 
 class Ask(StrEnum):

@@ -12,19 +12,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from services.core.actor import Actor
-from services.platform.audit import record
 from services.core.clock import Clock, local_today
-from services.regime.deadlines import WorkingCalendar
-from services.regime.dossier_fields import MANDATORY_FIELDS
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.i18n import N_
+from services.core.policy import Action, allows
+from services.oversight.periods import OVERDUE_DAYS, due_dates, period_code
+from services.oversight.reports import reporting_units
+from services.platform.audit import record
 from services.platform.outbox import UNMUTABLE, Due, enqueue
+from services.platform.sessions import sensitive
+from services.regime.deadlines import WorkingCalendar
+from services.regime.dossier_fields import MANDATORY_FIELDS
 from services.regime.profiles import Profile
-from services.oversight.reports import OVERDUE_DAYS, due_dates, period_code, reporting_units
 from services.regime.retirement import decision_due, notice_due, retirement_date
 from services.regime.salary import OVER_CEILING_MONTHS, postponed_months, raise_due, raise_months, step_period
-from services.core.policy import Action, allows
-from services.platform.sessions import sensitive
 from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 

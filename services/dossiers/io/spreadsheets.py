@@ -88,11 +88,11 @@ def _sheet_size(sheet: Any) -> None:
 @contextmanager
 def _quick_sheet_size() -> Iterator[None]:
     original = _read_only.ReadOnlyWorksheet._get_size
-    _read_only.ReadOnlyWorksheet._get_size = _sheet_size  # type: ignore[method-assign]
+    _read_only.ReadOnlyWorksheet._get_size = _sheet_size
     try:
         yield
     finally:
-        _read_only.ReadOnlyWorksheet._get_size = original  # type: ignore[method-assign]
+        _read_only.ReadOnlyWorksheet._get_size = original
 
 
 class XlsxTable(Table):
