@@ -7,7 +7,7 @@
 - log: a clerk's change (/update), applied at once, or registered to be entered later.
 - declarations: the person's own declarations and the clerk's decision (/declare, /pending).
 - new_dossiers: a new dossier from its recruitment decision (/new).
-- calendar: the admin's days off (the rules are services.regime.calendar).
 
-Reading the past back (history, as of a date, the scanned papers) is services.dossiers.history.
+Reading the past back (history, as of a date, the scanned papers) is services.dossiers.history; the admin's
+days off are services.platform.calendar.
 """
