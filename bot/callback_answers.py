@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.types import CallbackQuery, TelegramObject
 
@@ -60,6 +60,6 @@ class AnswerPress(BaseMiddleware):
         if not answered(event):
             try:
                 await event.answer()
-            except TelegramAPIError as exc:  # too late after a long render: the work is done all the same
+            except TelegramBadRequest as exc:  # "query is too old" after a long render: the work is done
                 logger.info("press %s answered too late: %s", event.id, exc)
         return result

@@ -22,7 +22,7 @@ from services.core.actor import Actor
 from services.core.clock import local_today
 from services.custody.transfers import TransferService
 from services.platform.outbox import Due, enqueue
-from services.regime.deadlines import WorkingCalendar
+from services.regime.calendar import working_calendar
 from services.reminders.service import ReminderService, load_active_profile
 
 logger = logging.getLogger(__name__)
@@ -97,11 +97,10 @@ class Jobs:
         uow, clock = self.runtime.uow, self.runtime.clock
         async with uow.read() as repos:
             last = await repos.settings.get(HEARTBEAT_KEY)
-            days_off = [d.day for d in await repos.changes.days_off()]
+            calendar = await working_calendar(repos)
         if not last:
             return 0
         since = dt.datetime.fromisoformat(last["at"])
-        calendar = WorkingCalendar.with_days_off(days_off)
         first, today = since.astimezone(clock.tz).date(), local_today(clock)
         lost = sum(1 for n in range(1, (today - first).days) if calendar.is_working_day(first + dt.timedelta(days=n)))
         profile = await load_active_profile(uow)

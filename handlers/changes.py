@@ -1,5 +1,5 @@
 """/new, /update, /declare and /pending: every change to a dossier through guided prompts that cite the
-paper decision. The prompts are the change kinds' own (services.change_kinds), asked by the form engine;
+paper decision. The prompts are the change kinds' own (services.regime.change_kinds), asked by the form engine;
 each answer is checked as it comes, and the form ends on a summary with what will change and whether it
 is entered in time."""
 

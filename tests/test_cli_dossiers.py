@@ -9,7 +9,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from locales import translator
-from services.dossiers.io.reports import LOST_ZEROS
+from services.dossiers.io.results import LOST_ZEROS
 from tests.conftest import sqlite_url
 from tests.test_cli import hoso
 

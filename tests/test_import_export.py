@@ -16,7 +16,7 @@ from services.core.clock import FrozenClock
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.identity import load_actor
 from services.demo import CONSOLE_USER_IDS, seed_demo
-from services.dossiers.io.reports import (
+from services.dossiers.io.results import (
     CUSTODY_BY_TRANSFER,
     DOSSIER_OUT_OF_SCOPE,
     DUPLICATE,

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.cli.common import JsonOption, _, admin_call, emit, fail
 from services.core.errors import ServiceError
 from services.core.i18n import N_
-from services.dossiers.io.reports import ExportReport, ImportReport
+from services.dossiers.io.results import ExportReport, ImportReport
 from services.dossiers.io.spreadsheets import SUFFIXES
 from services.dossiers.io.writers import write_error_report, write_template
 

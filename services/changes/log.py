@@ -4,6 +4,8 @@ received but not entered yet is registered instead, so that its deadline is foll
 
 The answers arrive as text, exactly as typed and checked one by one (`check`); the planners
 (services.changes.planners) turn them into what changes, the same way for `preview` and for `log`.
+`check` and `options` also serve the other forms built from a kind's questions (/new, /declare, /transfer),
+and `preview` the summary of a declaration (`declared`), since their questions are the same.
 """
 
 from __future__ import annotations

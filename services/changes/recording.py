@@ -28,7 +28,7 @@ from storage import Repositories, UnitOfWork
 from storage.models import Attachment, ChangeEvent, Dossier, DossierVersion, OrgUnit
 
 APPLIED, PENDING, REJECTED = "applied", "pending", "rejected"
-REGISTERED, ENTERED = "registered", "entered"  # a decision to enter later, then entered
+REGISTERED = "registered"  # a decision to enter later (storage marks it "entered" once it is)
 Uploads = list[Upload] | tuple[Upload, ...]
 
 

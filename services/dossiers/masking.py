@@ -2,7 +2,7 @@
 
 Only the fields a role needs are shown, masked by the data, not the section (invariant 6). Each piece
 of private data carries its subject from where it is made, read back from its kind and never from its
-words (services.dossier_fields):
+words (services.regime.dossier_fields):
 
 - the dossier's fields: the addresses and the phone (`FIELD_SUBJECTS`) are ADDRESS;
 - the repeating records: a family record, and a declaration of marriage or divorce (type "marital"),

@@ -17,7 +17,7 @@ from services.platform.attachments import FileStore, Upload
 from services.platform.audit import record
 from services.platform.outbox import Due, enqueue
 from services.platform.sessions import sensitive
-from services.regime.deadlines import WorkingCalendar
+from services.regime.calendar import working_calendar
 from storage import UnitOfWork
 from storage.models import Account, Feedback, OrgUnit
 
@@ -130,7 +130,7 @@ class FeedbackService:
                            f"{item.id}:{int(self.clock.now().timestamp())}", local_today(self.clock),
                            {"number": item.id, "status": status, "answer": text, "asked": item.text[:300],
                             "locale": account.locale})
-                calendar = WorkingCalendar.with_days_off(d.day for d in await repos.changes.days_off())
+                calendar = await working_calendar(repos)
                 await enqueue(repos, self.clock, [told], calendar)
             await record(repos, self.clock, self.actor, "feedback.answer", "feedback", item.id, status=status)
         return view_of(item, account, unit)

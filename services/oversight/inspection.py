@@ -34,8 +34,8 @@ from services.platform.audit import record
 from services.platform.outbox import Due, enqueue
 from services.platform.sessions import sensitive
 from services.platform.units import unit_by_code
+from services.regime.calendar import working_calendar
 from services.regime.change_kinds import CUSTODY, KINDS, NEW_DOSSIER, Category, Paper
-from services.regime.deadlines import WorkingCalendar
 from services.regime.dossier_fields import MANDATORY_FIELDS, SECTIONS
 from services.regime.profiles import Profile
 from services.regime.retirement import retirement_date
@@ -350,7 +350,7 @@ class InspectionService:
                        "counts": dict(counts), "people": people, "count": len(inspection.findings)}
             items = [Due("inspection_findings", chat, account, "unit", str(unit.id), local_today(self.clock),
                          {**payload, "locale": locale}) for account, chat, locale in clerks]
-            calendar = WorkingCalendar.with_days_off(d.day for d in await repos.changes.days_off())
+            calendar = await working_calendar(repos)
             added = await enqueue(repos, self.clock, items, calendar)
             await record(repos, self.clock, self.actor, "inspection.remind", "unit", unit.code, clerks=len(clerks),
                          findings=len(inspection.findings))

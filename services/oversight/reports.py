@@ -34,7 +34,7 @@ from services.platform.audit import actor_label, record
 from services.platform.outbox import Due, enqueue
 from services.platform.sessions import sensitive, touch_session
 from services.platform.units import ACTIVE, normalise_code
-from services.regime.deadlines import WorkingCalendar
+from services.regime.calendar import working_calendar
 from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.models import OrgUnit, UnitReport
@@ -396,7 +396,7 @@ class ReportService:
                    "by": actor_label(self.actor)}
         items = [Due("report_submitted", chat, account, "unit", f"{unit.id}:{period.code}", self._today(),
                      {**payload, "locale": locale}) for account, chat, locale in admins]
-        calendar = WorkingCalendar.with_days_off(d.day for d in await repos.changes.days_off())
+        calendar = await working_calendar(repos)
         await enqueue(repos, self.clock, items, calendar)
 
     # -- the personnel office's side -----------------------------------------------------------------

@@ -63,7 +63,7 @@ class ChangeKind:
     prompts: tuple[Prompt, ...]
     paper: Paper = Paper.REQUIRED
     declarable: bool = False  # an employee may declare it about themselves
-    # What the change is about when it is private data (services.dossier_fields.FAMILY or ADDRESS): its
+    # What the change is about when it is private data (services.regime.dossier_fields.FAMILY or ADDRESS): its
     # event, answers, papers and the records it writes are withheld from a role without the need.
     subject: str | None = None
 

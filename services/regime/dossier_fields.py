@@ -45,7 +45,7 @@ SECTION_TITLES = {
     "identity": N_("Identity"), "post_salary": N_("Post and salary"), "qualifications": N_("Qualifications"),
     "history": N_("History"), "family": N_("Family"),
 }
-# What a piece of private data is about, for the roles that have no need of it (services.masking). The
+# What a piece of private data is about, for the roles that have no need of it (services.dossiers.masking). The
 # subject is given by the data's kind where the data is made, and read back from the kind, never from
 # the data's words.
 FAMILY, ADDRESS = "family", "address"

@@ -21,6 +21,7 @@ from services.oversight.reports import reporting_units
 from services.platform.audit import record
 from services.platform.outbox import UNMUTABLE, Due, enqueue
 from services.platform.sessions import sensitive
+from services.regime.calendar import working_calendar
 from services.regime.deadlines import WorkingCalendar
 from services.regime.dossier_fields import MANDATORY_FIELDS
 from services.regime.profiles import Profile
@@ -56,7 +57,7 @@ class ReminderService:
         """Compute today's reminders and put the new ones in the outbox; the number added."""
         day = today or local_today(self.clock)
         async with self.uow.write() as repos:
-            calendar = WorkingCalendar.with_days_off(d.day for d in await repos.changes.days_off())
+            calendar = await working_calendar(repos)
             # Days missed since the last pass (an outage): their one-day reminders (a report offset, a raise,
             # a retirement date) go out late rather than never; the daily ones need no catching up.
             last = await repos.settings.get(PLANNED_KEY)
@@ -75,7 +76,7 @@ class ReminderService:
     async def preview(self, day: dt.date, unit_code: str | None = None) -> list[Due]:
         """What would be due on `day`, without recording anything."""
         async with self.uow.read() as repos:
-            calendar = WorkingCalendar.with_days_off(d.day for d in await repos.changes.days_off())
+            calendar = await working_calendar(repos)
             due = await self.compute(repos, day, calendar)
             if unit_code is not None:
                 unit = await repos.units.by_code(unit_code.strip().upper())
@@ -337,7 +338,7 @@ async def broadcast(uow: UnitOfWork, actor: Actor, clock: Clock, text: str) -> i
         accounts = await repos.reminder_sources.bound_accounts()
         items = [Due("incident", int(a.telegram_user_id or 0), a.id, "notice", now.strftime("%Y%m%d%H%M%S%f"),
                      local_today(clock), {"text": text, "locale": a.locale}) for a in accounts]
-        calendar = WorkingCalendar.with_days_off(d.day for d in await repos.changes.days_off())
+        calendar = await working_calendar(repos)
         added = await enqueue(repos, clock, items, calendar, immediate=True)
         await record(repos, clock, actor, "notice.broadcast", "notice", None, recipients=added)
     return added

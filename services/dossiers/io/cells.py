@@ -18,7 +18,7 @@ from services.core.clock import format_date
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.dossiers.io.columns import CODE_FIELDS, Column, code_of
-from services.dossiers.io.reports import (
+from services.dossiers.io.results import (
     BAD_SEX,
     BAD_STATUS,
     LOST_ZEROS,

@@ -10,7 +10,7 @@ from services.core.actor import Actor
 from services.core.clock import Clock
 from services.core.policy import Action, scope_of
 from services.dossiers.io.columns import COLUMNS
-from services.dossiers.io.reports import ExportReport, Progress
+from services.dossiers.io.results import ExportReport, Progress
 from services.dossiers.io.spreadsheets import suffix_of
 from services.dossiers.io.writers import open_writer
 from services.dossiers.masking import mask_for

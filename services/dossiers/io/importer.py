@@ -37,7 +37,7 @@ from services.dossiers.io.cells import (
     shown,
 )
 from services.dossiers.io.columns import BY_FIELD, DOSSIER_FIELDS, Column, column_for, match_key
-from services.dossiers.io.reports import (
+from services.dossiers.io.results import (
     CUSTODY_BY_TRANSFER,
     DOSSIER_OUT_OF_SCOPE,
     DUPLICATE,

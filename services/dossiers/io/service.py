@@ -3,7 +3,7 @@ call. It only delegates; the work is in the package's modules:
 
 - `columns`: the column schema (headers, codes, which field each fills);
 - `cells`: reading and showing one cell;
-- `reports`: the import and export reports, row errors and their reasons;
+- `results`: the import and export reports, row errors and their reasons;
 - `importer`: the import use case; `exporter`: the export use case;
 - `writers`: the .xlsx/.csv writers, the error report and the template;
 - `spreadsheets`: the .xlsx/.csv readers.

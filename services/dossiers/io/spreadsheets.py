@@ -1,6 +1,6 @@
 """Reading spreadsheets a row at a time: .xlsx (openpyxl, read-only, streaming) and .csv (UTF-8).
 
-A large .xlsx is parsed by a process of its own, `python -m services.spreadsheets FILE`, which streams
+A large .xlsx is parsed by a process of its own, `python -m services.dossiers.io.spreadsheets FILE`, which streams
 the rows back over a pipe: openpyxl's parsing is the longest part of a large import and holds the
 interpreter, so in another process it runs on another core while the importer checks and writes the
 rows it already has. The pipe is bounded, so memory stays flat however large the file.
@@ -153,7 +153,7 @@ def serve(path: Path, out: BinaryIO) -> None:
 
 
 class ReaderProcess(Table):
-    """An .xlsx parsed by `python -m services.spreadsheets FILE`, its rows read back from the pipe."""
+    """An .xlsx parsed by `python -m services.dossiers.io.spreadsheets FILE`, its rows read back from the pipe."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from services.core.clock import format_date
 from services.core.i18n import N_
 from services.dossiers.io.columns import CODE_FIELDS, COLUMNS, SEX_VALUES, STATUS_VALUES, Column
-from services.dossiers.io.reports import ImportReport
+from services.dossiers.io.results import ImportReport
 from services.dossiers.io.spreadsheets import suffix_of
 
 __all__ = ["REPORT_HEADERS", "TEMPLATE_EXAMPLE", "Writer", "open_writer", "write_error_report", "write_template"]

@@ -16,7 +16,7 @@ from services.core.i18n import N_
 __all__ = ["BAD_SEX", "BAD_STATUS", "CUSTODY_BY_TRANSFER", "DOSSIER_OUT_OF_SCOPE", "DUPLICATE", "LOST_ZEROS",
            "NOT_A_NUMBER", "NOT_WHOLE", "NO_UNIT", "OUT_OF_RANGE", "REQUIRED", "TOO_LONG", "ExportReport", "ImportReport", "Progress", "RowError"]
 
-# Untranslated reasons of this package (the others come from services.validation and services.units).
+# Untranslated reasons of this package (the others come from services.core.validation and services.platform.units).
 LOST_ZEROS = N_("{value} looks like a number that lost its leading zeros: type it as text, with every digit, "
                 "and check it.")
 NOT_A_NUMBER = N_("Not a number: {value}.")
