@@ -34,7 +34,7 @@ from bot.factory import create_bot, create_dispatcher
 from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession, UpdateFactory
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
-from services.core.actor import Role
+from services.core.actor import Channel, Role
 from services.core.clock import SystemClock
 from services.core.identity import load_actor
 from services.core.policy import EVERYWHERE, dossier_scope
@@ -181,12 +181,12 @@ async def sign_in_admin(runtime: Runtime) -> str:
     """The demo admin, bound to its console user id, with a fresh session (last_active_at = now)."""
     user_id = CONSOLE_USER_IDS[Role.ADMIN]
     async with runtime.uow.write() as repos:
-        found = await repos.accounts.by_telegram_user(user_id)
+        found = await repos.accounts.by_identity(Channel.TELEGRAM, str(user_id))
         if found is None:
             raise BenchError("the database has no demo admin bound to the console user id")
         account, _unit = found
         account.last_active_at = runtime.clock.now()
-    actor = await load_actor(runtime.uow, user_id)
+    actor = await load_actor(runtime.uow, Channel.TELEGRAM, user_id)
     if actor.role is not Role.ADMIN or dossier_scope(actor) != EVERYWHERE:
         raise BenchError(f"the demo admin cannot search the whole province (role {actor.role}, "
                          f"scope {dossier_scope(actor)})")

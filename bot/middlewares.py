@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.forms import is_form_button, prompt_refused
 from handlers.views import error_text, refusal
+from services.core.actor import Channel
 from services.core.clock import Clock
 from services.core.errors import PermissionDenied
 from services.core.identity import load_actor
@@ -29,15 +30,18 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class ServicesMiddleware(BaseMiddleware):
-    """A unit of work per update, the actor re-read from the database, and the service facade."""
+    """A unit of work per update, the actor re-read from the database, and the service facade. The sender
+    is an address on the transport's channel: `telegram` for the Telegram bot and the terminal chat (which
+    plays a Telegram user); another transport names its own."""
 
-    def __init__(self, database: Database, clock: Clock, files_dir: Path | None = None) -> None:
-        self.database, self.clock, self.files_dir = database, clock, files_dir
+    def __init__(self, database: Database, clock: Clock, files_dir: Path | None = None,
+                 channel: str = Channel.TELEGRAM) -> None:
+        self.database, self.clock, self.files_dir, self.channel = database, clock, files_dir, channel
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         uow = UnitOfWork(self.database)
-        actor = await load_actor(uow, user.id if user else None)
+        actor = await load_actor(uow, self.channel, user.id if user else None)
         data["actor"] = actor
         data["services"] = Services(uow, actor, self.clock, self.files_dir)
         return await handler(event, data)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from faker import Faker
 
 from services.accounts.service import hash_password
-from services.core.actor import Role
+from services.core.actor import Channel, Role
 from services.core.clock import Clock
 from services.core.text import fold
 from storage import Repositories, UnitOfWork
@@ -152,14 +152,13 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
             units[code] = await repos.units.add(unit)
         demo_hash = hash_password(DEMO_PASSWORD)
         for username, full_name, unit_code, role in ACCOUNTS:
-            await repos.accounts.add(
+            account = await repos.accounts.add(
                 Account(
                     username=username,
                     full_name=full_name,
                     unit_id=units[unit_code].id,
                     role=role.value,
                     status="active",
-                    telegram_user_id=CONSOLE_USER_IDS[role],
                     request_ref="Demo",
                     secret_hash=demo_hash,
                     created_at=now,
@@ -167,6 +166,8 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
                     last_active_at=now,
                 )
             )
+            # The terminal chat plays a Telegram user: each demo account is bound to its console user there.
+            await repos.identities.bind(account.id, Channel.TELEGRAM, str(CONSOLE_USER_IDS[role]), now)
         workplaces = [unit for code, unit in units.items() if code != "CT"]
         used: set[str] = set()
         batch: list[dict] = []
@@ -219,11 +220,11 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
         await _store(repos, batch, history, now)
         accounts = {role.value: CONSOLE_USER_IDS[role] for *_, role in ACCOUNTS}
         if employee is not None:  # a teacher of the clerk's department, to try /declare
-            await repos.accounts.add(Account(
+            teacher = await repos.accounts.add(Account(
                 username="gv.demo", full_name=employee["full_name"], unit_id=employee["custodian_unit_id"],
-                role=Role.EMPLOYEE.value, status="active", telegram_user_id=CONSOLE_USER_IDS[Role.EMPLOYEE],
-                request_ref="Demo", secret_hash=demo_hash, created_at=now, activated_at=now, last_active_at=now,
-                personal_id=employee["personal_id"]))
+                role=Role.EMPLOYEE.value, status="active", request_ref="Demo", secret_hash=demo_hash,
+                created_at=now, activated_at=now, last_active_at=now, personal_id=employee["personal_id"]))
+            await repos.identities.bind(teacher.id, Channel.TELEGRAM, str(CONSOLE_USER_IDS[Role.EMPLOYEE]), now)
             accounts[Role.EMPLOYEE.value] = CONSOLE_USER_IDS[Role.EMPLOYEE]
         await repos.settings.put(DEMO_KEY, {"console_user_ids": accounts, "size": size}, now)
     return DemoProvince(units=len(UNITS), accounts=len(accounts), dossiers=size)

@@ -13,12 +13,13 @@ from storage.models import (
     AccountScope,
     Attachment,
     ChangeEvent,
+    ChannelIdentity,
     Dossier,
     DossierVersion,
     ExtraDayOff,
     OrgUnit,
 )
-from storage.repositories import under
+from storage.repositories import TELEGRAM, live_identity, under
 
 
 class ChangeRepository:
@@ -147,7 +148,7 @@ class ChangeRepository:
         return [(telegram_id, locale) for _account, telegram_id, locale in await self.clerk_accounts(unit_path)]
 
     async def clerk_accounts(self, unit_path: str) -> Sequence[tuple[int, int, str | None]]:
-        """(account id, Telegram id, locale) of the active, bound clerks whose scope covers the unit."""
+        """(account id, Telegram id, locale) of the active clerks bound on Telegram whose scope covers the unit."""
         own_unit = OrgUnit.__table__.alias("own_unit")
         extension = OrgUnit.__table__.alias("extension")
         covers = or_(
@@ -156,21 +157,19 @@ class ChangeRepository:
                                 literal(unit_path).startswith(extension.c.path))),
         )
         query = (
-            select(Account.id, Account.telegram_user_id, Account.locale)
+            select(Account.id, ChannelIdentity.address, Account.locale)
+            .join(ChannelIdentity, live_identity(TELEGRAM))
             .join(own_unit, own_unit.c.id == Account.unit_id)
-            .where(Account.role == "clerk", Account.status == "active", Account.telegram_user_id.is_not(None), covers)
+            .where(Account.role == "clerk", Account.status == "active", covers)
             .order_by(Account.id)
         )
-        # The query keeps bound accounts only (telegram_user_id IS NOT NULL): the None test drops nothing.
-        return [(int(account_id), int(telegram_id), locale)
-                for account_id, telegram_id, locale in (await self.session.execute(query)).all()
-                if telegram_id is not None]
+        return [(int(account_id), int(address), locale)
+                for account_id, address, locale in (await self.session.execute(query)).all()]
 
     async def employee_of(self, personal_id: str) -> tuple[int, str | None] | None:
-        """The Telegram id and locale of the active employee account bound to this person, if any."""
-        query = select(Account.telegram_user_id, Account.locale).where(
-            Account.personal_id == personal_id, Account.role == "employee", Account.status == "active",
-            Account.telegram_user_id.is_not(None))
+        """The Telegram id and locale of this person's active employee account bound on Telegram, if any."""
+        query = (select(ChannelIdentity.address, Account.locale)
+                 .join(ChannelIdentity, live_identity(TELEGRAM))
+                 .where(Account.personal_id == personal_id, Account.role == "employee", Account.status == "active"))
         row = (await self.session.execute(query)).first()
-        # The query keeps a bound account only (telegram_user_id IS NOT NULL): row[0] is never None.
-        return None if row is None or row[0] is None else (int(row[0]), row[1])
+        return None if row is None else (int(row[0]), row[1])

@@ -92,7 +92,7 @@ class Account(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # Where the account is reached (a Telegram user, the web chat, Zalo): its ChannelIdentity rows.
     locale: Mapped[str | None] = mapped_column(String(8))
     secret_hash: Mapped[str | None] = mapped_column(String(255))
     activation_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -108,6 +108,22 @@ class Account(Base):
     last_active_at: Mapped[dt.datetime | None]
     # Telegram answered 403 to a message for this account: the admin sees the list.
     bot_blocked_at: Mapped[dt.datetime | None]
+
+
+class ChannelIdentity(Base):
+    """An account's address on one channel (DESIGN, "Channels"): on `telegram` the user id as text, on
+    `zalo` the user's id, on `web` its sign-in. Bound when the account is activated there; never deleted:
+    unbinding (a sign-out, a reset, the user taken by another account) sets `revoked_at`, so who held the
+    account where stays known. At most one live identity per (channel, address) and per (account, channel),
+    enforced by the database (the partial unique indexes below)."""
+
+    __tablename__ = "channel_identity"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | web | zalo
+    address: Mapped[str] = mapped_column(String(128))
+    bound_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
 
 
 class AccountScope(Base):
@@ -143,10 +159,12 @@ class SubAccountRequest(Base):
 
 
 class UserPreference(Base):
-    """Preferences of a Telegram user who has no account yet (the language chosen with /lang)."""
+    """Preferences of a user of a channel, kept by (channel, address) whether or not an account is bound
+    there (the language chosen with /lang before signing in)."""
 
     __tablename__ = "user_preference"
-    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(128), primary_key=True)
     locale: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[dt.datetime]
 
@@ -448,6 +466,12 @@ Index("ix_unit_report_period_status", UnitReport.period, UnitReport.status)
 # At most one pending request per dossier, enforced by the database itself (two clerks racing).
 Index("uq_transfer_request_pending", TransferRequest.dossier_id, unique=True,
       sqlite_where=TransferRequest.status == "pending", postgresql_where=TransferRequest.status == "pending")
+# One live identity per address of a channel, and one per channel of an account; revoked ones are history.
+_LIVE = ChannelIdentity.revoked_at.is_(None)
+Index("uq_channel_identity_live_address", ChannelIdentity.channel, ChannelIdentity.address, unique=True,
+      sqlite_where=_LIVE, postgresql_where=_LIVE)
+Index("uq_channel_identity_live_account", ChannelIdentity.account_id, ChannelIdentity.channel, unique=True,
+      sqlite_where=_LIVE, postgresql_where=_LIVE)
 
 __all__ = [
     "Account",
@@ -457,6 +481,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "ChangeEvent",
+    "ChannelIdentity",
     "Dossier",
     "DossierVersion",
     "ExtraDayOff",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Account,
     ChangeEvent,
+    ChannelIdentity,
     Dossier,
     OrgUnit,
     Outbox,
@@ -21,6 +22,7 @@ from storage.models import (
     TransferRequest,
     UnitReport,
 )
+from storage.repositories import TELEGRAM, live_identity
 
 
 class OutboxRepository:
@@ -90,8 +92,10 @@ class OutboxRepository:
             return False
         reason = None
         if row.account_id is not None:
-            account = await self.session.get(Account, row.account_id)
-            if account is None or account.status not in ("active", "restricted") or account.telegram_user_id != row.chat_id:
+            holder = await self.session.scalar(
+                select(ChannelIdentity.address).join(Account, live_identity(TELEGRAM))
+                .where(Account.id == row.account_id, Account.status.in_(("active", "restricted"))))
+            if holder != str(row.chat_id):  # the chat ids are Telegram's
                 reason = "the recipient no longer holds the account"
         payload = row.payload if isinstance(row.payload, dict) else {}
         if reason is None and payload.get("dossier_id") and payload.get("unit_path"):
@@ -190,15 +194,18 @@ class ReminderSourceRepository:
         return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
 
     async def admin_chats(self) -> list[tuple[int, int, str | None]]:
-        """(account id, Telegram id, locale) of the active, bound administrators."""
-        query = select(Account.id, Account.telegram_user_id, Account.locale).where(
-            Account.role == "admin", Account.status == "active", Account.telegram_user_id.is_not(None)
-        ).order_by(Account.id)
-        # The query keeps bound accounts only (telegram_user_id IS NOT NULL): the None test drops nothing.
-        return [(int(account_id), int(telegram_id), locale)
-                for account_id, telegram_id, locale in (await self.session.execute(query)).all()
-                if telegram_id is not None]
+        """(account id, Telegram id, locale) of the active administrators bound on Telegram."""
+        query = (select(Account.id, ChannelIdentity.address, Account.locale)
+                 .join(ChannelIdentity, live_identity(TELEGRAM))
+                 .where(Account.role == "admin", Account.status == "active")
+                 .order_by(Account.id))
+        return [(int(account_id), int(address), locale)
+                for account_id, address, locale in (await self.session.execute(query)).all()]
 
-    async def bound_accounts(self) -> Sequence[Account]:
-        query = select(Account).where(Account.status.in_(("active", "restricted")), Account.telegram_user_id.is_not(None))
-        return (await self.session.scalars(query.order_by(Account.id))).all()
+    async def bound_accounts(self) -> Sequence[tuple[Account, int]]:
+        """The active or restricted accounts bound on Telegram, each with its Telegram id (the outbox's chat)."""
+        query = (select(Account, ChannelIdentity.address)
+                 .join(ChannelIdentity, live_identity(TELEGRAM))
+                 .where(Account.status.in_(("active", "restricted")))
+                 .order_by(Account.id))
+        return [(account, int(address)) for account, address in (await self.session.execute(query)).all()]

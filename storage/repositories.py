@@ -12,6 +12,7 @@ from sqlalchemy import (
     CursorResult,
     String,
     Table,
+    and_,
     bindparam,
     false,
     func,
@@ -31,6 +32,7 @@ from storage.models import (
     Account,
     AccountScope,
     AppSetting,
+    ChannelIdentity,
     Dossier,
     DossierRecord,
     FsmRecord,
@@ -45,17 +47,18 @@ def _upsert(
     session: AsyncSession,
     model: type,
     values: dict[str, Any],
-    key: str,
+    key: str | tuple[str, ...],
     update: Iterable[str] | None = None,
 ) -> Any:
     """INSERT … ON CONFLICT (key) DO UPDATE of `update` (default: every other column), in the
-    dialect of the session's database."""
+    dialect of the session's database. `key`: a column, or the columns of a composite key."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(**values)
-    columns = update if update is not None else [name for name in values if name != key]
+    keys = (key,) if isinstance(key, str) else key
+    columns = update if update is not None else [name for name in values if name not in keys]
     changes = {name: statement.excluded[name] for name in columns}
-    return statement.on_conflict_do_update(index_elements=[key], set_=changes)
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
 
 
 def under(path: Any, prefixes: Sequence[str]) -> ColumnElement[bool]:
@@ -65,6 +68,18 @@ def under(path: Any, prefixes: Sequence[str]) -> ColumnElement[bool]:
     if "/" in prefixes:
         return true()
     return or_(*(path.startswith(prefix, autoescape=True) for prefix in prefixes))
+
+
+# The channel of every address known before there were channels, and of the terminal chat, which plays a
+# Telegram user: the notices and the outbox (its chat ids) still go to Telegram addresses.
+TELEGRAM = "telegram"
+
+
+def live_identity(channel: str) -> ColumnElement[bool]:
+    """SQL joining an account to its live identity on `channel` (ChannelIdentity.address is then its address
+    there): `select(…).join(ChannelIdentity, live_identity(TELEGRAM))` keeps the accounts bound there."""
+    return and_(ChannelIdentity.account_id == Account.id, ChannelIdentity.channel == channel,
+                ChannelIdentity.revoked_at.is_(None))
 
 
 def table_of(model: type[Any]) -> Table:
@@ -182,18 +197,20 @@ class AccountRepository(_Repository):
     async def by_username(self, username: str) -> Account | None:
         return await self.session.scalar(select(Account).where(Account.username == username))
 
-    async def by_telegram_user(self, telegram_user_id: int) -> tuple[Account, OrgUnit] | None:
-        found = await self.signed_in(telegram_user_id)
+    async def by_identity(self, channel: str, address: str) -> tuple[Account, OrgUnit] | None:
+        found = await self.signed_in(channel, address)
         return None if found is None else (found[0], found[1])
 
-    async def signed_in(self, telegram_user_id: int) -> tuple[Account, OrgUnit, str | None] | None:
-        """The account bound to a Telegram user, its unit and the user's chosen locale, in one query:
-        it runs on every update."""
+    async def signed_in(self, channel: str, address: str) -> tuple[Account, OrgUnit, str | None] | None:
+        """The account whose live identity is (channel, address), its unit and the locale that user chose
+        there, in one query: it runs on every update."""
         query = (
             select(Account, OrgUnit, UserPreference.locale)
+            .join(ChannelIdentity, live_identity(channel))
             .join(OrgUnit, OrgUnit.id == Account.unit_id)
-            .outerjoin(UserPreference, UserPreference.telegram_user_id == Account.telegram_user_id)
-            .where(Account.telegram_user_id == telegram_user_id)
+            .outerjoin(UserPreference, and_(UserPreference.channel == ChannelIdentity.channel,
+                                            UserPreference.address == ChannelIdentity.address))
+            .where(ChannelIdentity.address == address)
         )
         row = (await self.session.execute(query)).first()
         return None if row is None else (row[0], row[1], row[2])
@@ -254,14 +271,75 @@ class AccountRepository(_Repository):
         return list((await self.session.scalars(query)).all())
 
 
+class IdentityRepository(_Repository):
+    """Where each account is reached: its identities, one live per channel (storage/models.py ChannelIdentity)."""
+
+    async def live(self, account_id: int) -> Sequence[ChannelIdentity]:
+        query = (select(ChannelIdentity)
+                 .where(ChannelIdentity.account_id == account_id, ChannelIdentity.revoked_at.is_(None))
+                 .order_by(ChannelIdentity.channel))
+        return (await self.session.scalars(query)).all()
+
+    async def history(self, account_id: int) -> Sequence[ChannelIdentity]:
+        """Every identity the account ever had, live or revoked, oldest first."""
+        query = select(ChannelIdentity).where(ChannelIdentity.account_id == account_id).order_by(ChannelIdentity.id)
+        return (await self.session.scalars(query)).all()
+
+    async def address(self, account_id: int, channel: str) -> str | None:
+        """The account's live address on `channel`, if it is bound there."""
+        return await self.session.scalar(select(ChannelIdentity.address).where(
+            ChannelIdentity.account_id == account_id, ChannelIdentity.channel == channel,
+            ChannelIdentity.revoked_at.is_(None)))
+
+    async def channels(self, account_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The channels each account is bound on, for many accounts at once."""
+        if not account_ids:
+            return {}
+        query = (select(ChannelIdentity.account_id, ChannelIdentity.channel)
+                 .where(ChannelIdentity.account_id.in_(account_ids), ChannelIdentity.revoked_at.is_(None))
+                 .order_by(ChannelIdentity.channel))
+        bound: dict[int, list[str]] = {}
+        for account_id, channel in (await self.session.execute(query)).all():
+            bound.setdefault(account_id, []).append(channel)
+        return bound
+
+    async def revoke(self, now: dt.datetime, *, account_id: int | None = None, channel: str | None = None,
+                     address: str | None = None) -> int:
+        """End the live identities matching every given criterion (an account's, a channel's, an address's);
+        the rows stay. The number ended."""
+        criteria: list[ColumnElement[bool]] = [ChannelIdentity.revoked_at.is_(None)]
+        if account_id is not None:
+            criteria.append(ChannelIdentity.account_id == account_id)
+        if channel is not None:
+            criteria.append(ChannelIdentity.channel == channel)
+        if address is not None:
+            criteria.append(ChannelIdentity.address == address)
+        if len(criteria) == 1:
+            raise ValueError("revoke needs an account, a channel or an address")
+        ended = cast(CursorResult[Any], await self.session.execute(
+            update(ChannelIdentity).where(*criteria).values(revoked_at=now)
+            .execution_options(synchronize_session="fetch")))
+        return int(ended.rowcount or 0)
+
+    async def bind(self, account_id: int, channel: str, address: str, now: dt.datetime) -> ChannelIdentity:
+        """Make (channel, address) the account's live identity on that channel; its previous one there is
+        revoked first. An address still live for another account is the caller's to revoke: the database
+        refuses a second live holder (IntegrityError)."""
+        await self.revoke(now, account_id=account_id, channel=channel)
+        identity = ChannelIdentity(account_id=account_id, channel=channel, address=address, bound_at=now)
+        self.session.add(identity)
+        await self.session.flush()
+        return identity
+
+
 class PreferenceRepository(_Repository):
-    async def locale_of(self, telegram_user_id: int) -> str | None:
-        row = await self.session.get(UserPreference, telegram_user_id)
+    async def locale_of(self, channel: str, address: str) -> str | None:
+        row = await self.session.get(UserPreference, (channel, address))
         return None if row is None else row.locale
 
-    async def set_locale(self, telegram_user_id: int, locale: str, now: dt.datetime) -> None:
-        values = {"telegram_user_id": telegram_user_id, "locale": locale, "updated_at": now}
-        await self.session.execute(_upsert(self.session, UserPreference, values, "telegram_user_id"))
+    async def set_locale(self, channel: str, address: str, locale: str, now: dt.datetime) -> None:
+        values = {"channel": channel, "address": address, "locale": locale, "updated_at": now}
+        await self.session.execute(_upsert(self.session, UserPreference, values, ("channel", "address")))
 
 
 class DossierRepository(_Repository):

@@ -9,8 +9,8 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Account, Dossier, OrgUnit, TransferRequest
-from storage.repositories import under
+from storage.models import Account, ChannelIdentity, Dossier, OrgUnit, TransferRequest
+from storage.repositories import TELEGRAM, live_identity, under
 
 # One row of a listing: the request, its dossier, the requesting and the holding unit.
 Row = tuple[TransferRequest, Dossier, OrgUnit, OrgUnit]
@@ -85,8 +85,8 @@ class TransferRepository:
     async def account_chat(self, account_id: int | None) -> tuple[int, str | None] | None:
         if account_id is None:
             return None
-        row = (await self.session.execute(select(Account.telegram_user_id, Account.locale, Account.status)
-                                          .where(Account.id == account_id))).first()
-        if row is None or row[0] is None or row[2] != "active":
-            return None
-        return int(row[0]), row[1]
+        """The Telegram id and locale of an active account bound on Telegram."""
+        row = (await self.session.execute(select(ChannelIdentity.address, Account.locale)
+                                          .join(ChannelIdentity, live_identity(TELEGRAM))
+                                          .where(Account.id == account_id, Account.status == "active"))).first()
+        return None if row is None else (int(row[0]), row[1])

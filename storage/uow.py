@@ -18,6 +18,7 @@ from storage.repositories import (
     AccountRepository,
     DossierRepository,
     FsmRepository,
+    IdentityRepository,
     PreferenceRepository,
     ReferenceRepository,
     SettingRepository,
@@ -37,6 +38,7 @@ class Repositories:
         self.settings = SettingRepository(session)
         self.units = UnitRepository(session)
         self.accounts = AccountRepository(session)
+        self.identities = IdentityRepository(session)
         self.preferences = PreferenceRepository(session)
         self.dossiers = DossierRepository(session)
         self.fsm = FsmRepository(session)

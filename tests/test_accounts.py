@@ -37,9 +37,9 @@ async def sign_in(uow: UnitOfWork, clock: FrozenClock, username: str, unit: str,
                   personal_id: str | None = None) -> Actor:
     issued = await AccountService(uow, SYSTEM, clock).issue(username, unit, role, username.title(), "01/CV 01/07/2026",
                                                             personal_id=personal_id)
-    await AccountService(uow, await load_actor(uow, telegram_id), clock).activate(issued.activation_code)
-    await AccountService(uow, await load_actor(uow, telegram_id), clock).choose_first_password(PASSWORD)
-    return await load_actor(uow, telegram_id)
+    await AccountService(uow, await load_actor(uow, "telegram", telegram_id), clock).activate(issued.activation_code)
+    await AccountService(uow, await load_actor(uow, "telegram", telegram_id), clock).choose_first_password(PASSWORD)
+    return await load_actor(uow, "telegram", telegram_id)
 
 
 async def audit_actions(uow: UnitOfWork) -> list[str]:
@@ -81,14 +81,14 @@ async def test_issue_names_the_bad_field(uow: UnitOfWork, clock: FrozenClock, un
 
 async def test_activation_binds_once(uow: UnitOfWork, clock: FrozenClock, units: UnitService) -> None:
     issued = await AccountService(uow, SYSTEM, clock).issue("lan.syt", "SYT", "clerk", "Trần Thị Lan", "45/CV")
-    view = await AccountService(uow, Actor.anonymous(501), clock).activate(issued.activation_code)
+    view = await AccountService(uow, Actor.anonymous("telegram", 501), clock).activate(issued.activation_code)
     assert view.username == "lan.syt"
-    pending = await load_actor(uow, 501)
+    pending = await load_actor(uow, "telegram", 501)
     assert pending.pending_password and pending.is_anonymous  # no rights before a password
     with pytest.raises(ActivationRefused):  # a second use, from another Telegram user
-        await AccountService(uow, Actor.anonymous(502), clock).activate(issued.activation_code)
+        await AccountService(uow, Actor.anonymous("telegram", 502), clock).activate(issued.activation_code)
     await AccountService(uow, pending, clock).choose_first_password(PASSWORD)
-    actor = await load_actor(uow, 501)
+    actor = await load_actor(uow, "telegram", 501)
     assert actor.role == "clerk" and not actor.is_anonymous and actor.unit_code == "SYT"
     assert "auth.activation_refused" in await audit_actions(uow)
 
@@ -96,17 +96,17 @@ async def test_activation_binds_once(uow: UnitOfWork, clock: FrozenClock, units:
 async def test_wrong_and_expired_codes_are_refused(uow: UnitOfWork, clock: FrozenClock, units: UnitService) -> None:
     issued = await AccountService(uow, SYSTEM, clock).issue("lan.syt", "SYT", "clerk", "Trần Thị Lan", "45/CV")
     with pytest.raises(ActivationRefused):
-        await AccountService(uow, Actor.anonymous(501), clock).activate("not-the-code")
+        await AccountService(uow, Actor.anonymous("telegram", 501), clock).activate("not-the-code")
     clock.advance(dt.timedelta(hours=72, seconds=1))
     with pytest.raises(ActivationRefused):
-        await AccountService(uow, Actor.anonymous(501), clock).activate(issued.activation_code)
+        await AccountService(uow, Actor.anonymous("telegram", 501), clock).activate(issued.activation_code)
 
 
 async def test_short_first_password_is_refused(uow: UnitOfWork, clock: FrozenClock, units: UnitService) -> None:
     issued = await AccountService(uow, SYSTEM, clock).issue("lan.syt", "SYT", "clerk", "Trần Thị Lan", "45/CV")
-    await AccountService(uow, Actor.anonymous(501), clock).activate(issued.activation_code)
+    await AccountService(uow, Actor.anonymous("telegram", 501), clock).activate(issued.activation_code)
     with pytest.raises(InvalidInput) as caught:
-        await AccountService(uow, await load_actor(uow, 501), clock).choose_first_password("short")
+        await AccountService(uow, await load_actor(uow, "telegram", 501), clock).choose_first_password("short")
     assert caught.value.field == "password"
 
 
@@ -120,13 +120,13 @@ async def test_five_wrong_passwords_lock_until_the_admin_unlocks(
         assert not check.ok and check.attempts_left == 5 - attempt and not check.locked
     check = await service.confirm_password("wrong-password")
     assert check.locked
-    assert (await load_actor(uow, 501)).is_anonymous  # a locked account grants nothing
+    assert (await load_actor(uow, "telegram", 501)).is_anonymous  # a locked account grants nothing
     actions = await audit_actions(uow)
     assert actions.count("auth.failure") == 5 and "account.locked" in actions
     with pytest.raises(InvalidInput):  # only a locked account can be unlocked
         await AccountService(uow, SYSTEM, clock).restore("lan.syt")
     await AccountService(uow, SYSTEM, clock).unlock("lan.syt")
-    actor = await load_actor(uow, 501)
+    actor = await load_actor(uow, "telegram", 501)
     assert actor.role == "clerk"
     assert (await AccountService(uow, actor, clock).confirm_password(PASSWORD)).ok
 
@@ -151,11 +151,11 @@ async def test_restricted_reads_but_does_not_write_revoked_does_nothing(
         bv_path = (await repos.units.by_code("BV")).path
     assert can(clerk, Action.EDIT_DOSSIER, bv_path)
     await AccountService(uow, SYSTEM, clock).restrict("lan.syt", "07/QĐ-SNV")
-    clerk = await load_actor(uow, 501)
+    clerk = await load_actor(uow, "telegram", 501)
     assert can(clerk, Action.VIEW_DOSSIER, bv_path) and not can(clerk, Action.EDIT_DOSSIER, bv_path)
     await AccountService(uow, SYSTEM, clock).restore("lan.syt")
     await AccountService(uow, SYSTEM, clock).revoke("lan.syt", "08/QĐ-SNV")
-    clerk = await load_actor(uow, 501)
+    clerk = await load_actor(uow, "telegram", 501)
     assert clerk.is_anonymous and not can(clerk, Action.VIEW_DOSSIER, bv_path)
     actions = await audit_actions(uow)
     assert {"account.restrict", "account.restore", "account.revoke"} <= set(actions)
@@ -170,7 +170,7 @@ async def test_scope_is_the_unit_subtree_and_its_extensions(
     assert can(clerk, Action.EDIT_DOSSIER, paths["BV"])
     assert not can(clerk, Action.VIEW_DOSSIER, paths["STC"])  # unit A's clerk, unit B's dossier
     await AccountService(uow, SYSTEM, clock).extend("lan.syt", "STC", "09/QĐ-SNV")
-    clerk = await load_actor(uow, 501)
+    clerk = await load_actor(uow, "telegram", 501)
     assert can(clerk, Action.EDIT_DOSSIER, paths["STC"]) and not can(clerk, Action.VIEW_DOSSIER, paths["SNV"])
 
 
@@ -195,16 +195,16 @@ async def test_reset_issues_a_new_code_and_unbinds(uow: UnitOfWork, clock: Froze
         await AccountService(uow, SYSTEM, clock).reset("lan.syt", "")
     assert caught.value.field == "request"
     issued = await AccountService(uow, SYSTEM, clock).reset("lan.syt", "10/CV-SYT")
-    assert (await load_actor(uow, 501)).account_id is None
-    await AccountService(uow, Actor.anonymous(777), clock).activate(issued.activation_code)
-    await AccountService(uow, await load_actor(uow, 777), clock).choose_first_password("mat-khau-moi-2026")
-    assert (await load_actor(uow, 777)).username == "lan.syt"
+    assert (await load_actor(uow, "telegram", 501)).account_id is None
+    await AccountService(uow, Actor.anonymous("telegram", 777), clock).activate(issued.activation_code)
+    await AccountService(uow, await load_actor(uow, "telegram", 777), clock).choose_first_password("mat-khau-moi-2026")
+    assert (await load_actor(uow, "telegram", 777)).username == "lan.syt"
 
 
 async def test_logout_unbinds(uow: UnitOfWork, clock: FrozenClock, units: UnitService) -> None:
     actor = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
     await AccountService(uow, actor, clock).logout()
-    assert (await load_actor(uow, 501)).account_id is None
+    assert (await load_actor(uow, "telegram", 501)).account_id is None
 
 
 async def test_subaccount_request_and_approval(uow: UnitOfWork, clock: FrozenClock, units: UnitService) -> None:
@@ -242,7 +242,7 @@ async def test_units_move_and_merge_keep_history(uow: UnitOfWork, clock: FrozenC
         syt, bv, snv = [await repos.units.by_code(code) for code in ("SYT", "BV", "SNV")]
     assert syt.status == "merged" and syt.merged_into_id == snv.id  # kept, not deleted
     assert bv.path.startswith(snv.path)
-    assert (await load_actor(uow, 501)).unit_code == "SNV"
+    assert (await load_actor(uow, "telegram", 501)).unit_code == "SNV"
     actions = await audit_actions(uow)
     assert actions.count("unit.merge.move") == 2 and "unit.merge" in actions
     with pytest.raises(InvalidInput):

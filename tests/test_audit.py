@@ -16,7 +16,7 @@ from storage import Database, UnitOfWork
 from storage.audit import chain_hash, hashed_fields
 
 KEY = b"k" * 32
-ADMIN = Actor(telegram_user_id=1, account_id=1, username="snv.quantri", role=Role.ADMIN, unit_path="/1/")
+ADMIN = Actor(channel="telegram", address="1", account_id=1, username="snv.quantri", role=Role.ADMIN, unit_path="/1/")
 
 
 async def fill(uow: UnitOfWork, clock: FrozenClock, count: int) -> None:
@@ -133,8 +133,8 @@ async def test_a_rolled_back_transaction_leaves_no_audit(database: Database, clo
 
 
 async def test_only_auditors_and_admins_verify(database: Database, clock: FrozenClock) -> None:
-    clerk = Actor(telegram_user_id=2, account_id=2, username="c", role=Role.CLERK, unit_path="/1/")
+    clerk = Actor(channel="telegram", address="2", account_id=2, username="c", role=Role.CLERK, unit_path="/1/")
     with pytest.raises(PermissionDenied):
         await AuditService(UnitOfWork(database), clerk, clock).verify()
-    auditor = Actor(telegram_user_id=3, account_id=3, username="a", role=Role.AUDITOR, unit_path="/1/")
+    auditor = Actor(channel="telegram", address="3", account_id=3, username="a", role=Role.AUDITOR, unit_path="/1/")
     assert (await AuditService(UnitOfWork(database), auditor, clock).verify()).ok

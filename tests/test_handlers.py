@@ -78,7 +78,7 @@ async def test_lang_is_stored_on_the_account(harness: BotHarness) -> None:
     clerk = CONSOLE_USER_IDS[Role.CLERK]
     await harness.send("/lang en", user_id=clerk)
     async with harness.runtime.uow.read() as repos:
-        account, _unit = await repos.accounts.by_telegram_user(clerk)
+        account, _unit = await repos.accounts.by_identity("telegram", str(clerk))
     assert account.locale == "en"
     assert sent_texts(await harness.send("/start", user_id=clerk))[0].startswith("Hello, <b>")
 

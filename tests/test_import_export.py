@@ -296,7 +296,7 @@ async def test_a_clerk_cannot_import_into_another_unit(uow: UnitOfWork, clock: F
     await seeded(uow, clock)
     admin = io(uow, clock)
     await admin.import_file(write_csv(tmp_path / "syt.csv", [row("092190000301", unit="SYT")]))
-    clerk = io(uow, clock, await load_actor(uow, CONSOLE_USER_IDS[Role.CLERK]))  # Sở Giáo dục và Đào tạo
+    clerk = io(uow, clock, await load_actor(uow, "telegram", CONSOLE_USER_IDS[Role.CLERK]))  # Sở Giáo dục và Đào tạo
 
     rows = [
         row("092190000302", unit="THPT-CVL"),  # row 2: a school under the clerk's department
@@ -315,7 +315,7 @@ async def test_a_clerk_cannot_import_into_another_unit(uow: UnitOfWork, clock: F
     with pytest.raises(InvalidInput) as refused:
         await clerk.import_file(tmp_path / "clerk.csv", default_unit_code="SYT")
     assert refused.value.message == UNIT_OUT_OF_SCOPE
-    manager = io(uow, clock, await load_actor(uow, CONSOLE_USER_IDS[Role.MANAGER]))
+    manager = io(uow, clock, await load_actor(uow, "telegram", CONSOLE_USER_IDS[Role.MANAGER]))
     with pytest.raises(PermissionDenied):
         await manager.import_file(tmp_path / "clerk.csv")
 

@@ -164,7 +164,7 @@ async def test_one_unit_and_its_subunits(uow: UnitOfWork, clock: Any) -> None:
 
 async def test_who_may_inspect_and_tell_the_units(uow: UnitOfWork, clock: Any) -> None:
     await seed(uow, clock)
-    clerk, auditor, admin = (await load_actor(uow, 501), await load_actor(uow, 502), await load_actor(uow, 500))
+    clerk, auditor, admin = (await load_actor(uow, "telegram", 501), await load_actor(uow, "telegram", 502), await load_actor(uow, "telegram", 500))
     with pytest.raises(PermissionDenied):
         await InspectionService(uow, clerk, clock).run()
     with pytest.raises(PermissionDenied):

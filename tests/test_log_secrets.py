@@ -146,7 +146,7 @@ async def exercise_services(uow: UnitOfWork, clock: FrozenClock) -> Secrets:
         await known.read_account(uow, username)
 
     async def user() -> AccountService:
-        return AccountService(uow, await load_actor(uow, CLERK_ID), clock)
+        return AccountService(uow, await load_actor(uow, "telegram", CLERK_ID), clock)
 
     with pytest.raises(ActivationRefused):
         await (await user()).activate(WRONG_CODE)

@@ -138,7 +138,7 @@ async def test_feedback_round_trip(harness: BotHarness) -> None:
 async def test_the_findings_go_into_section_a(harness: BotHarness) -> None:
     await seed(harness.runtime.uow, harness.runtime.clock)
     uow, clock = harness.runtime.uow, harness.runtime.clock
-    reports = ReportService(uow, await load_actor(uow, CLERK), clock)
+    reports = ReportService(uow, await load_actor(uow, "telegram", CLERK), clock)
     await reports.save("SYT", "2026-H1", FILLED)
     view = await reports.submit("SYT", "2026-H1")
     assert view.quality is not None and (view.quality.people, view.quality.complete, view.quality.found) == (10, 9, 4)
@@ -156,7 +156,7 @@ async def test_the_cli_lists_feedback_and_inspects(tmp_path: Path) -> None:
     async with migrated(url) as database:
         uow = UnitOfWork(database)
         await seed(uow, clock)
-        await FeedbackService(uow, await load_actor(uow, CLERK), clock).send("suggestion", "Thêm lọc theo ngạch")
+        await FeedbackService(uow, await load_actor(uow, "telegram", CLERK), clock).send("suggestion", "Thêm lọc theo ngạch")
     env = {"HOSO_DATABASE_URL": url}
     listed = hoso("feedback", "list", "--json", cwd=tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr
@@ -175,18 +175,18 @@ async def test_the_cli_lists_feedback_and_inspects(tmp_path: Path) -> None:
 async def test_who_may_answer_feedback_and_see_its_screenshot(uow: UnitOfWork, clock: Any, tmp_path: Path) -> None:
     await seed(uow, clock)
     files = FileStore(tmp_path / "files")
-    sender = FeedbackService(uow, await load_actor(uow, CLERK), clock, files)
+    sender = FeedbackService(uow, await load_actor(uow, "telegram", CLERK), clock, files)
     sent = await sender.send("problem", "Lỗi hiển thị", Upload("man-hinh.jpg", JPEG))
     assert await sender.screenshot(sent.id) == ("man-hinh.jpg", JPEG)
-    assert (await FeedbackService(uow, await load_actor(uow, ADMIN), clock, files).screenshot(sent.id))[1] == JPEG
+    assert (await FeedbackService(uow, await load_actor(uow, "telegram", ADMIN), clock, files).screenshot(sent.id))[1] == JPEG
     await sign_in(uow, clock, "nam.stc", "STC", "clerk", 505)
     for other in (505, AUDITOR):  # another clerk, the auditor
         with pytest.raises(PermissionDenied):
-            await FeedbackService(uow, await load_actor(uow, other), clock, files).screenshot(sent.id)
+            await FeedbackService(uow, await load_actor(uow, "telegram", other), clock, files).screenshot(sent.id)
     async with uow.write() as repos:
         await repos.session.execute(update(Account).where(Account.username == "ha.snv").values(status="restricted"))
     with pytest.raises(PermissionDenied):
-        await FeedbackService(uow, await load_actor(uow, ADMIN), clock, files).answer(sent.id, "done", "Xong")
+        await FeedbackService(uow, await load_actor(uow, "telegram", ADMIN), clock, files).answer(sent.id, "done", "Xong")
     with pytest.raises(InvalidInput) as not_a_picture:
         await sender.send("problem", "Kèm PDF", Upload("qd.pdf", b"%PDF-1.4 x"))
     assert not_a_picture.value.field == "attachment"

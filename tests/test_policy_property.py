@@ -172,7 +172,8 @@ async def run(plan: Plan, uow: UnitOfWork) -> None:
                              "CV 1/2026")
         async with uow.write() as repos:
             row = await repos.accounts.by_username(account.username)
-            row.telegram_user_id, row.status = account.telegram_user_id, AccountStatus.ACTIVE.value
+            row.status = AccountStatus.ACTIVE.value
+            await repos.identities.bind(row.id, "telegram", str(account.telegram_user_id), clock.now())
         oracle.home[account.username], oracle.role[account.username] = account.unit, account.role
         oracle.extra[account.username] = set()
     for username, code in plan.extensions:
@@ -216,7 +217,7 @@ async def run(plan: Plan, uow: UnitOfWork) -> None:
 
     disagreements: list[str] = []
     for account in plan.accounts:
-        actor = await load_actor(uow, account.telegram_user_id)
+        actor = await load_actor(uow, "telegram", account.telegram_user_id)
         username = account.username
         assert actor.unit_code == oracle.home[username], (
             f"{username} belongs to {actor.unit_code}, the oracle says {oracle.home[username]}\n{context}")
@@ -283,17 +284,18 @@ async def test_restricted_account_may_view_but_not_edit_and_anonymous_nothing(tm
         await AccountService(uow, operator, clock).issue("clerk.a", "A", Role.CLERK.value, "Clerk A", "CV 1/2026")
         async with uow.write() as repos:
             row = await repos.accounts.by_username("clerk.a")
-            row.telegram_user_id, row.status = 501, AccountStatus.RESTRICTED.value
+            row.status = AccountStatus.RESTRICTED.value
+            await repos.identities.bind(row.id, "telegram", "501", clock.now())
             paths = {code: (await repos.units.by_code(code)).path for code in ("ROOT", "A", "B")}
 
-        restricted = await load_actor(uow, 501)
+        restricted = await load_actor(uow, "telegram", 501)
         assert restricted.restricted and restricted.role is Role.CLERK
         assert can(restricted, Action.VIEW_DOSSIER, paths["A"])
         assert not can(restricted, Action.EDIT_DOSSIER, paths["A"])
         assert not can(restricted, Action.VIEW_DOSSIER, paths["B"])
         assert not can(restricted, Action.VIEW_DOSSIER, paths["ROOT"])
 
-        for anonymous in (await load_actor(uow, 999), await load_actor(uow, None), Actor.anonymous(5)):
+        for anonymous in (await load_actor(uow, "telegram", 999), await load_actor(uow, "telegram", None), Actor.anonymous("telegram", 5)):
             assert anonymous.is_anonymous
             for action in Action:
                 for target in (None, "/", *paths.values()):
@@ -304,6 +306,6 @@ async def test_restricted_account_may_view_but_not_edit_and_anonymous_nothing(tm
 
 @pytest.mark.parametrize("status", [AccountStatus.PENDING, AccountStatus.LOCKED, AccountStatus.REVOKED])
 def test_statuses_without_a_role_may_do_nothing(status: AccountStatus) -> None:
-    actor = Actor(telegram_user_id=1, account_id=1, username="x", role=None, unit_path="/1/", scope_paths=("/1/",),
+    actor = Actor(channel="telegram", address="1", account_id=1, username="x", role=None, unit_path="/1/", scope_paths=("/1/",),
                   status=status)
     assert not any(can(actor, action, "/1/") for action in Action)

@@ -323,7 +323,7 @@ NEW_PERSON = {"full_name": "Đặng Thị Thuỷ", "sex": "F", "birth_date": "12
 
 async def test_a_new_dossier_is_recalled_until_it_is_complete(uow: UnitOfWork, clock: FrozenClock) -> None:
     await province(uow, clock, "hau-giang-2016")  # 30 calendar days from the recruitment decision
-    clerk = await load_actor(uow, SYT_CLERK)
+    clerk = await load_actor(uow, "telegram", SYT_CLERK)
     created = await NewDossiers(uow, clerk, clock).create(NEW_PERSON)
     assert created.deadline == dt.date(2026, 7, 20)
     service = ReminderService(uow, SYSTEM, clock)
@@ -358,7 +358,7 @@ async def test_declarations_and_custody_requests_waiting_two_days(uow: UnitOfWor
     employee = await sign_in(uow, clock, "hoa.nv", "SYT", "employee", EMPLOYEE, personal_id=HOA)
     declared = await Declarations(uow, employee, clock).declare(
         "marriage", {"spouse_name": "Lê Văn Bình", "spouse_birth_year": "1986", "effective_on": "10/06/2026"})
-    asked = await TransferService(uow, await load_actor(uow, STC_CLERK), clock).request(people[HOA], LETTER)
+    asked = await TransferService(uow, await load_actor(uow, "telegram", STC_CLERK), clock).request(people[HOA], LETTER)
     kinds = ("declaration_pending", "transfer_pending")
 
     async def waiting(when: FrozenClock) -> list[tuple[str, int, str, str]]:
@@ -376,7 +376,7 @@ async def test_declarations_and_custody_requests_waiting_two_days(uow: UnitOfWor
     assert {(r.kind, local(r.due_at)) for r in rows} == {("declaration_pending", dt.datetime(2026, 7, 6, 7, 0)),
                                                          ("transfer_pending", dt.datetime(2026, 7, 6, 7, 0))}
     # Decided: no longer brought up.
-    await Declarations(uow, await load_actor(uow, SYT_CLERK), at(2026, 7, 1, 9, 10)).decide(
+    await Declarations(uow, await load_actor(uow, "telegram", SYT_CLERK), at(2026, 7, 1, 9, 10)).decide(
         declared.event_id, approve=True)
     assert [w[0] for w in await waiting(at(2026, 7, 6, 9, 0))] == ["transfer_pending"]
 
@@ -384,7 +384,7 @@ async def test_declarations_and_custody_requests_waiting_two_days(uow: UnitOfWor
 # -- 9. the sender and mutes ----------------------------------------------------------------------------------------
 
 async def test_plan_then_send_with_a_muted_kind(uow: UnitOfWork, clock: FrozenClock, people: dict[str, int]) -> None:
-    mine = MyReminders(uow, await load_actor(uow, STC_CLERK), clock)
+    mine = MyReminders(uow, await load_actor(uow, "telegram", STC_CLERK), clock)
     assert await mine.toggle("report_due") is True
     assert await mine.muted() == {"report_due"}
     for kind in sorted(UNMUTABLE):
@@ -450,7 +450,7 @@ async def test_reminders_command_lists_and_toggles(harness: BotHarness) -> None:
     answers = [c for c in calls if c.__api_method__ == "answerCallbackQuery"]
     assert len(answers) == 1 and answers[0].show_alert
     assert answers[0].text == vi("Muted: {kind}").format(kind=vi(KIND_TITLES["report_overdue"]))
-    clerk = MyReminders(uow, await load_actor(uow, SYT_CLERK), clock)
+    clerk = MyReminders(uow, await load_actor(uow, "telegram", SYT_CLERK), clock)
     assert await clerk.muted() == {"report_overdue"}
     await harness.send("/reminders", user_id=SYT_CLERK)
     buttons = [b for row in harness.last_keyboard_message().reply_markup.inline_keyboard for b in row]
@@ -496,7 +496,7 @@ async def test_broadcast_by_the_admin_goes_out_at_once_even_at_night(harness: Bo
     assert all("Hệ thống bảo trì &lt;b&gt;tối nay&lt;/b&gt;" in text for _t, _chat, text in bot.sent)
     # An incident cannot be muted, so a recipient who tried still gets the next one.
     with pytest.raises(InvalidInput):
-        await MyReminders(uow, await load_actor(uow, EMPLOYEE), clock).toggle("incident")
+        await MyReminders(uow, await load_actor(uow, "telegram", EMPLOYEE), clock).toggle("incident")
 
 
 # -- 11. jobs: the outage notice, escalation, one pass ---------------------------------------------------------------
@@ -521,7 +521,7 @@ async def test_an_outage_of_working_days_is_reported_to_the_admins(runtime: Runt
     assert await restarted.check_outage() == 1
     assert await restarted.check_outage() == 0  # the same outage is told once
     (row,) = await outbox(uow, "outage")
-    admin = await load_actor(uow, ADMIN)
+    admin = await load_actor(uow, "telegram", ADMIN)
     assert (row.chat_id, row.account_id, row.status, row.due_at) == (ADMIN, admin.account_id, "pending", clock.now())
     assert await MyReminders(uow, admin, clock).upcoming() == [(clock.now(), "outage")]  # /reminders lists it
     assert (row.payload["since"], row.payload["until"], row.payload["days"]) == ("2026-07-06", "2026-07-09", 2)
@@ -554,13 +554,13 @@ async def test_jobs_plan_escalates_a_forgotten_custody_request(runtime: Runtime)
     uow, clock = runtime.uow, runtime.clock
     assert isinstance(clock, FrozenClock)
     people = await province(uow, clock)
-    asked = await TransferService(uow, await load_actor(uow, STC_CLERK), clock).request(people[HOA], LETTER)
+    asked = await TransferService(uow, await load_actor(uow, "telegram", STC_CLERK), clock).request(people[HOA], LETTER)
     clock.advance(dt.timedelta(days=8))  # Thursday 09/07, past the 7 days of vn-2026
     jobs = Jobs(runtime)
     assert await jobs.plan() > 0
     assert await jobs.plan() == 0
     (row,) = await outbox(uow, "transfer_escalation")
-    admin = await load_actor(uow, ADMIN)
+    admin = await load_actor(uow, "telegram", ADMIN)
     assert (row.chat_id, row.account_id, row.object_id, row.payload["days"]) == (
         ADMIN, admin.account_id, str(asked.request.id), 7)
     waiting = await outbox(uow, "transfer_pending")
@@ -632,7 +632,7 @@ async def test_campaign_subaccounts_and_the_blocked_list(uow: UnitOfWork) -> Non
     clock = at(2027, 3, 12)
     await province(uow, clock)
     await set_campaign(uow, SYSTEM, clock, dt.date(2024, 3, 15))
-    clerk = await load_actor(uow, SYT_CLERK)
+    clerk = await load_actor(uow, "telegram", SYT_CLERK)
     await SubAccountService(uow, clerk, clock).request("BV", "nv.bv", "Nguyễn Văn Bệnh", "clerk", "9/CV-SYT 12/03/2027")
     on_the_day = await ReminderService(uow, SYSTEM, at(2027, 3, 15)).preview(dt.date(2027, 3, 15))
     assert sorted(d.chat_id for d in on_the_day if d.kind == "annual_supplement") == [SYT_CLERK, STC_CLERK]
@@ -642,6 +642,6 @@ async def test_campaign_subaccounts_and_the_blocked_list(uow: UnitOfWork) -> Non
                 if d.kind == "annual_supplement"]
     async with uow.write() as repos:
         await repos.outbox.mark_blocked(clerk.account_id, clock.now())
-    admin = await load_actor(uow, ADMIN)
+    admin = await load_actor(uow, "telegram", ADMIN)
     assert await MyReminders(uow, admin, clock).blocked() == [("lan.syt", "Lan.Syt")]
     assert await MyReminders(uow, clerk, clock).blocked() == []

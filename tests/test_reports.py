@@ -63,9 +63,10 @@ async def people(uow: UnitOfWork, clock: Any) -> dict[str, int]:
 async def as_user(uow: UnitOfWork, clock: Any, telegram_id: int) -> ReportService:
     """The service as the account bound to `telegram_id`, signed in just now by `clock`."""
     async with uow.write() as repos:
-        await repos.session.execute(update(Account).where(Account.telegram_user_id == telegram_id)
+        account, _unit = await repos.accounts.by_identity("telegram", str(telegram_id))
+        await repos.session.execute(update(Account).where(Account.id == account.id)
                                     .values(last_active_at=clock.now()))
-    return ReportService(uow, await load_actor(uow, telegram_id), clock)
+    return ReportService(uow, await load_actor(uow, "telegram", telegram_id), clock)
 
 
 # -- periods -------------------------------------------------------------------------------------------------
@@ -284,13 +285,13 @@ async def test_the_board_and_who_was_reminded(any_database: Any) -> None:
     await province(uow, at(2026, 12, 2))
     syt, stc = await unit_id(uow, "SYT"), await unit_id(uow, "STC")
     async with uow.write() as repos:
-        accounts = {a.username: a for a in await repos.reminder_sources.bound_accounts()}
+        accounts = {a.username: (a, chat) for a, chat in await repos.reminder_sources.bound_accounts()}
         for day, unit, username, status in ((1, syt, "lan.syt", "sent"), (8, syt, "lan.syt", "sent"),
                                             (8, stc, "yen.stc", "sent"), (14, stc, "yen.stc", "failed")):
-            account = accounts[username]
-            key = f"report_due:unit:{unit}:2026-H2:2026-12-{day:02d}:{account.telegram_user_id}"
+            account, chat = accounts[username]
+            key = f"report_due:unit:{unit}:2026-H2:2026-12-{day:02d}:{chat}"
             repos.session.add(Outbox(key=key, kind="report_due", account_id=account.id,
-                                     chat_id=account.telegram_user_id, object_type="unit", object_id=f"{unit}:2026-H2",
+                                     chat_id=chat, object_type="unit", object_id=f"{unit}:2026-H2",
                                      payload={}, due_at=local_instant(2026, 12, day), status=status, attempts=1,
                                      created_at=local_instant(2026, 12, day), sent_at=local_instant(2026, 12, day, 7)))
     await sign_in(uow, at(2026, 12, 2), "binh.syt", "SYT", "clerk", 611)

@@ -72,21 +72,21 @@ async def test_install_profile_keeps_the_installed_one(uow: UnitOfWork, clock: F
 
 
 def test_policy_denies_by_default() -> None:
-    anonymous = Actor.anonymous(1)
+    anonymous = Actor.anonymous("telegram", 1)
     assert not allows(anonymous, Action.VIEW_OVERVIEW)
     with pytest.raises(PermissionDenied):
         ensure(anonymous, Action.VIEW_DOSSIER)
-    manager = Actor(telegram_user_id=2, account_id=2, role=Role.MANAGER, unit_path="/1/3/", scope_paths=("/1/3/",))
+    manager = Actor(channel="telegram", address="2", account_id=2, role=Role.MANAGER, unit_path="/1/3/", scope_paths=("/1/3/",))
     assert allows(manager, Action.VIEW_DOSSIER) and not allows(manager, Action.EDIT_DOSSIER)
     assert dossier_scope(manager) == ("/1/3/",)
-    assert dossier_scope(Actor(telegram_user_id=3, account_id=3, role=Role.ADMIN, unit_path="/1/2/")) == ("/",)
-    assert dossier_scope(Actor(telegram_user_id=4, account_id=4, role=Role.AUDITOR, unit_path="/1/")) == ()
+    assert dossier_scope(Actor(channel="telegram", address="3", account_id=3, role=Role.ADMIN, unit_path="/1/2/")) == ("/",)
+    assert dossier_scope(Actor(channel="telegram", address="4", account_id=4, role=Role.AUDITOR, unit_path="/1/")) == ()
 
 
 async def test_language_of_a_visitor_is_remembered(uow: UnitOfWork, clock: FrozenClock) -> None:
-    service = PreferenceService(uow, Actor.anonymous(77), clock)
+    service = PreferenceService(uow, Actor.anonymous("telegram", 77), clock)
     assert await service.set_language("en") == "en"
     async with uow.read() as repos:
-        assert await repos.preferences.locale_of(77) == "en"
+        assert await repos.preferences.locale_of("telegram", "77") == "en"
     with pytest.raises(InvalidInput):
         await service.set_language("de")

@@ -47,12 +47,13 @@ async def test_accounts_round_trip_with_utc_times(any_database: Database, clock:
     uow = UnitOfWork(any_database)
     async with uow.write() as repos:
         unit = await repos.units.add(OrgUnit(code="SNV", name="Sở Nội vụ", path="", created_at=clock.now()))
-        await repos.accounts.add(
+        added = await repos.accounts.add(
             Account(username="snv.a", full_name="Đặng Thị Hoà", unit_id=unit.id, role="admin", status="active",
-                    telegram_user_id=7_000_000_001, created_at=clock.now())
+                    created_at=clock.now())
         )
+        await repos.identities.bind(added.id, "telegram", "7000000001", clock.now())
     async with uow.read() as repos:
-        account, found_unit = await repos.accounts.by_telegram_user(7_000_000_001)
+        account, found_unit = await repos.accounts.by_identity("telegram", "7000000001")
     assert account.full_name == "Đặng Thị Hoà"
     assert found_unit.code == "SNV"
     assert account.created_at == clock.now() and account.created_at.tzinfo == dt.UTC
@@ -88,12 +89,12 @@ async def test_settings_and_preferences_upsert(any_database: Database, clock: Fr
     async with uow.write() as repos:
         await repos.settings.put("profile", {"name": "vn-2026"}, clock.now())
         await repos.settings.put("profile", {"name": "hcmc-2013"}, clock.now())
-        await repos.preferences.set_locale(42, "en", clock.now())
-        await repos.preferences.set_locale(42, "vi", clock.now())
+        await repos.preferences.set_locale("telegram", "42", "en", clock.now())
+        await repos.preferences.set_locale("telegram", "42", "vi", clock.now())
     async with uow.read() as repos:
         assert await repos.settings.get("profile") == {"name": "hcmc-2013"}
-        assert await repos.preferences.locale_of(42) == "vi"
-        assert await repos.preferences.locale_of(43) is None
+        assert await repos.preferences.locale_of("telegram", "42") == "vi"
+        assert await repos.preferences.locale_of("telegram", "43") is None
 
 
 async def test_personal_id_keeps_leading_zeros(any_database: Database, clock: FrozenClock) -> None:

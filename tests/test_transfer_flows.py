@@ -82,7 +82,7 @@ async def custodian(harness: BotHarness, dossier_id: int) -> str:
 
 async def move_to_stc(harness: BotHarness, dossier_id: int) -> None:
     """She is sent to work at STC (a change of working unit), which is why STC asks for her dossier."""
-    clerk = await load_actor(harness.runtime.uow, HOLDING)
+    clerk = await load_actor(harness.runtime.uow, "telegram", HOLDING)
     await ChangeLog(harness.runtime.uow, clerk, harness.runtime.clock).log("transfer", dossier_id, {
         "working_unit": "STC", "doc_number": "12/QĐ-UBND", "doc_date": "20/06/2026", "doc_issuer": "UBND",
         "effective_on": "22/06/2026"})
@@ -240,7 +240,7 @@ async def test_custody_moves_on_the_day_of_approval(harness: BotHarness, people:
             DossierVersion.change_event_id == event.id))).one()
         moved = (await repos.session.scalars(select(DossierRecord).where(
             DossierRecord.dossier_id == hoa, DossierRecord.kind == "work_history"))).all()
-    holder = await load_actor(harness.runtime.uow, HOLDING)
+    holder = await load_actor(harness.runtime.uow, "telegram", HOLDING)
     assert (event.status, event.effective_on, event.decided_by) == ("applied", dt.date(2026, 7, 3), holder.account_id)
     assert version.valid_from == dt.date(2026, 7, 3)
     assert [(r.date_from, r.data["doc_number"]) for r in moved] == [(dt.date(2026, 7, 3), "56/CV-STC")]

@@ -167,7 +167,7 @@ async def test_escalation_after_the_profiles_limit(uow: UnitOfWork, clock: Froze
         notices = (await repos.session.scalars(select(Outbox).where(Outbox.kind == "transfer_escalation"))).all()
     assert [(n.chat_id, n.object_id, n.payload["letter"]) for n in notices] == [(509, str(asked.request.id), "56/CV-STC")]
     assert await transfers(uow, SYSTEM, clock).escalate_overdue() == []  # once only
-    admin = await load_actor(uow, 509)
+    admin = await load_actor(uow, "telegram", 509)
     async with uow.write() as repos:  # the admin signs in again after the week (a fresh session)
         (await repos.accounts.get(admin.account_id)).last_active_at = clock.now()
     assert (await transfers(uow, admin, clock).pending())[0].escalated

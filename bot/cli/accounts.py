@@ -22,7 +22,7 @@ RequestOption = Annotated[str | None, typer.Option("--request", help=_(N_("The w
 def account_json(account: AccountView) -> dict[str, Any]:
     return {"username": account.username, "name": account.full_name, "role": account.role,
             "status": account.status, "unit": account.unit_code, "bound": account.bound,
-            "extra_units": list(account.extra_units)}
+            "channels": list(account.channels), "extra_units": list(account.extra_units)}
 
 
 def emit_code(as_json: bool, issued: IssuedCode) -> None:

@@ -67,8 +67,9 @@ class AccountView:
     status: str
     unit_code: str
     unit_name: str
-    bound: bool
+    bound: bool  # reached on some channel: a live identity
     extra_units: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()  # the channels it is bound on
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +85,15 @@ class ActivationRefused(ServiceError):
         super().__init__(N_("This activation code is not valid, already used or expired. Ask the personnel office for a new one."))
 
 
-def _view(account: Account, unit: OrgUnit, extra_units: Sequence[str] = ()) -> AccountView:
+def _view(account: Account, unit: OrgUnit, extra_units: Sequence[str] = (), channels: Sequence[str] = ()) -> AccountView:
     return AccountView(account.username, account.full_name, account.role, account.status, unit.code, unit.name,
-                       account.telegram_user_id is not None, tuple(extra_units))
+                       bool(channels), tuple(extra_units), tuple(channels))
 
 
 async def _current_view(repos: Repositories, account: Account) -> AccountView:
     unit = await repos.units.get(account.unit_id)
     assert unit is not None  # account.unit_id is a foreign key, and units are never deleted
-    return _view(account, unit)
+    return _view(account, unit, channels=[identity.channel for identity in await repos.identities.live(account.id)])
 
 
 def _required(field: str, value: str | None, message: str) -> str:
@@ -160,8 +161,10 @@ class AccountService:
             if unit_code:
                 prefixes = ((await unit_by_code(repos, unit_code, active=False)).path,)
             rows = await repos.accounts.listing(prefixes)
-            extensions = await repos.accounts.scope_codes([account.id for account, _unit in rows])
-            return [_view(account, unit, extensions.get(account.id, ())) for account, unit in rows]
+            ids = [account.id for account, _unit in rows]
+            extensions, channels = await repos.accounts.scope_codes(ids), await repos.identities.channels(ids)
+            return [_view(account, unit, extensions.get(account.id, ()), channels.get(account.id, ()))
+                    for account, unit in rows]
 
     async def _account(self, repos: Repositories, username: str) -> Account:
         account = await repos.accounts.by_username(username.strip().lower())
@@ -204,6 +207,8 @@ class AccountService:
                                       {AccountStatus.LOCKED}, request_ref)
 
     async def revoke(self, username: str, request_ref: str | None = None) -> AccountView:
+        """For good, on every channel at once: the status refuses whichever identity the account is reached
+        by (services/core/identity.py gives it no role); the identities stay, as its history."""
         every_live = {AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.RESTRICTED, AccountStatus.LOCKED}
         return await self._set_status(username, "account.revoke", AccountStatus.REVOKED, every_live, request_ref)
 
@@ -217,7 +222,8 @@ class AccountService:
             return await _current_view(repos, account)
 
     async def reset(self, username: str, request_ref: str, ttl: dt.timedelta = ACTIVATION_TTL) -> IssuedCode:
-        """A lost password: the regulation asks for a written request; a new code binds the account again."""
+        """A lost password: the regulation asks for a written request. The account is unbound on every
+        channel (its identities revoked) until a new code binds it again."""
         request_ref = _required("request", request_ref, N_("The written request (number and date) is required."))
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_ACCOUNTS) as repos:
             account = await self._account(repos, username)
@@ -225,17 +231,19 @@ class AccountService:
                 raise InvalidInput("username", N_("Account {username} is revoked."), username=account.username)
             code, expires = new_activation_code(), self.clock.now() + ttl
             account.activation_code_hash, account.activation_expires_at = code_hash(code), expires
-            account.secret_hash, account.telegram_user_id = None, None
+            account.secret_hash = None
             account.status, account.failed_attempts, account.last_active_at = AccountStatus.PENDING, 0, None
+            unbound = await repos.identities.revoke(self.clock.now(), account_id=account.id)
             await record(repos, self.clock, self.actor, "account.reset", "account", account.username,
-                         request=request_ref, expires_at=expires.isoformat())
+                         request=request_ref, expires_at=expires.isoformat(), unbound=unbound)
         return IssuedCode(account.username, code, expires)
 
     # -- the account holder ------------------------------------------------------------------------
     async def activate(self, code: str) -> AccountView:
-        """Bind the account of `code` to the actor's Telegram user; the code is spent."""
-        telegram_user_id = self.actor.telegram_user_id
-        if telegram_user_id is None:
+        """Bind the account of `code` to the actor's identity on its channel; the code is spent. The account's
+        earlier identity on that channel, if any, is revoked: the new one replaces it."""
+        channel, address = self.actor.channel, self.actor.address
+        if channel is None or address is None:
             raise ActivationRefused()
         async with self.uow.write() as repos:
             account = await repos.accounts.by_activation_hash(code_hash(code))
@@ -249,16 +257,14 @@ class AccountService:
                 await record(repos, self.clock, self.actor, "auth.activation_refused", "account",
                              account.username if account else None)
             elif self.actor.account_id is not None and self.actor.status != AccountStatus.REVOKED:
-                usable = False  # one Telegram user, one live account
+                usable = False  # one identity, one live account
                 await record(repos, self.clock, self.actor, "auth.activation_refused", "account",
-                             account.username, reason="telegram user bound to another account")
+                             account.username, reason=f"{channel} user bound to another account")
             else:
-                if self.actor.account_id is not None:  # a revoked account gives its Telegram user up
-                    previous = await repos.accounts.get(self.actor.account_id)
-                    assert previous is not None  # the actor was loaded from it; accounts are never deleted
-                    previous.telegram_user_id = None
-                    await repos.flush()
-                account.telegram_user_id = telegram_user_id
+                if self.actor.account_id is not None:  # a revoked account gives this identity up
+                    await repos.identities.revoke(self.clock.now(), account_id=self.actor.account_id,
+                                                  channel=channel, address=address)
+                await repos.identities.bind(account.id, channel, address, self.clock.now())
                 account.activation_code_hash, account.activation_expires_at = None, None
                 await record(repos, self.clock, self.actor, "auth.activate", "account", account.username)
                 view = await _current_view(repos, account)
@@ -307,11 +313,14 @@ class AccountService:
             await record(repos, self.clock, self.actor, "auth.password_changed", "account", account.username)
 
     async def logout(self) -> None:
+        """Sign out here: the identity of this channel is revoked; the account's other channels stay bound."""
         if self.actor.account_id is None:
             raise PermissionDenied()
         async with self.uow.write() as repos:
             account = await self._own_account(repos)
-            account.telegram_user_id, account.last_active_at = None, None
+            if self.actor.channel is not None:
+                await repos.identities.revoke(self.clock.now(), account_id=account.id, channel=self.actor.channel)
+            account.last_active_at = None
             account.last_seen_at = self.clock.now()
             await record(repos, self.clock, self.actor, "auth.logout", "account", account.username)
 

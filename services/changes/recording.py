@@ -50,7 +50,7 @@ class Preview:
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    telegram_user_id: int
+    telegram_user_id: int  # the chat the notice goes to: the account's live telegram identity
     locale: str | None
 
 

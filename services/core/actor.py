@@ -1,4 +1,4 @@
-"""Who is acting: the account bound to a Telegram user, or an anonymous visitor."""
+"""Who is acting: the account bound to the sender's identity on a channel, or an anonymous visitor."""
 
 from __future__ import annotations
 
@@ -12,6 +12,19 @@ class Role(StrEnum):
     MANAGER = "manager"  # read-only lookups in its subtree
     AUDITOR = "auditor"  # reads the audit trail
     EMPLOYEE = "employee"  # sees their own dossier
+
+
+class Channel(StrEnum):
+    """The transports an account is reached on (DESIGN, "Channels"); the terminal chat plays a Telegram user."""
+
+    TELEGRAM = "telegram"
+    WEB = "web"
+    ZALO = "zalo"
+
+
+def as_address(address: str | int | None) -> str | None:
+    """An address as identities keep it: text (a Telegram user id arrives as a number)."""
+    return None if address is None else str(address)
 
 
 class AccountStatus(StrEnum):
@@ -28,7 +41,9 @@ class AccountStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    telegram_user_id: int | None
+    # Where the update came from: the channel and the sender's address there (None: no sender, the CLI).
+    channel: str | None = None
+    address: str | None = None
     locale: str | None = None
     account_id: int | None = None
     username: str | None = None
@@ -56,14 +71,14 @@ class Actor:
 
     @property
     def pending_password(self) -> bool:
-        """Bound to this Telegram user by its activation code, but no password chosen yet."""
+        """Bound to this channel's user by its activation code, but no password chosen yet."""
         return self.status == AccountStatus.PENDING
 
     @classmethod
-    def anonymous(cls, telegram_user_id: int | None, locale: str | None = None) -> Actor:
-        return cls(telegram_user_id=telegram_user_id, locale=locale)
+    def anonymous(cls, channel: str | None, address: str | int | None, locale: str | None = None) -> Actor:
+        return cls(channel=channel, address=as_address(address), locale=locale)
 
     @classmethod
     def system(cls) -> Actor:
         """The CLI operator on the server itself: trusted like the personnel office."""
-        return cls(telegram_user_id=None, username="system", role=Role.ADMIN, unit_path="/", scope_paths=("/",))
+        return cls(username="system", role=Role.ADMIN, unit_path="/", scope_paths=("/",))

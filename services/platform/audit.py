@@ -18,10 +18,11 @@ from storage.audit import GENESIS_HASH, chain_hash, hashed_fields
 
 
 def actor_label(actor: Actor) -> str:
+    """The account's username; else the sender as `channel:address` (`telegram:12345`); else the CLI."""
     if actor.username:
         return actor.username
-    if actor.telegram_user_id is not None:
-        return f"telegram:{actor.telegram_user_id}"
+    if actor.channel is not None and actor.address is not None:
+        return f"{actor.channel}:{actor.address}"
     return "system"
 
 

@@ -12,10 +12,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.core.actor import Channel
 from services.core.clock import Clock
 from services.regime.deadlines import WorkingCalendar
 from storage import Repositories
 
+# The channel whose addresses the outbox's chat ids are: its one sender (bot/sender.py) is Telegram's.
+OUTBOX_CHANNEL = Channel.TELEGRAM
 QUIET_FROM, QUIET_UNTIL = dt.time(21, 0), dt.time(7, 0)
 # Kinds nobody may mute: the personnel office's escalations and what it sends a unit or a user in person
 # (the findings of its inspection, the answer to their feedback).

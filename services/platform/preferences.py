@@ -14,15 +14,16 @@ class PreferenceService:
         self.uow, self.actor, self.clock = uow, actor, clock
 
     async def set_language(self, locale: str) -> str:
-        """Store the language on the account, or for the Telegram user while there is no account."""
+        """Store the language on the account, and for the sender on its channel (what it sees signed out)."""
         if locale not in SUPPORTED_LOCALES:
             raise InvalidInput("locale", N_("Unsupported language: {locale}."), locale=locale)
-        if self.actor.telegram_user_id is None:
-            raise InvalidInput("locale", N_("The language belongs to a Telegram user."))
+        channel, address = self.actor.channel, self.actor.address
+        if channel is None or address is None:
+            raise InvalidInput("locale", N_("The language belongs to the user of a chat."))
         async with self.uow.write() as repos:
             if self.actor.account_id is not None:
                 account = await repos.accounts.get(self.actor.account_id)
                 if account is not None:
                     account.locale = locale
-            await repos.preferences.set_locale(self.actor.telegram_user_id, locale, self.clock.now())
+            await repos.preferences.set_locale(channel, address, locale, self.clock.now())
         return locale

@@ -102,7 +102,9 @@ class ReminderService:
     async def _clerks(self, repos: Repositories) -> dict[str, list[Recipient]]:
         """Bound, active clerks by the path of every unit their scope covers (computed once a pass)."""
         units = await repos.units.subtree("/")
-        accounts = [a for a in await repos.reminder_sources.bound_accounts() if a.role == "clerk" and a.status == "active"]
+        bound = [(a, chat) for a, chat in await repos.reminder_sources.bound_accounts()
+                 if a.role == "clerk" and a.status == "active"]
+        accounts, chats = [a for a, _chat in bound], {a.id: chat for a, chat in bound}
         paths = {u.id: u.path for u in units}
         scopes: dict[int, list[str]] = {a.id: [paths[a.unit_id]] for a in accounts if a.unit_id in paths}
         for account in accounts:
@@ -111,11 +113,11 @@ class ReminderService:
         for unit in units:
             for account in accounts:
                 if any(unit.path.startswith(prefix) for prefix in scopes.get(account.id, [])):
-                    by_unit[unit.path].append(Recipient(int(account.telegram_user_id or 0), account.id, account.locale))
+                    by_unit[unit.path].append(Recipient(chats[account.id], account.id, account.locale))
         return by_unit
 
     async def _admins(self, repos: Repositories) -> list[tuple[int, int, str | None]]:
-        return [(int(a.telegram_user_id or 0), a.id, a.locale) for a in await repos.reminder_sources.bound_accounts()
+        return [(chat, a.id, a.locale) for a, chat in await repos.reminder_sources.bound_accounts()
                 if a.role == "admin" and a.status == "active"]
 
     @staticmethod
@@ -336,8 +338,8 @@ async def broadcast(uow: UnitOfWork, actor: Actor, clock: Clock, text: str) -> i
     async with sensitive(uow, actor, clock, Action.MANAGE_UNITS) as repos:
         now = clock.now()
         accounts = await repos.reminder_sources.bound_accounts()
-        items = [Due("incident", int(a.telegram_user_id or 0), a.id, "notice", now.strftime("%Y%m%d%H%M%S%f"),
-                     local_today(clock), {"text": text, "locale": a.locale}) for a in accounts]
+        items = [Due("incident", chat, a.id, "notice", now.strftime("%Y%m%d%H%M%S%f"),
+                     local_today(clock), {"text": text, "locale": a.locale}) for a, chat in accounts]
         calendar = await working_calendar(repos)
         added = await enqueue(repos, clock, items, calendar, immediate=True)
         await record(repos, clock, actor, "notice.broadcast", "notice", None, recipients=added)
