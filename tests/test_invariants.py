@@ -23,18 +23,20 @@ from aiogram.types import Chat, Message, User
 
 import handlers
 from bot.limits import ELLIPSIS, fit_html, fit_plain, utf16_length, visible_length
+from handlers.admin import AdminMenu
 from handlers.changes import CHANGE_FORMS
 from handlers.dossiers import OpenDossier
 from handlers.find import FindStates
 from handlers.forms import FORMS, FREE_PROMPTS, PROMPTS, FormChoice, FormStates
 from handlers.reports import ReportEdit
+from handlers.transfers import TransferPick
 from services.accounts.service import AccountService
 from services.core.actor import Actor
 from services.core.policy import WRITES, Action
 from tests.conftest import BotHarness
 from tests.talk import Talk, tr
 from tests.test_accounts import sign_in
-from tests.test_reminders import ADMIN, SYT_CLERK, province
+from tests.test_reminders import ADMIN, STC_CLERK, SYT_CLERK, province
 
 MANAGER, EMPLOYEE, STRANGER = 504, 506, 999
 HOA = "001188000111"  # Đặng Thị Hoà, kept by SYT
@@ -214,6 +216,33 @@ async def test_a_report_section_stops_at_the_next_answer(harness: BotHarness, pe
 
         from storage.models import UnitReport
         assert await repos.session.scalar(select(UnitReport)) is None
+
+
+@pytest.mark.parametrize("status", ["revoke", "restrict"])
+async def test_a_custody_request_stops_at_the_next_button(harness: BotHarness, people: dict[str, int],
+                                                         status: str) -> None:
+    """/transfer: STC's clerk asks for a dossier SYT keeps, and loses the right between two questions."""
+    talk = Talk(harness, STC_CLERK)
+    await talk.say("/transfer dang hoa")
+    await talk.tap(TransferPick(id=people[HOA]))
+    units = talk.keyboard()  # the receiving unit's buttons
+    await getattr(AccountService(harness.runtime.uow, Actor.system(), harness.runtime.clock), status)("yen.stc")
+    await talk.tap(FormChoice(value="STC"), units, check=False)
+    assert [a.text for a in answers(talk)] == [tr(harness, REFUSED)] and talk.texts() == []
+    assert await state_of(harness, STC_CLERK) is None
+
+
+@pytest.mark.parametrize("status", ["revoke", "restrict"])
+async def test_an_admin_form_stops_at_the_next_answer(harness: BotHarness, people: dict[str, int],
+                                                     status: str) -> None:
+    talk = Talk(harness, ADMIN)
+    await talk.say("/admin")
+    await talk.tap(AdminMenu(item="account_add"))
+    await talk.say("moi.syt")
+    await getattr(AccountService(harness.runtime.uow, Actor.system(), harness.runtime.clock), status)("ha.snv")
+    assert await talk.say("SYT") == tr(harness, REFUSED)
+    async with harness.runtime.uow.read() as repos:
+        assert await repos.accounts.by_username("moi.syt") is None
 
 
 # -- 3. one answer per press ------------------------------------------------------------------------------
