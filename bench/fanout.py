@@ -79,9 +79,9 @@ def seed(path: Path, size: int, chats: int) -> None:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=1)
     with sqlite3.connect(path) as db:
         db.executemany(
-            "INSERT INTO outbox (key, kind, chat_id, payload, due_at, status, attempts, created_at) "
-            "VALUES (?, 'incident', ?, ?, ?, 'pending', 0, ?)",
-            [(f"bench:{n}", 10_000_000 + n % chats, f'{{"text": "#{n}#"}}', now, now) for n in range(size)],
+            "INSERT INTO outbox (key, kind, channel, address, payload, due_at, status, attempts, created_at) "
+            "VALUES (?, 'incident', 'telegram', ?, ?, ?, 'pending', 0, ?)",
+            [(f"bench:{n}", str(10_000_000 + n % chats), f'{{"text": "#{n}#"}}', now, now) for n in range(size)],
         )
 
 

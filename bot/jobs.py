@@ -107,8 +107,8 @@ class Jobs:
         if lost < profile.outage_notice_working_days:
             return 0
         async with uow.write() as repos:
-            items = [Due("outage", chat, account, "outage", first.isoformat(), today,
+            items = [Due("outage", account, "outage", first.isoformat(), today,
                          {"since": first.isoformat(), "until": today.isoformat(), "days": lost, "locale": locale})
-                     for account, chat, locale in await repos.reminder_sources.admin_chats()]
+                     for account, locale in await repos.reminder_sources.admin_chats()]
             return await enqueue(repos, clock, items, calendar, wanted=clock.now())
 

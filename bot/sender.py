@@ -1,5 +1,10 @@
 """Sending the outbox: claimed in batches, paced under Telegram's limits, each message recorded.
 
+One sender per channel: each claims only the rows of its channel and paces them with its own Pacer (and,
+for Telegram, the bot's FloodGate). This one is Telegram's: it sends to the chat `int(address)`. Rows of a
+channel that has no sender yet (the web chat, Zalo) stay pending: a web reminder waits in the outbox until
+the web chat's sender exists and claims it.
+
 Pacing: a global rate (25 messages/s by default) and one message per second per chat, with several
 requests in flight so that a slow round trip does not slow the whole. Each message is marked
 "sending" before the call and "sent" after it, both committed: a crash between the two leaves it
@@ -8,8 +13,8 @@ reported). Claimed rows not yet attempted simply go back to "pending".
 
 Answers: 429 waits `retry_after` and pauses everything (the bot's FloodGate, shared with the retry
 middleware: see bot.retry.FloodGate), a 5xx or a refused connection is retried
-with exponential backoff, a timeout is ambiguous, a 403 means the user blocked the bot (the account is
-marked; the admin sees the list), any other 4xx fails the message.
+with exponential backoff, a timeout is ambiguous, a 403 means the user blocked the bot (the
+identity is marked, not the account, which its other channels still reach; the admin sees the list), any other 4xx fails the message.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import os
 import socket
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -36,6 +41,7 @@ from aiogram.exceptions import (
 from bot.i18n import CatalogI18n
 from bot.retry import FloodGate, flood_gate, never_reached_api
 from handlers.reminders import render
+from services.core.actor import Channel
 from services.core.clock import Clock
 from storage import UnitOfWork
 from storage.models import Outbox
@@ -48,6 +54,7 @@ CATCH_UP = 0.1  # seconds of global pace a late start may make up
 MAX_ATTEMPTS = 6
 BATCH = 500
 STALE_CLAIM = dt.timedelta(minutes=10)
+TELEGRAM = Channel.TELEGRAM
 
 
 @dataclass
@@ -71,12 +78,12 @@ class Pacer:
         self.spacing, self.per_chat, self.clock = 1.0 / rate, per_chat, clock
         self.gate = gate if gate is not None else FloodGate(clock)
         self.next_global = 0.0
-        self.next_chat: dict[int, float] = defaultdict(float)
+        self.next_chat: dict[Hashable, float] = defaultdict(float)
 
-    def ready_at(self, chat_id: int) -> float:
+    def ready_at(self, chat_id: Hashable) -> float:
         return max(self.next_global, self.next_chat[chat_id], self.gate.until)
 
-    def take(self, chat_id: int) -> None:
+    def take(self, chat_id: Hashable) -> None:
         """Start a message now. A late start catches up on the global pace by at most a tenth of a
         second, so that a stall (a slow commit) costs no throughput and never makes a burst."""
         now = self.clock()
@@ -90,8 +97,11 @@ class Pacer:
 
 class OutboxSender:
     def __init__(self, uow: UnitOfWork, clock: Clock, bot: Bot, i18n: CatalogI18n, rate: float = DEFAULT_RATE,
-                 per_chat: float = PER_CHAT_INTERVAL, in_flight: int = 8, sender_id: str | None = None) -> None:
-        self.uow, self.clock, self.bot, self.i18n = uow, clock, bot, i18n
+                 per_chat: float = PER_CHAT_INTERVAL, in_flight: int = 8, sender_id: str | None = None,
+                 channel: str = TELEGRAM) -> None:
+        if channel != TELEGRAM:  # the one transport with a sender so far: its rows are Telegram chats
+            raise ValueError(f"no sender for the {channel} channel yet")
+        self.uow, self.clock, self.bot, self.i18n, self.channel = uow, clock, bot, i18n, channel
         # The gate of the bot's retry middleware, so that a 429 any request sees pauses the pacer too.
         self.pacer = Pacer(rate, per_chat, gate=flood_gate(bot))
         self.in_flight = in_flight
@@ -111,12 +121,12 @@ class OutboxSender:
 
     async def _claim(self, limit: int = BATCH) -> list[Outbox]:
         async with self.uow.write() as repos:
-            return await repos.outbox.claim(self.sender_id, self.clock.now(), limit)
+            return await repos.outbox.claim(self.sender_id, self.clock.now(), limit, self.channel)
 
     async def drain(self) -> SendReport:
         """Send everything due until nothing is: one pipeline, the next batch claimed while the last
         messages of the previous one are still going, so that the pace never stalls between batches."""
-        queues: dict[int, deque[Outbox]] = defaultdict(deque)
+        queues: dict[str, deque[Outbox]] = defaultdict(deque)  # by address: the per-chat pace
         running: set[asyncio.Task[None]] = set()
         exhausted = False
         while True:
@@ -124,7 +134,7 @@ class OutboxSender:
                 rows = await self._claim()
                 exhausted = not rows
                 for row in rows:
-                    queues[row.chat_id].append(row)
+                    queues[row.address].append(row)
             if not queues:
                 if running:
                     _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -163,7 +173,7 @@ class OutboxSender:
         try:
             with self.i18n.context(), self.i18n.use_locale(self._locale(row)):
                 text, markup = render(row.kind, dict(row.payload))
-            message = await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+            message = await self.bot.send_message(int(row.address), text, reply_markup=markup)
         except TelegramRetryAfter as exc:  # Telegram's pace, not the message's fault: no attempt used up
             self.report.rate_limited += 1
             self.pacer.pause(float(exc.retry_after))  # the middleware did already, if the bot has one
@@ -172,8 +182,7 @@ class OutboxSender:
             self.report.blocked += 1
             async with self.uow.write() as repos:
                 await repos.outbox.set_status(row.id, "blocked", last_error=_short(exc))
-                if row.account_id is not None:
-                    await repos.outbox.mark_blocked(row.account_id, self.clock.now())
+                await repos.outbox.mark_blocked(row.channel, row.address, self.clock.now())
         except TelegramServerError as exc:
             await self._later(row, _backoff(row.attempts), _short(exc))
         except TelegramNetworkError as exc:

@@ -142,7 +142,7 @@ async def reminders(message: Message, services: Services) -> None:
         lines.append(_("Nothing is scheduled for you."))
     blocked = await services.my_reminders.blocked()
     if blocked:
-        lines.append(_("Accounts whose users blocked the bot (they receive nothing):"))
+        lines.append(_("Accounts whose Telegram users blocked the bot (nothing reaches them on Telegram):"))
         lines += [f"• <code>{esc(username)}</code> {esc(name)}" for username, name in blocked]
     lines.append(_("Press a kind to mute or unmute it; /lang changes the language."))
     toggles = [button(("🔕 " if kind in muted else "🔔 ") + _(title), MuteToggle(kind=kind))

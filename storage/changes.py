@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy import ColumnElement, and_, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -149,6 +150,26 @@ class ChangeRepository:
 
     async def clerk_accounts(self, unit_path: str) -> Sequence[tuple[int, int, str | None]]:
         """(account id, Telegram id, locale) of the active clerks bound on Telegram whose scope covers the unit."""
+        own_unit, covers = self._clerks_covering(unit_path)
+        query = (select(Account.id, ChannelIdentity.address, Account.locale)
+                 .join(ChannelIdentity, live_identity(TELEGRAM))
+                 .join(own_unit, own_unit.c.id == Account.unit_id).where(covers).order_by(Account.id))
+        return [(int(account_id), int(address), locale)
+                for account_id, address, locale in (await self.session.execute(query)).all()]
+
+    async def clerks_reached(self, unit_path: str) -> Sequence[tuple[int, str | None]]:
+        """(account id, locale) of the active clerks whose scope covers the unit and who are bound on some
+        channel: the outbox reaches each on all its channels."""
+        bound = exists().where(ChannelIdentity.account_id == Account.id, ChannelIdentity.revoked_at.is_(None))
+        own_unit, covers = self._clerks_covering(unit_path)
+        query = (select(Account.id, Account.locale).join(own_unit, own_unit.c.id == Account.unit_id)
+                 .where(covers, bound).order_by(Account.id))
+        return [(int(account_id), locale) for account_id, locale in (await self.session.execute(query)).all()]
+
+    @staticmethod
+    def _clerks_covering(unit_path: str) -> tuple[Any, ColumnElement[bool]]:
+        """The account's own unit (to join on Account.unit_id) and the condition: an active clerk whose own
+        unit or an extension of its scope covers the unit at `unit_path`."""
         own_unit = OrgUnit.__table__.alias("own_unit")
         extension = OrgUnit.__table__.alias("extension")
         covers = or_(
@@ -156,15 +177,7 @@ class ChangeRepository:
             exists().where(and_(AccountScope.account_id == Account.id, extension.c.id == AccountScope.unit_id,
                                 literal(unit_path).startswith(extension.c.path))),
         )
-        query = (
-            select(Account.id, ChannelIdentity.address, Account.locale)
-            .join(ChannelIdentity, live_identity(TELEGRAM))
-            .join(own_unit, own_unit.c.id == Account.unit_id)
-            .where(Account.role == "clerk", Account.status == "active", covers)
-            .order_by(Account.id)
-        )
-        return [(int(account_id), int(address), locale)
-                for account_id, address, locale in (await self.session.execute(query)).all()]
+        return own_unit, and_(Account.role == "clerk", Account.status == "active", covers)
 
     async def employee_of(self, personal_id: str) -> tuple[int, str | None] | None:
         """The Telegram id and locale of this person's active employee account bound on Telegram, if any."""

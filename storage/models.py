@@ -22,8 +22,9 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 # Named constraints keep Alembic's batch mode on SQLite able to find and alter them.
 NAMING = {
@@ -82,6 +83,25 @@ class OrgUnit(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ChannelIdentity(Base):
+    """An account's address on one channel (DESIGN, "Channels"): on `telegram` the user id as text, on
+    `zalo` the user's id, on `web` its sign-in. Bound when the account is activated there; never deleted:
+    unbinding (a sign-out, a reset, the user taken by another account) sets `revoked_at`, so who held the
+    account where stays known. At most one live identity per (channel, address) and per (account, channel),
+    enforced by the database (the partial unique indexes below)."""
+
+    __tablename__ = "channel_identity"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | web | zalo
+    address: Mapped[str] = mapped_column(String(128))
+    bound_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    # The channel answered that this user blocked the bot (Telegram's 403): the admin sees the list. The
+    # account's other channels are not concerned: a user who blocked the Telegram bot is still reached on the web.
+    blocked_at: Mapped[dt.datetime | None]
+
+
 class Account(Base):
     """A person's access, issued by the personnel office for one unit and one role."""
 
@@ -106,24 +126,12 @@ class Account(Base):
     personal_id: Mapped[str | None] = mapped_column(String(12))
     # The last sensitive action or sign-in: after the profile's idle time the password is asked again.
     last_active_at: Mapped[dt.datetime | None]
-    # Telegram answered 403 to a message for this account: the admin sees the list.
-    bot_blocked_at: Mapped[dt.datetime | None]
-
-
-class ChannelIdentity(Base):
-    """An account's address on one channel (DESIGN, "Channels"): on `telegram` the user id as text, on
-    `zalo` the user's id, on `web` its sign-in. Bound when the account is activated there; never deleted:
-    unbinding (a sign-out, a reset, the user taken by another account) sets `revoked_at`, so who held the
-    account where stays known. At most one live identity per (channel, address) and per (account, channel),
-    enforced by the database (the partial unique indexes below)."""
-
-    __tablename__ = "channel_identity"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # telegram | web | zalo
-    address: Mapped[str] = mapped_column(String(128))
-    bound_at: Mapped[dt.datetime]
-    revoked_at: Mapped[dt.datetime | None]
+    # When the user of its live Telegram identity blocked the bot (ChannelIdentity.blocked_at), read with the account.
+    bot_blocked_at: Mapped[dt.datetime | None] = column_property(
+        select(ChannelIdentity.blocked_at)
+        .where(ChannelIdentity.account_id == id, ChannelIdentity.channel == "telegram",
+               ChannelIdentity.revoked_at.is_(None))
+        .correlate_except(ChannelIdentity).scalar_subquery())
 
 
 class AccountScope(Base):
@@ -327,15 +335,17 @@ class TransferRequest(Base):
 
 
 class Outbox(Base):
-    """A reminder or notice to send. The idempotency key (kind, object, due date, recipient) makes a
-    recomputation harmless; the status makes a restart lose nothing and send nothing twice."""
+    """A reminder or notice to send to an account on one of its channels (one row per live identity). The
+    idempotency key (kind, object, due date, channel and address: services/platform/outbox.py Due.key) makes a recomputation harmless; the status
+    makes a restart lose nothing and send nothing twice."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | web | zalo: whose sender delivers it
+    address: Mapped[str] = mapped_column(String(128))  # the identity's address there (a Telegram chat id as text)
     object_type: Mapped[str | None] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the text is made of
@@ -351,6 +361,11 @@ class Outbox(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+    @property
+    def chat_id(self) -> int | None:
+        """The Telegram chat of a telegram row; None on another channel."""
+        return int(self.address) if self.channel == "telegram" else None
 
 
 class ReminderMute(Base):
@@ -461,6 +476,8 @@ Index("ix_dossier_custodian_status", Dossier.custodian_unit_id, Dossier.employme
 Index("ix_dossier_name_birth", Dossier.folded_name, Dossier.birth_date)
 Index("ix_change_event_unit_status", ChangeEvent.unit_id, ChangeEvent.status)
 Index("ix_outbox_status_due", Outbox.status, Outbox.due_at)
+# Each channel's sender claims its own rows: the rows of a channel without a sender wait without being scanned.
+Index("ix_outbox_channel_status_due", Outbox.channel, Outbox.status, Outbox.due_at)
 Index("ix_outbox_object", Outbox.object_type, Outbox.object_id)
 Index("ix_unit_report_period_status", UnitReport.period, UnitReport.status)
 # At most one pending request per dossier, enforced by the database itself (two clerks racing).

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,10 +43,10 @@ class OutboxRepository:
             inserted += len(result.all())
         return inserted
 
-    async def claim(self, sender: str, now: dt.datetime, limit: int) -> list[Outbox]:
-        """Due pending rows, oldest first, marked as this sender's. Several senders on PostgreSQL skip
-        each other's rows; SQLite's write lock serialises them."""
-        query = (select(Outbox.id).where(Outbox.status == "pending", Outbox.due_at <= now)
+    async def claim(self, sender: str, now: dt.datetime, limit: int, channel: str = TELEGRAM) -> list[Outbox]:
+        """Due pending rows of `channel`, oldest first, marked as this sender's. Several senders on PostgreSQL
+        skip each other's rows; SQLite's write lock serialises them."""
+        query = (select(Outbox.id).where(Outbox.channel == channel, Outbox.status == "pending", Outbox.due_at <= now)
                  .order_by(Outbox.due_at, Outbox.id).limit(limit))
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -83,8 +83,8 @@ class OutboxRepository:
 
     async def start_sending(self, row_id: int, sender: str, attempts: int) -> bool:
         """Claimed → sending, if the claim is still this sender's (a claim taken back after a restart is
-        never sent by its old holder too) and the reminder may still go: its account still active and
-        bound to that chat, and a dossier it names still kept by the unit it was computed for. Otherwise
+        never sent by its old holder too) and the reminder may still go: its account still active and its
+        identity on the row's channel still live at the row's address (not revoked, not rebound), and a dossier it names still kept by the unit it was computed for. Otherwise
         the row is dropped, with the reason."""
         query = select(Outbox).where(Outbox.id == row_id, Outbox.status == "claimed", Outbox.claimed_by == sender)
         row = await self.session.scalar(query.with_for_update() if self.dialect == "postgresql" else query)
@@ -93,9 +93,9 @@ class OutboxRepository:
         reason = None
         if row.account_id is not None:
             holder = await self.session.scalar(
-                select(ChannelIdentity.address).join(Account, live_identity(TELEGRAM))
+                select(ChannelIdentity.address).join(Account, live_identity(row.channel))
                 .where(Account.id == row.account_id, Account.status.in_(("active", "restricted"))))
-            if holder != str(row.chat_id):  # the chat ids are Telegram's
+            if holder != row.address:
                 reason = "the recipient no longer holds the account"
         payload = row.payload if isinstance(row.payload, dict) else {}
         if reason is None and payload.get("dossier_id") and payload.get("unit_path"):
@@ -127,11 +127,18 @@ class OutboxRepository:
                                       Outbox.due_at >= since).order_by(Outbox.due_at).limit(limit))
         return (await self.session.scalars(query)).all()
 
-    async def mark_blocked(self, account_id: int, now: dt.datetime) -> None:
-        await self.session.execute(update(Account).where(Account.id == account_id).values(bot_blocked_at=now))
+    async def mark_blocked(self, channel: str, address: str, now: dt.datetime) -> None:
+        """The user of this live identity blocked the bot: the identity is marked, not the account, whose
+        other channels still reach it."""
+        await self.session.execute(update(ChannelIdentity).where(
+            ChannelIdentity.channel == channel, ChannelIdentity.address == address,
+            ChannelIdentity.revoked_at.is_(None)).values(blocked_at=now))
 
-    async def blocked_accounts(self) -> Sequence[Account]:
-        query = select(Account).where(Account.bot_blocked_at.is_not(None)).order_by(Account.username)
+    async def blocked_accounts(self, channel: str = TELEGRAM) -> Sequence[Account]:
+        """The accounts whose live identity on `channel` blocked the bot (`Account.bot_blocked_at` reads
+        the telegram one's mark)."""
+        query = (select(Account).join(ChannelIdentity, live_identity(channel))
+                 .where(ChannelIdentity.blocked_at.is_not(None)).order_by(Account.username))
         return (await self.session.scalars(query)).all()
 
     async def mutes(self, account_ids: Sequence[int] | None = None) -> set[tuple[int, str]]:
@@ -193,19 +200,29 @@ class ReminderSourceRepository:
                  .where(SubAccountRequest.status == "pending", SubAccountRequest.created_at < before))
         return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
 
-    async def admin_chats(self) -> list[tuple[int, int, str | None]]:
-        """(account id, Telegram id, locale) of the active administrators bound on Telegram."""
-        query = (select(Account.id, ChannelIdentity.address, Account.locale)
-                 .join(ChannelIdentity, live_identity(TELEGRAM))
-                 .where(Account.role == "admin", Account.status == "active")
+    async def admin_chats(self) -> list[tuple[int, str | None]]:
+        """(account id, locale) of the active administrators bound on some channel (the outbox reaches each
+        on all its channels)."""
+        query = (select(Account.id, Account.locale).where(Account.role == "admin", Account.status == "active",
+                                                          bound_somewhere())
                  .order_by(Account.id))
-        return [(int(account_id), int(address), locale)
-                for account_id, address, locale in (await self.session.execute(query)).all()]
+        return [(int(account_id), locale) for account_id, locale in (await self.session.execute(query)).all()]
 
     async def bound_accounts(self) -> Sequence[tuple[Account, int]]:
-        """The active or restricted accounts bound on Telegram, each with its Telegram id (the outbox's chat)."""
+        """The active or restricted accounts bound on Telegram, each with its Telegram id."""
         query = (select(Account, ChannelIdentity.address)
                  .join(ChannelIdentity, live_identity(TELEGRAM))
                  .where(Account.status.in_(("active", "restricted")))
                  .order_by(Account.id))
         return [(account, int(address)) for account, address in (await self.session.execute(query)).all()]
+
+    async def reachable_accounts(self) -> Sequence[Account]:
+        """The active or restricted accounts bound on some channel: those the outbox can reach."""
+        query = (select(Account).where(Account.status.in_(("active", "restricted")), bound_somewhere())
+                 .order_by(Account.id))
+        return (await self.session.scalars(query)).all()
+
+
+def bound_somewhere() -> ColumnElement[bool]:
+    """SQL: the account has a live identity on some channel."""
+    return exists().where(ChannelIdentity.account_id == Account.id, ChannelIdentity.revoked_at.is_(None))

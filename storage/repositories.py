@@ -291,6 +291,18 @@ class IdentityRepository(_Repository):
             ChannelIdentity.account_id == account_id, ChannelIdentity.channel == channel,
             ChannelIdentity.revoked_at.is_(None)))
 
+    async def live_many(self, account_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        """The live (channel, address) of each of these accounts, in one query: where the outbox reaches them."""
+        found: dict[int, list[tuple[str, str]]] = {}
+        ids = sorted(set(account_ids))
+        for start in range(0, len(ids), 500):
+            query = (select(ChannelIdentity.account_id, ChannelIdentity.channel, ChannelIdentity.address)
+                     .where(ChannelIdentity.account_id.in_(ids[start:start + 500]), ChannelIdentity.revoked_at.is_(None))
+                     .order_by(ChannelIdentity.account_id, ChannelIdentity.channel))
+            for account_id, channel, address in (await self.session.execute(query)).all():
+                found.setdefault(account_id, []).append((channel, address))
+        return found
+
     async def channels(self, account_ids: Sequence[int]) -> dict[int, list[str]]:
         """The channels each account is bound on, for many accounts at once."""
         if not account_ids:

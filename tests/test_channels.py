@@ -187,7 +187,8 @@ async def test_a_notice_queued_for_an_old_identity_is_dropped(any_database: Data
     actor = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
     async with uow.write() as repos:
         for key, chat in (("to-501", 501), ("to-777", 777)):
-            repos.session.add(Outbox(key=key, kind="incident", account_id=actor.account_id, chat_id=chat, payload={},
+            repos.session.add(Outbox(key=key, kind="incident", account_id=actor.account_id, channel="telegram",
+                                     address=str(chat), payload={},
                                      due_at=clock.now(), created_at=clock.now()))
     issued = await AccountService(uow, SYSTEM, clock).reset("lan.syt", "10/CV-SYT")
     await AccountService(uow, Actor.anonymous("telegram", 777), clock).activate(issued.activation_code)
@@ -283,3 +284,132 @@ async def test_a_visitors_language_is_kept_per_channel(any_database: Database, c
     await PreferenceService(uow, Actor.anonymous("zalo", "4242"), clock).set_language("en")
     assert (await load_actor(uow, "zalo", "4242")).locale == "en"
     assert (await load_actor(uow, "telegram", 4242)).locale is None
+
+
+# -- the outbox addresses an account, delivered on each of its channels -------------------------------
+async def test_the_migration_addresses_existing_outbox_rows_on_telegram(database_url: str) -> None:
+    """From revision 0010 with rows: each becomes a telegram row to its chat, its key unchanged; a blocked
+    account's mark moves to its live telegram identity."""
+    database = Database(database_url)
+    try:
+        await database.upgrade("0010")
+        statements = [
+            "INSERT INTO org_unit (id, code, name, path, status, created_at) "
+            "VALUES (1, 'CT', 'Cần Thơ', '/1/', 'active', '2025-01-01 00:00:00')",
+            "INSERT INTO account (id, username, full_name, unit_id, role, status, failed_attempts, created_at, "
+            "bot_blocked_at) VALUES (1, 'lan.ct', 'A', 1, 'clerk', 'active', 0, '2025-01-01 00:00:00', "
+            "'2025-01-07 00:00:00')",
+            "INSERT INTO channel_identity (account_id, channel, address, bound_at) "
+            "VALUES (1, 'telegram', '7000000001', '2025-01-02 00:00:00')",
+            *(f"INSERT INTO outbox (key, kind, account_id, chat_id, payload, due_at, status, attempts, created_at) "
+              f"VALUES ('{key}', 'incident', {account}, {chat}, '{{}}', '2025-01-05 00:00:00', '{status}', 1, "
+              f"'2025-01-05 00:00:00')"
+              for key, account, chat, status in (("k1", 1, 7000000001, "sent"), ("k2", "NULL", 42, "pending"))),
+        ]
+        async with database.engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+        await database.upgrade()
+        async with database.engine.connect() as connection:
+            columns = await connection.run_sync(lambda sync: {
+                table: [column["name"] for column in inspect(sync).get_columns(table)]
+                for table in ("account", "outbox", "channel_identity")})
+            broken = ((await connection.execute(text("PRAGMA foreign_key_check"))).all()
+                      if database.is_sqlite else [])
+        assert "chat_id" not in columns["outbox"] and {"channel", "address"} <= set(columns["outbox"])
+        assert "bot_blocked_at" not in columns["account"] and "blocked_at" in columns["channel_identity"]
+        assert broken == []
+        uow = UnitOfWork(database)
+        async with uow.read() as repos:
+            rows = (await repos.session.scalars(select(Outbox).order_by(Outbox.id))).all()
+            account = await repos.accounts.by_username("lan.ct")
+            blocked = [a.username for a in await repos.outbox.blocked_accounts()]
+        assert [(r.key, r.account_id, r.channel, r.address, r.status) for r in rows] == [
+            ("k1", 1, "telegram", "7000000001", "sent"), ("k2", None, "telegram", "42", "pending")]
+        assert account.bot_blocked_at == dt.datetime(2025, 1, 7, tzinfo=dt.UTC) and blocked == ["lan.ct"]
+    finally:
+        await database.dispose()
+
+
+class RecordingBot:
+    """Records the chats sent to; answers 403 for the chats in `forbidden`."""
+
+    def __init__(self, forbidden: frozenset[int] = frozenset()) -> None:
+        self.sent: list[int] = []
+        self.forbidden = forbidden
+
+    async def send_message(self, chat_id: int, text: str, reply_markup: Any = None) -> Any:
+        if chat_id in self.forbidden:
+            from aiogram.exceptions import TelegramForbiddenError
+            from aiogram.methods import SendMessage
+
+            raise TelegramForbiddenError(SendMessage(chat_id=chat_id, text="x"), "bot was blocked by the user")
+        self.sent.append(chat_id)
+        return type("Sent", (), {"message_id": len(self.sent)})()
+
+
+def notice(account_id: int, object_id: str = "1") -> Any:
+    """An incident notice to the account (on each of its channels)."""
+    from services.platform.outbox import Due
+
+    return Due("incident", account_id, "notice", object_id, dt.date(2026, 7, 1), {"text": "Mất điện"})
+
+
+async def test_two_identities_two_rows_and_the_telegram_sender_sends_its_own(any_database: Database,
+                                                                            clock: FrozenClock) -> None:
+    from bot.i18n import create_i18n
+    from bot.sender import OutboxSender
+    from services.platform.outbox import enqueue
+    from services.regime.deadlines import WorkingCalendar
+
+    uow = UnitOfWork(any_database)
+    await tree(uow, clock)
+    lan = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+    await AccountService(uow, SYSTEM, clock).issue("an.syt", "SYT", "clerk", "An", "2/CV")  # bound nowhere
+    async with uow.write() as repos:
+        await repos.identities.bind(lan.account_id, "web", "lan@syt", clock.now())
+        unbound = await repos.accounts.by_username("an.syt")
+        assert await enqueue(repos, clock, [notice(lan.account_id), notice(unbound.id)], WorkingCalendar(),
+                             immediate=True) == 2
+        assert await enqueue(repos, clock, [notice(lan.account_id)], WorkingCalendar(), immediate=True) == 0
+    bot = RecordingBot()
+    await OutboxSender(uow, clock, bot, create_i18n(), rate=1000, per_chat=0.0).drain()  # type: ignore[arg-type]
+    async with uow.read() as repos:
+        rows = (await repos.session.scalars(select(Outbox).order_by(Outbox.channel))).all()
+    assert [(r.channel, r.address, r.account_id, r.status) for r in rows] == [
+        ("telegram", "501", lan.account_id, "sent"), ("web", "lan@syt", lan.account_id, "pending")]
+    assert rows[1].key.endswith(":web:lan@syt") and rows[0].key.endswith(":501")
+    assert bot.sent == [501]  # the web row waits for the web chat's sender
+    with pytest.raises(ValueError):
+        OutboxSender(uow, clock, bot, create_i18n(), channel="web")  # type: ignore[arg-type]
+
+
+async def test_a_revoked_identity_is_not_sent_and_a_block_marks_the_identity(any_database: Database,
+                                                                            clock: FrozenClock) -> None:
+    from bot.i18n import create_i18n
+    from bot.sender import OutboxSender
+    from services.platform.outbox import enqueue
+    from services.regime.deadlines import WorkingCalendar
+
+    uow = UnitOfWork(any_database)
+    await tree(uow, clock)
+    lan = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+    hoa = await sign_in(uow, clock, "hoa.syt", "SYT", "clerk", 502)
+    async with uow.write() as repos:
+        await repos.identities.bind(hoa.account_id, "web", "hoa@syt", clock.now())
+        await enqueue(repos, clock, [notice(lan.account_id), notice(hoa.account_id)], WorkingCalendar(),
+                      immediate=True)
+        await repos.identities.revoke(clock.now(), account_id=lan.account_id, channel="telegram")  # signed out
+    bot = RecordingBot(forbidden=frozenset({502}))
+    await OutboxSender(uow, clock, bot, create_i18n(), rate=1000, per_chat=0.0).drain()  # type: ignore[arg-type]
+    async with uow.read() as repos:
+        rows = {(r.channel, r.address): r.status for r in (await repos.session.scalars(select(Outbox))).all()}
+        marks = {(i.channel, i.address): i.blocked_at for i in
+                 (await repos.session.scalars(select(ChannelIdentity))).all()}
+        blocked = [a.username for a in await repos.outbox.blocked_accounts()]
+    assert rows == {("telegram", "501"): "dropped", ("telegram", "502"): "blocked", ("web", "hoa@syt"): "pending"}
+    assert bot.sent == []
+    assert marks == {("telegram", "501"): None, ("telegram", "502"): clock.now(), ("web", "hoa@syt"): None}
+    assert blocked == ["hoa.syt"]
+    async with uow.write() as repos:  # the next notice still goes to the web identity of who blocked Telegram
+        assert await enqueue(repos, clock, [notice(hoa.account_id, "2")], WorkingCalendar(), immediate=True) == 2

@@ -20,7 +20,7 @@ from services.core.clock import FrozenClock
 from services.platform.outbox import Due, delivery_time, enqueue
 from services.regime.deadlines import WorkingCalendar
 from storage import Database, UnitOfWork
-from storage.models import Account, Outbox
+from storage.models import Account, ChannelIdentity, Outbox
 from tests.test_accounts import sign_in, tree
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -50,10 +50,33 @@ def test_an_extra_day_off_is_skipped_too() -> None:
     assert delivery_time(local(2026, 6, 12, 22), calendar, TZ) == local(2026, 6, 16, 7).astimezone(dt.UTC)
 
 
-def due(chat: int, kind: str = "report_due", account: int | None = None, object_id: str = "1",
-        day: dt.date = dt.date(2026, 7, 1)) -> Due:
-    return Due(kind, chat, account, "unit", object_id, day, {"period": "2026-H1", "unit": "Sở Y tế",
-                                                              "due": "2026-06-15", "days": 3})
+def due(account: int, kind: str = "report_due", object_id: str = "1", day: dt.date = dt.date(2026, 7, 1)) -> Due:
+    return Due(kind, account, "unit", object_id, day, {"period": "2026-H1", "unit": "Sở Y tế",
+                                                       "due": "2026-06-15", "days": 3})
+
+
+async def reach(uow: UnitOfWork, clock: FrozenClock, *chats: int) -> dict[int, int]:
+    """An active account bound on Telegram to each chat not bound yet (the units made if need be); the
+    account of every chat."""
+    async with uow.read() as repos:
+        has_units = await repos.units.by_code("SYT") is not None
+    if not has_units:
+        await tree(uow, clock)
+    async with uow.write() as repos:
+        unit = await repos.units.by_code("SYT")
+        assert unit is not None
+        bound = {int(i.address): i.account_id for i in (await repos.session.scalars(
+            select(ChannelIdentity).where(ChannelIdentity.channel == "telegram",
+                                          ChannelIdentity.revoked_at.is_(None)))).all()}
+        for chat in chats:
+            if chat not in bound:
+                account = Account(username=f"chat{chat}", full_name=f"Chat {chat}", unit_id=unit.id, role="clerk",
+                                  status="active", failed_attempts=0, created_at=clock.now())
+                repos.session.add(account)
+                await repos.session.flush()
+                await repos.identities.bind(account.id, "telegram", str(chat), clock.now())
+                bound[chat] = account.id
+    return bound
 
 
 async def test_enqueue_is_idempotent_and_keeps_mutes(uow: UnitOfWork, clock: FrozenClock) -> None:
@@ -61,8 +84,8 @@ async def test_enqueue_is_idempotent_and_keeps_mutes(uow: UnitOfWork, clock: Fro
     clerk = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
     async with uow.write() as repos:
         await repos.outbox.set_mute(clerk.account_id, "report_due", True, clock.now())
-    items = [due(501, account=clerk.account_id), due(502, object_id="2"),
-             due(501, "incident", account=clerk.account_id)]
+    to = await reach(uow, clock, 501, 502)
+    items = [due(to[501]), due(to[502], object_id="2"), due(to[501], "incident")]
     async with uow.write() as repos:
         assert await enqueue(repos, clock, items, CALENDAR) == 3
     async with uow.write() as repos:
@@ -103,9 +126,10 @@ async def rows_by_chat(uow: UnitOfWork) -> dict[int, Outbox]:
 async def test_each_answer_of_telegram(uow: UnitOfWork, clock: FrozenClock) -> None:
     await tree(uow, clock)
     blocked = await sign_in(uow, clock, "an.syt", "SYT", "clerk", 504)
+    to = await reach(uow, clock, 501, 502, 503, 504, 505)
     async with uow.write() as repos:
-        await enqueue(repos, clock, [due(501), due(502, object_id="2"), due(503, object_id="3"),
-                                     due(504, account=blocked.account_id, object_id="4"), due(505, object_id="5")],
+        await enqueue(repos, clock, [due(to[501]), due(to[502], object_id="2"), due(to[503], object_id="3"),
+                                     due(blocked.account_id, object_id="4"), due(to[505], object_id="5")],
                       CALENDAR)
     bot = FakeBot({
         502: [TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=3)],
@@ -135,8 +159,9 @@ async def test_each_answer_of_telegram(uow: UnitOfWork, clock: FrozenClock) -> N
 
 
 async def test_a_crash_mid_call_is_ambiguous_and_unsent_claims_go_back(uow: UnitOfWork, clock: FrozenClock) -> None:
+    to = await reach(uow, clock, 501, 502, 503)
     async with uow.write() as repos:
-        await enqueue(repos, clock, [due(501), due(502, object_id="2"), due(503, object_id="3")], CALENDAR)
+        await enqueue(repos, clock, [due(to[501]), due(to[502], object_id="2"), due(to[503], object_id="3")], CALENDAR)
         claimed = await repos.outbox.claim("dead-sender", clock.now(), 10)
         await repos.outbox.set_status(claimed[0].id, "sending")  # the crash came during this call
     clock.advance(dt.timedelta(minutes=11))  # a claim this old belongs to a dead sender
@@ -150,7 +175,8 @@ async def test_a_crash_mid_call_is_ambiguous_and_unsent_claims_go_back(uow: Unit
 
 
 async def test_pacing_keeps_the_global_rate_and_each_chats_interval(uow: UnitOfWork, clock: FrozenClock) -> None:
-    items = [due(chat, object_id=f"{chat}-{n}") for chat in (601, 602, 603) for n in range(3)]
+    to = await reach(uow, clock, 601, 602, 603)
+    items = [due(to[chat], object_id=f"{chat}-{n}") for chat in (601, 602, 603) for n in range(3)]
     async with uow.write() as repos:
         await enqueue(repos, clock, items, CALENDAR)
     bot = FakeBot()
@@ -181,8 +207,9 @@ def test_pacer_pause_holds_everyone_back() -> None:
 async def test_concurrent_drains_send_each_row_once(any_database: Database, clock: FrozenClock) -> None:
     """Two senders on the same outbox (SKIP LOCKED claims on PostgreSQL, the write lock on SQLite)."""
     uow = UnitOfWork(any_database)
+    to = await reach(uow, clock, *(700 + n for n in range(30)))
     async with uow.write() as repos:
-        await enqueue(repos, clock, [due(700 + n, object_id=str(n)) for n in range(30)], CALENDAR)
+        await enqueue(repos, clock, [due(to[700 + n], object_id=str(n)) for n in range(30)], CALENDAR)
     bot = FakeBot()
     one = OutboxSender(uow, clock, bot, create_i18n(), rate=1000, per_chat=0.0, sender_id="one")  # type: ignore[arg-type]
     two = OutboxSender(uow, clock, bot, create_i18n(), rate=1000, per_chat=0.0, sender_id="two")  # type: ignore[arg-type]
@@ -205,9 +232,9 @@ async def test_a_reminder_for_a_revoked_account_or_a_moved_dossier_is_dropped(uo
         syt, stc = await repos.units.by_code("SYT"), await repos.units.by_code("STC")
     about = {"name": "Đặng Thị Hoà", "dossier_id": people["001188000111"], "deadline": "2026-07-10",
              "doc_number": "1/QĐ", "unit_path": syt.path}
-    items = [Due("change_deadline", 801, kept.account_id, "change", "1", dt.date(2026, 7, 1), about),
-             Due("change_deadline", 802, gone.account_id, "change", "1", dt.date(2026, 7, 1), about),
-             Due("change_deadline", 801, kept.account_id, "change", "2", dt.date(2026, 7, 1),
+    items = [Due("change_deadline", kept.account_id, "change", "1", dt.date(2026, 7, 1), about),
+             Due("change_deadline", gone.account_id, "change", "1", dt.date(2026, 7, 1), about),
+             Due("change_deadline", kept.account_id, "change", "2", dt.date(2026, 7, 1),
                  {**about, "unit_path": stc.path})]
     async with uow.write() as repos:
         await enqueue(repos, clock, items, CALENDAR)

@@ -27,7 +27,7 @@ from storage import UnitOfWork
 from storage.models import Account, Outbox
 from tests.botapi_stub import ApiError, BotAPIStub, Call
 from tests.test_accounts import sign_in, tree
-from tests.test_outbox import due
+from tests.test_outbox import due, reach
 
 TOKEN = "424242:outbox-stub-token-not-a-secret"
 
@@ -35,9 +35,10 @@ TOKEN = "424242:outbox-stub-token-not-a-secret"
 async def test_429_5xx_and_403_from_the_stub(uow: UnitOfWork, clock: FrozenClock) -> None:
     await tree(uow, clock)
     blocker = await sign_in(uow, clock, "an.syt", "SYT", "clerk", 903)
+    to = await reach(uow, clock, 901, 902)
     async with uow.write() as repos:
-        await enqueue(repos, clock, [due(901), due(902, object_id="2"), due(903, account=blocker.account_id,
-                                                                             object_id="3")], WorkingCalendar())
+        await enqueue(repos, clock, [due(to[901]), due(to[902], object_id="2"), due(blocker.account_id, object_id="3")],
+                      WorkingCalendar())
     answers = {901: [ApiError(429, "Too Many Requests: retry after 1", retry_after=1)],
                902: [ApiError(502, "Bad Gateway"), ApiError(500, "Internal Server Error")],
                903: [ApiError(403, "Forbidden: bot was blocked by the user")] * 3}
@@ -104,8 +105,9 @@ async def test_a_429_pauses_every_chat_for_retry_after(uow: UnitOfWork, clock: F
     still goes, exactly once."""
     in_flight = 8
     chats = [910 + n for n in range(2 * in_flight)]  # one message each: the per-chat pace plays no part
+    to = await reach(uow, clock, *chats)
     async with uow.write() as repos:
-        await enqueue(repos, clock, [due(chat, object_id=str(chat)) for chat in chats], WorkingCalendar())
+        await enqueue(repos, clock, [due(to[chat], object_id=str(chat)) for chat in chats], WorkingCalendar())
     watch = SeenRetryAfter()
     first_wave: list[Call] = []
     limited_at: list[float] = []

@@ -641,7 +641,7 @@ async def test_campaign_subaccounts_and_the_blocked_list(uow: UnitOfWork) -> Non
     assert not [d for d in await ReminderService(uow, SYSTEM, clock).preview(dt.date(2027, 3, 14))
                 if d.kind == "annual_supplement"]
     async with uow.write() as repos:
-        await repos.outbox.mark_blocked(clerk.account_id, clock.now())
+        await repos.outbox.mark_blocked("telegram", str(SYT_CLERK), clock.now())
     admin = await load_actor(uow, "telegram", ADMIN)
     assert await MyReminders(uow, admin, clock).blocked() == [("lan.syt", "Lan.Syt")]
     assert await MyReminders(uow, clerk, clock).blocked() == []

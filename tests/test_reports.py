@@ -291,14 +291,15 @@ async def test_the_board_and_who_was_reminded(any_database: Any) -> None:
             account, chat = accounts[username]
             key = f"report_due:unit:{unit}:2026-H2:2026-12-{day:02d}:{chat}"
             repos.session.add(Outbox(key=key, kind="report_due", account_id=account.id,
-                                     chat_id=chat, object_type="unit", object_id=f"{unit}:2026-H2",
+                                     channel="telegram", address=str(chat), object_type="unit", object_id=f"{unit}:2026-H2",
                                      payload={}, due_at=local_instant(2026, 12, day), status=status, attempts=1,
                                      created_at=local_instant(2026, 12, day), sent_at=local_instant(2026, 12, day, 7)))
     await sign_in(uow, at(2026, 12, 2), "binh.syt", "SYT", "clerk", 611)
     async with uow.write() as repos:  # a second clerk of SYT reminded on the 8th too: still two days
         account = await repos.accounts.by_username("binh.syt")
         repos.session.add(Outbox(key=f"report_due:unit:{syt}:2026-H2:2026-12-08:611", kind="report_due",
-                                 account_id=account.id, chat_id=611, object_type="unit", object_id=f"{syt}:2026-H2",
+                                 account_id=account.id, channel="telegram", address="611",
+                                 object_type="unit", object_id=f"{syt}:2026-H2",
                                  payload={}, due_at=local_instant(2026, 12, 8), status="sent", attempts=1,
                                  created_at=local_instant(2026, 12, 8), sent_at=local_instant(2026, 12, 8, 6)))
     await (await as_user(uow, clock, STC_CLERK)).save("STC", "2026-H2", {"a": "Nháp"})

@@ -29,7 +29,7 @@ app = typer.Typer(help=_(N_("Reminders and notices: preview a day, send what is 
 
 
 def preview_line(row: dict[str, Any]) -> str:
-    return f"{row['due_on']}  {row['kind']:<24} → {row['chat_id']}  {row['object']}  {row['about']}"
+    return f"{row['due_on']}  {row['kind']:<24} → {row['channel']}:{row['address']}  {row['object']}  {row['about']}"
 
 
 @app.command("preview", help=_(N_("Print the reminders due on a date, without sending or recording them.")))
@@ -45,7 +45,8 @@ def reminders_preview(
     from services.reminders.service import ReminderService
 
     due = admin_call(lambda services: ReminderService(services.uow, services.actor, services.clock).preview(day, unit))
-    rows = [{"kind": d.kind, "chat_id": d.chat_id, "object": f"{d.object_type}:{d.object_id}",
+    rows = [{"kind": d.kind, "account": d.account_id, "channel": d.channel, "address": d.address,
+             "chat_id": d.chat_id, "object": f"{d.object_type}:{d.object_id}",
              "due_on": d.due_on.isoformat(), "about": d.payload.get("name") or d.payload.get("unit") or ""}
             for d in due]
     emit_rows(as_json, rows, preview_line, footer=_(N_("{count} reminders.")).format(count=len(rows)))
@@ -70,7 +71,7 @@ async def blocked_accounts(services: Services) -> list[dict[str, Any]]:
                 for a in await repos.outbox.blocked_accounts() if a.bot_blocked_at is not None]
 
 
-@app.command("blocked", help=_(N_("List the accounts whose users blocked the bot.")))
+@app.command("blocked", help=_(N_("List the accounts whose Telegram users blocked the bot.")))
 def reminders_blocked(as_json: JsonOption = False) -> None:
     emit_rows(as_json, admin_call(blocked_accounts), lambda row: f"{row['username']}  {row['name']}  {row['since']}")
 

@@ -291,8 +291,8 @@ class TransferService:
                              request=request.id, days=profile.transfer_escalation_days)
                 payload = {"request": request.id, "name": dossier.full_name, "days": profile.transfer_escalation_days,
                            "holder": holding.name, "receiver": requesting.name, "letter": request.request_number}
-                items += [Due("transfer_escalation", chat, account, "transfer", str(request.id), today,
-                              {**payload, "locale": locale}) for account, chat, locale in admins]
+                items += [Due("transfer_escalation", account, "transfer", str(request.id), today,
+                              {**payload, "locale": locale}) for account, locale in admins]
             await enqueue(repos, self.clock, items, await working_calendar(repos))
         return [self._view(row) for row in overdue]
 

@@ -15,7 +15,7 @@ from services.core.i18n import N_
 from services.core.policy import Action, allows
 from services.platform.attachments import FileStore, Upload
 from services.platform.audit import record
-from services.platform.outbox import OUTBOX_CHANNEL, Due, enqueue
+from services.platform.outbox import Due, enqueue
 from services.platform.sessions import sensitive
 from services.regime.calendar import working_calendar
 from storage import UnitOfWork
@@ -124,10 +124,9 @@ class FeedbackService:
             item, account, unit = found
             item.status, item.answer = status, text
             item.answered_by, item.answered_at = self.actor.account_id, self.clock.now()
-            chat = await repos.identities.address(account.id, OUTBOX_CHANNEL)
-            if chat is not None and account.status in ("active", "restricted"):
+            if account.status in ("active", "restricted"):  # on each channel it is bound on (none: nothing)
                 # Keyed by the answer's time as well: a second answer to the same item is told too.
-                told = Due("feedback_answer", int(chat), account.id, "feedback",
+                told = Due("feedback_answer", account.id, "feedback",
                            f"{item.id}:{int(self.clock.now().timestamp())}", local_today(self.clock),
                            {"number": item.id, "status": status, "answer": text, "asked": item.text[:300],
                             "locale": account.locale})

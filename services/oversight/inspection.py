@@ -339,7 +339,7 @@ class InspectionService:
         head = inspection.table.total
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
             unit = await unit_by_code(repos, unit_code, active=False)
-            clerks = await repos.changes.clerk_accounts(unit.path)
+            clerks = await repos.changes.clerks_reached(unit.path)
             people = [{"name": f.full_name, "kind": f.kind, "personal_id": f.personal_id}
                       for f in inspection.findings][:MESSAGE_FINDINGS]
             counts: dict[str, int] = defaultdict(int)
@@ -348,8 +348,8 @@ class InspectionService:
             payload = {"unit": unit.name, "unit_path": unit.path, "as_of": inspection.as_of.isoformat(),
                        "total": head.people, "complete": inspection.value(head, "complete"),
                        "counts": dict(counts), "people": people, "count": len(inspection.findings)}
-            items = [Due("inspection_findings", chat, account, "unit", str(unit.id), local_today(self.clock),
-                         {**payload, "locale": locale}) for account, chat, locale in clerks]
+            items = [Due("inspection_findings", account, "unit", str(unit.id), local_today(self.clock),
+                         {**payload, "locale": locale}) for account, locale in clerks]
             calendar = await working_calendar(repos)
             added = await enqueue(repos, self.clock, items, calendar)
             await record(repos, self.clock, self.actor, "inspection.remind", "unit", unit.code, clerks=len(clerks),

@@ -394,8 +394,8 @@ class ReportService:
         admins = await repos.reminder_sources.admin_chats()
         payload = {"unit": unit.name, "unit_code": unit.code, "period": period.code, "late": late,
                    "by": actor_label(self.actor)}
-        items = [Due("report_submitted", chat, account, "unit", f"{unit.id}:{period.code}", self._today(),
-                     {**payload, "locale": locale}) for account, chat, locale in admins]
+        items = [Due("report_submitted", account, "unit", f"{unit.id}:{period.code}", self._today(),
+                     {**payload, "locale": locale}) for account, locale in admins]
         calendar = await working_calendar(repos)
         await enqueue(repos, self.clock, items, calendar)
 

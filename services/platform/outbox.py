@@ -1,15 +1,17 @@
 """The outbox: what is due to whom, when it may be sent, and its delivery record.
 
-Reminders are computed from the data and inserted with an idempotency key (kind, object, due date,
-recipient), so computing them again inserts nothing new. A reminder never goes out in the quiet hours
-(21:00–07:00, local time) or on a day off: it waits for the next working morning, unless the day it
-is about is the last one, when it goes that morning whatever the day.
+A reminder is computed for an account and inserted once per live identity of that account (one row per
+channel it is reached on; none if it is bound nowhere), each with an idempotency key (kind, object, due date,
+channel, address), so computing them again inserts nothing new. Each channel's sender delivers its own
+rows. A reminder never goes out in the quiet hours (21:00–07:00, local time) or on a day off: it waits for
+the next working morning, unless the day it is about is the last one, when it goes that morning whatever
+the day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.core.actor import Channel
@@ -17,8 +19,8 @@ from services.core.clock import Clock
 from services.regime.deadlines import WorkingCalendar
 from storage import Repositories
 
-# The channel whose addresses the outbox's chat ids are: its one sender (bot/sender.py) is Telegram's.
-OUTBOX_CHANNEL = Channel.TELEGRAM
+TELEGRAM = Channel.TELEGRAM
+
 QUIET_FROM, QUIET_UNTIL = dt.time(21, 0), dt.time(7, 0)
 # Kinds nobody may mute: the personnel office's escalations and what it sends a unit or a user in person
 # (the findings of its inspection, the answer to their feedback).
@@ -28,20 +30,41 @@ UNMUTABLE = frozenset({"transfer_escalation", "report_overdue_summary", "inciden
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """A reminder to one recipient. `due_on` is the date it is about (part of its identity)."""
+    """A reminder to one account, on each channel it is reached on. `due_on` is the date it is about (part
+    of its identity). `addressed` gives one copy per live identity of the account, with its channel and
+    address: one outbox row each."""
 
     kind: str
-    chat_id: int
-    account_id: int | None
+    account_id: int
     object_type: str | None
     object_id: str | None
     due_on: dt.date
     payload: dict[str, Any] = field(default_factory=dict)
     last_day: dt.date | None = None  # when waiting for a working morning would be too late
+    channel: str | None = None  # set on an addressed copy
+    address: str | None = None
+
+    @property
+    def chat_id(self) -> int | None:
+        """The Telegram chat of a copy addressed on Telegram."""
+        return int(self.address) if self.channel == TELEGRAM and self.address is not None else None
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{self.object_type or '-'}:{self.object_id or '-'}:{self.due_on.isoformat()}:{self.chat_id}"
+        """The idempotency key of an addressed copy: kind, object, due date, then the channel and the address.
+        A Telegram copy keeps the key it had before the outbox knew channels (kind, object, due date, chat),
+        so that a reminder planned before the upgrade (migration 0011 keeps its row and key) is not planned
+        again; its address is a number, so it never reads as another channel's `channel:address`."""
+        about = f"{self.kind}:{self.object_type or '-'}:{self.object_id or '-'}:{self.due_on.isoformat()}"
+        return f"{about}:{self.address}" if self.channel == TELEGRAM else f"{about}:{self.channel}:{self.address}"
+
+
+async def addressed(repos: Repositories, items: list[Due]) -> list[Due]:
+    """One copy of each item per live identity of its account (none for an account bound nowhere), the
+    identities read in one query."""
+    identities = await repos.identities.live_many(sorted({d.account_id for d in items}))
+    return [replace(item, channel=channel, address=address)
+            for item in items for channel, address in identities.get(item.account_id, [])]
 
 
 def delivery_time(wanted: dt.datetime, calendar: WorkingCalendar, tz: dt.tzinfo,
@@ -71,17 +94,22 @@ def _morning(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
 
 async def enqueue(repos: Repositories, clock: Clock, items: list[Due], calendar: WorkingCalendar,
                   wanted: dt.datetime | None = None, immediate: bool = False) -> int:
-    """Insert the reminders not yet in the outbox; a muted kind is recorded as muted, not sent. The
-    number inserted. `immediate` (an incident notice) ignores the quiet hours and days off."""
+    """Insert the reminders not yet in the outbox, one row per live identity of the account (an account
+    bound nowhere gets none); a muted kind is recorded as muted, not sent. The number inserted. `immediate`
+    (an incident notice) ignores the quiet hours and days off.
+
+    Rows go to every channel, whether or not it has a sender yet: a row of a channel without one (the web
+    chat, Zalo) stays pending until that channel's sender claims it."""
     now = clock.now()
-    mutes = await repos.outbox.mutes(sorted({d.account_id for d in items if d.account_id is not None}))
+    deliveries = await addressed(repos, items)
+    mutes = await repos.outbox.mutes(sorted({d.account_id for d in items}))
     rows = []
-    for item in items:
-        muted = item.account_id is not None and (item.account_id, item.kind) in mutes and item.kind not in UNMUTABLE
+    for item in deliveries:
+        muted = (item.account_id, item.kind) in mutes and item.kind not in UNMUTABLE
         rows.append({
-            "key": item.key, "kind": item.kind, "account_id": item.account_id, "chat_id": item.chat_id,
-            "object_type": item.object_type, "object_id": item.object_id,
-            "payload": {**item.payload, "due_on": item.due_on.isoformat()},
+            "key": item.key, "kind": item.kind, "account_id": item.account_id,
+            "channel": item.channel, "address": item.address, "object_type": item.object_type,
+            "object_id": item.object_id, "payload": {**item.payload, "due_on": item.due_on.isoformat()},
             "due_at": now if immediate else delivery_time(wanted or now, calendar, clock.tz, item.last_day),
             "status": "muted" if muted else "pending", "attempts": 0, "created_at": now,
         })

@@ -19,7 +19,7 @@ from services.core.policy import Action, allows
 from services.oversight.periods import OVERDUE_DAYS, due_dates, period_code
 from services.oversight.reports import reporting_units
 from services.platform.audit import record
-from services.platform.outbox import UNMUTABLE, Due, enqueue
+from services.platform.outbox import UNMUTABLE, Due, addressed, enqueue
 from services.platform.sessions import sensitive
 from services.regime.calendar import working_calendar
 from services.regime.deadlines import WorkingCalendar
@@ -44,7 +44,6 @@ NEW_DOSSIER_MARKS = (0.5, 0.8)  # shares of the profile's limit, then the last d
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    chat_id: int
     account_id: int
     locale: str | None
 
@@ -74,10 +73,10 @@ class ReminderService:
             return await enqueue(repos, self.clock, due, calendar)
 
     async def preview(self, day: dt.date, unit_code: str | None = None) -> list[Due]:
-        """What would be due on `day`, without recording anything."""
+        """What would be due on `day`, one item per delivery (the account's channels), recording nothing."""
         async with self.uow.read() as repos:
             calendar = await working_calendar(repos)
-            due = await self.compute(repos, day, calendar)
+            due = await addressed(repos, await self.compute(repos, day, calendar))
             if unit_code is not None:
                 unit = await repos.units.by_code(unit_code.strip().upper())
                 due = [d for d in due if unit is not None and d.payload.get("unit_path", "").startswith(unit.path)]
@@ -86,7 +85,7 @@ class ReminderService:
     async def compute(self, repos: Repositories, day: dt.date, calendar: WorkingCalendar) -> list[Due]:
         profile = await profile_of(repos)
         clerks = await self._clerks(repos)
-        admins = [Recipient(chat, account, locale) for chat, account, locale in await self._admins(repos)]
+        admins = [Recipient(account, locale) for account, locale in await self._admins(repos)]
         items: list[Due] = []
         items += await self._reports(repos, day, profile, calendar, clerks, admins)
         items += await self._new_dossiers(repos, day, clerks)
@@ -100,11 +99,10 @@ class ReminderService:
 
     # -- recipients -----------------------------------------------------------------------------------
     async def _clerks(self, repos: Repositories) -> dict[str, list[Recipient]]:
-        """Bound, active clerks by the path of every unit their scope covers (computed once a pass)."""
+        """Active clerks bound on some channel, by the path of every unit their scope covers (computed once a
+        pass)."""
         units = await repos.units.subtree("/")
-        bound = [(a, chat) for a, chat in await repos.reminder_sources.bound_accounts()
-                 if a.role == "clerk" and a.status == "active"]
-        accounts, chats = [a for a, _chat in bound], {a.id: chat for a, chat in bound}
+        accounts = [a for a in await repos.reminder_sources.reachable_accounts() if a.role == "clerk" and a.status == "active"]
         paths = {u.id: u.path for u in units}
         scopes: dict[int, list[str]] = {a.id: [paths[a.unit_id]] for a in accounts if a.unit_id in paths}
         for account in accounts:
@@ -113,17 +111,17 @@ class ReminderService:
         for unit in units:
             for account in accounts:
                 if any(unit.path.startswith(prefix) for prefix in scopes.get(account.id, [])):
-                    by_unit[unit.path].append(Recipient(chats[account.id], account.id, account.locale))
+                    by_unit[unit.path].append(Recipient(account.id, account.locale))
         return by_unit
 
-    async def _admins(self, repos: Repositories) -> list[tuple[int, int, str | None]]:
-        return [(chat, a.id, a.locale) for a, chat in await repos.reminder_sources.bound_accounts()
+    async def _admins(self, repos: Repositories) -> list[tuple[int, str | None]]:
+        return [(a.id, a.locale) for a in await repos.reminder_sources.reachable_accounts()
                 if a.role == "admin" and a.status == "active"]
 
     @staticmethod
     def _to(recipients: list[Recipient], kind: str, object_type: str, object_id: str, due_on: dt.date,
             payload: dict[str, object], last_day: dt.date | None = None) -> list[Due]:
-        return [Due(kind, r.chat_id, r.account_id, object_type, object_id, due_on,
+        return [Due(kind, r.account_id, object_type, object_id, due_on,
                     {**payload, "locale": r.locale}, last_day) for r in recipients]
 
     # -- the kinds ------------------------------------------------------------------------------------
@@ -304,7 +302,7 @@ class MyReminders:
             return {kind for owner, kind in await repos.outbox.mutes([account]) if owner == account}
 
     async def blocked(self) -> list[tuple[str, str]]:
-        """For the admin: the accounts whose users blocked the bot (username, full name)."""
+        """For the admin: the accounts whose Telegram users blocked the bot (username, full name)."""
         if not allows(self.actor, Action.MANAGE_ACCOUNTS):
             return []
         async with self.uow.read() as repos:
@@ -337,9 +335,9 @@ async def broadcast(uow: UnitOfWork, actor: Actor, clock: Clock, text: str) -> i
         raise InvalidInput("text", N_("Too long: at most {limit} characters."), limit=3000)
     async with sensitive(uow, actor, clock, Action.MANAGE_UNITS) as repos:
         now = clock.now()
-        accounts = await repos.reminder_sources.bound_accounts()
-        items = [Due("incident", chat, a.id, "notice", now.strftime("%Y%m%d%H%M%S%f"),
-                     local_today(clock), {"text": text, "locale": a.locale}) for a, chat in accounts]
+        accounts = await repos.reminder_sources.reachable_accounts()
+        items = [Due("incident", a.id, "notice", now.strftime("%Y%m%d%H%M%S%f"),
+                     local_today(clock), {"text": text, "locale": a.locale}) for a in accounts]
         calendar = await working_calendar(repos)
         added = await enqueue(repos, clock, items, calendar, immediate=True)
         await record(repos, clock, actor, "notice.broadcast", "notice", None, recipients=added)
