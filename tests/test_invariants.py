@@ -20,6 +20,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Chat, Message, User
+from sqlalchemy import select
 
 import handlers
 from bot.limits import ELLIPSIS, fit_html, fit_plain, utf16_length, visible_length
@@ -33,6 +34,7 @@ from handlers.transfers import TransferPick
 from services.accounts.service import AccountService
 from services.core.actor import Actor
 from services.core.policy import WRITES, Action
+from storage.models import UnitReport
 from tests.conftest import BotHarness
 from tests.talk import Talk, tr
 from tests.test_accounts import sign_in
@@ -107,9 +109,10 @@ def answers(talk: Talk) -> list[Any]:
     return [c for c in talk.calls if c.__api_method__ == "answerCallbackQuery"]
 
 
-async def set_status(harness: BotHarness, status: str) -> None:
+async def set_status(harness: BotHarness, status: str, *usernames: str) -> None:
+    """The office revokes or restricts these accounts (all the test's own, by default)."""
     accounts = AccountService(harness.runtime.uow, Actor.system(), harness.runtime.clock)
-    for username in USERNAMES.values():
+    for username in usernames or tuple(USERNAMES.values()):
         await getattr(accounts, status)(username, "99/QĐ-SNV")
 
 
@@ -195,7 +198,7 @@ async def test_a_new_dossier_started_with_new_stops_at_the_next_button(harness: 
     await talk.say("Lâm Văn Phúc")
     await talk.say("079090001234")
     sex = talk.keyboard()  # the question with the sex buttons
-    await getattr(AccountService(harness.runtime.uow, Actor.system(), harness.runtime.clock), status)("lan.syt")
+    await set_status(harness, status, "lan.syt")
     await talk.tap(FormChoice(value="M"), sex, check=False)
     assert [a.text for a in answers(talk)] == [tr(harness, REFUSED)] and talk.texts() == []
     assert await state_of(harness, SYT_CLERK) is None
@@ -209,12 +212,9 @@ async def test_a_report_section_stops_at_the_next_answer(harness: BotHarness, pe
     talk = Talk(harness, SYT_CLERK)
     await talk.say("/report")
     await talk.tap(ReportEdit(unit="SYT", period="2026-H1", part="c"))
-    await getattr(AccountService(harness.runtime.uow, Actor.system(), harness.runtime.clock), status)("lan.syt")
+    await set_status(harness, status, "lan.syt")
     assert await talk.say("Đủ máy tính và máy quét.") == tr(harness, REFUSED)
     async with harness.runtime.uow.read() as repos:
-        from sqlalchemy import select
-
-        from storage.models import UnitReport
         assert await repos.session.scalar(select(UnitReport)) is None
 
 
@@ -226,7 +226,7 @@ async def test_a_custody_request_stops_at_the_next_button(harness: BotHarness, p
     await talk.say("/transfer dang hoa")
     await talk.tap(TransferPick(id=people[HOA]))
     units = talk.keyboard()  # the receiving unit's buttons
-    await getattr(AccountService(harness.runtime.uow, Actor.system(), harness.runtime.clock), status)("yen.stc")
+    await set_status(harness, status, "yen.stc")
     await talk.tap(FormChoice(value="STC"), units, check=False)
     assert [a.text for a in answers(talk)] == [tr(harness, REFUSED)] and talk.texts() == []
     assert await state_of(harness, STC_CLERK) is None
@@ -239,7 +239,7 @@ async def test_an_admin_form_stops_at_the_next_answer(harness: BotHarness, peopl
     await talk.say("/admin")
     await talk.tap(AdminMenu(item="account_add"))
     await talk.say("moi.syt")
-    await getattr(AccountService(harness.runtime.uow, Actor.system(), harness.runtime.clock), status)("ha.snv")
+    await set_status(harness, status, "ha.snv")
     assert await talk.say("SYT") == tr(harness, REFUSED)
     async with harness.runtime.uow.read() as repos:
         assert await repos.accounts.by_username("moi.syt") is None
