@@ -53,6 +53,7 @@ def create_dispatcher(runtime: Runtime, background: bool = False) -> Dispatcher:
     dispatcher.include_routers(errors.build_router(), *handlers.routers())
     if background:
         jobs = Jobs(runtime)
+        dispatcher["jobs"] = jobs  # the web chat served beside it adds its sender (bot/web/run.py)
         dispatcher.startup.register(jobs.start)
         dispatcher.shutdown.register(jobs.stop)
     return dispatcher

@@ -18,7 +18,7 @@ from aiogram import Bot
 
 from bot.runtime import Runtime
 from bot.sender import OutboxSender
-from services.core.actor import Actor
+from services.core.actor import Actor, Channel
 from services.core.clock import local_today
 from services.custody.transfers import TransferService
 from services.platform.outbox import Due, enqueue
@@ -32,22 +32,48 @@ PLAN_EVERY = dt.timedelta(minutes=15)
 HEARTBEAT_KEY = "heartbeat"
 
 
+# The web chat's bot is in-process: no rate to keep under, no per-chat spacing.
+WEB_RATE, WEB_PER_CHAT = 500.0, 0.0
+
+
+def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
+    """The outbox sender of the channel the bot serves (its session says which; Telegram's by default)."""
+    channel = getattr(bot.session, "channel", Channel.TELEGRAM)
+    if channel == Channel.WEB:
+        return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel,
+                            reachable=getattr(bot.session, "reachable", None), rate=WEB_RATE, per_chat=WEB_PER_CHAT)
+    return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n)
+
+
 class Jobs:
     def __init__(self, runtime: Runtime, send_every: float = SEND_EVERY) -> None:
         self.runtime, self.send_every = runtime, send_every
         self._task: asyncio.Task[None] | None = None
         self._planned_at: dt.datetime | None = None
         self.sender: OutboxSender | None = None
+        self.others: list[OutboxSender] = []  # the senders of the process's other channels
 
     async def start_sender(self, bot: Bot) -> None:
-        """The sender, after taking back what a previous run left half done."""
-        self.sender = OutboxSender(self.runtime.uow, self.runtime.clock, bot, self.runtime.i18n)
-        await self.sender.recover()
+        """The sender of the bot's channel, after taking back what a previous run left half done. The first
+        is `sender`; a process serving two channels (`hoso run --web`) starts one for each."""
+        sender = sender_for(self.runtime, bot)
+        await sender.recover()
+        if self.sender is None:
+            self.sender = sender
+        else:
+            self.others.append(sender)
+
+    def sender_of(self, bot: Bot) -> OutboxSender | None:
+        return next((sender for sender in (self.sender, *self.others) if sender is not None and sender.bot is bot), None)
 
     async def start(self, bot: Bot) -> None:
         await self.start_sender(bot)
         await self.check_outage()
-        self._task = asyncio.create_task(self._loop(), name="hoso-jobs")
+        self.run_in_background()
+
+    def run_in_background(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="hoso-jobs")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -69,15 +95,18 @@ class Jobs:
         if self.sender is None:
             if bot is None:
                 raise RuntimeError("Jobs.start was not called and no bot was given")
-            self.sender = OutboxSender(self.runtime.uow, self.runtime.clock, bot, self.runtime.i18n)
+            self.sender = sender_for(self.runtime, bot)
         now = self.runtime.clock.now()
         await self.beat(now)
         if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
             await self.plan()
             self._planned_at = now
-        before = self.sender.report.sent
-        await self.sender.drain()
-        return self.sender.report.sent - before
+        sent = 0
+        for sender in (self.sender, *self.others):
+            before = sender.report.sent
+            await sender.drain()
+            sent += sender.report.sent - before
+        return sent
 
     async def plan(self) -> int:
         """Escalations and the day's reminders into the outbox; the number of new rows."""

@@ -44,6 +44,7 @@ from aiogram.types import (
 
 from bot.limits import utf16_length, visible_length
 from handlers.views import MAX_ALERT_LENGTH, MAX_CAPTION_LENGTH, MAX_MESSAGE_LENGTH
+from services.core.actor import Channel
 
 LOCAL_BOT_TOKEN = "4200000000:local-in-process-session-token"
 CallObserver = Callable[[TelegramMethod[Any], Any], Awaitable[None] | None]
@@ -56,6 +57,8 @@ def resolve(bot: Bot, method: TelegramMethod[Any], field: str) -> Any:
 
 
 class LocalBotSession(BaseSession):
+    channel: str = Channel.TELEGRAM  # the terminal chat plays a Telegram user; the web chat's session says "web"
+
     def __init__(self, downloads: Path | None = None, on_call: CallObserver | None = None) -> None:
         super().__init__()
         self.downloads = downloads
@@ -169,15 +172,12 @@ class LocalBotSession(BaseSession):
 
     async def _send_file(self, bot: Bot, method: SendDocument | SendPhoto) -> Message:
         payload = method.document if isinstance(method, SendDocument) else method.photo
-        filename, path = "file", None
+        filename, file_id = "file", None
         if isinstance(payload, InputFile):
             filename = payload.filename or filename
             content = b"".join([chunk async for chunk in payload.read(bot)])
-            if self.downloads is not None:
-                path = self._free_path(filename)
-                path.write_bytes(content)
-                self.saved_files.append(path)
-        file_id = f"local-{next(self._message_ids)}"
+            file_id = self.keep_file(int(method.chat_id), filename, content)
+        file_id = file_id or f"local-{next(self._message_ids)}"
         attachment: dict[str, Any]
         if isinstance(method, SendDocument):
             attachment = {"document": Document(file_id=file_id, file_unique_id=file_id, file_name=filename)}
@@ -186,6 +186,16 @@ class LocalBotSession(BaseSession):
         return self._store(
             bot, method.chat_id, caption=method.caption, reply_markup=method.reply_markup, **attachment
         )
+
+    def keep_file(self, chat_id: int, filename: str, content: bytes) -> str | None:
+        """Keep a file the bot sent; its file id, or None for a made-up one. The terminal chat saves it to
+        its downloads folder; the web chat keeps it for the account it was sent to."""
+        if self.downloads is None:
+            return None
+        path = self._free_path(filename)
+        path.write_bytes(content)
+        self.saved_files.append(path)
+        return None
 
     def _free_path(self, filename: str) -> Path:
         assert self.downloads is not None

@@ -41,7 +41,9 @@ class ServicesMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         uow = UnitOfWork(self.database)
-        actor = await load_actor(uow, self.channel, user.id if user else None)
+        # A transport whose session names its channel (the web chat's) speaks for it; else the configured one.
+        channel = getattr(data["bot"].session, "channel", self.channel)
+        actor = await load_actor(uow, channel, user.id if user else None)
         data["actor"] = actor
         data["services"] = Services(uow, actor, self.clock, self.files_dir)
         return await handler(event, data)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -13,6 +15,7 @@ from aiohttp import web
 
 from bot.factory import create_bot, create_dispatcher, register_commands
 from bot.runtime import Runtime
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +26,23 @@ def _bot_and_dispatcher(runtime: Runtime) -> tuple[Bot, Dispatcher]:
     return bot, create_dispatcher(runtime, background=True)
 
 
-async def run_polling(runtime: Runtime) -> None:
+@asynccontextmanager
+async def _web_beside(runtime: Runtime, dispatcher: Dispatcher, with_web: bool) -> AsyncIterator[None]:
+    """The web chat served by the same process and Dispatcher, its sender among the same jobs."""
+    if not with_web:
+        yield
+        return
+    from bot.web.run import start_web
+
+    _server, runner = await start_web(runtime, dispatcher, dispatcher["jobs"])
+    print(f"HoSo web chat: {runtime.settings.web_address}", flush=True)
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+async def run_polling(runtime: Runtime, with_web: bool = False) -> None:
     bot, dispatcher = _bot_and_dispatcher(runtime)
 
     async def on_startup(bot: Bot) -> None:
@@ -33,7 +52,8 @@ async def run_polling(runtime: Runtime) -> None:
 
     dispatcher.startup.register(on_startup)
     try:
-        await dispatcher.start_polling(bot, allowed_updates=dispatcher.resolve_used_update_types())
+        async with _web_beside(runtime, dispatcher, with_web):
+            await dispatcher.start_polling(bot, allowed_updates=dispatcher.resolve_used_update_types())
     finally:
         await bot.session.close()
 
@@ -67,12 +87,17 @@ class ListenError(Exception):
     """The webhook server could not bind its address."""
 
 
-async def run_webhook(runtime: Runtime) -> None:
+async def run_webhook(runtime: Runtime, with_web: bool = False) -> None:
     settings = runtime.settings
     webhook = WebhookApp(runtime)
     stop = _stop_event()
     runner = web.AppRunner(webhook.app, access_log=None)
     await runner.setup()
+    async with _web_beside(runtime, webhook.dispatcher, with_web):
+        await _serve_webhook(settings, webhook, runner, stop)
+
+
+async def _serve_webhook(settings: Settings, webhook: WebhookApp, runner: web.AppRunner, stop: asyncio.Event) -> None:
     try:
         try:
             await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
@@ -40,7 +40,9 @@ def build_fsm(settings: Settings, database: Database, clock: Clock) -> tuple[Bas
     """Redis when HOSO_REDIS_URL is set (several instances share it), else the database itself.
     Either way, one user's updates are handled one at a time."""
     if settings.redis_url:
-        storage = RedisStorage.from_url(settings.redis_url)
+        # Keyed by bot too: the web chat's user 5 (an account id) is not Telegram's user 5.
+        storage = RedisStorage.from_url(settings.redis_url,
+                                        key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True))
         return storage, storage.create_isolation()
     return DatabaseStorage(database, clock), SimpleEventIsolation()
 

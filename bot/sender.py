@@ -1,9 +1,10 @@
 """Sending the outbox: claimed in batches, paced under Telegram's limits, each message recorded.
 
 One sender per channel: each claims only the rows of its channel and paces them with its own Pacer (and,
-for Telegram, the bot's FloodGate). This one is Telegram's: it sends to the chat `int(address)`. Rows of a
-channel that has no sender yet (the web chat, Zalo) stay pending: a web reminder waits in the outbox until
-the web chat's sender exists and claims it.
+for Telegram, the bot's FloodGate), through that channel's Bot: Telegram's sends to the chat `int(address)`,
+the web chat's to the account's conversation `int(address)`, and only while the account has a page open
+(until then the row waits, pending: a reminder is never lost in a conversation nobody reads). Rows of a
+channel with no sender yet (Zalo) stay pending.
 
 Pacing: a global rate (25 messages/s by default) and one message per second per chat, with several
 requests in flight so that a slow round trip does not slow the whole. Each message is marked
@@ -26,7 +27,7 @@ import os
 import socket
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -55,6 +56,9 @@ MAX_ATTEMPTS = 6
 BATCH = 500
 STALE_CLAIM = dt.timedelta(minutes=10)
 TELEGRAM = Channel.TELEGRAM
+# The channels with a sender: Telegram's chats, and the web chat's conversations (whose bot is in-process:
+# `int(address)` is the account's conversation there).
+SENDS = frozenset({Channel.TELEGRAM, Channel.WEB})
 
 
 @dataclass
@@ -98,10 +102,12 @@ class Pacer:
 class OutboxSender:
     def __init__(self, uow: UnitOfWork, clock: Clock, bot: Bot, i18n: CatalogI18n, rate: float = DEFAULT_RATE,
                  per_chat: float = PER_CHAT_INTERVAL, in_flight: int = 8, sender_id: str | None = None,
-                 channel: str = TELEGRAM) -> None:
-        if channel != TELEGRAM:  # the one transport with a sender so far: its rows are Telegram chats
+                 channel: str = TELEGRAM, reachable: Callable[[], Iterable[str]] | None = None) -> None:
+        if channel not in SENDS:  # Zalo's rows wait for its transport
             raise ValueError(f"no sender for the {channel} channel yet")
         self.uow, self.clock, self.bot, self.i18n, self.channel = uow, clock, bot, i18n, channel
+        # Where the channel can deliver now (the web chat: the accounts with a page open); None: everywhere.
+        self.reachable = reachable
         # The gate of the bot's retry middleware, so that a 429 any request sees pauses the pacer too.
         self.pacer = Pacer(rate, per_chat, gate=flood_gate(bot))
         self.in_flight = in_flight
@@ -120,8 +126,11 @@ class OutboxSender:
         return released, ambiguous
 
     async def _claim(self, limit: int = BATCH) -> list[Outbox]:
+        addresses = None if self.reachable is None else sorted(self.reachable())
+        if addresses == []:
+            return []
         async with self.uow.write() as repos:
-            return await repos.outbox.claim(self.sender_id, self.clock.now(), limit, self.channel)
+            return await repos.outbox.claim(self.sender_id, self.clock.now(), limit, self.channel, addresses)
 
     async def drain(self) -> SendReport:
         """Send everything due until nothing is: one pipeline, the next batch claimed while the last

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # The web chat (`hoso web`, `hoso run --web`): where it listens, and its public address behind the
+    # province's reverse proxy (https there makes the session cookie Secure).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
+    web_url: AnyHttpUrl | None = None
+    web_session_hours: int = Field(default=8, ge=1, le=24)  # a browser left alone this long signs in again
+    web_file_minutes: int = Field(default=60, ge=1, le=1440)  # how long a file the bot sent can be downloaded
     default_locale: Literal["vi", "en"] = DEFAULT_LOCALE
     timezone: str = DEFAULT_TIMEZONE
     files_dir: Path = Path("./hoso-files")
@@ -103,6 +110,18 @@ class Settings(BaseSettings):
     @property
     def api_base(self) -> str:
         return str(self.telegram_api_base).rstrip("/")
+
+    @property
+    def web_address(self) -> str:
+        """Where users open the web chat: the public URL if set, else the address it listens on."""
+        if self.web_url is not None:
+            return str(self.web_url)
+        host = f"[{self.web_host}]" if ":" in self.web_host else self.web_host
+        return f"http://{host}:{self.web_port}/"
+
+    @property
+    def web_secure(self) -> bool:
+        return self.web_url is not None and self.web_url.scheme == "https"
 
     def require_token(self) -> str:
         if self.bot_token is None:

@@ -46,7 +46,7 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec("reminders", N_("Your upcoming reminders; mute a kind"), frozenset(Role)),
     BotCommandSpec("broadcast", N_("Send an incident notice to every unit"), frozenset({Role.ADMIN})),
     BotCommandSpec("passwd", N_("Change your password"), frozenset(Role)),
-    BotCommandSpec("logout", N_("Sign out of this Telegram account"), frozenset(Role)),
+    BotCommandSpec("logout", N_("Sign out here"), frozenset(Role)),
     BotCommandSpec("subaccount", N_("Ask for an account for a subordinate unit"), frozenset({Role.CLERK})),
     BotCommandSpec("audit", N_("Read the audit trail"), frozenset({Role.ADMIN, Role.AUDITOR})),
     BotCommandSpec("admin", N_("Units, accounts and requests"), frozenset({Role.ADMIN})),

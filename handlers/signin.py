@@ -1,5 +1,6 @@
 """Signing in: /start CODE binds the account and asks for a password; the password is asked again
-after the profile's idle time; /passwd changes it; /logout unbinds this Telegram user.
+after the profile's idle time; /passwd changes it; /logout unbinds this Telegram user (on the web chat, ends
+its sign-in there; the page's own sign-in and activation are bot/web/pages.py).
 
 Messages carrying a code or a password are deleted as soon as they are read.
 """
@@ -19,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.forms import free_prompt
 from handlers.views import error_text, esc
 from services.accounts.service import PasswordCheck
+from services.core.actor import Channel
 from services.core.errors import InvalidInput, ServiceError
 from services.facade import Services
 
@@ -39,6 +41,9 @@ class ChangePassword(StatesGroup):
 # Signing in and changing one's password are how an account gets and keeps its rights: open to all; the
 # service checks the account itself (a revoked one cannot sign in).
 free_prompt(SignIn.first_password, Reauth.password, ChangePassword.current, ChangePassword.new)
+# The prompts whose answer is a password: a front end that can (the web chat) hides what is typed there.
+SECRET_STATES = frozenset(state.state for state in (SignIn.first_password, Reauth.password, ChangePassword.current,
+                                                    ChangePassword.new))
 
 
 async def forget(message: Message) -> None:
@@ -144,6 +149,9 @@ async def logout(message: Message, state: FSMContext, services: Services) -> Non
         return
     await services.accounts.logout()
     await state.clear()
+    if services.actor.channel == Channel.WEB:  # the web chat signs in with the password again
+        await message.answer(_("Signed out. To come back, sign in again with your username and password."))
+        return
     await message.answer(_("Signed out. This Telegram account is no longer bound to HoSo; to come back, ask the personnel office for a new activation code."))
 
 

@@ -134,6 +134,24 @@ class Account(Base):
         .correlate_except(ChannelIdentity).scalar_subquery())
 
 
+class WebSession(Base):
+    """A signed-in browser of the web chat, held on the server. The cookie carries a random token; only its
+    sha256 is stored, so a copy of the database signs nobody in. Ended (never deleted) at sign-out, when
+    the account's web identity is revoked, or when idle too long; `csrf` is the token every state-changing
+    request of this session must carry."""
+
+    __tablename__ = "web_session"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]  # the absolute end, whatever the activity
+    ended_at: Mapped[dt.datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(32))  # logout | idle | replaced | revoked
+
+
 class AccountScope(Base):
     """A unit subtree added to an account's scope beyond its own unit (`hoso account extend`)."""
 
@@ -513,4 +531,5 @@ __all__ = [
     "TransferRequest",
     "UnitReport",
     "UserPreference",
+    "WebSession",
 ]

@@ -43,11 +43,14 @@ class OutboxRepository:
             inserted += len(result.all())
         return inserted
 
-    async def claim(self, sender: str, now: dt.datetime, limit: int, channel: str = TELEGRAM) -> list[Outbox]:
-        """Due pending rows of `channel`, oldest first, marked as this sender's. Several senders on PostgreSQL
-        skip each other's rows; SQLite's write lock serialises them."""
+    async def claim(self, sender: str, now: dt.datetime, limit: int, channel: str = TELEGRAM,
+                    addresses: Sequence[str] | None = None) -> list[Outbox]:
+        """Due pending rows of `channel` (only to `addresses`, if given), oldest first, marked as this sender's.
+        Several senders on PostgreSQL skip each other's rows; SQLite's write lock serialises them."""
         query = (select(Outbox.id).where(Outbox.channel == channel, Outbox.status == "pending", Outbox.due_at <= now)
                  .order_by(Outbox.due_at, Outbox.id).limit(limit))
+        if addresses is not None:
+            query = query.where(Outbox.address.in_(list(addresses)))
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = list(await self.session.scalars(query))

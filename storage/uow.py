@@ -28,6 +28,7 @@ from storage.repositories import (
 from storage.search import DossierSearch
 from storage.statistics import StatisticsRepository
 from storage.transfers import TransferRepository
+from storage.web_sessions import WebSessionRepository
 
 
 class Repositories:
@@ -54,6 +55,7 @@ class Repositories:
         self.reports = ReportRepository(session)
         self.inspection = InspectionRepository(session)
         self.feedback = FeedbackRepository(session)
+        self.web_sessions = WebSessionRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

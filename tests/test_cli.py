@@ -74,14 +74,14 @@ def test_settings_come_from_a_dotenv_file(tmp_path: Path) -> None:
 
 def test_demo_seeds_and_chats_in_vietnamese(tmp_path: Path) -> None:
     env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
-    result = hoso("demo", "--as", "manager", "--size", "30", cwd=tmp_path, env=env, stdin="/start\n/help\n:quit\n")
+    result = hoso("demo", "--terminal", "--as", "manager", "--size", "30", cwd=tmp_path, env=env, stdin="/start\n/help\n:quit\n")
     assert result.returncode == 0, result.stderr
     assert "Đã tạo tỉnh mẫu: 13 đơn vị, 4 tài khoản, 30 hồ sơ." in result.stdout
     assert "Xin chào Lê Hoàng Minh!" in result.stdout
     assert "Vai trò: Lãnh đạo (chỉ xem)" in result.stdout
     assert "Các lệnh của HoSo" in result.stdout
     # A second demo run finds the data and does not seed again.
-    again = hoso("demo", "--as", "clerk", cwd=tmp_path, env=env, stdin="/start\n")
+    again = hoso("demo", "--terminal", "--as", "clerk", cwd=tmp_path, env=env, stdin="/start\n")
     assert "không tạo dữ liệu mẫu" in again.stdout and "Nguyễn Văn Bình" in again.stdout
 
 

@@ -583,7 +583,7 @@ def hoso(*args: str, cwd: Path, env: dict[str, str], stdin: str = "") -> subproc
 
 def test_cli_preview_lists_the_report_reminders(tmp_path: Path) -> None:
     env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
-    seeded = hoso("demo", "--size", "50", cwd=tmp_path, env=env, stdin=":quit\n")
+    seeded = hoso("demo", "--terminal", "--size", "50", cwd=tmp_path, env=env, stdin=":quit\n")
     assert seeded.returncode == 0, seeded.stderr
     result = hoso("reminders", "preview", "--on", "2026-06-14", "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr

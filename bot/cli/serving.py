@@ -1,5 +1,5 @@
-"""`hoso init`, `hoso run`, `hoso demo` and `hoso chat`: prepare the database, serve the bot, chat with it in
-the terminal. Top-level commands (the root app adds this app without a name).
+"""`hoso init`, `hoso run`, `hoso web`, `hoso demo` and `hoso chat`: prepare the database, serve the bot and
+the web chat, chat with it in the terminal. Top-level commands (the root app adds this app without a name).
 
 aiogram and the bot's runtime are imported inside the commands that need them: their import alone takes
 seconds, and `hoso --help` and the administrative commands do without them.
@@ -27,6 +27,7 @@ from bot.settings import ConfigError
 from services.core.actor import Role
 from services.core.clock import Clock, SystemClock
 from services.core.i18n import N_
+from services.demo import ACCOUNTS as DEMO_ACCOUNTS
 from services.demo import ANONYMOUS_CONSOLE_USER_ID, DEMO_PASSWORD, console_user_id, seed_demo
 from services.regime.profiles import DEFAULT_PROFILE, available_profiles
 from services.regime.reference import install_reference_lists
@@ -80,11 +81,17 @@ def init(
     emit(as_json, result, _(N_("Database {database} ready (schema {revision}), profile {profile}.")).format(**result))
 
 
+WebOption = Annotated[bool, typer.Option(
+    "--web", help=_(N_("Serve the web chat in the same process too (HOSO_WEB_HOST, HOSO_WEB_PORT)."))),
+]
+
+
 @app.command(help=_(N_("Run the bot: long polling, or a webhook server with --webhook.")))
 def run(
     webhook: Annotated[bool, typer.Option(
         "--webhook", help=_(N_("Serve a webhook (needs HOSO_WEBHOOK_URL and HOSO_WEBHOOK_SECRET)."))),
     ] = False,
+    with_web: WebOption = False,
 ) -> None:
     settings = settings_or_exit()
     try:
@@ -101,7 +108,9 @@ def run(
     async def main() -> None:
         async with open_runtime(settings) as runtime:
             await require_current_schema(runtime.database)
-            await (run_webhook(runtime) if webhook else run_polling(runtime))
+            await (run_webhook(runtime, with_web) if webhook else run_polling(runtime, with_web))
+
+    from bot.web.run import WebListenError
 
     try:
         run_async(main())
@@ -112,17 +121,45 @@ def run(
         fail("HOSO_TELEGRAM_API_BASE: " + reason)
     except ListenError as error:
         fail("HOSO_WEBHOOK_HOST/HOSO_WEBHOOK_PORT: " + _(N_("cannot listen on {address}")).format(address=error))
+    except WebListenError as error:
+        fail(web_listen_line(error))
 
 
-@app.command(help=_(N_("Seed a demo province (only into an empty database) and chat with it as a demo user.")))
+def web_listen_line(error: Exception) -> str:
+    return "HOSO_WEB_HOST/HOSO_WEB_PORT: " + _(N_("cannot listen on {address}")).format(address=error)
+
+
+@app.command(help=_(N_("Serve the web chat (and the reminders) on HOSO_WEB_HOST:HOSO_WEB_PORT.")))
+def web() -> None:
+    settings = settings_or_exit()
+    from bot.runtime import open_runtime
+    from bot.web.run import WebListenError, run_web
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            await require_current_schema(runtime.database)
+            await run_web(runtime)
+
+    try:
+        run_async(main())
+    except WebListenError as error:
+        fail(web_listen_line(error))
+
+
+@app.command(help=_(N_("Seed a demo province (only into an empty database) and serve the web chat; "
+                        "--terminal chats in the terminal instead.")))
 def demo(
-    as_role: Annotated[DemoRole, typer.Option("--as", help=_(N_("Chat as this demo account.")))] = DemoRole.admin,
+    as_role: Annotated[DemoRole, typer.Option(
+        "--as", help=_(N_("With --terminal: chat as this demo account.")))] = DemoRole.admin,
     size: Annotated[int, typer.Option(min=0, max=500_000, help=_(N_("Number of dossiers to seed.")))] = 300,
     downloads: DownloadsOption = Path("hoso-downloads"),
+    terminal: Annotated[bool, typer.Option(
+        "--terminal", help=_(N_("Chat in the terminal instead of serving the web chat.")))] = False,
 ) -> None:
     settings = settings_or_exit()
     from bot.console import ConsoleChat
     from bot.runtime import open_runtime
+    from bot.web.run import WebListenError, run_web
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
@@ -135,12 +172,20 @@ def demo(
                            .format(units=seeded.units, accounts=seeded.accounts, dossiers=seeded.dossiers))
             typer.echo(_(N_("Demo accounts' password, when HoSo asks for it: {password}"))
                        .format(password=DEMO_PASSWORD))
+            if not terminal:
+                for username, full_name, _unit, role in DEMO_ACCOUNTS:
+                    typer.echo(f"  {username}  ({role.value}, {full_name})")
+                await run_web(runtime)
+                return
             user_id = await console_user_id(runtime.uow, Role(as_role.value))
             if user_id is None:
                 fail(_(N_("this database has no demo accounts; use `hoso chat` instead")))
             await ConsoleChat(runtime, user_id, downloads).run()
 
-    run_async(main())
+    try:
+        run_async(main())
+    except WebListenError as error:
+        fail(web_listen_line(error))
 
 
 @app.command(help=_(N_("Open the terminal chat on an existing database.")))

@@ -247,12 +247,7 @@ class AccountService:
             raise ActivationRefused()
         async with self.uow.write() as repos:
             account = await repos.accounts.by_activation_hash(code_hash(code))
-            usable = (
-                account is not None
-                and account.status == AccountStatus.PENDING
-                and account.activation_expires_at is not None
-                and account.activation_expires_at > self.clock.now()
-            )
+            usable = code_usable(account, self.clock.now())
             if account is None or not usable:  # (usable already implies an account)
                 await record(repos, self.clock, self.actor, "auth.activation_refused", "account",
                              account.username if account else None)
@@ -289,20 +284,7 @@ class AccountService:
         if self.actor.account_id is None or self.actor.is_anonymous:
             raise PermissionDenied()
         async with self.uow.write() as repos:
-            account = await self._own_account(repos)
-            if _matches(account.secret_hash, password):
-                account.failed_attempts, account.last_active_at = 0, self.clock.now()
-                account.last_seen_at = account.last_active_at
-                await record(repos, self.clock, self.actor, "auth.success", "account", account.username)
-                return PasswordCheck(True, MAX_FAILED_ATTEMPTS)
-            account.failed_attempts += 1
-            await record(repos, self.clock, self.actor, "auth.failure", "account", account.username,
-                         attempt=account.failed_attempts)
-            locked = account.failed_attempts >= MAX_FAILED_ATTEMPTS
-            if locked:
-                account.status = AccountStatus.LOCKED
-                await record(repos, self.clock, self.actor, "account.locked", "account", account.username)
-            return PasswordCheck(False, max(0, MAX_FAILED_ATTEMPTS - account.failed_attempts), locked)
+            return await check_password(repos, self.clock, self.actor, await self._own_account(repos), password)
 
     async def set_password(self, new: str) -> None:
         """A new password, right after the current one was confirmed (the session is then fresh)."""
@@ -323,6 +305,30 @@ class AccountService:
             account.last_active_at = None
             account.last_seen_at = self.clock.now()
             await record(repos, self.clock, self.actor, "auth.logout", "account", account.username)
+
+
+def code_usable(account: Account | None, now: dt.datetime) -> bool:
+    """The account a code was issued to may still be activated with it: pending, and the code not expired."""
+    return (account is not None and account.status == AccountStatus.PENDING
+            and account.activation_expires_at is not None and account.activation_expires_at > now)
+
+
+async def check_password(repos: Repositories, clock: Clock, actor: Actor, account: Account,
+                         password: str) -> PasswordCheck:
+    """The account's password, on whichever channel it is typed: a success makes the session fresh, each
+    failure is audited and counted on the account (so the lockout counts across channels); the fifth locks it."""
+    if _matches(account.secret_hash, password):
+        account.failed_attempts, account.last_active_at = 0, clock.now()
+        account.last_seen_at = account.last_active_at
+        await record(repos, clock, actor, "auth.success", "account", account.username)
+        return PasswordCheck(True, MAX_FAILED_ATTEMPTS)
+    account.failed_attempts += 1
+    await record(repos, clock, actor, "auth.failure", "account", account.username, attempt=account.failed_attempts)
+    locked = account.failed_attempts >= MAX_FAILED_ATTEMPTS
+    if locked:
+        account.status = AccountStatus.LOCKED
+        await record(repos, clock, actor, "account.locked", "account", account.username)
+    return PasswordCheck(False, max(0, MAX_FAILED_ATTEMPTS - account.failed_attempts), locked)
 
 
 def _matches(secret_hash: str | None, password: str) -> bool:

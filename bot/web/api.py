@@ -1,0 +1,242 @@
+"""What the page's script calls: the conversation's events (replayed, then live over a WebSocket), a typed
+line, a button press, the command menu, and the files the bot sent.
+
+Every call needs a live session; every state-changing one carries the session's CSRF token in the
+`X-CSRF-Token` header. Refusals are JSON `{"error": "…"}` in the reader's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.web.conversation import Event
+from bot.web.security import Handler, client_address
+from bot.web.server import SERVER, SIGNED_IN, WebServer
+from bot.web.sessions import WebSignIn, same_token
+from handlers.commands import COMMANDS
+from handlers.views import MAX_MESSAGE_LENGTH
+from services.core.actor import Channel
+from services.core.identity import load_actor
+from services.platform.audit import record
+
+logger = logging.getLogger(__name__)
+
+CSRF_HEADER = "X-CSRF-Token"
+RECHECK_EVERY = 30.0  # seconds: how soon an open page learns that its session has ended
+
+
+class Refused(web.HTTPException):
+    """A translated JSON refusal."""
+
+    def __init__(self, status: int, text: str) -> None:
+        self.status_code = status
+        super().__init__(text=json.dumps({"error": text}, ensure_ascii=False), content_type="application/json")
+
+
+def _server(request: web.Request) -> WebServer:
+    return request.app[SERVER]
+
+
+async def _signed_in(request: web.Request, changes: bool = False) -> WebSignIn:
+    server = _server(request)
+    signed_in = await server.signed_in(request)
+    if signed_in is None:
+        raise Refused(401, server.error_text(request, "signed_out"))
+    if changes and not same_token(signed_in.csrf, request.headers.get(CSRF_HEADER)):
+        raise Refused(403, server.error_text(request, "csrf"))
+    return signed_in
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise Refused(400, _server(request).error_text(request, "bad_request"))
+    return body
+
+
+def _limited(request: web.Request, signed_in: WebSignIn) -> None:
+    server = _server(request)
+    if not server.limits.messages.allow(f"session:{signed_in.session_id}"):
+        raise Refused(429, server.error_text(request, "too_many"))
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    signed_in = await _signed_in(request)
+    server = _server(request)
+    after = int(request.query["after"]) if request.query.get("after", "").isdigit() else 0
+    return web.json_response({"events": server.conversations.since(signed_in.account_id, after),
+                              "secret": await server.chat.secret_prompt(signed_in.account_id)})
+
+
+async def say(request: web.Request) -> web.StreamResponse:
+    signed_in = await _signed_in(request, changes=True)
+    body = await _json(request)
+    text = body.get("text")
+    server = _server(request)
+    if not isinstance(text, str) or not text.strip():
+        raise Refused(400, server.error_text(request, "bad_request"))
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise Refused(413, server.error_text(request, "too_long", limit=MAX_MESSAGE_LENGTH))
+    _limited(request, signed_in)
+    await server.chat.say(signed_in.account_id, signed_in.username, text)
+    return await _after(request, signed_in)
+
+
+async def _after(request: web.Request, signed_in: WebSignIn) -> web.StreamResponse:
+    """The answer to a line or a press, once handled: the session is read again, for the update may have
+    ended it (/logout typed in the chat); every open page of the account is then told."""
+    server = _server(request)
+    request.pop(SIGNED_IN, None)
+    if await server.signed_in(request) is None:
+        server.conversations.end(signed_in.account_id)
+    return web.json_response({"ok": True, "last": server.conversations.last_seq(signed_in.account_id)})
+
+
+async def press(request: web.Request) -> web.StreamResponse:
+    signed_in = await _signed_in(request, changes=True)
+    body = await _json(request)
+    server = _server(request)
+    message_id, data = body.get("message_id"), body.get("data")
+    if not isinstance(message_id, int) or not isinstance(data, str) or len(data) > 64:
+        raise Refused(400, server.error_text(request, "bad_request"))
+    _limited(request, signed_in)
+    if not await server.chat.press(signed_in.account_id, signed_in.username, message_id, data):
+        raise Refused(409, server.error_text(request, "no_button"))
+    return await _after(request, signed_in)
+
+
+async def commands(request: web.Request) -> web.StreamResponse:
+    """The command menu, as a Telegram client shows it: here, those the account's role may use."""
+    signed_in = await _signed_in(request)
+    server = _server(request)
+    actor = await load_actor(server.runtime.uow, Channel.WEB, signed_in.account_id)
+    translate = server.translator(request, signed_in)
+    listed = [{"command": spec.command, "description": translate(spec.description)}
+              for spec in COMMANDS if spec.available_to(actor)]
+    return web.json_response({"commands": listed})
+
+
+async def live(request: web.Request) -> web.StreamResponse:
+    """The conversation's events as they happen, after those the page has not seen (`?after=`)."""
+    signed_in = await _signed_in(request)
+    server = _server(request)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/") != f"{request.scheme}://{request.host}" and \
+            origin.rstrip("/") != server.runtime.settings.web_address.rstrip("/"):
+        raise Refused(403, server.error_text(request, "bad_request"))  # another site's page
+    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1024)
+    await socket.prepare(request)
+    account = signed_in.account_id
+    queue = server.conversations.join(account)  # joined before the replay: nothing falls in between
+    server.page_opened(account)
+    after = int(request.query["after"]) if request.query.get("after", "").isdigit() else 0
+    try:
+        last = after
+        for event in server.conversations.since(account, after):
+            await socket.send_json(event)
+            last = event["seq"]
+        reader = asyncio.create_task(_until_closed(socket))
+        while not reader.done():
+            getter = asyncio.create_task(queue.get())
+            done, _pending = await asyncio.wait({getter, reader}, timeout=RECHECK_EVERY,
+                                                return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                if reader.done():
+                    break
+                request.pop(SIGNED_IN, None)  # re-read: a sign-out elsewhere, a reset or a revocation ends it
+                if await server.signed_in(request) is None:
+                    await socket.send_json({"seq": 0, "type": "signed_out"})
+                    break
+                continue
+            event = getter.result()
+            if event["seq"] > last or event.get("type") != "message":
+                await socket.send_json(event)
+                last = max(last, event["seq"])
+            if event.get("type") == "signed_out":
+                break
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        server.conversations.leave(account, queue)
+        with contextlib.suppress(Exception):
+            await socket.close()
+    return socket
+
+
+async def _until_closed(socket: web.WebSocketResponse) -> None:
+    async for message in socket:  # the page sends nothing; its pings are answered by aiohttp
+        if message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+            break
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    """A file the bot sent to this account, while it has not expired; audited like any read."""
+    signed_in = await _signed_in(request)
+    server = _server(request)
+    kept = server.files.get(signed_in.account_id, request.match_info["file_id"], server.runtime.clock.now())
+    if kept is None:
+        raise Refused(404, server.error_text(request, "not_found"))
+    actor = await load_actor(server.runtime.uow, Channel.WEB, signed_in.account_id)
+    async with server.runtime.uow.write() as repos:
+        await record(repos, server.runtime.clock, actor, "web.file_download", "file", kept.name)
+    inline = request.query.get("inline") == "1" and kept.content_type.startswith("image/")
+    disposition = "inline" if inline else "attachment"
+    response = web.FileResponse(kept.path, headers={
+        "Content-Type": kept.content_type,
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quoted(kept.name)}",
+    })
+    return response
+
+
+def _quoted(name: str) -> str:
+    from urllib.parse import quote
+    return quote(name, safe="")
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every HTTP error in the reader's language; the page's script gets JSON, a browser a short page."""
+    server = _server(request)
+    if request.path != "/static/" and not request.path.startswith("/static/") and \
+            not server.limits.requests.allow(client_address(request)):
+        return _refusal(request, 429, server.error_text(request, "too_many"))
+    try:
+        return await handler(request)
+    except Refused:
+        raise
+    except web.HTTPRedirection:
+        raise
+    except web.HTTPRequestEntityTooLarge:
+        return _refusal(request, 413, server.error_text(request, "too_large"))
+    except web.HTTPException as error:
+        key = {404: "not_found", 405: "bad_request", 403: "csrf", 401: "signed_out", 429: "too_many"}.get(
+            error.status, "bad_request")
+        return _refusal(request, error.status, server.error_text(request, key))
+
+
+def _refusal(request: web.Request, status: int, text: str) -> web.StreamResponse:
+    if request.path.startswith(("/api/", "/files/", "/ws")):
+        return web.json_response({"error": text}, status=status)
+    return _server(request).render(request, "error.html", status, message=text)
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/api/events", events)
+    app.router.add_post("/api/say", say)
+    app.router.add_post("/api/press", press)
+    app.router.add_get("/api/commands", commands)
+    app.router.add_get("/ws", live)
+    app.router.add_get("/files/{file_id}", download)
+
+
+__all__ = ["Event", "register", "errors"]

@@ -1,0 +1,120 @@
+"""The web chat's server: what it holds (the Dispatcher, the transport, sessions, files, limits) and the
+aiohttp application of its pages (`pages`) and of the page's script (`api`)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiogram import Dispatcher
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bot.i18n import Translate
+from bot.runtime import Runtime
+from bot.sender import OutboxSender
+from bot.web.conversation import Conversations
+from bot.web.files import FileStore
+from bot.web.security import MAX_BODY, SECURE_KEY, RateLimiter, security_headers
+from bot.web.sessions import COOKIE, WebSessions, WebSignIn
+from bot.web.texts import ERRORS, PAGE, translated
+from bot.web.transport import WebChat
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+LANG_COOKIE = "hoso_lang"
+
+
+@dataclass
+class Limits:
+    """Requests allowed: per session (messages, presses), per address (sign-in attempts; everything)."""
+
+    messages: RateLimiter
+    sign_in: RateLimiter
+    requests: RateLimiter
+
+    @classmethod
+    def default(cls) -> Limits:
+        return cls(messages=RateLimiter(30, 10.0), sign_in=RateLimiter(10, 1 / 6), requests=RateLimiter(300, 100.0))
+
+
+class WebServer:
+    def __init__(self, runtime: Runtime, dispatcher: Dispatcher, limits: Limits | None = None) -> None:
+        settings = runtime.settings
+        self.runtime, self.dispatcher = runtime, dispatcher
+        self.secure = settings.web_secure
+        self.conversations = Conversations()
+        self.files = FileStore(settings.files_dir / "web-downloads", dt.timedelta(minutes=settings.web_file_minutes))
+        self.chat = WebChat(dispatcher, self.conversations, self.files, runtime.clock)
+        self.sessions = WebSessions(runtime.uow, runtime.clock, dt.timedelta(hours=settings.web_session_hours))
+        self.limits = limits or Limits.default()
+        self.outbox: OutboxSender | None = None  # the web channel's sender, once the jobs run
+        self._delivering: asyncio.Task[Any] | None = None
+        self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
+                                     autoescape=select_autoescape(default=True, default_for_string=True))
+
+    def page_opened(self, account_id: int) -> None:
+        """A page just opened: what waited for it in the outbox goes now, not at the next pass."""
+        if self.outbox is None or (self._delivering is not None and not self._delivering.done()):
+            return
+        self._delivering = asyncio.create_task(self._deliver(), name="hoso-web-outbox")
+
+    async def _deliver(self) -> None:
+        assert self.outbox is not None
+        try:
+            await self.outbox.drain()
+        except Exception:  # the background pass tries again
+            logger.exception("web outbox delivery failed")
+
+    # -- per request -------------------------------------------------------------------------------
+    async def signed_in(self, request: web.Request) -> WebSignIn | None:
+        if SIGNED_IN in request:
+            return request[SIGNED_IN]
+        found = await self.sessions.current(request.cookies.get(COOKIE))
+        request[SIGNED_IN] = found
+        return found
+
+    def locale(self, request: web.Request, signed_in: WebSignIn | None = None) -> str:
+        i18n = self.runtime.i18n
+        for wanted in (signed_in.locale if signed_in else None, request.cookies.get(LANG_COOKIE)):
+            if wanted in i18n.available_locales:
+                return wanted
+        return i18n.default_locale
+
+    def translator(self, request: web.Request, signed_in: WebSignIn | None = None) -> Translate:
+        return self.runtime.i18n.translator(self.locale(request, signed_in))
+
+    def error_text(self, request: web.Request, key: str, **params: Any) -> str:
+        return self.translator(request, request.get(SIGNED_IN))(ERRORS[key]).format(**params)
+
+    def render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+        signed_in = request.get(SIGNED_IN)
+        translate = self.translator(request, signed_in)
+        page = self.templates.get_template(template).render(
+            t=translated(PAGE, translate), locale=self.locale(request, signed_in), **context)
+        return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
+
+    def set_session_cookie(self, response: web.StreamResponse, token: str) -> None:
+        response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=self.secure, path="/",
+                            max_age=int(self.sessions.idle.total_seconds() * 2))
+
+    # -- the application ---------------------------------------------------------------------------
+    def application(self) -> web.Application:
+        from bot.web import api, pages
+
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[security_headers, api.errors])
+        app[SERVER] = self
+        app[SECURE_KEY] = self.secure
+        pages.register(app)
+        api.register(app)
+        app.router.add_static("/static/", HERE / "static", show_index=False, follow_symlinks=False)
+        return app
+
+
+SERVER = web.AppKey("server", WebServer)
+SIGNED_IN: web.RequestKey[WebSignIn | None] = web.RequestKey("signed_in")  # the session, read once per request

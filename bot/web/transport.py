@@ -1,0 +1,165 @@
+"""The web chat as a transport of the one Dispatcher.
+
+`WebBotSession` answers the Bot API calls the handlers make (the in-process session of the terminal chat,
+with its Telegram limits) and turns each into an event of the account's conversation; `WebChat` turns what
+the page sends (a line, a button press) into an aiogram Update and feeds it to the Dispatcher. The chat id
+and the user id of the updates are the account's id: its address on the `web` channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.enums import ChatType, ParseMode
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    SendChatAction,
+    TelegramMethod,
+)
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+
+from bot.factory import create_bot
+from bot.local_session import LocalBotSession, resolve
+from bot.web.conversation import Conversations, Event
+from bot.web.files import FileStore
+from bot.web.markup import safe_html
+from handlers.signin import SECRET_STATES
+from services.core.actor import Channel
+from services.core.clock import Clock
+
+WEB_BOT_TOKEN = "4200000001:web-chat-in-process-session"
+KEEP_MESSAGES = 20_000  # messages kept for edits and presses, all accounts together (the oldest go first)
+
+
+def buttons_of(markup: InlineKeyboardMarkup | None) -> list[list[dict[str, str]]]:
+    rows = []
+    for row in (markup.inline_keyboard if markup else []):
+        cells = []
+        for button in row:
+            if button.callback_data is not None:
+                cells.append({"text": button.text, "data": button.callback_data})
+            elif button.url:
+                cells.append({"text": button.text, "url": button.url})
+        rows.append(cells)
+    return rows
+
+
+class WebBotSession(LocalBotSession):
+    channel = Channel.WEB
+
+    def __init__(self, conversations: Conversations, files: FileStore, clock: Clock) -> None:
+        super().__init__()
+        self.conversations, self.files, self.clock = conversations, files, clock
+        self.bot_user = self.bot_user.model_copy(update={"id": int(WEB_BOT_TOKEN.split(":")[0])})
+        self.presses: dict[str, int] = {}  # callback query id → the account pressing, while it is handled
+
+    def reachable(self) -> list[str]:
+        """The web outbox delivers to the accounts with a page open (bot/jobs.py sender_for)."""
+        return [str(account) for account in self.conversations.open_accounts()]
+
+    def keep_file(self, chat_id: int, filename: str, content: bytes) -> str | None:
+        return self.files.put(chat_id, filename, content, self.clock.now())
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        result = await super().make_request(bot, method, timeout)
+        self.calls.clear()  # a server keeps no record of calls: the conversation is the record
+        self._publish(bot, method, result)
+        return result
+
+    def _publish(self, bot: Bot, method: TelegramMethod[Any], result: Any) -> None:
+        if isinstance(method, AnswerCallbackQuery):
+            account = self.presses.get(method.callback_query_id)
+            if account is not None and method.text:
+                self.conversations.publish(account, {"type": "answer", "text": method.text,
+                                                     "alert": bool(method.show_alert)}, stored=False)
+            return
+        chat_id = getattr(method, "chat_id", None)
+        if chat_id is None:
+            return
+        account = int(chat_id)
+        if isinstance(method, SendChatAction):
+            self.conversations.publish(account, {"type": "typing"}, stored=False)
+        elif isinstance(method, DeleteMessage):
+            self.messages.pop((account, method.message_id), None)
+            self.conversations.forget_message(account, method.message_id)
+            self.conversations.publish(account, {"type": "delete", "id": method.message_id}, stored=False)
+        elif isinstance(result, Message):  # sent, or edited in place (same id: the page replaces it)
+            html = resolve(bot, method, "parse_mode") == ParseMode.HTML
+            self.conversations.publish(account, {"type": "message", "message": self._shown(result, html)})
+            self._prune()
+
+    @staticmethod
+    def _shown(message: Message, html: bool) -> Event:
+        text = message.text or message.caption or ""
+        shown: Event = {"id": message.message_id, "from": "bot", "html": safe_html(text, html),
+                        "buttons": buttons_of(message.reply_markup)}
+        if message.document is not None:
+            shown["file"] = {"id": message.document.file_id, "name": message.document.file_name or "file",
+                             "kind": "document"}
+        elif message.photo:
+            shown["file"] = {"id": message.photo[-1].file_id, "name": "image.png", "kind": "photo"}
+        return shown
+
+    def _prune(self) -> None:
+        while len(self.messages) > KEEP_MESSAGES:
+            self.messages.pop(next(iter(self.messages)))
+
+    def next_message_id(self) -> int:
+        return next(self._message_ids)
+
+
+class WebChat:
+    """What the page sends, fed to the Dispatcher as the account's updates."""
+
+    def __init__(self, dispatcher: Dispatcher, conversations: Conversations, files: FileStore, clock: Clock) -> None:
+        self.dispatcher, self.conversations, self.files, self.clock = dispatcher, conversations, files, clock
+        self.session = WebBotSession(conversations, files, clock)
+        self.bot = create_bot(WEB_BOT_TOKEN, session=self.session)
+        self._updates = itertools.count(1)
+
+    @staticmethod
+    def _user(account_id: int, username: str) -> User:
+        return User(id=account_id, is_bot=False, first_name=username)
+
+    async def secret_prompt(self, account_id: int) -> bool:
+        """Whether the account's conversation is waiting for a password (the page hides the input)."""
+        state = await self.dispatcher.fsm.get_context(self.bot, account_id, account_id).get_state()
+        return state in SECRET_STATES
+
+    async def say(self, account_id: int, username: str, text: str) -> None:
+        """A line typed in the page. Shown in the conversation unless it answers a password prompt."""
+        message_id = self.session.next_message_id()
+        if not await self.secret_prompt(account_id):
+            self.conversations.publish(account_id, {"type": "message", "message": {
+                "id": message_id, "from": "me", "text": text, "buttons": []}})
+        chat = Chat(id=account_id, type=ChatType.PRIVATE)
+        message = Message(message_id=message_id, date=dt.datetime.now(dt.UTC), chat=chat,
+                          from_user=self._user(account_id, username), text=text)
+        await self._feed(account_id, Update(update_id=next(self._updates), message=message))
+
+    async def press(self, account_id: int, username: str, message_id: int, data: str) -> bool:
+        """A button of a message of this account's conversation; False if there is no such button (an old
+        page, or a forged press): nothing is fed then."""
+        message = self.session.messages.get((account_id, message_id))
+        if message is None or not any(cell.get("data") == data for row in buttons_of(message.reply_markup)
+                                      for cell in row):
+            return False
+        query_id = f"web-{next(self._updates)}"
+        query = CallbackQuery(id=query_id, from_user=self._user(account_id, username), chat_instance=str(account_id),
+                              message=message, data=data)
+        self.session.presses[query_id] = account_id
+        try:
+            await self._feed(account_id, Update(update_id=next(self._updates), callback_query=query))
+        finally:
+            self.session.presses.pop(query_id, None)
+        return True
+
+    async def _feed(self, account_id: int, update: Update) -> None:
+        self.conversations.publish(account_id, {"type": "typing"}, stored=False)
+        await self.dispatcher.feed_update(self.bot, update)
+        self.conversations.publish(account_id, {"type": "input", "secret": await self.secret_prompt(account_id)},
+                                   stored=False)

@@ -1,0 +1,54 @@
+"""The web chat's sessions: opened at sign-in, looked up by the hash of the cookie's token, ended (never
+deleted) at sign-out, on revocation of the web identity, or when idle."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, ChannelIdentity, WebSession
+
+WEB = "web"
+
+
+class WebSessionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def open(self, token_hash: str, account_id: int, csrf: str, now: dt.datetime,
+                   expires_at: dt.datetime) -> WebSession:
+        row = WebSession(token_hash=token_hash, account_id=account_id, csrf=csrf, created_at=now, last_seen_at=now,
+                         expires_at=expires_at)
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def live(self, token_hash: str) -> tuple[WebSession, Account] | None:
+        """The session of this token, not ended, with its account, while the account's web identity is live
+        (a revoked identity, by a reset or a sign-out elsewhere, ends every browser of the account)."""
+        query = (select(WebSession, Account)
+                 .join(Account, Account.id == WebSession.account_id)
+                 .join(ChannelIdentity, (ChannelIdentity.account_id == Account.id) & (ChannelIdentity.channel == WEB)
+                       & ChannelIdentity.revoked_at.is_(None))
+                 .where(WebSession.token_hash == token_hash, WebSession.ended_at.is_(None)))
+        found = (await self.session.execute(query)).first()
+        return (found[0], found[1]) if found else None
+
+    async def touch(self, session_id: int, now: dt.datetime) -> None:
+        await self.session.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
+
+    async def end(self, now: dt.datetime, reason: str, *, session_id: int | None = None,
+                  account_id: int | None = None) -> int:
+        """End one session, or every live session of an account. The number ended."""
+        if session_id is None and account_id is None:
+            raise ValueError("end needs a session or an account")
+        query = update(WebSession).where(WebSession.ended_at.is_(None))
+        if session_id is not None:
+            query = query.where(WebSession.id == session_id)
+        if account_id is not None:
+            query = query.where(WebSession.account_id == account_id)
+        ended = cast(CursorResult[Any], await self.session.execute(query.values(ended_at=now, ended_reason=reason)))
+        return int(ended.rowcount or 0)
