@@ -16,6 +16,11 @@
   let socket = null;
   let retry = 500;
   let typingTimer = null;
+  let awaited = 0;  // the last event of the latest answer: until it is shown, the page is busy
+
+  function settle() {
+    if (lastSeq >= awaited) document.body.dataset.busy = "0";
+  }
 
   const DRAFT = "hoso-draft";
 
@@ -58,6 +63,7 @@
         } else {
           element = document.createElement("button");
           element.type = "button";
+          element.dataset.callback = cell.data;
           element.addEventListener("click", () => press(message.id, cell.data, element));
         }
         element.textContent = cell.text;
@@ -105,6 +111,7 @@
     if (seen.has(event.seq)) return;
     seen.add(event.seq);
     lastSeq = Math.max(lastSeq, event.seq);
+    settle();
     if (event.type === "message") {
       const element = render(event.message);
       const existing = document.getElementById(element.id);
@@ -161,21 +168,35 @@
     });
   }
 
+  function answered(result) {
+    awaited = result.answer.last || 0;
+    settle();
+  }
+
   async function send(text) {
+    document.body.dataset.busy = "1";
     const result = await call("/api/say", {text: text}).catch(() => null);
     if (result === null) { input.value = text; return showStatus(texts.error, "alert"); }
     if (result.status === 401) return signedOut(text);
-    if (result.status !== 200) { input.value = text; return showStatus(result.answer.error || texts.error, "alert"); }
+    if (result.status !== 200) {
+      input.value = text;
+      document.body.dataset.busy = "0";
+      return showStatus(result.answer.error || texts.error, "alert");
+    }
+    answered(result);
     if (!socket || socket.readyState !== WebSocket.OPEN) await catchUp();
   }
 
   async function press(messageId, data, element) {
     element.disabled = true;
+    document.body.dataset.busy = "1";
     const result = await call("/api/press", {message_id: messageId, data: data}).catch(() => null);
     element.disabled = false;
+    if (result === null || result.status !== 200) document.body.dataset.busy = "0";
     if (result === null) return showStatus(texts.error, "alert");
     if (result.status === 401) return signedOut("");
     if (result.status !== 200) return showStatus(result.answer.error || texts.error, "alert");
+    answered(result);
     if (!socket || socket.readyState !== WebSocket.OPEN) await catchUp();
   }
 
