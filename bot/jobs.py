@@ -38,7 +38,7 @@ WEB_RATE, WEB_PER_CHAT = 500.0, 0.0
 
 def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
     """The outbox sender of the channel the bot serves (its session says which; Telegram's by default)."""
-    channel = getattr(bot.session, "channel", Channel.TELEGRAM)
+    channel = getattr(getattr(bot, "session", None), "channel", Channel.TELEGRAM)
     if channel == Channel.WEB:
         return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel,
                             reachable=getattr(bot.session, "reachable", None), rate=WEB_RATE, per_chat=WEB_PER_CHAT)

@@ -42,7 +42,7 @@ class ServicesMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         uow = UnitOfWork(self.database)
         # A transport whose session names its channel (the web chat's) speaks for it; else the configured one.
-        channel = getattr(data["bot"].session, "channel", self.channel)
+        channel = getattr(getattr(data.get("bot"), "session", None), "channel", self.channel)
         actor = await load_actor(uow, channel, user.id if user else None)
         data["actor"] = actor
         data["services"] = Services(uow, actor, self.clock, self.files_dir)

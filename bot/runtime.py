@@ -40,11 +40,15 @@ def build_fsm(settings: Settings, database: Database, clock: Clock) -> tuple[Bas
     """Redis when HOSO_REDIS_URL is set (several instances share it), else the database itself.
     Either way, one user's updates are handled one at a time."""
     if settings.redis_url:
-        # Keyed by bot too: the web chat's user 5 (an account id) is not Telegram's user 5.
-        storage = RedisStorage.from_url(settings.redis_url,
-                                        key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True))
+        storage = redis_storage(settings.redis_url)
         return storage, storage.create_isolation()
     return DatabaseStorage(database, clock), SimpleEventIsolation()
+
+
+def redis_storage(url: str) -> RedisStorage:
+    """The conversation state in Redis, keyed by bot too: the web chat's user 5 (an account id) is not
+    Telegram's user 5."""
+    return RedisStorage.from_url(url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True))
 
 
 @asynccontextmanager

@@ -429,15 +429,18 @@ async def send_notices(bot: Bot | None, notices: tuple[Notice, ...]) -> None:
             logger.warning("could not notify chat %s: %s", notice.chat_id, exc)
 
 
+FETCH_FAILED = N_("The file could not be fetched; send it again.")
+
+
 async def _download(bot: Bot | None, item: dict[str, Any]) -> Upload:
     if bot is None:
-        raise InvalidInput("attachment", N_("The file could not be fetched from Telegram; send it again."))
+        raise InvalidInput("attachment", FETCH_FAILED)
     try:
         content = await bot.download(item["file_id"])
     except TelegramAPIError:
-        raise InvalidInput("attachment", N_("The file could not be fetched from Telegram; send it again.")) from None
+        raise InvalidInput("attachment", FETCH_FAILED) from None
     if content is None:
-        raise InvalidInput("attachment", N_("The file could not be fetched from Telegram; send it again."))
+        raise InvalidInput("attachment", FETCH_FAILED)
     return Upload(item["name"], content.read())
 
 

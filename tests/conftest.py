@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ from bot.factory import create_bot, create_dispatcher
 from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession, UpdateFactory
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
+from bot.web.conversation import Conversations
+from bot.web.files import FileStore
+from bot.web.transport import WEB_BOT_TOKEN, WebBotSession
 from services.core.clock import FrozenClock
 from storage import Database, UnitOfWork
 
@@ -165,13 +168,29 @@ async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runti
         yield runtime
 
 
-class BotHarness:
-    """The real Dispatcher with an in-process Bot API that records every call."""
+# The channel the accounts of a test are bound on (tests/test_accounts.py sign_in): Telegram, unless the test
+# runs over the web transport (the `harness` fixture sets it for the test's duration).
+BINDING = {"channel": "telegram"}
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.session = LocalBotSession()
-        self.bot = create_bot(LOCAL_BOT_TOKEN, session=self.session)
+
+class RecordingWebSession(WebBotSession):
+    keep_calls = True
+
+
+class BotHarness:
+    """The real Dispatcher with an in-process Bot API that records every call: Telegram's transport (the
+    terminal chat's session), or the web chat's (`channel="web"`), the same handlers behind either."""
+
+    def __init__(self, runtime: Runtime, channel: str = "telegram") -> None:
+        self.runtime, self.channel = runtime, channel
+        self.session: LocalBotSession
+        if channel == "web":
+            files = FileStore(runtime.settings.files_dir / "web-downloads")
+            self.session = RecordingWebSession(Conversations(), files, runtime.clock)
+            self.bot = create_bot(WEB_BOT_TOKEN, session=self.session)
+        else:
+            self.session = LocalBotSession()
+            self.bot = create_bot(LOCAL_BOT_TOKEN, session=self.session)
         self.dispatcher = create_dispatcher(runtime)
         self.updates = UpdateFactory()
         self.last_message_id = 0
@@ -205,8 +224,20 @@ class BotHarness:
 
 
 @pytest.fixture
-async def harness(runtime: Runtime) -> BotHarness:
-    return BotHarness(runtime)
+def harness(runtime: Runtime, request: pytest.FixtureRequest) -> Iterator[BotHarness]:
+    """Telegram's transport; in a module marked `both_transports`, each test runs on Telegram's and then on
+    the web chat's (`[web]`), its users bound on that channel, the same updates fed to the same Dispatcher."""
+    channel = getattr(request, "param", "telegram")
+    BINDING["channel"] = channel
+    try:
+        yield BotHarness(runtime, channel)
+    finally:
+        BINDING["channel"] = "telegram"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "harness" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_transports"):
+        metafunc.parametrize("harness", ["telegram", "web"], indirect=True)
 
 
 def sent_texts(calls: list[Any]) -> list[str]:

@@ -18,6 +18,7 @@ from services.custody.merge import UnitMerge
 from services.platform.sessions import SessionExpired
 from services.platform.units import UnitService
 from storage import UnitOfWork
+from tests.conftest import BINDING
 
 SYSTEM = Actor.system()
 PASSWORD = "mat-khau-2026"
@@ -37,9 +38,10 @@ async def sign_in(uow: UnitOfWork, clock: FrozenClock, username: str, unit: str,
                   personal_id: str | None = None) -> Actor:
     issued = await AccountService(uow, SYSTEM, clock).issue(username, unit, role, username.title(), "01/CV 01/07/2026",
                                                             personal_id=personal_id)
-    await AccountService(uow, await load_actor(uow, "telegram", telegram_id), clock).activate(issued.activation_code)
-    await AccountService(uow, await load_actor(uow, "telegram", telegram_id), clock).choose_first_password(PASSWORD)
-    return await load_actor(uow, "telegram", telegram_id)
+    channel = BINDING["channel"]  # a flow over the web transport binds its users there
+    await AccountService(uow, await load_actor(uow, channel, telegram_id), clock).activate(issued.activation_code)
+    await AccountService(uow, await load_actor(uow, channel, telegram_id), clock).choose_first_password(PASSWORD)
+    return await load_actor(uow, channel, telegram_id)
 
 
 async def audit_actions(uow: UnitOfWork) -> list[str]:

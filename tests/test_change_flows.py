@@ -41,6 +41,8 @@ from tests.test_accounts import audit_actions, sign_in, tree
 from tests.test_attachments import JPEG, PDF
 from tests.test_lookup import PEOPLE, add_people, bot_sign_in
 
+pytestmark = pytest.mark.both_transports  # the same flows over the web chat's transport (tests/conftest.py)
+
 CLERK, EMPLOYEE, STC_CLERK = 501, 777, 503
 HOA = "001188000111"  # Đặng Thị Hoà: active at SYT, rank 01.003, post Chuyên viên
 AN = "092187000666"   # Nguyễn Văn An: active at SYT
@@ -96,6 +98,8 @@ def stored_files(harness: BotHarness) -> list[Any]:
 
 
 def serve_files(harness: BotHarness, files: dict[str, bytes]) -> None:
+    if harness.channel != "telegram":
+        pytest.skip("the web chat takes no uploads: scanned papers are sent on Telegram")
     harness.session = FileServingSession(files)
     harness.bot = create_bot(LOCAL_BOT_TOKEN, session=harness.session)
 
@@ -537,7 +541,7 @@ async def test_a_change_survives_a_restart(harness: BotHarness) -> None:
     await answer_all(talk, {k: case.answers()[k] for k in ("post", "position_allowance", "doc_number")})
 
     async with open_runtime(harness.runtime.settings, harness.runtime.clock) as again:
-        second = Talk(BotHarness(again), CLERK)
+        second = Talk(BotHarness(again, harness.channel), CLERK)
         text = await second.say("15/06/2026")  # the date of the decision, where the first process stopped
         assert_asks(harness, text, CHANGE_FORMS[case.kind], "doc_issuer")
         summary = await answer_all(second, {"doc_issuer": "Sở Y tế", "effective_on": EFFECTIVE})
@@ -556,7 +560,7 @@ async def test_a_new_dossier_survives_a_restart_even_at_a_button(harness: BotHar
     sex_question = talk.keyboard()
 
     async with open_runtime(harness.runtime.settings, harness.runtime.clock) as again:
-        second = Talk(BotHarness(again), CLERK)
+        second = Talk(BotHarness(again, harness.channel), CLERK)
         text = await second.tap("fc:F", message=sex_question)  # the button sent before the restart
         assert_asks(harness, text, NEW_FORM, "birth_date")
         await answer_all(second, {k: v for k, v in NEW.items() if k not in ("full_name", "sex")})

@@ -13,7 +13,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy import event
 
 from bot.fsm_storage import DatabaseStorage
-from bot.runtime import build_fsm
+from bot.runtime import build_fsm, redis_storage
 from bot.settings import Settings
 from services.core.clock import FrozenClock
 from storage import Database
@@ -78,7 +78,7 @@ async def test_redis_storage_is_used_when_configured(tmp_path: Path, clock: Froz
     try:
         await storage.set_state(key, NewDossier.full_name)
         await storage.set_data(key, {"full_name": "Lê Văn Hoà"})
-        reopened = RedisStorage.from_url(REDIS_URL)
+        reopened = redis_storage(REDIS_URL)
         assert await reopened.get_state(key) == "NewDossier:full_name"
         assert await reopened.get_data(key) == {"full_name": "Lê Văn Hoà"}
         await reopened.set_state(key, None)

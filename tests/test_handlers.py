@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import pytest
 from aiogram.enums import ChatType
+from sqlalchemy import select
 
 from handlers.language import LanguageChoice
 from services.core.actor import Role
 from services.demo import CONSOLE_USER_IDS, seed_demo
+from storage.models import ChannelIdentity
 from tests.conftest import BotHarness, sent_texts
+
+pytestmark = pytest.mark.both_transports  # the same flows over the web chat's transport (tests/conftest.py)
+
+
+async def demo(harness: BotHarness, size: int) -> None:
+    """The demo province, its accounts reached on the harness's channel at their terminal-chat user ids."""
+    await seed_demo(harness.runtime.uow, harness.runtime.clock, size=size)
+    if harness.channel == "telegram":
+        return
+    async with harness.runtime.uow.write() as repos:
+        for account_id, _channel, address in [(i.account_id, i.channel, i.address) for i in
+                                               (await repos.session.scalars(select(ChannelIdentity))).all()]:
+            await repos.identities.bind(account_id, harness.channel, address, harness.runtime.clock.now())
 
 
 async def test_start_in_private_chat_greets_in_vietnamese(harness: BotHarness) -> None:
@@ -24,7 +39,7 @@ async def test_start_in_private_chat_greets_in_vietnamese(harness: BotHarness) -
 
 
 async def test_start_for_a_signed_in_clerk_shows_role_unit_and_scope(harness: BotHarness) -> None:
-    await seed_demo(harness.runtime.uow, harness.runtime.clock, size=40)
+    await demo(harness, 40)
     texts = sent_texts(await harness.send("/start", user_id=CONSOLE_USER_IDS[Role.CLERK]))
     assert "Xin chào <b>Nguyễn Văn Bình</b>!" in texts[0]
     assert "Vai trò: Cán bộ quản lý hồ sơ" in texts[0]
@@ -33,7 +48,7 @@ async def test_start_for_a_signed_in_clerk_shows_role_unit_and_scope(harness: Bo
 
 
 async def test_admin_scope_covers_every_dossier(harness: BotHarness) -> None:
-    await seed_demo(harness.runtime.uow, harness.runtime.clock, size=40)
+    await demo(harness, 40)
     texts = sent_texts(await harness.send("/start", user_id=CONSOLE_USER_IDS[Role.ADMIN]))
     assert "Số hồ sơ trong phạm vi của bạn: 40" in texts[0]
 
@@ -74,11 +89,11 @@ async def test_lang_with_argument_and_back_to_vietnamese(harness: BotHarness) ->
 
 
 async def test_lang_is_stored_on_the_account(harness: BotHarness) -> None:
-    await seed_demo(harness.runtime.uow, harness.runtime.clock, size=0)
+    await demo(harness, 0)
     clerk = CONSOLE_USER_IDS[Role.CLERK]
     await harness.send("/lang en", user_id=clerk)
     async with harness.runtime.uow.read() as repos:
-        account, _unit = await repos.accounts.by_identity("telegram", str(clerk))
+        account, _unit = await repos.accounts.by_identity(harness.channel, str(clerk))
     assert account.locale == "en"
     assert sent_texts(await harness.send("/start", user_id=clerk))[0].startswith("Hello, <b>")
 
@@ -150,7 +165,7 @@ async def test_the_apology_follows_the_users_language(harness: BotHarness, monke
 
 
 async def test_names_are_escaped_in_html(harness: BotHarness) -> None:
-    await seed_demo(harness.runtime.uow, harness.runtime.clock, size=0)
+    await demo(harness, 0)
     async with harness.runtime.uow.write() as repos:
         account = await repos.accounts.by_username("sgddt.vanthu")
         account.full_name = "<script>alert(1)</script> & Co"
@@ -160,7 +175,7 @@ async def test_names_are_escaped_in_html(harness: BotHarness) -> None:
 
 
 async def test_a_revoked_account_is_treated_as_nobody_on_its_next_message(harness: BotHarness) -> None:
-    await seed_demo(harness.runtime.uow, harness.runtime.clock, size=0)
+    await demo(harness, 0)
     clerk = CONSOLE_USER_IDS[Role.CLERK]
     assert "Xin chào" in sent_texts(await harness.send("/start", user_id=clerk))[0]
     async with harness.runtime.uow.write() as repos:

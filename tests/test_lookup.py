@@ -19,6 +19,8 @@ from storage import UnitOfWork
 from tests.conftest import BotHarness, sent_texts
 from tests.test_accounts import sign_in, tree
 
+pytestmark = pytest.mark.both_transports  # the same flows over the web chat's transport (tests/conftest.py)
+
 PEOPLE = [
     # personal ID, name, birth date, unit, status, rank
     ("001188000111", "Đặng Thị Hoà", dt.date(1988, 3, 9), "SYT", "active", "01.003"),

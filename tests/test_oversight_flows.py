@@ -29,13 +29,15 @@ from services.oversight.reports import ReportService
 from services.platform.attachments import FileStore, Upload
 from storage import Database, UnitOfWork
 from storage.models import Account, Feedback, Outbox
-from tests.conftest import FROZEN_AT, BotHarness, migrated, sqlite_url
+from tests.conftest import BINDING, FROZEN_AT, BotHarness, migrated, sqlite_url
 from tests.talk import Talk, tr
 from tests.test_accounts import sign_in
 from tests.test_change_flows import JPEG, photo_update, serve_files
 from tests.test_cli import hoso
 from tests.test_inspection import EXPECTED, seed
 from tests.test_reports import FILLED
+
+pytestmark = pytest.mark.both_transports  # the same flows over the web chat's transport (tests/conftest.py)
 
 ADMIN, CLERK, AUDITOR = 500, 501, 502
 DAY = "20260701"
@@ -138,7 +140,7 @@ async def test_feedback_round_trip(harness: BotHarness) -> None:
 async def test_the_findings_go_into_section_a(harness: BotHarness) -> None:
     await seed(harness.runtime.uow, harness.runtime.clock)
     uow, clock = harness.runtime.uow, harness.runtime.clock
-    reports = ReportService(uow, await load_actor(uow, "telegram", CLERK), clock)
+    reports = ReportService(uow, await load_actor(uow, BINDING["channel"], CLERK), clock)
     await reports.save("SYT", "2026-H1", FILLED)
     view = await reports.submit("SYT", "2026-H1")
     assert view.quality is not None and (view.quality.people, view.quality.complete, view.quality.found) == (10, 9, 4)
@@ -156,7 +158,7 @@ async def test_the_cli_lists_feedback_and_inspects(tmp_path: Path) -> None:
     async with migrated(url) as database:
         uow = UnitOfWork(database)
         await seed(uow, clock)
-        await FeedbackService(uow, await load_actor(uow, "telegram", CLERK), clock).send("suggestion", "Thêm lọc theo ngạch")
+        await FeedbackService(uow, await load_actor(uow, BINDING["channel"], CLERK), clock).send("suggestion", "Thêm lọc theo ngạch")
     env = {"HOSO_DATABASE_URL": url}
     listed = hoso("feedback", "list", "--json", cwd=tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr
@@ -175,18 +177,18 @@ async def test_the_cli_lists_feedback_and_inspects(tmp_path: Path) -> None:
 async def test_who_may_answer_feedback_and_see_its_screenshot(uow: UnitOfWork, clock: Any, tmp_path: Path) -> None:
     await seed(uow, clock)
     files = FileStore(tmp_path / "files")
-    sender = FeedbackService(uow, await load_actor(uow, "telegram", CLERK), clock, files)
+    sender = FeedbackService(uow, await load_actor(uow, BINDING["channel"], CLERK), clock, files)
     sent = await sender.send("problem", "Lỗi hiển thị", Upload("man-hinh.jpg", JPEG))
     assert await sender.screenshot(sent.id) == ("man-hinh.jpg", JPEG)
-    assert (await FeedbackService(uow, await load_actor(uow, "telegram", ADMIN), clock, files).screenshot(sent.id))[1] == JPEG
+    assert (await FeedbackService(uow, await load_actor(uow, BINDING["channel"], ADMIN), clock, files).screenshot(sent.id))[1] == JPEG
     await sign_in(uow, clock, "nam.stc", "STC", "clerk", 505)
     for other in (505, AUDITOR):  # another clerk, the auditor
         with pytest.raises(PermissionDenied):
-            await FeedbackService(uow, await load_actor(uow, "telegram", other), clock, files).screenshot(sent.id)
+            await FeedbackService(uow, await load_actor(uow, BINDING["channel"], other), clock, files).screenshot(sent.id)
     async with uow.write() as repos:
         await repos.session.execute(update(Account).where(Account.username == "ha.snv").values(status="restricted"))
     with pytest.raises(PermissionDenied):
-        await FeedbackService(uow, await load_actor(uow, "telegram", ADMIN), clock, files).answer(sent.id, "done", "Xong")
+        await FeedbackService(uow, await load_actor(uow, BINDING["channel"], ADMIN), clock, files).answer(sent.id, "done", "Xong")
     with pytest.raises(InvalidInput) as not_a_picture:
         await sender.send("problem", "Kèm PDF", Upload("qd.pdf", b"%PDF-1.4 x"))
     assert not_a_picture.value.field == "attachment"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -22,6 +23,8 @@ from tests.conftest import BotHarness
 from tests.talk import Talk, tr
 from tests.test_accounts import sign_in
 from tests.test_reminders import ADMIN, SYT_CLERK, province
+
+pytestmark = pytest.mark.both_transports  # the same flows over the web chat's transport (tests/conftest.py)
 
 MANAGER, HOSPITAL_CLERK, EMPLOYEE = 504, 505, 506
 PERIOD = "2026-H1"  # on 01/07/2026 it is overdue: what /report opens
@@ -74,7 +77,7 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
     assert tr(harness, "Too long: at most {limit} characters.", limit=3000) in again and "(1/1)" in again
     async with open_runtime(harness.runtime.settings, harness.runtime.clock) as restarted:
         # The old process is gone: the conversation goes on with the new one.
-        talk = second = Talk(BotHarness(restarted), SYT_CLERK)
+        talk = second = Talk(BotHarness(restarted, harness.channel), SYT_CLERK)
         assert TEXTS["c"] in await second.say(TEXTS["c"])
         for part in ("d", "dd"):
             await second.tap(edit(part))
@@ -118,7 +121,7 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
         assert report.status == "submitted" and report.late is True and report.figures["statistics"]["rows"]
         async with harness.runtime.uow.read() as repos:
             notices = (await repos.session.scalars(select(Outbox).where(Outbox.kind == "report_submitted"))).all()
-        assert [n.chat_id for n in notices] == [ADMIN]
+        assert [(n.channel, n.address) for n in notices] == [(harness.channel, str(ADMIN))]
 
         # Afterwards /report opens the next half-year; the submitted one offers its files only, and an old
         # Edit button is refused.

@@ -33,6 +33,8 @@ from tests.talk import Talk, buttons_of, tr
 from tests.test_accounts import PASSWORD, audit_actions, sign_in, tree
 from tests.test_lookup import add_people
 
+pytestmark = pytest.mark.both_transports  # the same flows over the web chat's transport (tests/conftest.py)
+
 HOLDING, RECEIVING, OTHER_STC, MANAGER, ADMIN = 501, 502, 503, 504, 509
 HOA = "001188000111"  # Đặng Thị Hoà, born 09/03/1988, kept by SYT
 HOA_NAME, HOA_ADDRESS = "Đặng Thị Hoà", "12 Trần Hưng Đạo"
@@ -82,7 +84,7 @@ async def custodian(harness: BotHarness, dossier_id: int) -> str:
 
 async def move_to_stc(harness: BotHarness, dossier_id: int) -> None:
     """She is sent to work at STC (a change of working unit), which is why STC asks for her dossier."""
-    clerk = await load_actor(harness.runtime.uow, "telegram", HOLDING)
+    clerk = await load_actor(harness.runtime.uow, harness.channel, HOLDING)
     await ChangeLog(harness.runtime.uow, clerk, harness.runtime.clock).log("transfer", dossier_id, {
         "working_unit": "STC", "doc_number": "12/QĐ-UBND", "doc_date": "20/06/2026", "doc_issuer": "UBND",
         "effective_on": "22/06/2026"})
@@ -240,7 +242,7 @@ async def test_custody_moves_on_the_day_of_approval(harness: BotHarness, people:
             DossierVersion.change_event_id == event.id))).one()
         moved = (await repos.session.scalars(select(DossierRecord).where(
             DossierRecord.dossier_id == hoa, DossierRecord.kind == "work_history"))).all()
-    holder = await load_actor(harness.runtime.uow, "telegram", HOLDING)
+    holder = await load_actor(harness.runtime.uow, harness.channel, HOLDING)
     assert (event.status, event.effective_on, event.decided_by) == ("applied", dt.date(2026, 7, 3), holder.account_id)
     assert version.valid_from == dt.date(2026, 7, 3)
     assert [(r.date_from, r.data["doc_number"]) for r in moved] == [(dt.date(2026, 7, 3), "56/CV-STC")]

@@ -386,3 +386,64 @@ async def test_an_open_page_is_told_when_its_session_ends(web: WebChatUnderTest)
         seen = await events_until(socket, "signed_out")
     assert any("Đã đăng xuất. Để quay lại" in str(event.get("message")) for event in seen)
     assert (await browser.say("/start"))[0] == 401
+
+
+# -- uploads -------------------------------------------------------------------------------------------------
+async def test_a_scanned_paper_uploaded_from_the_page_is_attached_to_the_change(web: WebChatUnderTest) -> None:
+    from aiohttp import FormData
+
+    from handlers.changes import ChangeKindPick
+    from handlers.dossiers import UpdatePick
+    from handlers.forms import FormConfirm
+    from services.regime.reference import install_reference_lists
+    from services.regime.setup import install_profile
+    from storage.models import Attachment, ChangeEvent
+    from tests.test_attachments import PDF
+
+    await install_reference_lists(web.runtime.uow)
+    await install_profile(web.runtime.uow, web.runtime.clock, "hau-giang-2016")
+    people = await add_people(web.runtime.uow, web.runtime.clock)
+    hoa = people["001188000111"]
+    browser = await active(web)
+
+    async def press_latest(data: str) -> None:
+        message = [m for m in await browser.messages() if any(c.get("data") == data for r in m["buttons"] for c in r)][-1]
+        assert (await browser.press(message["id"], data))[0] == 200
+
+    async def send_file(name: str, content: bytes) -> tuple[int, dict[str, Any]]:
+        form = FormData()
+        form.add_field("file", content, filename=name, content_type="application/octet-stream")
+        async with browser.http.post(browser.url("/api/upload"), data=form,
+                                     headers={"X-CSRF-Token": browser.csrf or ""}) as response:
+            return response.status, await response.json()
+
+    await browser.say("/update 001188000111")
+    await press_latest(UpdatePick(id=hoa).pack())
+    await press_latest(ChangeKindPick(id=hoa, kind="training").pack())
+    for answer in ("Bồi dưỡng", "Học viện Hành chính", "01/03/2026", "30/04/2026", "Chứng chỉ", "12/QĐ-SYT",
+                   "15/06/2026", "Sở Y tế", "20/06/2026"):
+        assert (await browser.say(answer))[0] == 200
+    assert (await send_file("quyet-dinh.exe", b"MZ\x90\x00"))[0] == 200  # refused by the form, by its type
+    assert ".exe" in (await browser.bot_texts())[-1]
+    assert (await send_file("quyet-dinh-12.pdf", PDF))[0] == 200
+    assert "📎 quyet-dinh-12.pdf" in str(await browser.messages())
+    await press_latest(FormConfirm(action="confirm").pack())
+    async with web.runtime.uow.read() as repos:
+        [event] = (await repos.session.scalars(select(ChangeEvent))).all()
+        [paper] = (await repos.session.scalars(select(Attachment))).all()
+    assert event.kind == "training" and paper.file_name == "quyet-dinh-12.pdf"
+
+
+async def test_an_oversized_or_malformed_upload_gets_a_translated_refusal(web: WebChatUnderTest) -> None:
+    from aiohttp import FormData
+
+    browser = await active(web)
+    form = FormData()
+    form.add_field("file", b"%PDF-" + b"0" * (20 * 1024 * 1024), filename="lon.pdf")
+    async with browser.http.post(browser.url("/api/upload"), data=form,
+                                 headers={"X-CSRF-Token": browser.csrf or ""}) as response:
+        assert response.status == 413 and (await response.json())["error"] == "Nội dung gửi lên quá lớn."
+    assert (await browser.call("/api/upload", {"file": "x"}))[0] == 400
+    async with browser.http.post(browser.url("/api/upload"), data=FormData({"file": "x"})) as no_token:
+        assert no_token.status == 403
+    assert await browser.messages() == []

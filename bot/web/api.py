@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 from bot.web.conversation import Event
 from bot.web.security import Handler, client_address
@@ -23,6 +24,7 @@ from handlers.commands import COMMANDS
 from handlers.views import MAX_MESSAGE_LENGTH
 from services.core.actor import Channel
 from services.core.identity import load_actor
+from services.platform.attachments import MAX_BYTES as MAX_UPLOAD
 from services.platform.audit import record
 
 logger = logging.getLogger(__name__)
@@ -111,6 +113,28 @@ async def press(request: web.Request) -> web.StreamResponse:
     _limited(request, signed_in)
     if not await server.chat.press(signed_in.account_id, signed_in.username, message_id, data):
         raise Refused(409, server.error_text(request, "no_button"))
+    return await _after(request, signed_in)
+
+
+async def upload(request: web.Request) -> web.StreamResponse:
+    """A file from the page, for the prompt under way (a form's scanned papers): one file, read in parts,
+    at most the size a paper may have; the form checks its type as it checks Telegram's."""
+    signed_in = await _signed_in(request, changes=True)
+    server = _server(request)
+    _limited(request, signed_in)
+    try:
+        reader = await request.multipart()
+        part = await reader.next()
+    except (ValueError, AssertionError):  # not multipart at all
+        raise Refused(400, server.error_text(request, "bad_request")) from None
+    if not isinstance(part, BodyPartReader) or part.name != "file" or not part.filename:
+        raise Refused(400, server.error_text(request, "bad_request"))
+    content = bytearray()
+    while chunk := await part.read_chunk(65536):
+        content += chunk
+        if len(content) > MAX_UPLOAD:
+            raise Refused(413, server.error_text(request, "too_large"))
+    await server.chat.upload(signed_in.account_id, signed_in.username, Path(part.filename).name[:128], bytes(content))
     return await _after(request, signed_in)
 
 
@@ -234,6 +258,7 @@ def register(app: web.Application) -> None:
     app.router.add_get("/api/events", events)
     app.router.add_post("/api/say", say)
     app.router.add_post("/api/press", press)
+    app.router.add_post("/api/upload", upload)
     app.router.add_get("/api/commands", commands)
     app.router.add_get("/ws", live)
     app.router.add_get("/files/{file_id}", download)

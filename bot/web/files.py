@@ -58,6 +58,16 @@ class FileStore:
             return None
         return KeptFile(file_id, account_id, record["name"], self.folder / file_id, expires)
 
+    def content(self, file_id: str, now: dt.datetime) -> bytes | None:
+        """What a handler fetches by the file id of a message it was given (an upload of the account it
+        serves: the id is random and only ever reaches that account's updates)."""
+        meta = self.folder / f"{file_id}.json"
+        if not file_id.replace("-", "").replace("_", "").isalnum() or not meta.exists():
+            return None
+        record = json.loads(meta.read_text(encoding="utf-8"))
+        kept = self.get(int(record["account"]), file_id, now)
+        return kept.path.read_bytes() if kept is not None else None
+
     def sweep(self, now: dt.datetime) -> int:
         """Remove the expired files; the number removed."""
         removed = 0

@@ -23,6 +23,7 @@ PAGE = {
     "sign_out": N_("Sign out"),
     "menu": N_("Menu"),
     "send": N_("Send"),
+    "attach": N_("Attach a scanned paper (PDF, JPG, PNG)"),
     "message_placeholder": N_("Type a message or a command, e.g. /find"),
     "password_placeholder": N_("Type your password: it is not shown"),
     "conversation": N_("Conversation"),

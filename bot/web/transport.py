@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.enums import ChatType, ParseMode
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteMessage,
+    GetFile,
     SendChatAction,
     TelegramMethod,
 )
-from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import CallbackQuery, Chat, Document, File, InlineKeyboardMarkup, Message, Update, User
 
 from bot.factory import create_bot
 from bot.local_session import LocalBotSession, resolve
@@ -50,12 +53,29 @@ def buttons_of(markup: InlineKeyboardMarkup | None) -> list[list[dict[str, str]]
 
 class WebBotSession(LocalBotSession):
     channel = Channel.WEB
+    keep_calls = False  # a server keeps no record of calls (the conversation is the record); tests do
 
     def __init__(self, conversations: Conversations, files: FileStore, clock: Clock) -> None:
         super().__init__()
         self.conversations, self.files, self.clock = conversations, files, clock
         self.bot_user = self.bot_user.model_copy(update={"id": int(WEB_BOT_TOKEN.split(":")[0])})
         self.presses: dict[str, int] = {}  # callback query id → the account pressing, while it is handled
+
+    async def _answer(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, GetFile):  # a file the account uploaded: its path is its id in the store
+            content = self.files.content(method.file_id, self.clock.now())
+            if content is None:
+                raise TelegramBadRequest(method, "Bad Request: file not found")
+            return File(file_id=method.file_id, file_unique_id=method.file_id, file_size=len(content),
+                        file_path=method.file_id)
+        return await super()._answer(bot, method)
+
+    async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
+                             chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
+        content = self.files.content(url.rsplit("/", 1)[-1], self.clock.now())
+        if content is None:
+            raise TelegramNetworkError(GetFile(file_id="-"), "the file is no longer kept")
+        yield content
 
     def reachable(self) -> list[str]:
         """The web outbox delivers to the accounts with a page open (bot/jobs.py sender_for)."""
@@ -66,7 +86,8 @@ class WebBotSession(LocalBotSession):
 
     async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         result = await super().make_request(bot, method, timeout)
-        self.calls.clear()  # a server keeps no record of calls: the conversation is the record
+        if not self.keep_calls:
+            self.calls.clear()
         self._publish(bot, method, result)
         return result
 
@@ -139,6 +160,19 @@ class WebChat:
         chat = Chat(id=account_id, type=ChatType.PRIVATE)
         message = Message(message_id=message_id, date=dt.datetime.now(dt.UTC), chat=chat,
                           from_user=self._user(account_id, username), text=text)
+        await self._feed(account_id, Update(update_id=next(self._updates), message=message))
+
+    async def upload(self, account_id: int, username: str, name: str, content: bytes) -> None:
+        """A file sent from the page (a scanned paper for a form): kept for the account, then fed as a
+        document message, which the handlers fetch as they fetch Telegram's."""
+        file_id = self.files.put(account_id, name, content, self.clock.now())
+        message_id = self.session.next_message_id()
+        self.conversations.publish(account_id, {"type": "message", "message": {
+            "id": message_id, "from": "me", "text": f"📎 {name}", "buttons": []}})
+        document = Document(file_id=file_id, file_unique_id=file_id, file_name=name, file_size=len(content))
+        message = Message(message_id=message_id, date=dt.datetime.now(dt.UTC),
+                          chat=Chat(id=account_id, type=ChatType.PRIVATE),
+                          from_user=self._user(account_id, username), document=document)
         await self._feed(account_id, Update(update_id=next(self._updates), message=message))
 
     async def press(self, account_id: int, username: str, message_id: int, data: str) -> bool:

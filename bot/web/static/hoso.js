@@ -200,6 +200,30 @@
     if (!socket || socket.readyState !== WebSocket.OPEN) await catchUp();
   }
 
+  const attach = document.getElementById("attach");
+  const picker = document.getElementById("file");
+  attach.addEventListener("click", () => picker.click());
+  picker.addEventListener("change", async () => {
+    const file = picker.files[0];
+    picker.value = "";
+    if (!file) return;
+    const body = new FormData();
+    body.append("file", file, file.name);
+    document.body.dataset.busy = "1";
+    const response = await fetch("/api/upload", {
+      method: "POST", headers: {"X-CSRF-Token": config.csrf}, body: body, credentials: "same-origin",
+    }).catch(() => null);
+    let answer = {};
+    if (response) { try { answer = await response.json(); } catch (e) { answer = {}; } }
+    if (response && response.status === 401) return signedOut("");
+    if (!response || response.status !== 200) {
+      document.body.dataset.busy = "0";
+      return showStatus(answer.error || texts.error, "alert");
+    }
+    answered({answer: answer});
+    if (!socket || socket.readyState !== WebSocket.OPEN) await catchUp();
+  });
+
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value;
