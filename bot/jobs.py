@@ -5,6 +5,9 @@ due; every quarter of an hour it recomputes the reminders (idempotent: the outbo
 and escalates custody requests left pending too long. It also keeps a heartbeat, so that after an
 outage of the profile's number of working days the admin is told and offered to notify the units.
 Nothing is lost on restart: what was due is still in the outbox.
+
+Between passes it waits for `send_every` seconds or until a transaction of this process commits new outbox
+rows (storage's `Database.outbox_signal`), so that a notice answering an action goes out at once.
 """
 
 from __future__ import annotations
@@ -83,12 +86,15 @@ class Jobs:
             self._task = None
 
     async def _loop(self) -> None:
+        queued = self.runtime.database.outbox_signal()
         while True:
+            queued.clear()  # before the pass: rows committed during it wake the next one at once
             try:
                 await self.run_once()
             except Exception:  # a failed pass is retried at the next one; the loop must live
                 logger.exception("background pass failed")
-            await asyncio.sleep(self.send_every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(queued.wait(), self.send_every)
 
     async def run_once(self, bot: Bot | None = None) -> int:
         """One pass: plan (when due), then send what is due. The number of messages sent."""

@@ -21,13 +21,11 @@ from handlers.forms import (
     FORMS,
     Field,
     Form,
-    Notice,
     Reply,
     ask_reason,
     field_label,
     guard_prompt,
     register,
-    send_notices,
     start_form,
     take_reason,
 )
@@ -159,8 +157,7 @@ def _build(kind: ChangeKind, declared: bool) -> Form:
         if kind.category is Category.NEW:
             return created_reply(await services.new_dossiers.create(answers, uploads))
         if declared:
-            done = await services.declarations.declare(kind.name, answers, uploads)
-            return declared_reply(done, FORMS[name], answers)
+            return declared_reply(await services.declarations.declare(kind.name, answers, uploads))
         return logged_reply(await services.changes.log(kind.name, int(answers["_dossier"]), answers, uploads))
 
     prompts = prompts_of(kind, declared)
@@ -195,19 +192,10 @@ def logged_reply(done: Logged) -> Reply:
     return Reply(clip("\n".join(line for line in lines if line)))
 
 
-def declared_reply(done: Logged, form: Form, answers: dict[str, str]) -> Reply:
-    text = _("Your declaration ({kind}) is sent to your unit's clerks (#{event}). You will be told their "
-             "decision.").format(kind=esc(kind_title(done.kind)), event=done.event_id)
-
-    def render() -> str:
-        return clip(_("New declaration #{event} from <b>{name}</b>: {kind}. Review it:").format(
-            event=done.event_id, name=esc(done.full_name), kind=esc(kind_title(done.kind))) + "\n" +
-            "\n".join(answer_lines(form, answers) + change_lines(done.lines)))  # what was declared, what it changes
-
-    def markup() -> InlineKeyboardMarkup | None:
-        return decision_keyboard(done.event_id)
-
-    return Reply(text, tuple(Notice(r.telegram_user_id, r.locale, render, markup) for r in done.notify))
+def declared_reply(done: Logged) -> Reply:
+    """The person's own answer; the clerks are sent `declaration_notice` through the outbox."""
+    return Reply(_("Your declaration ({kind}) is sent to your unit's clerks (#{event}). You will be told their "
+                   "decision.").format(kind=esc(kind_title(done.kind)), event=done.event_id))
 
 
 def decision_keyboard(event_id: int) -> InlineKeyboardMarkup | None:
@@ -215,15 +203,27 @@ def decision_keyboard(event_id: int) -> InlineKeyboardMarkup | None:
                      button(_("✖ Reject"), Decide(id=event_id, approve=False))], 2)
 
 
-def decided_notices(done: Logged, reason: str) -> tuple[Notice, ...]:
-    def render() -> str:
-        if done.status == "applied":
-            return _("Your declaration #{event} ({kind}) was approved and entered in your dossier.").format(
-                event=done.event_id, kind=esc(kind_title(done.kind)))
-        return _("Your declaration #{event} ({kind}) was rejected: {reason}").format(
-            event=done.event_id, kind=esc(kind_title(done.kind)), reason=esc(reason))
+# -- the notices, rendered from their outbox payload (handlers.reminders `render`) -------------------------
+def declaration_notice(p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`declaration_new`, to the clerks who may decide it: what was declared and what it changes, with
+    Approve / Reject."""
+    form = DECLARATION_FORMS.get(p["kind"])
+    declared = answer_lines(form, p["answers"]) if form is not None else []
+    changes = change_lines([Line(*line) for line in p["lines"]])
+    text = _("New declaration #{event} from <b>{name}</b>: {kind}. Review it:").format(
+        event=p["event"], name=esc(p["name"]), kind=esc(kind_title(p["kind"])))
+    return clip(text + "\n" + "\n".join(declared + changes)), decision_keyboard(int(p["event"]))
 
-    return tuple(Notice(r.telegram_user_id, r.locale, render) for r in done.notify)
+
+def declaration_decided_notice(p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`declaration_decided`, to the person: the clerk's decision (and the reason of a rejection)."""
+    if p["status"] == "applied":
+        text = _("Your declaration #{event} ({kind}) was approved and entered in your dossier.").format(
+            event=p["event"], kind=esc(kind_title(p["kind"])))
+    else:
+        text = _("Your declaration #{event} ({kind}) was rejected: {reason}").format(
+            event=p["event"], kind=esc(kind_title(p["kind"])), reason=esc(p.get("reason") or ""))
+    return clip(text), None
 
 
 # -- choosing what to change ----------------------------------------------------------------------------
@@ -326,18 +326,15 @@ async def decide(query: CallbackQuery, callback_data: Decide, state: FSMContext,
     if isinstance(query.message, Message):
         await query.message.answer(_("Declaration #{event} approved and entered in the dossier of {name}.").format(
             event=done.event_id, name=esc(done.full_name)) + "\n" + "\n".join(change_lines(done.lines)))
-    await send_notices(query.bot, decided_notices(done, ""))
 
 
 async def reject_reason(message: Message, state: FSMContext, services: Services) -> None:
-    reason = message.text or ""
     done = await take_reason(message, state, "event", lambda event_id, text: services.declarations.decide(
         event_id, False, text), again=_("Why is it rejected?"))
     if done is None:
         return
     await message.answer(_("Declaration #{event} rejected; {name} is told why.").format(
         event=done.event_id, name=esc(done.full_name)))
-    await send_notices(message.bot, decided_notices(done, " ".join(reason.split())))
 
 
 def build_router() -> Router:

@@ -10,7 +10,6 @@ survives a restart.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views import button, error_text, esc, keyboard
@@ -32,8 +30,6 @@ from services.core.policy import Action, allows
 from services.facade import Services
 from services.platform.attachments import Upload, check_announced
 from services.platform.sessions import SessionExpired
-
-logger = logging.getLogger(__name__)
 
 SKIP = "-"
 MENU, SUMMARY = -1, -2  # steps that are not questions
@@ -54,19 +50,8 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
-class Notice:
-    """A message for someone else, written in their language when it is sent."""
-
-    chat_id: int
-    locale: str | None
-    render: Callable[[], str]
-    markup: Callable[[], InlineKeyboardMarkup | None] = lambda: None
-
-
-@dataclass(frozen=True, slots=True)
 class Reply:
     text: str
-    notices: tuple[Notice, ...] = ()
     markup: InlineKeyboardMarkup | None = None
 
 
@@ -409,24 +394,6 @@ async def _submit(message: Message, state: FSMContext, services: Services, progr
     await state.clear()
     reply = result if isinstance(result, Reply) else Reply(result)
     await message.answer(reply.text, reply_markup=reply.markup)
-    await send_notices(message.bot, reply.notices)
-
-
-async def send_notices(bot: Bot | None, notices: tuple[Notice, ...]) -> None:
-    """Tell the others concerned, each in their own language. A failure is logged, never the sender's."""
-    if bot is None or not notices:
-        return
-    i18n = I18n.get_current(no_error=True)
-    for notice in notices:
-        try:
-            if i18n is not None:
-                with i18n.use_locale(notice.locale or i18n.default_locale):
-                    text, markup = notice.render(), notice.markup()
-            else:
-                text, markup = notice.render(), notice.markup()
-            await bot.send_message(notice.chat_id, text, reply_markup=markup)
-        except TelegramAPIError as exc:
-            logger.warning("could not notify chat %s: %s", notice.chat_id, exc)
 
 
 FETCH_FAILED = N_("The file could not be fetched; send it again.")
@@ -550,6 +517,5 @@ def build_router() -> Router:
     return router
 
 
-__all__ = ["Field", "Form", "ask_reason", "busy", "take_reason", "field_label", "FormStates", "N_", "Notice", "Reply",
-           "build_router", "free_prompt", "guard_prompt", "is_form_button", "prompt_refused", "register", "send_notices",
-           "start_form"]
+__all__ = ["Field", "Form", "ask_reason", "busy", "take_reason", "field_label", "FormStates", "N_", "Reply",
+           "build_router", "free_prompt", "guard_prompt", "is_form_button", "prompt_refused", "register", "start_form"]

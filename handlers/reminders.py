@@ -1,12 +1,15 @@
 """Reminder texts, and /reminders: a user's upcoming reminders and the kinds they mute.
 
 `render` turns an outbox row's kind and payload into the message, in the language the caller has set
-(the sender sets the recipient's). A button opens what the reminder is about.
+(the sender sets the recipient's). A button opens what the reminder is about. The notices (a declaration to
+review, a custody request to decide, what became of either: services.platform.outbox `NOTICES`) are rendered
+by the handlers of what they are about, with the buttons that decide it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import Router
@@ -15,7 +18,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.changes import declaration_decided_notice, declaration_notice
 from handlers.dossiers import OpenDossier
+from handlers.transfers import decided_notice, request_notice
 from handlers.views import button, clip, esc, keyboard
 from services.core.clock import format_date, format_local_datetime
 from services.core.i18n import N_
@@ -42,6 +47,17 @@ KIND_TITLES = {
     "subaccount_pending": N_("Sub-account requests waiting"),
     "change_deadline": N_("Registered decisions to enter"),
     "annual_supplement": N_("Supplementary resume campaign"),
+    "declaration_new": N_("New declarations to review"),
+    "declaration_decided": N_("Decisions on your declarations"),
+    "transfer_requested": N_("Custody requests to decide"),
+    "transfer_decided": N_("Decisions on custody requests"),
+}
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+NOTICES: dict[str, Callable[[dict[str, Any]], Rendered]] = {
+    "declaration_new": declaration_notice,
+    "declaration_decided": declaration_decided_notice,
+    "transfer_requested": request_notice,
+    "transfer_decided": decided_notice,
 }
 
 
@@ -53,8 +69,10 @@ def _date(value: Any) -> str:
     return format_date(dt.date.fromisoformat(str(value))) if value else ""
 
 
-def render(kind: str, p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The message of one reminder; every dynamic value escaped."""
+def render(kind: str, p: dict[str, Any]) -> Rendered:
+    """The message of one reminder or notice; every dynamic value escaped."""
+    if kind in NOTICES:
+        return NOTICES[kind](p)
     opener = keyboard([button(_("Open the dossier"), OpenDossier(id=int(p["dossier_id"])))], 1) if "dossier_id" in p else None
     if kind == "report_due":
         text = _("The half-yearly report {period} of {unit} is due before {due} ({days} days left). "

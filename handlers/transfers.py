@@ -3,6 +3,7 @@ approves or rejects with a reason; the requester may withdraw while it is pendin
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from aiogram import F, Router
@@ -13,24 +14,13 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.forms import (
-    Field,
-    Form,
-    Notice,
-    Reply,
-    ask_reason,
-    guard_prompt,
-    register,
-    send_notices,
-    start_form,
-    take_reason,
-)
+from handlers.forms import Field, Form, Reply, ask_reason, guard_prompt, register, start_form, take_reason
 from handlers.views import button, clip, echo, error_text, esc, keyboard
 from services.core.clock import format_date
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action
-from services.custody.transfers import CandidatePage, TransferResult, TransferView
+from services.custody.transfers import CandidatePage, TransferView
 from services.facade import Services
 from services.platform.attachments import Upload
 from services.regime.change_kinds import CUSTODY
@@ -85,11 +75,9 @@ async def _summary(services: Services, context: dict[str, Any], answers: dict[st
 
 
 async def _submit(services: Services, answers: dict[str, str], uploads: list[Upload]) -> Reply:
-    result = await services.transfers.request(int(answers["_dossier"]), answers, uploads)
-    view = result.request
-    text = _("Request #{number} sent to {unit}. You will be told their decision; /transfer shows it meanwhile.").format(
-        number=view.id, unit=esc(view.holding_unit))
-    return Reply(text, notices(result, request_notice, decision_keyboard))
+    view = await services.transfers.request(int(answers["_dossier"]), answers, uploads)
+    return Reply(_("Request #{number} sent to {unit}. You will be told their decision; /transfer shows it "
+                   "meanwhile.").format(number=view.id, unit=esc(view.holding_unit)))
 
 
 TRANSFER_FORM = register(Form(
@@ -100,10 +88,15 @@ TRANSFER_FORM = register(Form(
 
 
 # -- rendering ------------------------------------------------------------------------------------------
+def request_head(number: int, name: str, holder: str, receiver: str, letter: str, date: dt.date, signer: str) -> str:
+    return _("#{number} <b>{name}</b>: {holder} → {receiver}, request {letter} of {date} ({signer})").format(
+        number=number, name=esc(name), holder=esc(holder), receiver=esc(receiver), letter=esc(letter),
+        date=format_date(date), signer=esc(signer))
+
+
 def request_line(view: TransferView) -> str:
-    line = _("#{number} <b>{name}</b>: {holder} → {receiver}, request {letter} of {date} ({signer})").format(
-        number=view.id, name=esc(view.full_name), holder=esc(view.holding_unit), receiver=esc(view.requesting_unit),
-        letter=esc(view.request_number), date=format_date(view.request_date), signer=esc(view.signer))
+    line = request_head(view.id, view.full_name, view.holding_unit, view.requesting_unit, view.request_number,
+                        view.request_date, view.signer)
     if view.status != "pending":
         line += " — " + esc(_(STATUS_LABELS.get(view.status, view.status)))
     if view.reason:
@@ -113,37 +106,40 @@ def request_line(view: TransferView) -> str:
     return line
 
 
-def request_notice(view: TransferView) -> str:
-    return _("{receiver} asks in writing for the dossier of <b>{name}</b>, which your unit holds:").format(
-        receiver=esc(view.requesting_unit), name=esc(view.full_name)) + "\n" + request_line(view)
-
-
-def decided_notice(view: TransferView) -> str:
-    if view.status == "approved":
+def decided_text(number: int, status: str, name: str, unit: str, reason: str | None) -> str:
+    """What became of a request: the decider's (or withdrawer's) answer, and the other side's notice."""
+    if status == "approved":
         return _("Request #{number} approved: the dossier of <b>{name}</b> is now kept by {unit}.").format(
-            number=view.id, name=esc(view.full_name), unit=esc(view.requesting_unit))
-    if view.status == "withdrawn":
+            number=number, name=esc(name), unit=esc(unit))
+    if status == "withdrawn":
         return _("Request #{number} for the dossier of <b>{name}</b> was withdrawn by {unit}.").format(
-            number=view.id, name=esc(view.full_name), unit=esc(view.requesting_unit))
+            number=number, name=esc(name), unit=esc(unit))
     return _("Request #{number} for the dossier of <b>{name}</b> was rejected: {reason}").format(
-        number=view.id, name=esc(view.full_name), reason=esc(view.reason or ""))
+        number=number, name=esc(name), reason=esc(reason or ""))
 
 
-def decision_keyboard(view: TransferView) -> InlineKeyboardMarkup | None:
-    return keyboard([button(_("✅ Approve"), TransferDecide(id=view.id, approve=True)),
-                     button(_("✖ Reject"), TransferDecide(id=view.id, approve=False))], 2)
+def decided_answer(view: TransferView) -> str:
+    return decided_text(view.id, view.status, view.full_name, view.requesting_unit, view.reason)
 
 
-def notices(result: TransferResult, render: Any, markup: Any = None) -> tuple[Notice, ...]:
-    view = result.request
+def decision_keyboard(request_id: int) -> InlineKeyboardMarkup | None:
+    return keyboard([button(_("✅ Approve"), TransferDecide(id=request_id, approve=True)),
+                     button(_("✖ Reject"), TransferDecide(id=request_id, approve=False))], 2)
 
-    def text() -> str:
-        return render(view)
 
-    def buttons() -> InlineKeyboardMarkup | None:
-        return markup(view) if markup else None
+# -- the notices, rendered from their outbox payload (handlers.reminders `render`) -------------------------
+def request_notice(p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`transfer_requested`, to the holding unit's clerks: the written request, with Approve / Reject."""
+    head = request_head(int(p["request"]), p["name"], p["holder"], p["receiver"], p["letter"],
+                        dt.date.fromisoformat(p["date"]), p["signer"])
+    text = _("{receiver} asks in writing for the dossier of <b>{name}</b>, which your unit holds:").format(
+        receiver=esc(p["receiver"]), name=esc(p["name"])) + "\n" + head
+    return clip(text), decision_keyboard(int(p["request"]))
 
-    return tuple(Notice(r.telegram_user_id, r.locale, text, buttons) for r in result.notify)
+
+def decided_notice(p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`transfer_decided`: its approval or rejection to the clerk who asked, its withdrawal to the holding unit's."""
+    return clip(decided_text(int(p["request"]), p["status"], p["name"], p["unit"], p.get("reason"))), None
 
 
 def candidates_text(found: CandidatePage) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -224,25 +220,22 @@ async def decide(query: CallbackQuery, callback_data: TransferDecide, state: FSM
         await ask_reason(query, state, TransferStates.reject_reason, "request", callback_data.id, _(
             "Why is request #{number} rejected? The requesting unit will read it.").format(number=callback_data.id))
         return
-    result = await services.transfers.approve(callback_data.id)
+    view = await services.transfers.approve(callback_data.id)
     if isinstance(query.message, Message):
-        await query.message.answer(decided_notice(result.request))
-    await send_notices(query.bot, notices(result, decided_notice))
+        await query.message.answer(decided_answer(view))
 
 
 async def reject_reason(message: Message, state: FSMContext, services: Services) -> None:
-    result = await take_reason(message, state, "request", services.transfers.reject)
-    if result is None:
+    view = await take_reason(message, state, "request", services.transfers.reject)
+    if view is None:
         return
-    await message.answer(decided_notice(result.request))
-    await send_notices(message.bot, notices(result, decided_notice))
+    await message.answer(decided_answer(view))
 
 
 async def withdraw(query: CallbackQuery, callback_data: TransferWithdraw, services: Services) -> None:
-    result = await services.transfers.withdraw(callback_data.id)
+    view = await services.transfers.withdraw(callback_data.id)
     if isinstance(query.message, Message):
-        await query.message.answer(decided_notice(result.request))
-    await send_notices(query.bot, notices(result, decided_notice))
+        await query.message.answer(decided_answer(view))
 
 
 def build_router() -> Router:

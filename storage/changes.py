@@ -14,13 +14,13 @@ from storage.models import (
     AccountScope,
     Attachment,
     ChangeEvent,
-    ChannelIdentity,
     Dossier,
     DossierVersion,
     ExtraDayOff,
     OrgUnit,
 )
-from storage.repositories import TELEGRAM, live_identity, under
+from storage.outbox import bound_somewhere
+from storage.repositories import under
 
 
 class ChangeRepository:
@@ -144,26 +144,12 @@ class ChangeRepository:
         return True
 
     # -- who is told ---------------------------------------------------------------------------------
-    async def clerks_for(self, unit_path: str) -> Sequence[tuple[int, str | None]]:
-        """Telegram ids and locales of the active clerks whose scope covers the unit at `unit_path`."""
-        return [(telegram_id, locale) for _account, telegram_id, locale in await self.clerk_accounts(unit_path)]
-
-    async def clerk_accounts(self, unit_path: str) -> Sequence[tuple[int, int, str | None]]:
-        """(account id, Telegram id, locale) of the active clerks bound on Telegram whose scope covers the unit."""
-        own_unit, covers = self._clerks_covering(unit_path)
-        query = (select(Account.id, ChannelIdentity.address, Account.locale)
-                 .join(ChannelIdentity, live_identity(TELEGRAM))
-                 .join(own_unit, own_unit.c.id == Account.unit_id).where(covers).order_by(Account.id))
-        return [(int(account_id), int(address), locale)
-                for account_id, address, locale in (await self.session.execute(query)).all()]
-
     async def clerks_reached(self, unit_path: str) -> Sequence[tuple[int, str | None]]:
         """(account id, locale) of the active clerks whose scope covers the unit and who are bound on some
         channel: the outbox reaches each on all its channels."""
-        bound = exists().where(ChannelIdentity.account_id == Account.id, ChannelIdentity.revoked_at.is_(None))
         own_unit, covers = self._clerks_covering(unit_path)
         query = (select(Account.id, Account.locale).join(own_unit, own_unit.c.id == Account.unit_id)
-                 .where(covers, bound).order_by(Account.id))
+                 .where(covers, bound_somewhere()).order_by(Account.id))
         return [(int(account_id), locale) for account_id, locale in (await self.session.execute(query)).all()]
 
     @staticmethod
@@ -179,10 +165,10 @@ class ChangeRepository:
         )
         return own_unit, and_(Account.role == "clerk", Account.status == "active", covers)
 
-    async def employee_of(self, personal_id: str) -> tuple[int, str | None] | None:
-        """The Telegram id and locale of this person's active employee account bound on Telegram, if any."""
-        query = (select(ChannelIdentity.address, Account.locale)
-                 .join(ChannelIdentity, live_identity(TELEGRAM))
-                 .where(Account.personal_id == personal_id, Account.role == "employee", Account.status == "active"))
+    async def employee_reached(self, personal_id: str) -> tuple[int, str | None] | None:
+        """(account id, locale) of this person's active employee account, if it is bound on some channel (the
+        outbox reaches it on all its channels)."""
+        query = select(Account.id, Account.locale).where(Account.personal_id == personal_id, Account.role == "employee",
+                                                         Account.status == "active", bound_somewhere())
         row = (await self.session.execute(query)).first()
         return None if row is None else (int(row[0]), row[1])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 # How long a writer waits for SQLite's write lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# The mark a session carries once it added outbox rows (`session.info`): its commit wakes the senders.
+OUTBOX_ADDED = "hoso_outbox_added"
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -62,6 +66,11 @@ class Database:
     handling is switched off so that we emit BEGIN ourselves: BEGIN IMMEDIATE for write transactions
     (the write lock is taken up front, so two writers queue instead of deadlocking on a lock upgrade),
     plain deferred BEGIN for reads, which WAL lets run beside a writer.
+
+    It also tells this process's outbox senders that there is something new to send: a write transaction
+    that added outbox rows sets every event handed out by `outbox_signal` once it has committed, never
+    before and never after a rollback, so a woken sender finds the rows (no other process is told: its
+    sender finds them at its next pass).
     """
 
     def __init__(self, url: str, *, echo: bool = False, **engine_kwargs: Any) -> None:
@@ -72,6 +81,7 @@ class Database:
         if self.is_sqlite:
             self._prepare_sqlite()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self._outbox_signals: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
 
     @property
     def is_sqlite(self) -> bool:
@@ -118,6 +128,16 @@ class Database:
                 raise
             if write:
                 await session.commit()
+                if session.info.pop(OUTBOX_ADDED, False):
+                    for signal in list(self._outbox_signals):
+                        signal.set()
+
+    def outbox_signal(self) -> asyncio.Event:
+        """An event of its own for one waiter (a sender's loop), set after each commit that added outbox
+        rows; the waiter clears it before it looks for what to send. Dropped once the waiter lets it go."""
+        signal = asyncio.Event()
+        self._outbox_signals.add(signal)
+        return signal
 
     async def upgrade(self, revision: str = "head") -> None:
         """Create or upgrade the schema with the Alembic migrations."""

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.database import OUTBOX_ADDED
 from storage.models import (
     Account,
     ChangeEvent,
@@ -31,7 +32,8 @@ class OutboxRepository:
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
     async def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert the rows whose key is new; the others are already there. The number inserted."""
+        """Insert the rows whose key is new; the others are already there. The number inserted. When some
+        are new, the transaction's commit wakes this process's senders (`Database.outbox_signal`)."""
         if not rows:
             return 0
         dialect = postgresql if self.dialect == "postgresql" else sqlite
@@ -41,6 +43,8 @@ class OutboxRepository:
             result = await self.session.execute(
                 dialect.insert(Outbox).values(chunk).on_conflict_do_nothing(index_elements=["key"]).returning(Outbox.id))
             inserted += len(result.all())
+        if inserted:
+            self.session.info[OUTBOX_ADDED] = True
         return inserted
 
     async def claim(self, sender: str, now: dt.datetime, limit: int, channel: str = TELEGRAM,

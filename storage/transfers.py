@@ -9,8 +9,9 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Account, ChannelIdentity, Dossier, OrgUnit, TransferRequest
-from storage.repositories import TELEGRAM, live_identity, under
+from storage.models import Account, Dossier, OrgUnit, TransferRequest
+from storage.outbox import bound_somewhere
+from storage.repositories import under
 
 # One row of a listing: the request, its dossier, the requesting and the holding unit.
 Row = tuple[TransferRequest, Dossier, OrgUnit, OrgUnit]
@@ -82,11 +83,12 @@ class TransferRepository:
             TransferRequest.holding_unit_id == TransferRequest.requesting_unit_id,
         ).values(status="withdrawn", reason="unit merge"))
 
-    async def account_chat(self, account_id: int | None) -> tuple[int, str | None] | None:
+    async def account_reached(self, account_id: int | None) -> tuple[int, str | None] | None:
+        """(account id, locale) of an active account bound on some channel (the outbox reaches it on all its
+        channels)."""
         if account_id is None:
             return None
-        """The Telegram id and locale of an active account bound on Telegram."""
-        row = (await self.session.execute(select(ChannelIdentity.address, Account.locale)
-                                          .join(ChannelIdentity, live_identity(TELEGRAM))
-                                          .where(Account.id == account_id, Account.status == "active"))).first()
+        query = select(Account.id, Account.locale).where(Account.id == account_id, Account.status == "active",
+                                                         bound_somewhere())
+        row = (await self.session.execute(query)).first()
         return None if row is None else (int(row[0]), row[1])

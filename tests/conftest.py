@@ -14,19 +14,21 @@ from typing import Any
 import pytest
 from aiogram.enums import ChatType
 from aiogram.types import Chat, Message, User
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.factory import create_bot, create_dispatcher
 from bot.local_session import LOCAL_BOT_TOKEN, LocalBotSession, UpdateFactory
 from bot.runtime import Runtime, open_runtime
+from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.web.conversation import Conversations
 from bot.web.files import FileStore
 from bot.web.transport import WEB_BOT_TOKEN, WebBotSession
 from services.core.clock import FrozenClock
 from storage import Database, UnitOfWork
+from storage.models import Outbox
 
 PG_URL = os.environ.get("HOSO_TEST_PG_URL")
 PG_SKIP = "HOSO_TEST_PG_URL is unset: the PostgreSQL storage tests are skipped"
@@ -216,6 +218,14 @@ class BotHarness:
         await self.dispatcher.feed_update(self.bot, update)
         return self.session.calls[before:]
 
+    async def deliver(self) -> list[Any]:
+        """Send what the outbox holds for Telegram now, as the sender of `hoso run` does (unpaced here): the
+        calls it made. What an action tells others (a notice) reaches them only this way."""
+        before = len(self.session.calls)
+        await OutboxSender(self.runtime.uow, self.runtime.clock, self.bot, self.runtime.i18n, rate=1000,
+                           per_chat=0.0).drain()
+        return self.session.calls[before:]
+
     def last_keyboard_message(self) -> Message:
         for message in reversed(list(self.session.messages.values())):
             if message.reply_markup is not None:
@@ -238,6 +248,15 @@ def harness(runtime: Runtime, request: pytest.FixtureRequest) -> Iterator[BotHar
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "harness" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_transports"):
         metafunc.parametrize("harness", ["telegram", "web"], indirect=True)
+
+
+async def outbox_rows(uow: UnitOfWork, kind: str | None = None) -> list[Outbox]:
+    """The outbox, oldest first (of one kind)."""
+    query = select(Outbox).order_by(Outbox.id)
+    if kind is not None:
+        query = query.where(Outbox.kind == kind)
+    async with uow.read() as repos:
+        return list((await repos.session.scalars(query)).all())
 
 
 def sent_texts(calls: list[Any]) -> list[str]:

@@ -30,12 +30,13 @@ from handlers.dossiers import HistoryOpen, UpdatePick
 from handlers.forms import Form, FormBack, FormConfirm, FormEdit, FormGroup
 from handlers.history import AsOfAsk, AttachmentGet
 from handlers.views import esc
+from services.core.identity import load_actor
 from services.dossiers.history import snapshot
 from services.regime.change_kinds import KINDS
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
 from storage.models import Attachment, ChangeEvent, Dossier, DossierRecord, DossierVersion
-from tests.conftest import BotHarness
+from tests.conftest import BotHarness, outbox_rows
 from tests.talk import Talk, tr
 from tests.test_accounts import audit_actions, sign_in, tree
 from tests.test_attachments import JPEG, PDF
@@ -883,9 +884,20 @@ async def declare_marriage(harness: BotHarness, people: dict[str, int]) -> tuple
     assert await rows(harness, DossierRecord) == [] and await rows(harness, DossierVersion) == []
     assert await change_audit(harness) == ["declaration.marriage"]
 
-    [notice] = employee.texts(CLERK)  # the SYT clerk is told, with what to review; the STC clerk is not
+    # The SYT clerk is told, with what to review (the STC clerk is not): a notice in the outbox, due at once.
+    assert employee.texts(CLERK) == []  # not by the handler: by the sender
+    clerk_account = (await load_actor(harness.runtime.uow, "telegram", CLERK)).account_id
+    [row] = await outbox_rows(harness.runtime.uow)
+    assert (row.kind, row.account_id, row.channel, row.address, row.object_id, row.due_at) == (
+        "declaration_new", clerk_account, "telegram", str(CLERK), str(event.id), harness.runtime.clock.now())
+    assert {key: row.payload[key] for key in ("event", "name", "kind", "answers", "dossier_id")} == {
+        "event": event.id, "name": NAMES[AN], "kind": "marriage", "dossier_id": people[AN],
+        "answers": {"spouse_name": "Lê Văn Bình", "spouse_birth_year": "1985", "effective_on": "10/06/2026"}}
+    assert row.payload["lines"] == []  # a family record is added: no field of the card changes
+    sent = await harness.deliver()
+    [notice] = [c.text for c in sent if int(c.chat_id) == CLERK]
     assert f"#{event.id}" in notice and NAMES[AN] in notice and "Lê Văn Bình" in notice and "1985" in notice
-    assert employee.texts(STC_CLERK) == []
+    assert [int(c.chat_id) for c in sent] == [CLERK]
     assert clerk.buttons() == [Decide(id=event.id, approve=True).pack(), Decide(id=event.id, approve=False).pack()]
     assert clerk.buttons()[0].endswith(":1") and clerk.buttons()[1].endswith(":0")
     return employee, clerk, event
@@ -901,8 +913,15 @@ async def test_a_declaration_approved_by_the_clerk(harness: BotHarness) -> None:
 
     reply = await clerk.tap(Decide(id=event.id, approve=True), message=notice)
     assert f"#{event.id}" in reply and NAMES[AN] in reply
-    [told] = clerk.texts(EMPLOYEE)
-    assert f"#{event.id}" in told
+    [row] = await outbox_rows(harness.runtime.uow, "declaration_decided")
+    employee_account = (await load_actor(harness.runtime.uow, "telegram", EMPLOYEE)).account_id
+    assert (row.account_id, row.channel, row.address, row.object_id) == (
+        employee_account, "telegram", str(EMPLOYEE), str(event.id))
+    assert row.payload == {"event": event.id, "kind": "marriage", "status": "applied", "reason": "",
+                           "locale": None, "due_on": "2026-07-01"}
+    [told] = [c.text for c in await harness.deliver() if int(c.chat_id) == EMPLOYEE]
+    assert told == tr(harness, "Your declaration #{event} ({kind}) was approved and entered in your dossier.",
+                      event=event.id, kind=tr(harness, KINDS["marriage"].title))
     [decided] = await rows(harness, ChangeEvent)
     assert decided.status == "applied" and decided.decided_at is not None and decided.decision_note is None
     records = {r.kind: r for r in await rows(harness, DossierRecord, DossierRecord.dossier_id == people[AN])}
@@ -936,7 +955,10 @@ async def test_a_declaration_rejected_with_a_reason(harness: BotHarness) -> None
     assert (await rows(harness, ChangeEvent))[0].status == "pending"
     reply = await clerk.say("Thiếu bản sao giấy chứng nhận kết hôn")
     assert f"#{event.id}" in reply and NAMES[AN] in reply
-    [told] = clerk.texts(EMPLOYEE)
+    [row] = await outbox_rows(harness.runtime.uow, "declaration_decided")
+    assert (row.address, row.payload["status"], row.payload["reason"]) == (
+        str(EMPLOYEE), "rejected", "Thiếu bản sao giấy chứng nhận kết hôn")
+    [told] = [c.text for c in await harness.deliver() if int(c.chat_id) == EMPLOYEE]
     assert f"#{event.id}" in told and "Thiếu bản sao giấy chứng nhận kết hôn" in told
     [decided] = await rows(harness, ChangeEvent)
     assert (decided.status, decided.decision_note) == ("rejected", "Thiếu bản sao giấy chứng nhận kết hôn")

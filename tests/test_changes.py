@@ -25,6 +25,7 @@ from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
 from storage.models import Attachment, ChangeEvent, Dossier, DossierRecord, DossierVersion
+from tests.conftest import outbox_rows
 from tests.test_accounts import SYSTEM, audit_actions, sign_in, tree
 from tests.test_lookup import add_people
 
@@ -189,13 +190,21 @@ async def test_a_declaration_waits_for_the_clerk_then_applies(uow: UnitOfWork, c
     employee = await sign_in(uow, clock, "hoa.nv", "SYT", "employee", 777, personal_id="001188000111")
     declared = await declarations(uow, employee, clock).declare(
         "marriage", {"spouse_name": "Lê Văn Bình", "spouse_birth_year": "1986", "effective_on": "10/06/2026"})
-    assert declared.status == "pending" and [r.telegram_user_id for r in declared.notify] == [501]
+    assert declared.status == "pending"
+    # The custodian unit's clerk is asked to decide it: a notice written with the declaration, due at once.
+    [asked] = await outbox_rows(uow)
+    assert (asked.kind, asked.account_id, asked.channel, asked.address, asked.object_type, asked.object_id,
+            asked.status, asked.due_at) == ("declaration_new", clerk.account_id, "telegram", "501", "change",
+                                            str(declared.event_id), "pending", clock.now())
     assert [item.event_id for item in await declarations(uow, clerk, clock).pending()] == [declared.event_id]
     async with uow.read() as repos:
         families = (await repos.session.scalars(select(DossierRecord).where(DossierRecord.kind == "family"))).all()
     assert families == []  # nothing enters the dossier before the clerk's decision
     decided = await declarations(uow, clerk, clock).decide(declared.event_id, approve=True)
-    assert decided.status == "applied" and [r.telegram_user_id for r in decided.notify] == [777]
+    assert decided.status == "applied"
+    [told] = await outbox_rows(uow, "declaration_decided")  # and the person is told
+    assert (told.account_id, told.channel, told.address, told.object_id, told.payload["status"]) == (
+        employee.account_id, "telegram", "777", str(declared.event_id), "applied")
     async with uow.read() as repos:
         families = (await repos.session.scalars(select(DossierRecord).where(DossierRecord.kind == "family"))).all()
     assert [(f.data["name"], f.data["born"]) for f in families] == [("Lê Văn Bình", "1986")]
@@ -212,8 +221,14 @@ async def test_a_rejection_needs_a_reason_and_changes_nothing(uow: UnitOfWork, c
     with pytest.raises(InvalidInput) as refused:
         await declarations(uow, clerk, clock).decide(declared.event_id, approve=False, reason="  ")
     assert refused.value.field == "reason"
-    rejected = await declarations(uow, clerk, clock).decide(declared.event_id, approve=False, reason="Thiếu xác nhận")
+    [asked] = await outbox_rows(uow, "declaration_new")  # what it would change goes with the question
+    assert asked.payload["lines"] == [["Current address", "12 Trần Hưng Đạo", "9 Hùng Vương"]]
+    assert asked.payload["answers"] == {"current_address": "9 Hùng Vương", "effective_on": "10/06/2026"}
+    rejected = await declarations(uow, clerk, clock).decide(declared.event_id, approve=False,
+                                                            reason=" Thiếu   xác nhận ")
     assert rejected.status == "rejected"
+    [told] = await outbox_rows(uow, "declaration_decided")
+    assert (told.address, told.payload["status"], told.payload["reason"]) == ("777", "rejected", "Thiếu xác nhận")
     assert (await dossier(uow, people["001188000111"])).current_address == "12 Trần Hưng Đạo"
     history = await history_service(uow, employee, clock).history(people["001188000111"])
     assert [(e.status, e.decision_note) for e in history.entries] == [("rejected", "Thiếu xác nhận")]

@@ -17,15 +17,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.middlewares import ServicesMiddleware
 from services.accounts.service import AccountService
+from services.changes.declarations import Declarations
 from services.core.actor import AccountStatus, Actor, Channel, Role
 from services.core.clock import FrozenClock
 from services.core.identity import load_actor
 from services.core.policy import Action, can
+from services.custody.transfers import TransferService
 from services.platform.audit import actor_label
 from services.platform.preferences import PreferenceService
 from storage import Database, UnitOfWork
 from storage.models import ChannelIdentity, Outbox
+from tests.conftest import outbox_rows
 from tests.test_accounts import PASSWORD, SYSTEM, sign_in, tree
+from tests.test_transfers import HOA, LETTER, province
 
 BEFORE_CHANNELS = "0009"
 
@@ -171,7 +175,7 @@ async def test_a_revoked_account_is_refused_on_every_channel(any_database: Datab
         assert not any(can(revoked, action, target) for action in Action for target in (None, "/", revoked.unit_path))
     async with uow.read() as repos:  # nor is anything sent to it
         assert await repos.reminder_sources.bound_accounts() == []
-        assert await repos.changes.clerks_for((await repos.units.by_code("SYT")).path) == []
+        assert await repos.changes.clerks_reached((await repos.units.by_code("SYT")).path) == []
 
     # Its Telegram user may take a new account: the revoked one gives that identity up.
     issued = await AccountService(uow, SYSTEM, clock).issue("lan2.syt", "SYT", "manager", "Lan", "13/CV-SNV")
@@ -413,3 +417,67 @@ async def test_a_revoked_identity_is_not_sent_and_a_block_marks_the_identity(any
     assert blocked == ["hoa.syt"]
     async with uow.write() as repos:  # the next notice still goes to the web identity of who blocked Telegram
         assert await enqueue(repos, clock, [notice(hoa.account_id, "2")], WorkingCalendar(), immediate=True) == 2
+
+
+# -- the notices of an action ---------------------------------------------------------------------------------
+async def test_a_notice_goes_to_every_channel_of_the_account(any_database: Database, clock: FrozenClock) -> None:
+    """A custody request asks the holding clerk, bound on Telegram and on the web chat, on both: one row each,
+    the same notice. The requester acts from the web chat, the one channel it is reached on: the decision is
+    told there, and the Telegram sender sends it nothing."""
+    from bot.i18n import create_i18n
+    from bot.sender import OutboxSender
+
+    uow = UnitOfWork(any_database)
+    people = await province(uow, clock)
+    holding = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+    yen = await sign_in(uow, clock, "yen.stc", "STC", "clerk", 502)
+    async with uow.write() as repos:
+        await repos.identities.bind(holding.account_id, Channel.WEB, "lan@syt", clock.now())
+        await repos.identities.bind(yen.account_id, Channel.WEB, "yen@stc", clock.now())
+        await repos.identities.revoke(clock.now(), account_id=yen.account_id, channel="telegram")
+    receiving = await load_actor(uow, Channel.WEB, "yen@stc")
+    assert receiving.account_id == yen.account_id
+
+    asked = await TransferService(uow, receiving, clock).request(people[HOA], LETTER)
+    rows = await outbox_rows(uow)
+    assert sorted((r.kind, r.account_id, r.channel, r.address, r.object_id, r.status) for r in rows) == [
+        ("transfer_requested", holding.account_id, "telegram", "501", str(asked.id), "pending"),
+        ("transfer_requested", holding.account_id, "web", "lan@syt", str(asked.id), "pending")]
+    assert rows[0].payload == rows[1].payload and rows[0].key != rows[1].key
+    assert {r.due_at for r in rows} == {clock.now()}
+    bot = RecordingBot()
+    await OutboxSender(uow, clock, bot, create_i18n(), rate=1000, per_chat=0.0).drain()  # type: ignore[arg-type]
+    assert bot.sent == [501]  # the web row waits for the web chat's sender
+
+    await TransferService(uow, holding, clock).approve(asked.id)
+    [told] = await outbox_rows(uow, "transfer_decided")
+    assert (told.account_id, told.channel, told.address, told.payload["status"]) == (
+        yen.account_id, "web", "yen@stc", "approved")
+    await OutboxSender(uow, clock, bot, create_i18n(), rate=1000, per_chat=0.0).drain()  # type: ignore[arg-type]
+    assert bot.sent == [501]  # nothing for the requester's old Telegram chat
+    assert sorted((r.kind, r.channel, r.status) for r in await outbox_rows(uow)) == [
+        ("transfer_decided", "web", "pending"), ("transfer_requested", "telegram", "sent"),
+        ("transfer_requested", "web", "pending")]
+
+
+async def test_a_declaration_from_the_web_chat_is_told_back_there(any_database: Database, clock: FrozenClock) -> None:
+    """An employee reached only on the web chat declares there; the clerk, on two channels, is asked on both;
+    the decision goes back to the web chat alone."""
+    uow = UnitOfWork(any_database)
+    await province(uow, clock)
+    clerk = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+    hoa = await sign_in(uow, clock, "hoa.nv", "SYT", "employee", 777, personal_id=HOA)
+    async with uow.write() as repos:
+        await repos.identities.bind(clerk.account_id, Channel.WEB, "lan@syt", clock.now())
+        await repos.identities.bind(hoa.account_id, Channel.WEB, "hoa@web", clock.now())
+        await repos.identities.revoke(clock.now(), account_id=hoa.account_id, channel="telegram")
+    employee = await load_actor(uow, Channel.WEB, "hoa@web")
+
+    declared = await Declarations(uow, employee, clock).declare(
+        "address", {"current_address": "9 Hùng Vương", "effective_on": "10/06/2026"})
+    assert sorted((r.kind, r.account_id, r.channel, r.address) for r in await outbox_rows(uow)) == [
+        ("declaration_new", clerk.account_id, "telegram", "501"), ("declaration_new", clerk.account_id, "web", "lan@syt")]
+    await Declarations(uow, clerk, clock).decide(declared.event_id, approve=True)
+    [told] = await outbox_rows(uow, "declaration_decided")
+    assert (told.account_id, told.channel, told.address, told.object_id, told.payload["status"]) == (
+        hoa.account_id, "web", "hoa@web", str(declared.event_id), "applied")

@@ -6,6 +6,10 @@ tree, the people and two clerks whose Telegram accounts are already bound: 501 o
 Đặng Thị Hoà's dossier, and 502 of STC. 502 asks for it through /transfer and the form, 501 presses
 Approve on the notification, 502 is told, and the database shows the new custodian. Only 127.0.0.1 is
 ever contacted.
+
+The notifications are outbox rows that the background sender delivers: each must reach the stub along with
+the bot's answer to the one who acted (the commit wakes the sender), not at its next pass, `SEND_EVERY`
+seconds later at worst. The stub's arrival times of the two messages say so.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli.serving import prepare_database
+from bot.jobs import SEND_EVERY
 from handlers.forms import FormChoice, FormConfirm
 from handlers.transfers import TransferDecide, TransferPick
 from services.core.clock import SystemClock, local_today
@@ -45,6 +50,8 @@ pytestmark = pytest.mark.e2e
 HOLDING, RECEIVING = 501, 502
 HOA, HOA_NAME = "001188000111", "Đặng Thị Hoà"
 STEP_TIMEOUT = 10.0  # one answer of a serving bot (start-up is START_TIMEOUT)
+PROMPTLY = 1.0  # seconds between the answer to the one who acted and the notice to the other side, at most
+assert PROMPTLY < SEND_EVERY / 4  # a notice left to the sender's next pass would mostly come later
 
 
 async def prepare(url: str) -> tuple[int, dt.date]:
@@ -160,15 +167,17 @@ async def test_a_clerk_asks_for_a_dossier_and_the_holding_clerk_approves(
         "pending", "SYT", "56/CV-STC", letter_day)
     approve = TransferDecide(id=request.id, approve=True).pack()
     assert buttons(asked) == [approve, TransferDecide(id=request.id, approve=False).pack()]
-    await chat.expect(to(RECEIVING, f"#{request.id}", "Sở Y tế"), since,
-                      "the requester was not told the request went out")
+    sent = await chat.expect(to(RECEIVING, f"#{request.id}", "Sở Y tế"), since,
+                             "the requester was not told the request went out")
+    assert asked.at - sent.at < PROMPTLY, f"the holding clerk was asked {asked.at - sent.at:.1f}s after the answer"
 
     # The holding clerk approves; the requester hears of it, and the dossier has changed hands.
     since = len(stub.calls)
     told = await chat.press(HOLDING, asked, approve, to(RECEIVING, f"#{request.id}", HOA_NAME, "Sở Tài chính"),
                             "the requester was not told of the approval")
     assert buttons(told) == []
-    await chat.expect(to(HOLDING, f"#{request.id}", "Sở Tài chính"), since, "the approver saw no confirmation")
+    done = await chat.expect(to(HOLDING, f"#{request.id}", "Sở Tài chính"), since, "the approver saw no confirmation")
+    assert told.at - done.at < PROMPTLY, f"the requester was told {told.at - done.at:.1f}s after the approver's answer"
     # the pressed button stops spinning: answered once the handler is done (a refusal would be that answer)
     assert await stub.wait_for("answerCallbackQuery", since=since, timeout=STEP_TIMEOUT) is not None
     [(request, holder)] = await stored(url)

@@ -245,3 +245,39 @@ async def test_a_reminder_for_a_revoked_account_or_a_moved_dossier_is_dropped(uo
         rows = (await repos.session.scalars(select(Outbox).order_by(Outbox.id))).all()
     assert [(r.chat_id, r.status) for r in rows] == [(801, "sent"), (802, "dropped"), (801, "dropped")]
     assert [chat for _t, chat, _text in bot.sent] == [801]
+
+
+# -- waking the senders -------------------------------------------------------------------------------------------
+async def test_a_commit_that_queued_rows_wakes_the_senders_and_a_rollback_does_not(any_database: Database,
+                                                                                  clock: FrozenClock) -> None:
+    """`Database.outbox_signal`: set once the transaction that added outbox rows has committed (a woken
+    sender finds them), never while it is open, never when it rolls back, nor for a write that added none."""
+    uow = UnitOfWork(any_database)
+    to = await reach(uow, clock, 501)
+    signal, other = any_database.outbox_signal(), any_database.outbox_signal()  # two senders, one each
+    found: list[int] = []
+
+    async def sender() -> None:  # as a sender's loop: woken, it looks for what to send
+        await signal.wait()
+        async with uow.read() as repos:
+            found.append(len((await repos.session.scalars(select(Outbox))).all()))
+
+    waiting = asyncio.create_task(sender())
+    with pytest.raises(RuntimeError):
+        async with uow.write() as repos:
+            assert await enqueue(repos, clock, [due(to[501])], CALENDAR) == 1
+            raise RuntimeError("the action fails after its notice was queued")
+    assert not signal.is_set() and not other.is_set()  # rolled back: the row is gone, nobody is woken
+    async with uow.write() as repos:
+        assert await enqueue(repos, clock, [due(to[501])], CALENDAR) == 1
+        await repos.flush()
+        assert not signal.is_set()  # not before the commit
+    assert signal.is_set() and other.is_set()
+    await asyncio.wait_for(waiting, 5)
+    assert found == [1]  # the woken sender sees the committed row
+
+    signal.clear()
+    async with uow.write() as repos:
+        assert await enqueue(repos, clock, [due(to[501])], CALENDAR) == 0  # already there: nothing new
+        await repos.settings.put("heartbeat", {"at": clock.now().isoformat()}, clock.now())
+    assert not signal.is_set()

@@ -20,7 +20,9 @@ from bot.i18n import create_i18n
 from bot.jobs import Jobs
 from bot.runtime import Runtime
 from bot.sender import OutboxSender
-from handlers.reminders import KIND_TITLES, MuteToggle, render
+from handlers.changes import Decide
+from handlers.reminders import KIND_TITLES, NOTICES, MuteToggle, render
+from handlers.transfers import TransferDecide
 from handlers.views import esc
 from services.changes.declarations import Declarations
 from services.changes.log import ChangeLog
@@ -30,7 +32,9 @@ from services.core.errors import InvalidInput
 from services.core.identity import load_actor
 from services.core.text import fold
 from services.custody.transfers import TransferService
+from services.platform.outbox import NOTICES as NOTICE_KINDS
 from services.platform.outbox import UNMUTABLE, Due
+from services.regime.change_kinds import KINDS
 from services.regime.profiles import DEFAULT_PROFILE
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
@@ -368,7 +372,7 @@ async def test_declarations_and_custody_requests_waiting_two_days(uow: UnitOfWor
     assert await waiting(at(2026, 7, 3, 8, 59)) == []  # 47 hours and 59 minutes
     assert await waiting(at(2026, 7, 3, 9, 1)) == [  # both wait on the holding unit's clerk, not on STC's
         ("declaration_pending", SYT_CLERK, str(declared.event_id), "Đặng Thị Hoà"),
-        ("transfer_pending", SYT_CLERK, str(asked.request.id), "Đặng Thị Hoà")]
+        ("transfer_pending", SYT_CLERK, str(asked.id), "Đặng Thị Hoà")]
 
     friday_night = at(2026, 7, 3, 22, 30)
     assert await ReminderService(uow, SYSTEM, friday_night).plan() > 0
@@ -425,6 +429,64 @@ async def test_plan_then_send_with_a_muted_kind(uow: UnitOfWork, clock: FrozenCl
     assert sorted(chat for _t, chat, _text in bot.sent[1:]) == [ADMIN, SYT_CLERK, STC_CLERK]
     summary = next(text for _t, chat, text in bot.sent if chat == ADMIN)
     assert "• Sở Nội vụ" in summary and "• Sở Tài chính" in summary
+
+
+# -- 9b. the notices of an action -------------------------------------------------------------------------------------
+
+def test_every_notice_has_its_text_and_title_and_none_is_muted() -> None:
+    assert set(NOTICES) == NOTICE_KINDS
+    assert NOTICE_KINDS <= UNMUTABLE and NOTICE_KINDS <= set(KIND_TITLES)
+
+
+def buttons_of(markup: object) -> list[str]:
+    return [b.callback_data for row in getattr(markup, "inline_keyboard", []) for b in row]
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_notices_read_as_the_messages_the_handlers_sent(locale: str) -> None:
+    """In the recipient's language, with the buttons that decide what they ask about."""
+    i18n = create_i18n()
+    t = i18n.translator(locale)
+    hoa, syt, stc = "Đặng Thị Hoà", "Sở Y tế", "Sở Tài chính"
+    with i18n.context(), i18n.use_locale(locale):
+        asked = render("transfer_requested", {"request": 7, "name": hoa, "holder": syt, "receiver": stc,
+                                              "letter": "56/CV-STC", "date": "2026-06-25", "signer": "Tài",
+                                              "dossier_id": 1, "unit_path": "/1/3/", "locale": locale})
+        approved = render("transfer_decided", {"request": 7, "name": hoa, "status": "approved", "unit": stc,
+                                               "reason": None})
+        rejected = render("transfer_decided", {"request": 7, "name": hoa, "status": "rejected", "unit": stc,
+                                               "reason": "Chưa có <quyết định>"})
+        withdrawn = render("transfer_decided", {"request": 7, "name": hoa, "status": "withdrawn", "unit": stc,
+                                                "reason": None})
+        declared = render("declaration_new", {
+            "event": 12, "name": hoa, "kind": "address", "dossier_id": 1, "unit_path": "/1/3/",
+            "answers": {"current_address": "9 Hùng Vương", "effective_on": "10/06/2026"},
+            "lines": [["Current address", "12 Trần Hưng Đạo", "9 Hùng Vương"]]})
+        entered = render("declaration_decided", {"event": 12, "kind": "address", "status": "applied", "reason": ""})
+        refused = render("declaration_decided", {"event": 12, "kind": "address", "status": "rejected",
+                                                 "reason": "Thiếu xác nhận"})
+    assert asked[0] == (t("{receiver} asks in writing for the dossier of <b>{name}</b>, which your unit holds:").format(
+        receiver=stc, name=hoa) + "\n" + t("#{number} <b>{name}</b>: {holder} → {receiver}, request {letter} of {date} "
+                                            "({signer})").format(number=7, name=hoa, holder=syt, receiver=stc,
+                                                                 letter="56/CV-STC", date="25/06/2026", signer="Tài"))
+    assert buttons_of(asked[1]) == [TransferDecide(id=7, approve=True).pack(), TransferDecide(id=7, approve=False).pack()]
+    assert approved == (t("Request #{number} approved: the dossier of <b>{name}</b> is now kept by {unit}.").format(
+        number=7, name=hoa, unit=stc), None)
+    assert rejected == (t("Request #{number} for the dossier of <b>{name}</b> was rejected: {reason}").format(
+        number=7, name=hoa, reason=esc("Chưa có <quyết định>")), None)
+    assert withdrawn == (t("Request #{number} for the dossier of <b>{name}</b> was withdrawn by {unit}.").format(
+        number=7, name=hoa, unit=stc), None)
+    title = t(KINDS["address"].title)
+    head, *details = declared[0].split("\n")
+    assert head == t("New declaration #{event} from <b>{name}</b>: {kind}. Review it:").format(
+        event=12, name=hoa, kind=title)
+    assert any("9 Hùng Vương" in line and "10/06/2026" not in line for line in details)  # what was declared
+    assert f"• {t('Current address')}: 12 Trần Hưng Đạo → <b>9 Hùng Vương</b>" in details  # what it changes
+    assert buttons_of(declared[1]) == [Decide(id=12, approve=True).pack(), Decide(id=12, approve=False).pack()]
+    assert entered == (t("Your declaration #{event} ({kind}) was approved and entered in your dossier.").format(
+        event=12, kind=title), None)
+    assert refused == (t("Your declaration #{event} ({kind}) was rejected: {reason}").format(
+        event=12, kind=title, reason="Thiếu xác nhận"), None)
 
 
 # -- 10. handlers ----------------------------------------------------------------------------------------------------
@@ -562,7 +624,7 @@ async def test_jobs_plan_escalates_a_forgotten_custody_request(runtime: Runtime)
     (row,) = await outbox(uow, "transfer_escalation")
     admin = await load_actor(uow, "telegram", ADMIN)
     assert (row.chat_id, row.account_id, row.object_id, row.payload["days"]) == (
-        ADMIN, admin.account_id, str(asked.request.id), 7)
+        ADMIN, admin.account_id, str(asked.id), 7)
     waiting = await outbox(uow, "transfer_pending")
     assert [r.chat_id for r in waiting] == [SYT_CLERK]
     upcoming = await MyReminders(uow, admin, clock).upcoming()

@@ -3,8 +3,9 @@ Approve / Reject (with a reason), the requester's Withdraw, the refusals, /cance
 /history, and the escalation job with a frozen clock.
 
 Two clerks of two units talk to the bot: 501 of SYT, which holds Đặng Thị Hoà's dossier, and 502 of STC,
-which asks for it. Notifications to the other side are read from every call the bot made
-(`harness.session.calls`), whichever chat they went to.
+which asks for it. What a step tells the other side is a notice in the outbox, written with the step: the
+tests read its row, then send the outbox as `hoso run` does (`harness.deliver`) and read the message from
+every call the bot made (`harness.session.calls`), whichever chat it went to.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from services.core.identity import load_actor
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
 from storage.models import ChangeEvent, DossierRecord, DossierVersion, TransferRequest
-from tests.conftest import BotHarness
+from tests.conftest import BotHarness, outbox_rows
 from tests.talk import Talk, buttons_of, tr
 from tests.test_accounts import PASSWORD, audit_actions, sign_in, tree
 from tests.test_lookup import add_people
@@ -101,20 +102,40 @@ async def fill_request(talk: Talk, dossier_id: int, query: str = "dang hoa") -> 
 
 
 async def ask_for_hoa(harness: BotHarness, people: dict[str, int], talk: Talk | None = None) -> TransferRequest:
-    """STC's clerk asks for her dossier, through the bot; the request as stored."""
+    """STC's clerk asks for her dossier, through the bot, and the holding clerk is sent the notice; the
+    request as stored."""
     talk = talk or Talk(harness, RECEIVING)
     await fill_request(talk, people[HOA])
     await talk.tap(FormConfirm(action="confirm"))
     made = await requests(harness)
     assert made, talk.text
+    await harness.deliver()
     return made[-1]
 
 
-def notice_to(talk: Talk, chat_id: int) -> Any:
-    """The one message the last exchange sent to another chat."""
-    sent = talk.sent(chat_id)
-    assert len(sent) == 1, (chat_id, [c.text for c in talk.calls if hasattr(c, "text")])
+async def delivered(harness: BotHarness, chat_id: int) -> list[Any]:
+    """The outbox sent as `hoso run` does: the messages that went to `chat_id`."""
+    return [c for c in await harness.deliver() if c.__api_method__ == "sendMessage" and int(c.chat_id) == chat_id]
+
+
+async def notice_to(harness: BotHarness, chat_id: int) -> Any:
+    """The one notice the outbox held for `chat_id`, sent."""
+    sent = await delivered(harness, chat_id)
+    assert len(sent) == 1, (chat_id, [c.text for c in sent])
     return sent[0]
+
+
+async def unit_path(harness: BotHarness, code: str) -> str:
+    async with harness.runtime.uow.read() as repos:
+        unit = await repos.units.by_code(code)
+    assert unit is not None
+    return unit.path
+
+
+async def account_of(harness: BotHarness, telegram_id: int) -> int:
+    account = (await load_actor(harness.runtime.uow, "telegram", telegram_id)).account_id
+    assert account is not None
+    return account
 
 
 # -- end to end ---------------------------------------------------------------------------------------------
@@ -153,7 +174,8 @@ async def test_two_clerks_hand_a_dossier_over(harness: BotHarness, people: dict[
                                                              ("confirm", "edit", "cancel")]
     assert await requests(harness) == []  # nothing is written before the confirmation
 
-    # 3. Confirmed: the request is stored, and the holding clerk is asked with Approve / Reject.
+    # 3. Confirmed: the request is stored, and the holding clerk is asked with Approve / Reject: a notice in the
+    # outbox, written with the request, to the clerk's Telegram chat (the one channel the account is bound on).
     before = len(harness.session.calls)
     done = await receiving.tap(FormConfirm(action="confirm"))
     [request] = await requests(harness)
@@ -161,6 +183,16 @@ async def test_two_clerks_hand_a_dossier_over(harness: BotHarness, people: dict[
     assert (request.status, request.request_number, request.request_date, request.signer) == (
         "pending", "56/CV-STC", dt.date(2026, 6, 25), LETTER["doc_issuer"])
     assert await receiving.state() is None
+    assert sent_to(harness, HOLDING, before) == []  # not by the handler: by the sender
+    [row] = await outbox_rows(harness.runtime.uow)
+    assert (row.kind, row.account_id, row.channel, row.address, row.status, row.object_id) == (
+        "transfer_requested", await account_of(harness, HOLDING), "telegram", str(HOLDING), "pending", str(request.id))
+    assert row.due_at == harness.runtime.clock.now()  # at once, not held to working hours
+    assert row.payload == {"request": request.id, "name": HOA_NAME, "holder": SYT_NAME, "receiver": STC_NAME,
+                           "letter": "56/CV-STC", "date": "2026-06-25", "signer": LETTER["doc_issuer"],
+                           "dossier_id": hoa, "unit_path": await unit_path(harness, "SYT"), "locale": None,
+                           "due_on": "2026-07-01"}
+    await harness.deliver()
     [asked] = sent_to(harness, HOLDING, before)
     for shown in (STC_NAME, HOA_NAME, f"#{request.id}", "56/CV-STC", "25/06/2026", esc(LETTER["doc_issuer"])):
         assert shown in asked.text
@@ -172,7 +204,14 @@ async def test_two_clerks_hand_a_dossier_over(harness: BotHarness, people: dict[
     # 4. The holding clerk approves from the notification; the requester is told.
     approved = await holding.tap(approve, stored(harness, asked))
     assert f"#{request.id}" in approved and HOA_NAME in approved and STC_NAME in approved
-    told = notice_to(holding, RECEIVING)
+    assert holding.sent(RECEIVING) == []
+    [row] = await outbox_rows(harness.runtime.uow, "transfer_decided")
+    assert (row.account_id, row.channel, row.address, row.object_id) == (
+        await account_of(harness, RECEIVING), "telegram", str(RECEIVING), str(request.id))
+    assert row.payload == {"request": request.id, "name": HOA_NAME, "status": "approved", "unit": STC_NAME,
+                           "reason": None, "locale": None, "due_on": "2026-07-01"}
+    told = await notice_to(harness, RECEIVING)
+    assert told.reply_markup is None
     assert f"#{request.id}" in told.text and HOA_NAME in told.text and STC_NAME in told.text
     assert await custodian(harness, hoa) == "STC"
     [request] = await requests(harness)
@@ -304,11 +343,11 @@ async def test_cancel_in_the_middle_writes_nothing(harness: BotHarness, people: 
     assert await requests(harness) == []
     async with harness.runtime.uow.read() as repos:
         assert (await repos.session.scalars(select(ChangeEvent))).all() == []
-    assert sent_to(harness, HOLDING) == []  # nobody was asked
+    assert await outbox_rows(harness.runtime.uow) == []  # nobody is asked
     # Cancel on the summary too.
     await fill_request(receiving, people[HOA])
     assert await receiving.tap(FormConfirm(action="cancel")) == tr(harness, "Cancelled. Nothing was saved.")
-    assert await requests(harness) == [] and sent_to(harness, HOLDING) == []
+    assert await requests(harness) == [] and await outbox_rows(harness.runtime.uow) == []
 
 
 async def test_a_manager_cannot_ask(harness: BotHarness, people: dict[str, int]) -> None:
@@ -338,7 +377,8 @@ async def test_a_second_request_for_the_same_dossier_names_the_first(harness: Bo
                                   "decision.", number=first.id, unit=STC_NAME)
     assert [r.id for r in await requests(harness)] == [first.id]
     assert await other.state() is None
-    assert sent_to(harness, HOLDING, before) == []  # the holding unit is not asked twice
+    assert [r.object_id for r in await outbox_rows(harness.runtime.uow, "transfer_requested")] == [str(first.id)]
+    assert await harness.deliver() == [] and sent_to(harness, HOLDING, before) == []  # not asked twice
 
 
 async def test_a_clerk_cannot_ask_for_a_dossier_their_unit_holds(harness: BotHarness, people: dict[str, int]) -> None:
@@ -360,17 +400,20 @@ async def test_reject_asks_for_a_reason_and_tells_the_requester(harness: BotHarn
     [asked] = sent_to(harness, HOLDING)
     holding = Talk(harness, HOLDING)
     question = await holding.tap(TransferDecide(id=request.id, approve=False), stored(harness, asked))
-    assert f"#{request.id}" in question and holding.sent(RECEIVING) == []
+    assert f"#{request.id}" in question
 
     assert await holding.say("   ") == tr(harness, "A rejection needs a reason.")
     assert await holding.say("x" * 501) == tr(harness, "Too long: at most {limit} characters.", limit=500)
     assert (await requests(harness))[0].status == "pending"
-    assert holding.sent(RECEIVING) == []
+    assert await outbox_rows(harness.runtime.uow, "transfer_decided") == []
 
     before = len(harness.session.calls)
     answer = await holding.say(f"  {REASON}  ")
     assert f"#{request.id}" in answer and REASON in answer
-    told = notice_to(holding, RECEIVING)
+    [row] = await outbox_rows(harness.runtime.uow, "transfer_decided")
+    assert (row.account_id, row.address, row.payload["status"], row.payload["reason"]) == (
+        await account_of(harness, RECEIVING), str(RECEIVING), "rejected", REASON)
+    told = await notice_to(harness, RECEIVING)
     assert f"#{request.id}" in told.text and HOA_NAME in told.text and REASON in told.text
     assert len(sent_to(harness, RECEIVING, before)) == 1
     assert await holding.state() is None
@@ -400,7 +443,7 @@ async def test_the_reason_prompt_ends_on_a_decided_request_and_survives_a_passwo
     refused = await holding.say(REASON)
     assert refused == tr(harness, "Request #{number} was already withdrawn.", number=first.id)
     assert await holding.state() is None
-    assert holding.sent(RECEIVING) == []
+    assert await delivered(harness, RECEIVING) == []  # the withdrawal went to the holding clerk, nothing back
 
     # An hour on the phone: the reason waits for the password, then is asked for again.
     second = await ask_for_hoa(harness, people)
@@ -410,7 +453,7 @@ async def test_the_reason_prompt_ends_on_a_decided_request_and_survives_a_passwo
     await holding.say(PASSWORD)
     assert await holding.state() == "TransferStates:reject_reason"
     answer = await holding.say(REASON)
-    assert f"#{second.id}" in answer and REASON in notice_to(holding, RECEIVING).text
+    assert f"#{second.id}" in answer and REASON in (await notice_to(harness, RECEIVING)).text
     assert [r.status for r in await requests(harness)] == ["withdrawn", "rejected"]
 
 
@@ -446,7 +489,10 @@ async def test_the_requester_withdraws(harness: BotHarness, people: dict[str, in
 
     done = await receiving.tap(withdraw)
     assert f"#{request.id}" in done and HOA_NAME in done
-    told = notice_to(receiving, HOLDING)
+    [row] = await outbox_rows(harness.runtime.uow, "transfer_decided")
+    assert (row.account_id, row.address, row.payload["status"]) == (
+        await account_of(harness, HOLDING), str(HOLDING), "withdrawn")
+    told = await notice_to(harness, HOLDING)
     assert f"#{request.id}" in told.text and HOA_NAME in told.text and STC_NAME in told.text
     assert told.reply_markup is None
     [request] = await requests(harness)
@@ -555,7 +601,7 @@ async def test_a_request_left_pending_is_escalated_once(harness: BotHarness, peo
     assert admin.alerts() == [tr(harness, "For your security, please send your password again to continue.")]
     await admin.say(PASSWORD)
     await admin.tap(approve, listing)
-    assert f"#{request.id}" in notice_to(admin, RECEIVING).text
+    assert f"#{request.id}" in (await notice_to(harness, RECEIVING)).text
     assert await custodian(harness, people[HOA]) == "STC"
 
 
@@ -608,3 +654,44 @@ async def test_the_background_loop_outlives_a_failed_pass(harness: BotHarness, p
     assert "background pass failed" in caplog.text
     # escalated by the second pass, and only once
     assert [int(c.chat_id) for c in naming(harness, request, before) if int(c.chat_id) == ADMIN] == [ADMIN]
+
+
+async def test_the_background_loop_sends_a_notice_as_soon_as_it_is_committed(harness: BotHarness,
+                                                                              people: dict[str, int]) -> None:
+    """The loop of `hoso run` here passes once an hour: the request's notice still goes out at once, the
+    commit that queued it waking the sender."""
+    jobs = Jobs(harness.runtime, send_every=3600)
+    await jobs.run_once(harness.bot)  # today's reminders planned and sent: the loop's own passes only send
+    real, passes, idle = jobs.run_once, [], asyncio.Event()
+
+    async def counted(*args: Any, **kwargs: Any) -> int:
+        sent = await real(*args, **kwargs)
+        passes.append(sent)
+        idle.set()
+        return sent
+
+    asked = asyncio.Event()
+
+    def observe(method: Any, _result: Any) -> None:
+        if method.__api_method__ == "sendMessage" and int(method.chat_id) == HOLDING and "56/CV-STC" in method.text:
+            asked.set()
+
+    jobs.run_once = counted  # type: ignore[method-assign]
+    harness.session.on_call = observe
+    await jobs.start(harness.bot)
+    try:
+        async with asyncio.timeout(5):
+            await idle.wait()  # the first pass is over: the next is an hour away, unless woken
+        receiving = Talk(harness, RECEIVING)
+        await fill_request(receiving, people[HOA])
+        await receiving.tap(FormConfirm(action="confirm"))
+        async with asyncio.timeout(5):
+            await asked.wait()
+    finally:
+        await jobs.stop()
+    [request] = await requests(harness)
+    [notice] = [c for c in sent_to(harness, HOLDING) if f"#{request.id}" in c.text]
+    assert buttons_of(notice.reply_markup) == [TransferDecide(id=request.id, approve=True).pack(),
+                                               TransferDecide(id=request.id, approve=False).pack()]
+    assert [r.status for r in await outbox_rows(harness.runtime.uow, "transfer_requested")] == ["sent"]
+    assert passes[0] == 0  # the first pass found nothing to send: the one the commit woke sent it

@@ -22,6 +22,7 @@ from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
 from storage.models import ChangeEvent, Dossier, DossierVersion, Outbox, TransferRequest
+from tests.conftest import outbox_rows
 from tests.test_accounts import SYSTEM, audit_actions, sign_in, tree
 from tests.test_lookup import add_people
 
@@ -73,13 +74,23 @@ async def test_request_and_approval_move_custody_and_access(uow: UnitOfWork, clo
     with pytest.raises(PermissionDenied):  # the receiving clerk reads it (working unit) but cannot write it
         await ChangeLog(uow, receiving, clock).target(hoa)
     asked = await transfers(uow, receiving, clock).request(hoa, LETTER)
-    assert asked.request.status == "pending" and [r.telegram_user_id for r in asked.notify] == [501]
-    assert [v.id for v in await transfers(uow, holding, clock).pending()] == [asked.request.id]
+    assert asked.status == "pending"
+    # The holding unit's clerk is asked to decide it: a notice written with the request, due at once.
+    [notice] = await outbox_rows(uow)
+    assert (notice.kind, notice.account_id, notice.channel, notice.address, notice.object_type, notice.object_id,
+            notice.due_at) == ("transfer_requested", holding.account_id, "telegram", "501", "transfer", str(asked.id),
+                               clock.now())
+    assert (notice.payload["holder"], notice.payload["receiver"], notice.payload["letter"], notice.payload["date"],
+            notice.payload["dossier_id"]) == ("Sở Y tế", "Sở Tài chính", "56/CV-STC", "2026-06-25", hoa)
+    assert [v.id for v in await transfers(uow, holding, clock).pending()] == [asked.id]
     assert (await transfers(uow, holding, clock).pending())[0].incoming
     assert (await transfers(uow, receiving, clock).pending())[0].outgoing
 
-    approved = await transfers(uow, holding, clock).approve(asked.request.id)
-    assert approved.request.status == "approved" and [r.telegram_user_id for r in approved.notify] == [502]
+    approved = await transfers(uow, holding, clock).approve(asked.id)
+    assert approved.status == "approved"
+    [told] = await outbox_rows(uow, "transfer_decided")  # the requester is told
+    assert (told.account_id, told.address, told.object_id, told.payload["status"], told.payload["unit"]) == (
+        receiving.account_id, "502", str(asked.id), "approved", "Sở Tài chính")
     assert await custodian(uow, hoa) == "STC"
     assert (await DossierService(uow, receiving, clock).card(hoa)).custodian_unit == "Sở Tài chính"
     with pytest.raises(PermissionDenied):  # the old unit loses read access: it is not the working unit
@@ -100,7 +111,7 @@ async def test_the_old_unit_keeps_reading_while_it_is_the_working_unit(
 ) -> None:
     holding, receiving = clerks
     asked = await transfers(uow, receiving, clock).request(people[HOA], LETTER)
-    await transfers(uow, holding, clock).approve(asked.request.id)
+    await transfers(uow, holding, clock).approve(asked.id)
     card = await DossierService(uow, holding, clock).card(people[HOA])  # SYT is still where she works
     assert card.working_unit == "Sở Y tế"
     with pytest.raises(PermissionDenied):  # but it no longer writes
@@ -113,20 +124,24 @@ async def test_reject_needs_a_reason_and_withdraw_ends_a_request(uow: UnitOfWork
     holding, receiving = clerks
     first = await transfers(uow, receiving, clock).request(people[HOA], LETTER)
     with pytest.raises(InvalidInput) as no_reason:
-        await transfers(uow, holding, clock).reject(first.request.id, " ")
+        await transfers(uow, holding, clock).reject(first.id, " ")
     assert no_reason.value.field == "reason"
-    rejected = await transfers(uow, holding, clock).reject(first.request.id, "Chưa có quyết định điều động")
-    assert (rejected.request.status, rejected.request.reason) == ("rejected", "Chưa có quyết định điều động")
-    assert [r.telegram_user_id for r in rejected.notify] == [502]
+    rejected = await transfers(uow, holding, clock).reject(first.id, "Chưa có quyết định điều động")
+    assert (rejected.status, rejected.reason) == ("rejected", "Chưa có quyết định điều động")
+    [told] = await outbox_rows(uow, "transfer_decided")
+    assert (told.address, told.payload["status"], told.payload["reason"]) == (
+        "502", "rejected", "Chưa có quyết định điều động")
     assert await custodian(uow, people[HOA]) == "SYT"
 
     second = await transfers(uow, receiving, clock).request(people[HOA], LETTER)  # a rejected one is not pending
     with pytest.raises(PermissionDenied):  # the holding side cannot withdraw the receiving side's request
-        await transfers(uow, holding, clock).withdraw(second.request.id)
-    withdrawn = await transfers(uow, receiving, clock).withdraw(second.request.id)
-    assert withdrawn.request.status == "withdrawn" and await transfers(uow, holding, clock).pending() == []
+        await transfers(uow, holding, clock).withdraw(second.id)
+    withdrawn = await transfers(uow, receiving, clock).withdraw(second.id)
+    assert withdrawn.status == "withdrawn" and await transfers(uow, holding, clock).pending() == []
+    told = (await outbox_rows(uow, "transfer_decided"))[-1]  # the holding unit's clerk is told
+    assert (told.address, told.object_id, told.payload["status"]) == ("501", str(second.id), "withdrawn")
     with pytest.raises(InvalidInput):
-        await transfers(uow, holding, clock).approve(second.request.id)  # too late: it was withdrawn
+        await transfers(uow, holding, clock).approve(second.id)  # too late: it was withdrawn
 
 
 async def test_rules_one_pending_request_no_self_request_no_manager(uow: UnitOfWork, clock: FrozenClock,
@@ -137,7 +152,7 @@ async def test_rules_one_pending_request_no_self_request_no_manager(uow: UnitOfW
     other_clerk = await sign_in(uow, clock, "binh.stc", "STC", "clerk", 503)
     with pytest.raises(InvalidInput) as second:
         await transfers(uow, other_clerk, clock).request(people[HOA], LETTER)
-    assert second.value.params["number"] == first.request.id  # a pointer to the first request
+    assert second.value.params["number"] == first.id  # a pointer to the first request
     with pytest.raises(InvalidInput) as own:
         await transfers(uow, holding, clock).request(people["092185000444"], {**LETTER, "receiving_unit": "SYT"})
     assert own.value.field == "dossier"
@@ -150,7 +165,7 @@ async def test_rules_one_pending_request_no_self_request_no_manager(uow: UnitOfW
     with pytest.raises(PermissionDenied):
         await transfers(uow, manager, clock).candidates("tran duc anh")
     with pytest.raises(PermissionDenied):  # only the holding unit (or the admin) approves
-        await transfers(uow, receiving, clock).approve(first.request.id)
+        await transfers(uow, receiving, clock).approve(first.id)
 
 
 async def test_escalation_after_the_profiles_limit(uow: UnitOfWork, clock: FrozenClock, clerks: tuple[Actor, Actor],
@@ -162,17 +177,17 @@ async def test_escalation_after_the_profiles_limit(uow: UnitOfWork, clock: Froze
     assert await transfers(uow, SYSTEM, clock).escalate_overdue() == []
     clock.advance(dt.timedelta(hours=2))  # now more than 7 days
     escalated = await transfers(uow, SYSTEM, clock).escalate_overdue()
-    assert [v.id for v in escalated] == [asked.request.id]
+    assert [v.id for v in escalated] == [asked.id]
     async with uow.read() as repos:  # the admin's notice is in the outbox, written with the mark
         notices = (await repos.session.scalars(select(Outbox).where(Outbox.kind == "transfer_escalation"))).all()
-    assert [(n.chat_id, n.object_id, n.payload["letter"]) for n in notices] == [(509, str(asked.request.id), "56/CV-STC")]
+    assert [(n.chat_id, n.object_id, n.payload["letter"]) for n in notices] == [(509, str(asked.id), "56/CV-STC")]
     assert await transfers(uow, SYSTEM, clock).escalate_overdue() == []  # once only
     admin = await load_actor(uow, "telegram", 509)
     async with uow.write() as repos:  # the admin signs in again after the week (a fresh session)
         (await repos.accounts.get(admin.account_id)).last_active_at = clock.now()
     assert (await transfers(uow, admin, clock).pending())[0].escalated
-    approved = await transfers(uow, admin, clock).approve(asked.request.id)  # the admin can decide it
-    assert approved.request.status == "approved"
+    approved = await transfers(uow, admin, clock).approve(asked.id)  # the admin can decide it
+    assert approved.status == "approved"
 
 
 async def test_two_approvals_racing_apply_once(any_database: Database, clock: FrozenClock) -> None:
@@ -183,11 +198,11 @@ async def test_two_approvals_racing_apply_once(any_database: Database, clock: Fr
     receiving = await sign_in(uow, clock, "yen.stc", "STC", "clerk", 502)
     asked = await transfers(uow, receiving, clock).request(people[HOA], LETTER)
     outcomes = await asyncio.gather(
-        transfers(uow, first_approver, clock).approve(asked.request.id),
-        transfers(uow, second_approver, clock).approve(asked.request.id),
+        transfers(uow, first_approver, clock).approve(asked.id),
+        transfers(uow, second_approver, clock).approve(asked.id),
         return_exceptions=True,
     )
-    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["InvalidInput", "TransferResult"]
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["InvalidInput", "TransferView"]
     async with uow.read() as repos:
         applied = (await repos.session.scalars(select(ChangeEvent).where(
             ChangeEvent.kind == "custody", ChangeEvent.status == "applied"))).all()
@@ -199,13 +214,16 @@ async def test_two_approvals_racing_apply_once(any_database: Database, clock: Fr
 async def test_two_requests_racing_leave_one_pending(any_database: Database, clock: FrozenClock) -> None:
     uow = UnitOfWork(any_database)
     people = await province(uow, clock)
+    await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)  # the holding clerk, asked to decide
     one = await sign_in(uow, clock, "yen.stc", "STC", "clerk", 502)
     two = await sign_in(uow, clock, "binh.stc", "STC", "clerk", 503)
     outcomes = await asyncio.gather(transfers(uow, one, clock).request(people[HOA], LETTER),
                                     transfers(uow, two, clock).request(people[HOA], LETTER), return_exceptions=True)
-    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["InvalidInput", "TransferResult"]
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["InvalidInput", "TransferView"]
     async with uow.read() as repos:
-        assert len((await repos.session.scalars(select(TransferRequest))).all()) == 1
+        [request] = (await repos.session.scalars(select(TransferRequest))).all()
+    # the holding clerk is asked once: the refused request's notice went with its transaction
+    assert [n.object_id for n in await outbox_rows(uow, "transfer_requested")] == [str(request.id)]
 
 
 async def test_a_unit_merge_moves_custody_with_one_event_per_dossier(uow: UnitOfWork, clock: FrozenClock,
@@ -229,6 +247,6 @@ async def test_a_merge_carries_pending_requests_over(uow: UnitOfWork, clock: Fro
     await UnitMerge(uow, SYSTEM, clock).merge("SYT", "SNV")
     snv_clerk = await sign_in(uow, clock, "mai.snv", "SNV", "clerk", 506)
     [pending] = await transfers(uow, snv_clerk, clock).pending()
-    assert (pending.id, pending.holding_unit, pending.incoming) == (asked.request.id, "Sở Nội vụ", True)
-    approved = await transfers(uow, snv_clerk, clock).approve(asked.request.id)
-    assert approved.request.status == "approved" and await custodian(uow, people[HOA]) == "STC"
+    assert (pending.id, pending.holding_unit, pending.incoming) == (asked.id, "Sở Nội vụ", True)
+    approved = await transfers(uow, snv_clerk, clock).approve(asked.id)
+    assert approved.status == "approved" and await custodian(uow, people[HOA]) == "STC"

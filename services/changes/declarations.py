@@ -1,6 +1,7 @@
 """The person's own declarations (/declare, /pending): an employee declares a personal change about their
 own dossier; it waits until a clerk of the custodian unit approves it (the change applies then) or
-rejects it with a reason. Each side is told of the other's step.
+rejects it with a reason. Each side is told of the other's step: a notice in the outbox, written in the
+same transaction as the step (services.platform.outbox `notify`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from services.changes.recording import (
     PENDING,
     REJECTED,
     Logged,
-    Recipient,
     Recorder,
     Target,
     Uploads,
@@ -28,6 +28,7 @@ from services.core.i18n import N_
 from services.core.policy import Action, allows, scope_of
 from services.dossiers.masking import mask_for
 from services.platform.audit import record
+from services.platform.outbox import notify
 from services.platform.sessions import sensitive
 from services.regime.change_kinds import KINDS
 
@@ -58,8 +59,8 @@ class Declarations(Recorder):
         return target_of(dossier, custodian)
 
     async def declare(self, kind_name: str, answers: dict[str, str], uploads: Uploads = ()) -> Logged:
-        """An employee declares a personal change: pending until a clerk of the custodian unit decides.
-        The clerks to tell come back with the result."""
+        """An employee declares a personal change: pending until a clerk of the custodian unit decides. The
+        clerks who may decide it are sent what was declared, with Approve / Reject."""
         kind = kind_named(kind_name)
         if not kind.declarable or not allows(self.actor, Action.DECLARE):  # a write: not for a read-only account
             raise PermissionDenied()
@@ -73,13 +74,18 @@ class Declarations(Recorder):
             await self.attach_files(repos, event, stored, uploads)
             await record(repos, self.clock, self.actor, f"declaration.{kind.name}", "dossier", dossier.id,
                          event=event.id)
-            clerks = await repos.changes.clerks_for(custodian.path)
-        return Logged(event.id, dossier.id, dossier.full_name, kind.name, PENDING, None, None, tuple(plan.lines),
-                      tuple(Recipient(*clerk) for clerk in clerks))
+            await notify(repos, self.clock, "declaration_new", await repos.changes.clerks_reached(custodian.path),
+                         "change", str(event.id), {
+                             "event": event.id, "name": dossier.full_name, "kind": kind.name,
+                             "answers": {key: value for key, value in answers.items() if value},
+                             "lines": [[line.label, line.old, line.new] for line in plan.lines],
+                             # dropped unsent if the dossier changes hands meanwhile
+                             "dossier_id": dossier.id, "unit_path": custodian.path})
+        return Logged(event.id, dossier.id, dossier.full_name, kind.name, PENDING, None, None, tuple(plan.lines))
 
     async def decide(self, event_id: int, approve: bool, reason: str = "") -> Logged:
         """A clerk of the custodian unit approves (the change applies now) or rejects (with a reason) a
-        declaration. The person to tell comes back with the result."""
+        declaration. The person is sent the decision."""
         reason = " ".join(reason.split())
         if not approve and not reason:
             raise InvalidInput("reason", N_("A rejection needs a reason."))
@@ -106,9 +112,10 @@ class Declarations(Recorder):
                 event.status = REJECTED
             await record(repos, self.clock, self.actor, f"declaration.{event.status}", "dossier", dossier.id,
                          event=event.id, reason=reason or None)
-            person = await repos.changes.employee_of(dossier.personal_id)
-        return Logged(event.id, dossier.id, dossier.full_name, kind.name, event.status, None, None, lines,
-                      (Recipient(*person),) if person else ())
+            person = await repos.changes.employee_reached(dossier.personal_id)
+            await notify(repos, self.clock, "declaration_decided", [person] if person else [], "change", str(event.id),
+                         {"event": event.id, "kind": kind.name, "status": event.status, "reason": reason})
+        return Logged(event.id, dossier.id, dossier.full_name, kind.name, event.status, None, None, lines)
 
     async def pending(self) -> list[PendingItem]:
         """Declarations waiting for this clerk; those about data the role may not see are left out."""

@@ -49,12 +49,6 @@ class Preview:
 
 
 @dataclass(frozen=True, slots=True)
-class Recipient:
-    telegram_user_id: int  # the chat the notice goes to: the account's live telegram identity
-    locale: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Logged:
     event_id: int
     dossier_id: int
@@ -64,7 +58,6 @@ class Logged:
     deadline: dt.date | None
     on_time: bool | None
     lines: tuple[Line, ...]
-    notify: tuple[Recipient, ...] = ()
 
 
 def target_of(dossier: Dossier, custodian: OrgUnit) -> Target:

@@ -6,18 +6,23 @@ letter). Approval moves the custodian in one transaction with the event, a versi
 old unit then loses write access, and read access unless it is still the working unit. At most one
 request per dossier is pending, which the database enforces too, so two clerks racing cannot both ask,
 and two approvers racing cannot both apply: the second finds the request decided.
+
+Each step tells the other side through the outbox, in the step's own transaction (services.platform.outbox
+`notify`): a request asks the holding unit's clerks to decide it; its approval or rejection is told to the
+clerk who asked, its withdrawal to the holding unit's clerks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
 from services.changes import checks
 from services.changes.planners import Line, Plan
-from services.changes.recording import APPLIED, PENDING, REJECTED, Recipient, Recorder
+from services.changes.recording import APPLIED, PENDING, REJECTED, Recorder
 from services.core.actor import Actor, Role
 from services.core.clock import Clock, local_today
 from services.core.errors import InvalidInput, PermissionDenied
@@ -26,7 +31,7 @@ from services.core.policy import EVERYWHERE, Action, allows, can, scope_of
 from services.dossiers.lookup import PAGE_SIZE, parse_query
 from services.platform.attachments import FileStore, Upload
 from services.platform.audit import record
-from services.platform.outbox import Due, enqueue
+from services.platform.outbox import Due, enqueue, notify
 from services.platform.sessions import sensitive
 from services.platform.units import unit_by_code
 from services.regime.calendar import working_calendar
@@ -80,12 +85,6 @@ class TransferView:
     outgoing: bool  # the actor may withdraw it (requesting side)
 
 
-@dataclass(frozen=True, slots=True)
-class TransferResult:
-    request: TransferView
-    notify: tuple[Recipient, ...] = ()
-
-
 class TransferService:
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock, files: FileStore | None = None) -> None:
         self.uow, self.actor, self.clock = uow, actor, clock
@@ -122,7 +121,7 @@ class TransferService:
 
     # -- asking -------------------------------------------------------------------------------------------
     async def request(self, dossier_id: int, answers: dict[str, str],
-                      uploads: list[Upload] | tuple[Upload, ...] = ()) -> TransferResult:
+                      uploads: list[Upload] | tuple[Upload, ...] = ()) -> TransferView:
         if not allows(self.actor, Action.REQUEST_TRANSFER):  # refused before any answer is judged
             raise PermissionDenied()
         checked = {p.key: await self.check(p.key, answers.get(p.key, "")) for p in CUSTODY.prompts}
@@ -137,7 +136,7 @@ class TransferService:
         return result
 
     async def _request(self, repos: Repositories, dossier_id: int, answers: dict[str, str], stored: list,
-                       uploads: list[Upload] | tuple[Upload, ...]) -> TransferResult:
+                       uploads: list[Upload] | tuple[Upload, ...]) -> TransferView:
         found = await repos.dossiers.with_units(dossier_id)
         if found is None:
             raise PermissionDenied()
@@ -160,9 +159,14 @@ class TransferService:
         await self.recorder.attach_files(repos, event, stored, uploads)
         await record(repos, self.clock, self.actor, "transfer.request", "dossier", dossier.id, request=request.id,
                      holding=holding.code, receiving=receiving.code, letter=answers["doc_number"])
-        clerks = await repos.changes.clerks_for(holding.path)
-        view = self._view((request, dossier, receiving, holding))
-        return TransferResult(view, tuple(Recipient(*clerk) for clerk in clerks))
+        await notify(repos, self.clock, "transfer_requested", await repos.changes.clerks_reached(holding.path),
+                     "transfer", str(request.id), {
+                         "request": request.id, "name": dossier.full_name, "holder": holding.name,
+                         "receiver": receiving.name, "letter": request.request_number,
+                         "date": request.request_date.isoformat(), "signer": request.signer,
+                         # dropped unsent if the dossier changes hands meanwhile
+                         "dossier_id": dossier.id, "unit_path": holding.path})
+        return self._view((request, dossier, receiving, holding))
 
     async def _refuse_second(self, repos: Repositories, dossier_id: int) -> None:
         first = await repos.transfers.pending_for(dossier_id)
@@ -173,7 +177,7 @@ class TransferService:
                                number=first.id, unit=requesting.name if requesting else "?")
 
     # -- deciding -----------------------------------------------------------------------------------------
-    async def approve(self, request_id: int) -> TransferResult:
+    async def approve(self, request_id: int) -> TransferView:
         async with sensitive(self.uow, self.actor, self.clock, Action.APPROVE_TRANSFER) as repos:
             request, dossier, requesting, holding, event = await self._pending(repos, request_id, holding_side=True)
             now = self.clock.now()
@@ -186,10 +190,10 @@ class TransferService:
             await self.move_custody(repos, dossier, requesting, event)
             await record(repos, self.clock, self.actor, "transfer.approve", "dossier", dossier.id,
                          request=request.id, from_unit=holding.code, to_unit=requesting.code)
-            return TransferResult(self._view((request, dossier, requesting, holding)),
-                                  await self._requester(repos, request))
+            await self._tell(repos, request, dossier, requesting, await self._requester(repos, request))
+            return self._view((request, dossier, requesting, holding))
 
-    async def reject(self, request_id: int, reason: str) -> TransferResult:
+    async def reject(self, request_id: int, reason: str) -> TransferView:
         reason = " ".join(reason.split())
         if not reason:
             raise InvalidInput("reason", N_("A rejection needs a reason."))
@@ -202,18 +206,17 @@ class TransferService:
             event.decided_by, event.decided_at = self.actor.account_id, self.clock.now()
             await record(repos, self.clock, self.actor, "transfer.reject", "dossier", dossier.id, request=request.id,
                          reason=reason)
-            return TransferResult(self._view((request, dossier, requesting, holding)),
-                                  await self._requester(repos, request))
+            await self._tell(repos, request, dossier, requesting, await self._requester(repos, request))
+            return self._view((request, dossier, requesting, holding))
 
-    async def withdraw(self, request_id: int) -> TransferResult:
+    async def withdraw(self, request_id: int) -> TransferView:
         async with sensitive(self.uow, self.actor, self.clock, Action.REQUEST_TRANSFER) as repos:
             request, dossier, requesting, holding, event = await self._pending(repos, request_id, holding_side=False)
             request.status, request.decided_by, request.decided_at = WITHDRAWN, self.actor.account_id, self.clock.now()
             event.status = WITHDRAWN
             await record(repos, self.clock, self.actor, "transfer.withdraw", "dossier", dossier.id, request=request.id)
-            clerks = await repos.changes.clerks_for(holding.path)
-            return TransferResult(self._view((request, dossier, requesting, holding)),
-                                  tuple(Recipient(*clerk) for clerk in clerks))
+            await self._tell(repos, request, dossier, requesting, await repos.changes.clerks_reached(holding.path))
+            return self._view((request, dossier, requesting, holding))
 
     async def _pending(self, repos: Repositories, request_id: int, holding_side: bool
                        ) -> tuple[TransferRequest, Dossier, OrgUnit, OrgUnit, ChangeEvent]:
@@ -259,9 +262,17 @@ class TransferService:
                                       "doc_number": event.doc_number}})
         await self.recorder.apply_plan(repos, dossier, plan, event)
 
-    async def _requester(self, repos: Repositories, request: TransferRequest) -> tuple[Recipient, ...]:
-        chat = await repos.transfers.account_chat(request.requested_by)
-        return (Recipient(*chat),) if chat else ()
+    @staticmethod
+    async def _requester(repos: Repositories, request: TransferRequest) -> list[tuple[int, str | None]]:
+        found = await repos.transfers.account_reached(request.requested_by)
+        return [found] if found else []
+
+    async def _tell(self, repos: Repositories, request: TransferRequest, dossier: Dossier, requesting: OrgUnit,
+                    recipients: Sequence[tuple[int, str | None]]) -> None:
+        """What became of the request (approved, rejected or withdrawn), to the other side."""
+        await notify(repos, self.clock, "transfer_decided", recipients, "transfer", str(request.id), {
+            "request": request.id, "name": dossier.full_name, "status": request.status, "unit": requesting.name,
+            "reason": request.reason})
 
     # -- listing and escalation ---------------------------------------------------------------------------
     async def pending(self) -> list[TransferView]:

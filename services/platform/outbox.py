@@ -6,26 +6,37 @@ channel, address), so computing them again inserts nothing new. Each channel's s
 rows. A reminder never goes out in the quiet hours (21:00–07:00, local time) or on a day off: it waits for
 the next working morning, unless the day it is about is the last one, when it goes that morning whatever
 the day.
+
+A notice is different: what one user's action tells others (a declaration to review, a custody request to
+decide, and what became of either). It is queued in the action's own transaction, so that it exists if and
+only if the action does, and it is due at once, whatever the hour or the day: it answers something a person
+has just done, and used to leave with the bot's answer to them; holding it to the next working morning would
+keep the one who acted, or those who must act next, waiting for nothing. The quiet hours are for what the
+system plans, not for what people do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.core.actor import Channel
-from services.core.clock import Clock
+from services.core.clock import Clock, local_today
 from services.regime.deadlines import WorkingCalendar
 from storage import Repositories
 
 TELEGRAM = Channel.TELEGRAM
 
 QUIET_FROM, QUIET_UNTIL = dt.time(21, 0), dt.time(7, 0)
+# Notices (see above): their idempotency key is the event or request they are about.
+NOTICES = frozenset({"declaration_new", "declaration_decided", "transfer_requested", "transfer_decided"})
 # Kinds nobody may mute: the personnel office's escalations and what it sends a unit or a user in person
-# (the findings of its inspection, the answer to their feedback).
+# (the findings of its inspection, the answer to their feedback), and the notices: a request for a decision
+# muted would never be seen, and the answer to one's own request is no reminder.
 UNMUTABLE = frozenset({"transfer_escalation", "report_overdue_summary", "incident", "outage", "inspection_findings",
-                       "feedback_answer"})
+                       "feedback_answer"}) | NOTICES
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +107,7 @@ async def enqueue(repos: Repositories, clock: Clock, items: list[Due], calendar:
                   wanted: dt.datetime | None = None, immediate: bool = False) -> int:
     """Insert the reminders not yet in the outbox, one row per live identity of the account (an account
     bound nowhere gets none); a muted kind is recorded as muted, not sent. The number inserted. `immediate`
-    (an incident notice) ignores the quiet hours and days off.
+    (an incident notice, a notice answering an action: `notify`) ignores the quiet hours and days off.
 
     Rows go to every channel, whether or not it has a sender yet: a row of a channel without one (the web
     chat, Zalo) stays pending until that channel's sender claims it."""
@@ -114,3 +125,15 @@ async def enqueue(repos: Repositories, clock: Clock, items: list[Due], calendar:
             "status": "muted" if muted else "pending", "attempts": 0, "created_at": now,
         })
     return await repos.outbox.add_many(rows)
+
+
+async def notify(repos: Repositories, clock: Clock, kind: str, recipients: Sequence[tuple[int, str | None]],
+                 object_type: str, object_id: str, payload: dict[str, Any]) -> int:
+    """A notice (one of `NOTICES`) about one event or request, to each (account, locale) of `recipients` on
+    every channel the account is reached on, in the caller's transaction and due now. The number of rows."""
+    if kind not in NOTICES:  # a reminder waits for working hours: `enqueue`
+        raise ValueError(f"not a notice: {kind}")
+    items = [Due(kind, account, object_type, object_id, local_today(clock), {**payload, "locale": locale})
+             for account, locale in recipients]
+    # Due at once: the calendar is not consulted.
+    return await enqueue(repos, clock, items, WorkingCalendar(), immediate=True)
