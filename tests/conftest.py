@@ -177,6 +177,7 @@ BINDING = {"channel": "telegram"}
 
 class RecordingWebSession(WebBotSession):
     keep_calls = True
+    reachable = None  # the web outbox delivers as if every page were open
 
 
 class BotHarness:
@@ -219,11 +220,12 @@ class BotHarness:
         return self.session.calls[before:]
 
     async def deliver(self) -> list[Any]:
-        """Send what the outbox holds for Telegram now, as the sender of `hoso run` does (unpaced here): the
-        calls it made. What an action tells others (a notice) reaches them only this way."""
+        """Send what the outbox holds for the harness's channel now, as the sender of `hoso run` does (unpaced
+        here; on the web, as if every page were open): the calls it made. What an action tells others (a
+        notice) reaches them only this way."""
         before = len(self.session.calls)
         await OutboxSender(self.runtime.uow, self.runtime.clock, self.bot, self.runtime.i18n, rate=1000,
-                           per_chat=0.0).drain()
+                           per_chat=0.0, channel=self.channel).drain()
         return self.session.calls[before:]
 
     def last_keyboard_message(self) -> Message:

@@ -100,7 +100,7 @@ def stored_files(harness: BotHarness) -> list[Any]:
 
 def serve_files(harness: BotHarness, files: dict[str, bytes]) -> None:
     if harness.channel != "telegram":
-        pytest.skip("the web chat takes no uploads: scanned papers are sent on Telegram")
+        pytest.skip("Telegram file ids; the web chat's uploads are tested over HTTP in tests/test_web.py")
     harness.session = FileServingSession(files)
     harness.bot = create_bot(LOCAL_BOT_TOKEN, session=harness.session)
 
@@ -886,10 +886,10 @@ async def declare_marriage(harness: BotHarness, people: dict[str, int]) -> tuple
 
     # The SYT clerk is told, with what to review (the STC clerk is not): a notice in the outbox, due at once.
     assert employee.texts(CLERK) == []  # not by the handler: by the sender
-    clerk_account = (await load_actor(harness.runtime.uow, "telegram", CLERK)).account_id
+    clerk_account = (await load_actor(harness.runtime.uow, harness.channel, CLERK)).account_id
     [row] = await outbox_rows(harness.runtime.uow)
     assert (row.kind, row.account_id, row.channel, row.address, row.object_id, row.due_at) == (
-        "declaration_new", clerk_account, "telegram", str(CLERK), str(event.id), harness.runtime.clock.now())
+        "declaration_new", clerk_account, harness.channel, str(CLERK), str(event.id), harness.runtime.clock.now())
     assert {key: row.payload[key] for key in ("event", "name", "kind", "answers", "dossier_id")} == {
         "event": event.id, "name": NAMES[AN], "kind": "marriage", "dossier_id": people[AN],
         "answers": {"spouse_name": "Lê Văn Bình", "spouse_birth_year": "1985", "effective_on": "10/06/2026"}}
@@ -914,9 +914,9 @@ async def test_a_declaration_approved_by_the_clerk(harness: BotHarness) -> None:
     reply = await clerk.tap(Decide(id=event.id, approve=True), message=notice)
     assert f"#{event.id}" in reply and NAMES[AN] in reply
     [row] = await outbox_rows(harness.runtime.uow, "declaration_decided")
-    employee_account = (await load_actor(harness.runtime.uow, "telegram", EMPLOYEE)).account_id
+    employee_account = (await load_actor(harness.runtime.uow, harness.channel, EMPLOYEE)).account_id
     assert (row.account_id, row.channel, row.address, row.object_id) == (
-        employee_account, "telegram", str(EMPLOYEE), str(event.id))
+        employee_account, harness.channel, str(EMPLOYEE), str(event.id))
     assert row.payload == {"event": event.id, "kind": "marriage", "status": "applied", "reason": "",
                            "locale": None, "due_on": "2026-07-01"}
     [told] = [c.text for c in await harness.deliver() if int(c.chat_id) == EMPLOYEE]

@@ -133,7 +133,7 @@ async def unit_path(harness: BotHarness, code: str) -> str:
 
 
 async def account_of(harness: BotHarness, telegram_id: int) -> int:
-    account = (await load_actor(harness.runtime.uow, "telegram", telegram_id)).account_id
+    account = (await load_actor(harness.runtime.uow, harness.channel, telegram_id)).account_id
     assert account is not None
     return account
 
@@ -186,7 +186,7 @@ async def test_two_clerks_hand_a_dossier_over(harness: BotHarness, people: dict[
     assert sent_to(harness, HOLDING, before) == []  # not by the handler: by the sender
     [row] = await outbox_rows(harness.runtime.uow)
     assert (row.kind, row.account_id, row.channel, row.address, row.status, row.object_id) == (
-        "transfer_requested", await account_of(harness, HOLDING), "telegram", str(HOLDING), "pending", str(request.id))
+        "transfer_requested", await account_of(harness, HOLDING), harness.channel, str(HOLDING), "pending", str(request.id))
     assert row.due_at == harness.runtime.clock.now()  # at once, not held to working hours
     assert row.payload == {"request": request.id, "name": HOA_NAME, "holder": SYT_NAME, "receiver": STC_NAME,
                            "letter": "56/CV-STC", "date": "2026-06-25", "signer": LETTER["doc_issuer"],
@@ -207,7 +207,7 @@ async def test_two_clerks_hand_a_dossier_over(harness: BotHarness, people: dict[
     assert holding.sent(RECEIVING) == []
     [row] = await outbox_rows(harness.runtime.uow, "transfer_decided")
     assert (row.account_id, row.channel, row.address, row.object_id) == (
-        await account_of(harness, RECEIVING), "telegram", str(RECEIVING), str(request.id))
+        await account_of(harness, RECEIVING), harness.channel, str(RECEIVING), str(request.id))
     assert row.payload == {"request": request.id, "name": HOA_NAME, "status": "approved", "unit": STC_NAME,
                            "reason": None, "locale": None, "due_on": "2026-07-01"}
     told = await notice_to(harness, RECEIVING)
