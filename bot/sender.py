@@ -113,6 +113,7 @@ class OutboxSender:
         self.in_flight = in_flight
         self.sender_id = sender_id or f"{socket.gethostname()}:{os.getpid()}"
         self.report = SendReport()
+        self._draining = asyncio.Lock()
 
     async def recover(self) -> tuple[int, int]:
         """On start: claims of dead senders back to pending; messages they left mid-call, ambiguous. A
@@ -134,7 +135,12 @@ class OutboxSender:
 
     async def drain(self) -> SendReport:
         """Send everything due until nothing is: one pipeline, the next batch claimed while the last
-        messages of the previous one are still going, so that the pace never stalls between batches."""
+        messages of the previous one are still going, so that the pace never stalls between batches. One
+        pass at a time (the background loop and a web page that just opened may both ask)."""
+        async with self._draining:
+            return await self._drain()
+
+    async def _drain(self) -> SendReport:
         queues: dict[str, deque[Outbox]] = defaultdict(deque)  # by address: the per-chat pace
         running: set[asyncio.Task[None]] = set()
         exhausted = False

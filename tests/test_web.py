@@ -291,6 +291,21 @@ async def test_sign_in_attempts_are_rate_limited_per_address(runtime: Runtime) -
         assert statuses == [401, 401, 401, 429]
 
 
+async def test_a_flood_of_requests_is_limited_per_browser_not_per_address(runtime: Runtime) -> None:
+    await tree(runtime.uow, runtime.clock)
+    tight = Limits(messages=RateLimiter(30, 10.0), sign_in=RateLimiter(10, 0.1), requests=RateLimiter(8, 0.01))
+    async with served(runtime, tight) as web:
+        flooding = await active(web)  # (the activation's own requests count too)
+        statuses = []
+        for _ in range(8):
+            async with flooding.http.get(flooding.url("/api/events?after=0")) as response:
+                statuses.append(response.status)
+                last = await response.json()
+        assert statuses[-1] == 429 and last["error"] == "Quá nhiều yêu cầu. Vui lòng đợi một lát rồi thử lại."
+        other = await active(web, "hoa.stc", "STC", "clerk")  # the same address, another browser: not limited
+        assert (await other.say("/start"))[0] == 200
+
+
 # -- buttons, files and live delivery -------------------------------------------------------------------
 async def test_a_button_press_goes_through_and_a_forged_one_is_refused(web: WebChatUnderTest) -> None:
     browser = await active(web)
@@ -447,3 +462,33 @@ async def test_an_oversized_or_malformed_upload_gets_a_translated_refusal(web: W
     async with browser.http.post(browser.url("/api/upload"), data=FormData({"file": "x"})) as no_token:
         assert no_token.status == 403
     assert await browser.messages() == []
+
+
+# -- the upgrade ------------------------------------------------------------------------------------------
+async def test_an_upgraded_province_keeps_its_telegram_users_and_reaches_them_on_the_web_too(
+        database_url: str, clock: FrozenClock) -> None:
+    from services.accounts.service import hash_password
+    from services.accounts.sign_in import PasswordSignIn
+    from services.core.actor import Actor
+    from storage import Database, UnitOfWork
+    from tests.test_channels import at_revision_0009
+
+    database = Database(database_url)
+    try:
+        await at_revision_0009(database)  # lan.ct is bound to Telegram user 7000000001 there
+        await database.upgrade()
+        uow = UnitOfWork(database)
+        async with uow.write() as repos:
+            account = await repos.accounts.by_username("lan.ct")
+            assert account is not None
+            account.secret_hash = hash_password(NEW_PASSWORD)
+        signed = await PasswordSignIn(uow, Actor.anonymous("web", None), clock).sign_in("lan.ct", NEW_PASSWORD)
+        async with uow.write() as repos:
+            calendar = await working_calendar(repos)
+            await enqueue(repos, clock, [Due("incident", signed.account_id, "incident", "up", clock.now().date(),
+                                             {"text": "x", "locale": "vi"})], calendar, wanted=clock.now())
+            rows = (await repos.session.scalars(select(Outbox).where(Outbox.object_id == "up")
+                                                .order_by(Outbox.channel))).all()
+        assert [(row.channel, row.address) for row in rows] == [("telegram", "7000000001"), ("web", "1")]
+    finally:
+        await database.dispose()

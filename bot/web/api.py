@@ -19,7 +19,7 @@ from aiohttp import BodyPartReader, WSMsgType, web
 from bot.web.conversation import Event
 from bot.web.security import Handler, client_address
 from bot.web.server import SERVER, SIGNED_IN, WebServer
-from bot.web.sessions import WebSignIn, same_token
+from bot.web.sessions import COOKIE, WebSignIn, same_token
 from handlers.commands import COMMANDS
 from handlers.views import MAX_MESSAGE_LENGTH
 from services.core.actor import Channel
@@ -231,8 +231,7 @@ def _quoted(name: str) -> str:
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every HTTP error in the reader's language; the page's script gets JSON, a browser a short page."""
     server = _server(request)
-    if request.path != "/static/" and not request.path.startswith("/static/") and \
-            not server.limits.requests.allow(client_address(request)):
+    if not request.path.startswith("/static/") and not server.limits.requests.allow(requester(request)):
         return _refusal(request, 429, server.error_text(request, "too_many"))
     try:
         return await handler(request)
@@ -246,6 +245,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         key = {404: "not_found", 405: "bad_request", 403: "csrf", 401: "signed_out", 429: "too_many"}.get(
             error.status, "bad_request")
         return _refusal(request, error.status, server.error_text(request, key))
+
+
+def requester(request: web.Request) -> str:
+    """Whom a request counts against: its browser (the session cookie), else its address. Behind the
+    province's proxy every user has the proxy's address: counting signed-in users by address would make
+    them share one limit."""
+    cookie = request.cookies.get(COOKIE)
+    return f"browser:{cookie[:24]}" if cookie else f"address:{client_address(request)}"
 
 
 def _refusal(request: web.Request, status: int, text: str) -> web.StreamResponse:

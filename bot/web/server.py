@@ -32,7 +32,8 @@ LANG_COOKIE = "hoso_lang"
 
 @dataclass
 class Limits:
-    """Requests allowed: per session (messages, presses), per address (sign-in attempts; everything)."""
+    """Requests allowed: per session (messages, presses), per address (sign-in attempts), per browser or,
+    before sign-in, per address (requests of any kind)."""
 
     messages: RateLimiter
     sign_in: RateLimiter
