@@ -19,6 +19,7 @@ import logging
 
 from aiogram import Bot
 
+from bot.middlewares import channel_of
 from bot.runtime import Runtime
 from bot.sender import OutboxSender
 from services.core.actor import Actor, Channel
@@ -41,7 +42,7 @@ WEB_RATE, WEB_PER_CHAT = 500.0, 0.0
 
 def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
     """The outbox sender of the channel the bot serves (its session says which; Telegram's by default)."""
-    channel = getattr(getattr(bot, "session", None), "channel", Channel.TELEGRAM)
+    channel = channel_of(bot)
     if channel == Channel.WEB:
         return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel,
                             reachable=getattr(bot.session, "reachable", None), rate=WEB_RATE, per_chat=WEB_PER_CHAT)
@@ -107,12 +108,11 @@ class Jobs:
         if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
             await self.plan()
             self._planned_at = now
-        sent = 0
-        for sender in (self.sender, *self.others):
-            before = sender.report.sent
-            await sender.drain()
-            sent += sender.report.sent - before
-        return sent
+        # Each channel at its own pace, together: a Telegram backlog never holds the web chat's reminders back.
+        senders = (self.sender, *self.others)
+        before = sum(sender.report.sent for sender in senders)
+        await asyncio.gather(*(sender.drain() for sender in senders))
+        return sum(sender.report.sent for sender in senders) - before
 
     async def plan(self) -> int:
         """Escalations and the day's reminders into the outbox; the number of new rows."""

@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+def channel_of(bot: object, default: str = Channel.TELEGRAM) -> str:
+    """The channel a Bot serves: its session names it (the web chat's says "web"); Telegram's by default."""
+    return str(getattr(getattr(bot, "session", None), "channel", default))
+
+
 class ServicesMiddleware(BaseMiddleware):
     """A unit of work per update, the actor re-read from the database, and the service facade. The sender
     is an address on the transport's channel: `telegram` for the Telegram bot and the terminal chat (which
@@ -42,7 +47,7 @@ class ServicesMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         uow = UnitOfWork(self.database)
         # A transport whose session names its channel (the web chat's) speaks for it; else the configured one.
-        channel = getattr(getattr(data.get("bot"), "session", None), "channel", self.channel)
+        channel = channel_of(data.get("bot"), self.channel)
         actor = await load_actor(uow, channel, user.id if user else None)
         data["actor"] = actor
         data["services"] = Services(uow, actor, self.clock, self.files_dir)

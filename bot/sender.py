@@ -120,7 +120,7 @@ class OutboxSender:
         sender on this machine is dead when its process is; one elsewhere, when its claim is stale."""
         async with self.uow.write() as repos:
             dead = [sender for sender in await repos.outbox.claimers() if _is_dead(sender)]
-            released, ambiguous = await repos.outbox.recover(dead, self.clock.now() - STALE_CLAIM)
+            released, ambiguous = await repos.outbox.recover(dead, self.clock.now() - STALE_CLAIM, self.channel)
         if ambiguous:
             logger.warning("%d reminders were interrupted mid-call and are marked ambiguous (not resent)", ambiguous)
         self.report.ambiguous += ambiguous
@@ -157,7 +157,7 @@ class OutboxSender:
                     continue
                 if exhausted:
                     async with self.uow.write() as repos:  # nothing of ours may stay claimed
-                        await repos.outbox.release(self.sender_id)
+                        await repos.outbox.release(self.sender_id, self.channel)
                     return self.report
                 continue
             if len(running) >= self.in_flight:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     web_url: AnyHttpUrl | None = None
     web_session_hours: int = Field(default=8, ge=1, le=24)  # a browser left alone this long signs in again
     web_file_minutes: int = Field(default=60, ge=1, le=1440)  # how long a file the bot sent can be downloaded
+    # The reverse proxies whose X-Forwarded-For names the real client (comma-separated addresses): the rate
+    # limits then count each user, not the proxy.
+    web_trusted_proxies: str = ""
     default_locale: Literal["vi", "en"] = DEFAULT_LOCALE
     timezone: str = DEFAULT_TIMEZONE
     files_dir: Path = Path("./hoso-files")
@@ -118,6 +121,10 @@ class Settings(BaseSettings):
             return str(self.web_url)
         host = f"[{self.web_host}]" if ":" in self.web_host else self.web_host
         return f"http://{host}:{self.web_port}/"
+
+    @property
+    def trusted_proxies(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.web_trusted_proxies.split(",") if part.strip())
 
     @property
     def web_secure(self) -> bool:

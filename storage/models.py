@@ -136,20 +136,24 @@ class Account(Base):
 
 class WebSession(Base):
     """A signed-in browser of the web chat, held on the server. The cookie carries a random token; only its
-    sha256 is stored, so a copy of the database signs nobody in. Ended (never deleted) at sign-out, when
-    the account's web identity is revoked, or when idle too long; `csrf` is the token every state-changing
-    request of this session must carry."""
+    sha256 is stored, so a copy of the database signs nobody in. Ended (never deleted) at sign-out, when idle
+    or too old, when its browser signs in again, or when the account can no longer act; over at once when the
+    web identity it was opened under is revoked. `csrf` is the token every state-changing request of this
+    session must carry."""
 
     __tablename__ = "web_session"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    # The web identity it was opened under: once that is revoked (a sign-out typed in the chat, a reset), the
+    # session is over, even if the account signs in again later under a new identity.
+    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identity.id"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]  # the absolute end, whatever the activity
     ended_at: Mapped[dt.datetime | None]
-    ended_reason: Mapped[str | None] = mapped_column(String(32))  # logout | idle | replaced | revoked
+    ended_reason: Mapped[str | None] = mapped_column(String(32))  # logout | idle | expired | replaced | account
 
 
 class AccountScope(Base):

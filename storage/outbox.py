@@ -75,10 +75,15 @@ class OutboxRepository:
                                                 Outbox.claimed_by.is_not(None)).distinct()
         return set(await self.session.scalars(query))
 
-    async def recover(self, dead: Sequence[str], stale_before: dt.datetime) -> tuple[int, int]:
+    async def recover(self, dead: Sequence[str], stale_before: dt.datetime, channel: str | None = None
+                      ) -> tuple[int, int]:
         """After a crash: the claims of dead senders (or stale ones) go back to pending (never attempted);
-        rows they left mid-call become ambiguous (maybe sent: never resent). The two counts."""
+        rows they left mid-call become ambiguous (maybe sent: never resent). The two counts. With `channel`,
+        only that channel's rows: a process serving two channels starts its senders one after the other, and
+        the second must not take back what the first, of the same process, is sending."""
         gone = Outbox.claimed_by.in_(list(dead)) | (Outbox.claimed_at < stale_before)
+        if channel is not None:
+            gone = gone & (Outbox.channel == channel)
         # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
         released = cast(CursorResult[Any], await self.session.execute(
             update(Outbox).where(Outbox.status == "claimed", gone)
@@ -117,11 +122,15 @@ class OutboxRepository:
         row.status, row.attempts = "sending", attempts
         return True
 
-    async def release(self, sender: str) -> int:
-        """This sender's claims it did not get to (a pass cut short): back to pending."""
+    async def release(self, sender: str, channel: str | None = None) -> int:
+        """This sender's claims it did not get to (a pass cut short): back to pending; with `channel`, only
+        that channel's (another channel's sender of the same process may be mid-pass)."""
+        condition = (Outbox.status == "claimed") & (Outbox.claimed_by == sender)
+        if channel is not None:
+            condition = condition & (Outbox.channel == channel)
         # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
         result = cast(CursorResult[Any], await self.session.execute(
-            update(Outbox).where(Outbox.status == "claimed", Outbox.claimed_by == sender)
+            update(Outbox).where(condition)
             .values(status="pending", claimed_by=None, claimed_at=None)))
         return int(result.rowcount or 0)
 

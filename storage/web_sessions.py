@@ -19,19 +19,26 @@ class WebSessionRepository:
         self.session = session
 
     async def open(self, token_hash: str, account_id: int, csrf: str, now: dt.datetime,
-                   expires_at: dt.datetime) -> WebSession:
-        row = WebSession(token_hash=token_hash, account_id=account_id, csrf=csrf, created_at=now, last_seen_at=now,
-                         expires_at=expires_at)
+                   expires_at: dt.datetime) -> WebSession | None:
+        """A session under the account's live web identity; None if it has none (it was just revoked)."""
+        identity_id = await self.session.scalar(select(ChannelIdentity.id).where(
+            ChannelIdentity.account_id == account_id, ChannelIdentity.channel == WEB,
+            ChannelIdentity.revoked_at.is_(None)))
+        if identity_id is None:
+            return None
+        row = WebSession(token_hash=token_hash, account_id=account_id, identity_id=identity_id, csrf=csrf,
+                         created_at=now, last_seen_at=now, expires_at=expires_at)
         self.session.add(row)
         await self.session.flush()
         return row
 
     async def live(self, token_hash: str) -> tuple[WebSession, Account] | None:
-        """The session of this token, not ended, with its account, while the account's web identity is live
-        (a revoked identity, by a reset or a sign-out elsewhere, ends every browser of the account)."""
+        """The session of this token, not ended, with its account, while the web identity it was opened under
+        is live (revoked by a sign-out typed in the chat or a reset, it ends every browser opened under it, for
+        good: a later sign-in binds a new identity)."""
         query = (select(WebSession, Account)
                  .join(Account, Account.id == WebSession.account_id)
-                 .join(ChannelIdentity, (ChannelIdentity.account_id == Account.id) & (ChannelIdentity.channel == WEB)
+                 .join(ChannelIdentity, (ChannelIdentity.id == WebSession.identity_id)
                        & ChannelIdentity.revoked_at.is_(None))
                  .where(WebSession.token_hash == token_hash, WebSession.ended_at.is_(None)))
         found = (await self.session.execute(query)).first()

@@ -52,7 +52,7 @@ async def province(runtime: Runtime) -> AsyncIterator[tuple[WebChatUnderTest, di
 
 @pytest.fixture
 async def page(tmp_path: Path) -> AsyncIterator[object]:
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
@@ -60,7 +60,9 @@ async def page(tmp_path: Path) -> AsyncIterator[object]:
         context = await browser.new_context(viewport={"width": WIDTH, "height": 740}, accept_downloads=True,
                                             locale="vi-VN")
         page = await context.new_page()
-        page.set_default_timeout(20_000)
+        # Generous bounds for a loaded 2-core machine: each wait ends as soon as its condition holds.
+        page.set_default_timeout(30_000)
+        expect.set_options(timeout=30_000)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         # A refused sign-in answers 401 on purpose (the browser notes it); a CSP violation is a defect.

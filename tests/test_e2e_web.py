@@ -8,9 +8,11 @@ import asyncio
 import json
 import signal
 import socket
+import time
 from pathlib import Path
 
 import pytest
+from aiohttp import WSMsgType
 
 from services.demo import DEMO_PASSWORD
 from tests.botapi_stub import BotAPIStub
@@ -69,9 +71,17 @@ async def test_hoso_web_serves_the_chat_without_telegram(launcher: Launcher, tmp
         assert (await browser.activate(code, PASSWORD)).status == 303
         assert (await browser.say("/start"))[0] == 200
         assert "Trần Thị Lan" in (await browser.bot_texts())[-1]
+        async with browser.http.ws_connect(browser.url("/ws?after=0"), origin=base) as page:
+            await page.receive(timeout=START_TIMEOUT)  # the page is open and live
+            stopping = time.monotonic()
+            assert await hoso.stop(signal.SIGTERM) == 0, hoso.output()  # an open page does not hold it up
+            assert time.monotonic() - stopping < 10, "the server waited for the open page"
+            closing = await page.receive(timeout=START_TIMEOUT)
+            while closing.type == WSMsgType.TEXT:  # the replay of the conversation, then the close
+                closing = await page.receive(timeout=START_TIMEOUT)
+            assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
     finally:
         await browser.close()
-    assert await hoso.stop(signal.SIGTERM) == 0, hoso.output()
     assert_no_secret(hoso, code, PASSWORD)
 
 

@@ -291,19 +291,22 @@ async def test_sign_in_attempts_are_rate_limited_per_address(runtime: Runtime) -
         assert statuses == [401, 401, 401, 429]
 
 
-async def test_a_flood_of_requests_is_limited_per_browser_not_per_address(runtime: Runtime) -> None:
+async def test_a_flood_of_requests_is_limited_per_client_behind_a_trusted_proxy(runtime: Runtime) -> None:
     await tree(runtime.uow, runtime.clock)
-    tight = Limits(messages=RateLimiter(30, 10.0), sign_in=RateLimiter(10, 0.1), requests=RateLimiter(8, 0.01))
+    runtime.settings = runtime.settings.model_copy(update={"web_trusted_proxies": "127.0.0.1"})
+    tight = Limits(messages=RateLimiter(30, 10.0), sign_in=RateLimiter(10, 0.1), requests=RateLimiter(5, 0.01))
     async with served(runtime, tight) as web:
-        flooding = await active(web)  # (the activation's own requests count too)
+        browser = web.browser()
         statuses = []
-        for _ in range(8):
-            async with flooding.http.get(flooding.url("/api/events?after=0")) as response:
+        for _ in range(6):  # the proxy names the client; a cookie of its own invention changes nothing
+            async with browser.http.get(browser.url("/login"), headers={"X-Forwarded-For": "10.1.2.3"},
+                                        cookies={"hoso_session": f"made-up-{len(statuses)}"}) as response:
                 statuses.append(response.status)
-                last = await response.json()
-        assert statuses[-1] == 429 and last["error"] == "Quá nhiều yêu cầu. Vui lòng đợi một lát rồi thử lại."
-        other = await active(web, "hoa.stc", "STC", "clerk")  # the same address, another browser: not limited
-        assert (await other.say("/start"))[0] == 200
+                last = (await response.text(), response.headers.get("Retry-After"))
+        assert statuses == [200, 200, 200, 200, 200, 429]
+        assert "Quá nhiều yêu cầu. Vui lòng đợi một lát rồi thử lại." in last[0] and last[1] == "100"
+        async with browser.http.get(browser.url("/login"), headers={"X-Forwarded-For": "10.1.2.4"}) as other:
+            assert other.status == 200  # another clerk behind the same proxy is not held back
 
 
 # -- buttons, files and live delivery -------------------------------------------------------------------
@@ -370,6 +373,8 @@ async def test_a_reminder_waits_for_the_page_and_then_arrives_live(web: WebChatU
     async with browser.http.ws_connect(browser.url("/ws?after=0"), origin=web.base) as socket:
         event = await wait_for(socket, "message")  # the page opening sends what waited
         assert "Mất điện" in str(event["message"])
+        assert web.server.delivering is not None
+        await web.server.delivering  # the row is marked once its message is out
     async with web.runtime.uow.read() as repos:
         assert [row.status for row in (await repos.session.scalars(select(Outbox))).all()] == ["sent"]
 
@@ -492,3 +497,100 @@ async def test_an_upgraded_province_keeps_its_telegram_users_and_reaches_them_on
         assert [(row.channel, row.address) for row in rows] == [("telegram", "7000000001"), ("web", "1")]
     finally:
         await database.dispose()
+
+
+# -- sessions that must stay ended ---------------------------------------------------------------------------
+async def test_a_sign_out_typed_in_the_chat_ends_every_browser_for_good(web: WebChatUnderTest) -> None:
+    first = await active(web)
+    second = web.browser()
+    assert (await second.sign_in("lan.syt", NEW_PASSWORD)).status == 303
+    assert (await first.say("/logout"))[0] == 200
+    assert (await second.say("/start"))[0] == 401
+    third = web.browser()  # the account signs in again: the old browsers stay out
+    assert (await third.sign_in("lan.syt", NEW_PASSWORD)).status == 303
+    assert (await first.say("/start"))[0] == 401 and (await second.say("/start"))[0] == 401
+    assert (await third.say("/start"))[0] == 200
+
+
+async def test_a_reset_ends_the_sessions_even_after_the_new_activation(web: WebChatUnderTest) -> None:
+    from services.accounts.service import AccountService
+    from services.core.actor import Actor
+
+    lost_device = await active(web)
+    issued = await AccountService(web.runtime.uow, Actor.system(), web.runtime.clock).reset("lan.syt", "07/ĐN")
+    assert (await lost_device.say("/start"))[0] == 401
+    assert (await web.browser().activate(issued.activation_code, NEW_PASSWORD + "2")).status == 303
+    assert (await lost_device.say("/start"))[0] == 401
+
+
+async def test_a_locked_account_loses_its_session_and_is_told_why_at_sign_in(web: WebChatUnderTest) -> None:
+    browser = await active(web)
+    for _ in range(5):
+        await web.browser().sign_in("lan.syt", "sai")
+    assert (await browser.say("/start"))[0] == 401
+    async with browser.http.get(browser.url("/"), allow_redirects=False) as page:
+        assert page.headers["Location"] == "/login"
+    refused = await browser.sign_in("lan.syt", NEW_PASSWORD)
+    assert "tài khoản đã bị khoá" in await refused.text()
+
+
+async def test_reading_a_session_for_the_page_does_not_keep_it_alive(web: WebChatUnderTest) -> None:
+    browser = await active(web)
+    token = session_cookie(browser)
+    assert isinstance(web.runtime.clock, FrozenClock)
+    for _ in range(9):  # an open page re-checks its session for 9 hours, with no request of the user
+        web.runtime.clock.advance(dt.timedelta(hours=1))
+        await web.server.sessions.current(token, touch=False)
+    assert (await browser.say("/start"))[0] == 401
+
+
+async def test_sign_out_is_audited_and_signing_in_again_replaces_the_session(web: WebChatUnderTest) -> None:
+    browser = await active(web)
+    token = await browser.form("/activate")  # signed in, the browser opens a sign-in form and signs in again
+    again = await browser.http.post(browser.url("/login"), allow_redirects=False,
+                                    data={"csrf": token, "username": "lan.syt", "password": NEW_PASSWORD})
+    assert again.status == 303
+    await browser.open_chat()
+    await browser.http.post(browser.url("/logout"), data={"csrf": browser.csrf}, allow_redirects=False)
+    async with web.runtime.uow.read() as repos:
+        reasons = [row.ended_reason for row in (await repos.session.scalars(select(WebSession)
+                                                                           .order_by(WebSession.id))).all()]
+    assert reasons == ["replaced", "logout"]
+    assert "auth.logout" in await audit_actions(web.runtime.uow)
+
+
+async def test_a_garbage_position_in_the_conversation_reads_as_the_start(web: WebChatUnderTest) -> None:
+    browser = await active(web)
+    await browser.say("/start")
+    for garbage in ("²", "9" * 5000, "-1", "abc"):
+        async with browser.http.get(browser.url("/api/events"), params={"after": garbage}) as response:
+            assert response.status == 200 and len((await response.json())["events"]) == 2
+
+
+async def test_html_in_dossier_data_is_shown_as_text(web: WebChatUnderTest) -> None:
+    await add_people(web.runtime.uow, web.runtime.clock, [
+        ("001190000999", "Lê <b>Văn</b> <img src=x onerror=alert(1)>", dt.date(1990, 1, 1), "SYT", "active",
+         "01.003")])
+    browser = await active(web)
+    await browser.say("/find 001190000999")
+    reply = (await browser.bot_texts())[-1]
+    assert "&lt;b&gt;Văn&lt;/b&gt; &lt;img src=x onerror=alert(1)&gt;" in reply and "<img" not in reply
+
+
+async def test_uploads_have_a_limit_of_their_own(runtime: Runtime) -> None:
+    from aiohttp import FormData
+
+    await tree(runtime.uow, runtime.clock)
+    tight = Limits(messages=RateLimiter(30, 10.0), sign_in=RateLimiter(10, 0.1), requests=RateLimiter(300, 100.0),
+                   uploads=RateLimiter(2, 0.001))
+    async with served(runtime, tight) as web:
+        browser = await active(web)
+        statuses = []
+        for number in range(3):
+            form = FormData()
+            form.add_field("file", b"%PDF-1.4", filename=f"giay-{number}.pdf")
+            async with browser.http.post(browser.url("/api/upload"), data=form,
+                                         headers={"X-CSRF-Token": browser.csrf or ""}) as response:
+                statuses.append(response.status)
+        assert statuses == [200, 200, 429]
+        assert (await browser.say("/start"))[0] == 200  # messages are not held back by it

@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from bot.web.conversation import Event
-from bot.web.security import Handler, client_address
+from bot.web.security import Handler, RateLimiter
 from bot.web.server import SERVER, SIGNED_IN, WebServer
 from bot.web.sessions import COOKIE, WebSignIn, same_token
 from handlers.commands import COMMANDS
@@ -30,15 +32,18 @@ from services.platform.audit import record
 logger = logging.getLogger(__name__)
 
 CSRF_HEADER = "X-CSRF-Token"
+AFTER = re.compile(r"\d{1,18}")
+INLINE_TYPES = frozenset({"image/png", "image/jpeg"})  # shown in the page; anything else is downloaded
 RECHECK_EVERY = 30.0  # seconds: how soon an open page learns that its session has ended
 
 
 class Refused(web.HTTPException):
     """A translated JSON refusal."""
 
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
         self.status_code = status
-        super().__init__(text=json.dumps({"error": text}, ensure_ascii=False), content_type="application/json")
+        super().__init__(text=json.dumps({"error": text}, ensure_ascii=False), content_type="application/json",
+                         headers=headers)
 
 
 def _server(request: web.Request) -> WebServer:
@@ -65,16 +70,23 @@ async def _json(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _limited(request: web.Request, signed_in: WebSignIn) -> None:
+def _limited(request: web.Request, signed_in: WebSignIn, limiter: RateLimiter | None = None) -> None:
     server = _server(request)
-    if not server.limits.messages.allow(f"session:{signed_in.session_id}"):
-        raise Refused(429, server.error_text(request, "too_many"))
+    limiter = limiter or server.limits.messages
+    if not limiter.allow(f"session:{signed_in.session_id}"):
+        raise Refused(429, server.error_text(request, "too_many"), {"Retry-After": str(limiter.retry_after())})
+
+
+def _after_seq(request: web.Request) -> int:
+    """`?after=N`: the last event the page has; anything else reads as 0 (all of them)."""
+    value = request.query.get("after", "")
+    return int(value) if AFTER.fullmatch(value) else 0
 
 
 async def events(request: web.Request) -> web.StreamResponse:
     signed_in = await _signed_in(request)
     server = _server(request)
-    after = int(request.query["after"]) if request.query.get("after", "").isdigit() else 0
+    after = _after_seq(request)
     return web.json_response({"events": server.conversations.since(signed_in.account_id, after),
                               "secret": await server.chat.secret_prompt(signed_in.account_id)})
 
@@ -121,7 +133,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
     at most the size a paper may have; the form checks its type as it checks Telegram's."""
     signed_in = await _signed_in(request, changes=True)
     server = _server(request)
-    _limited(request, signed_in)
+    _limited(request, signed_in, server.limits.uploads)
     try:
         reader = await request.multipart()
         part = await reader.next()
@@ -154,15 +166,16 @@ async def live(request: web.Request) -> web.StreamResponse:
     signed_in = await _signed_in(request)
     server = _server(request)
     origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/") != f"{request.scheme}://{request.host}" and \
-            origin.rstrip("/") != server.runtime.settings.web_address.rstrip("/"):
+    if origin is not None and origin_of(origin) not in (origin_of(f"{request.scheme}://{request.host}"),
+                                                       origin_of(server.runtime.settings.web_address)):
         raise Refused(403, server.error_text(request, "bad_request"))  # another site's page
     socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1024)
     await socket.prepare(request)
     account = signed_in.account_id
     queue = server.conversations.join(account)  # joined before the replay: nothing falls in between
+    server.sockets.add(socket)
     server.page_opened(account)
-    after = int(request.query["after"]) if request.query.get("after", "").isdigit() else 0
+    after = _after_seq(request)
     try:
         last = after
         for event in server.conversations.since(account, after):
@@ -177,8 +190,8 @@ async def live(request: web.Request) -> web.StreamResponse:
                 getter.cancel()
                 if reader.done():
                     break
-                request.pop(SIGNED_IN, None)  # re-read: a sign-out elsewhere, a reset or a revocation ends it
-                if await server.signed_in(request) is None:
+                # Re-read, without counting as activity: a sign-out elsewhere, a reset or a revocation ends it.
+                if await server.sessions.current(server.cookie(request, COOKIE), touch=False) is None:
                     await socket.send_json({"seq": 0, "type": "signed_out"})
                     break
                 continue
@@ -188,13 +201,20 @@ async def live(request: web.Request) -> web.StreamResponse:
                 last = max(last, event["seq"])
             if event.get("type") == "signed_out":
                 break
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
         pass
     finally:
         server.conversations.leave(account, queue)
+        server.sockets.discard(socket)
         with contextlib.suppress(Exception):
             await socket.close()
     return socket
+
+
+def origin_of(url: str) -> tuple[str, str]:
+    """Scheme and host (with its port) of an address: what an Origin header names."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 async def _until_closed(socket: web.WebSocketResponse) -> None:
@@ -213,7 +233,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     actor = await load_actor(server.runtime.uow, Channel.WEB, signed_in.account_id)
     async with server.runtime.uow.write() as repos:
         await record(repos, server.runtime.clock, actor, "web.file_download", "file", kept.name)
-    inline = request.query.get("inline") == "1" and kept.content_type.startswith("image/")
+    inline = request.query.get("inline") == "1" and kept.content_type in INLINE_TYPES
     disposition = "inline" if inline else "attachment"
     response = web.FileResponse(kept.path, headers={
         "Content-Type": kept.content_type,
@@ -231,8 +251,8 @@ def _quoted(name: str) -> str:
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every HTTP error in the reader's language; the page's script gets JSON, a browser a short page."""
     server = _server(request)
-    if not request.path.startswith("/static/") and not server.limits.requests.allow(requester(request)):
-        return _refusal(request, 429, server.error_text(request, "too_many"))
+    if not request.path.startswith("/static/") and not server.limits.requests.allow(server.client_address(request)):
+        return _too_many(request, server.limits.requests)
     try:
         return await handler(request)
     except Refused:
@@ -244,15 +264,19 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as error:
         key = {404: "not_found", 405: "bad_request", 403: "csrf", 401: "signed_out", 429: "too_many"}.get(
             error.status, "bad_request")
-        return _refusal(request, error.status, server.error_text(request, key))
+        refusal = _refusal(request, error.status, server.error_text(request, key))
+        if "Allow" in error.headers:
+            refusal.headers["Allow"] = error.headers["Allow"]
+        return refusal
+    except Exception:  # an incident: logged with identifiers only, the reader gets a translated apology
+        logger.exception("web chat request %s %s failed", request.method, request.path)
+        return _refusal(request, 500, server.error_text(request, "failed"))
 
 
-def requester(request: web.Request) -> str:
-    """Whom a request counts against: its browser (the session cookie), else its address. Behind the
-    province's proxy every user has the proxy's address: counting signed-in users by address would make
-    them share one limit."""
-    cookie = request.cookies.get(COOKIE)
-    return f"browser:{cookie[:24]}" if cookie else f"address:{client_address(request)}"
+def _too_many(request: web.Request, limiter: RateLimiter) -> web.StreamResponse:
+    refusal = _refusal(request, 429, _server(request).error_text(request, "too_many"))
+    refusal.headers["Retry-After"] = str(limiter.retry_after())
+    return refusal
 
 
 def _refusal(request: web.Request, status: int, text: str) -> web.StreamResponse:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 Event = dict[str, Any]
 KEEP_EVENTS = 400  # per account: a working day of a busy clerk
+KEEP_ACCOUNTS = 5_000  # conversations kept, the least recently active forgotten first
 QUEUE_SIZE = 256  # events a live page may fall behind before it is dropped (it then catches up on reconnect)
 
 
@@ -23,14 +24,18 @@ class Conversations:
     def __init__(self, keep: int = KEEP_EVENTS) -> None:
         self.keep = keep
         self._seq = itertools.count(1)
-        self._logs: dict[int, deque[Event]] = {}
+        self._logs: OrderedDict[int, deque[Event]] = OrderedDict()
         self._pages: dict[int, set[asyncio.Queue[Event]]] = {}
 
     # -- writing -----------------------------------------------------------------------------------
     def publish(self, account_id: int, event: Event, stored: bool = True) -> Event:
         event = {"seq": next(self._seq), **event}
         if stored:
-            self._logs.setdefault(account_id, deque(maxlen=self.keep)).append(event)
+            log = self._logs.pop(account_id, None) or deque(maxlen=self.keep)
+            log.append(event)
+            self._logs[account_id] = log  # the most recent last
+            if len(self._logs) > KEEP_ACCOUNTS:
+                self._logs.popitem(last=False)
         for queue in list(self._pages.get(account_id, ())):
             try:
                 queue.put_nowait(event)

@@ -11,13 +11,13 @@ import secrets
 
 from aiohttp import web
 
-from bot.web.security import client_address
 from bot.web.server import LANG_COOKIE, SERVER, WebServer
 from bot.web.sessions import COOKIE, same_token
 from bot.web.texts import SCRIPT, translated
 from services.accounts.sign_in import PasswordSignIn, SignedIn
 from services.core.actor import Actor, Channel
 from services.core.errors import ServiceError
+from services.platform.audit import record
 
 FORM_CSRF = "hoso_form"
 
@@ -27,13 +27,13 @@ def _server(request: web.Request) -> WebServer:
 
 
 def _form_token(request: web.Request) -> str:
-    return request.cookies.get(FORM_CSRF) or secrets.token_urlsafe(24)
+    return _server(request).cookie(request, FORM_CSRF) or secrets.token_urlsafe(24)
 
 
 def _form_page(request: web.Request, template: str, status: int = 200, **context: object) -> web.Response:
     server, token = _server(request), _form_token(request)
     response = server.render(request, template, status, csrf=token, **context)
-    response.set_cookie(FORM_CSRF, token, httponly=True, samesite="Strict", secure=server.secure, path="/")
+    server.set_cookie(response, FORM_CSRF, token)
     return response
 
 
@@ -66,7 +66,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         account = await _sign_in(server).sign_in(username, str(form.get("password", ""))[:256])
     except ServiceError as error:
         return _form_page(request, "login.html", 401, error=_refusal(server, request, error), username=username)
-    return await _enter(server, account)
+    return await _enter(server, request, account)
 
 
 async def activation_page(request: web.Request) -> web.StreamResponse:
@@ -88,7 +88,7 @@ async def activate(request: web.Request) -> web.StreamResponse:
         account = await _sign_in(server).activate(code, password)
     except ServiceError as error:
         return _form_page(request, "activate.html", 400, error=_refusal(server, request, error), code=code)
-    return await _enter(server, account)
+    return await _enter(server, request, account)
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -99,8 +99,12 @@ async def logout(request: web.Request) -> web.StreamResponse:
         if not same_token(signed_in.csrf, str(form.get("csrf", ""))):
             raise web.HTTPForbidden(text=server.error_text(request, "csrf"))
         await server.sessions.end(signed_in.session_id)
+        actor = Actor.anonymous(Channel.WEB, signed_in.account_id)
+        async with server.runtime.uow.write() as repos:
+            await record(repos, server.runtime.clock, actor, "auth.logout", "account", signed_in.username,
+                         session="web")
     response = web.HTTPSeeOther("/login?why=bye")
-    response.del_cookie(COOKIE, path="/")
+    server.drop_cookie(response, COOKIE)
     raise response
 
 
@@ -120,9 +124,9 @@ async def language(request: web.Request) -> web.StreamResponse:
 def _refused_form(request: web.Request, form: object) -> str | None:
     """Why a sign-in or activation form is refused before it is read: the rate, or its CSRF token."""
     server = _server(request)
-    if not server.limits.sign_in.allow(client_address(request)):
+    if not server.limits.sign_in.allow(server.client_address(request)):
         return "too_many"
-    expected = request.cookies.get(FORM_CSRF)
+    expected = server.cookie(request, FORM_CSRF)
     given = form.get("csrf") if hasattr(form, "get") else None
     if not expected or not same_token(expected, str(given or "")):
         return "csrf"
@@ -137,12 +141,15 @@ def _refusal(server: WebServer, request: web.Request, error: ServiceError) -> st
     return error.render(server.translator(request))
 
 
-async def _enter(server: WebServer, account: SignedIn) -> web.StreamResponse:
-    """Signed in: a new session (a new token, never the one the browser came with) and the chat."""
-    token = await server.sessions.open(account.account_id)
+async def _enter(server: WebServer, request: web.Request, account: SignedIn) -> web.StreamResponse:
+    """Signed in: a new session (a new token, never the one the browser came with, whose session ends) and
+    the chat."""
+    token = await server.sessions.open(account.account_id, replacing=server.cookie(request, COOKIE))
+    if token is None:  # its web identity was revoked between the password and now
+        raise web.HTTPSeeOther("/login")
     response = web.HTTPSeeOther("/")
     server.set_session_cookie(response, token)
-    response.del_cookie(FORM_CSRF, path="/")
+    server.drop_cookie(response, FORM_CSRF)
     raise response
 
 

@@ -3,8 +3,9 @@
 - Strict headers: a Content-Security-Policy that allows only HoSo's own scripts, styles, images and
   connections (no CDN, no inline script, no frame around it), no referrer, no sniffing, no caching of
   anything but the static assets.
-- Rate limits: token buckets per session (messages and presses) and per client address (sign-in and
-  activation attempts, and requests of any kind).
+- Rate limits: token buckets per session (messages and presses; uploads apart) and per client address
+  (sign-in and activation attempts, and requests of any kind); behind a trusted proxy the address is the
+  client's, read from X-Forwarded-For.
 - Errors: an HTTP error becomes a translated answer, JSON for the page's script and a page otherwise; a
   request body over the limit is refused before it is read.
 """
@@ -12,9 +13,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -31,48 +33,47 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
-MAX_BODY = 64 * 1024  # a message is at most 4 096 characters; no upload is taken on the web chat
+MAX_BODY = 64 * 1024  # a message is at most 4 096 characters; an upload is read in parts, apart (api.upload)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-
 class RateLimiter:
-    """`burst` requests at once, then `per_second`; buckets of keys not seen for a while are forgotten."""
+    """`burst` requests at once, then `per_second`. At most `keys` buckets are kept, the least recently
+    used going first (a stream of new keys costs one bucket each, never a scan)."""
 
-    def __init__(self, burst: int, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.burst, self.rate, self.clock = burst, per_second, clock
-        self._buckets: dict[str, _Bucket] = {}
+    def __init__(self, burst: int, per_second: float, clock: Callable[[], float] = time.monotonic,
+                 keys: int = 50_000) -> None:
+        self.burst, self.rate, self.clock, self.keys = burst, per_second, clock, keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, at)
 
     def allow(self, key: str) -> bool:
         now = self.clock()
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) > 50_000:
-                self._forget(now)
-            bucket = self._buckets[key] = _Bucket(float(self.burst), now)
-        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
-        bucket.at = now
-        if bucket.tokens < 1.0:
-            return False
-        bucket.tokens -= 1.0
-        return True
+        tokens, at = self._buckets.pop(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        if len(self._buckets) > self.keys:
+            self._buckets.popitem(last=False)
+        return allowed
 
-    def _forget(self, now: float) -> None:
-        full = self.burst / self.rate
-        for key in [key for key, bucket in self._buckets.items() if now - bucket.at > full]:
-            del self._buckets[key]
+    def retry_after(self) -> int:
+        """Seconds until one more request is allowed to an empty bucket."""
+        return max(1, math.ceil(1.0 / self.rate))
 
 
-def client_address(request: web.Request) -> str:
-    """The peer's address. Behind the reverse proxy, aiohttp's `request.remote` is the proxy's unless the
-    proxy's forwarded headers are trusted by its configuration (see the README)."""
-    return request.remote or "-"
+def client_address(request: web.Request, trusted_proxies: frozenset[str] = frozenset()) -> str:
+    """The client's address. Behind one of the trusted reverse proxies, the nearest address of
+    X-Forwarded-For that is not itself a trusted proxy; otherwise the peer (which a proxy not declared
+    in HOSO_WEB_TRUSTED_PROXIES makes the proxy's own)."""
+    peer = request.remote or "-"
+    if peer not in trusted_proxies:
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    for address in reversed(forwarded):
+        if address not in trusted_proxies:
+            return address
+    return peer
 
 
 @web.middleware

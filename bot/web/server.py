@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiogram import Dispatcher
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.i18n import Translate
@@ -19,7 +19,7 @@ from bot.runtime import Runtime
 from bot.sender import OutboxSender
 from bot.web.conversation import Conversations
 from bot.web.files import FileStore
-from bot.web.security import MAX_BODY, SECURE_KEY, RateLimiter, security_headers
+from bot.web.security import MAX_BODY, SECURE_KEY, RateLimiter, client_address, security_headers
 from bot.web.sessions import COOKIE, WebSessions, WebSignIn
 from bot.web.texts import ERRORS, PAGE, translated
 from bot.web.transport import WebChat
@@ -32,29 +32,31 @@ LANG_COOKIE = "hoso_lang"
 
 @dataclass
 class Limits:
-    """Requests allowed: per session (messages, presses), per address (sign-in attempts), per browser or,
-    before sign-in, per address (requests of any kind)."""
+    """Requests allowed: per session (messages and presses; uploads), per client address (sign-in attempts;
+    requests of any kind: an office behind one address gets a generous share)."""
 
     messages: RateLimiter
     sign_in: RateLimiter
     requests: RateLimiter
+    uploads: RateLimiter = field(default_factory=lambda: RateLimiter(3, 0.1))  # 3 at once, then one per 10 s
 
     @classmethod
     def default(cls) -> Limits:
-        return cls(messages=RateLimiter(30, 10.0), sign_in=RateLimiter(10, 1 / 6), requests=RateLimiter(300, 100.0))
+        return cls(messages=RateLimiter(30, 10.0), sign_in=RateLimiter(10, 1 / 6), requests=RateLimiter(600, 200.0))
 
 
 class WebServer:
     def __init__(self, runtime: Runtime, dispatcher: Dispatcher, limits: Limits | None = None) -> None:
         settings = runtime.settings
         self.runtime, self.dispatcher = runtime, dispatcher
-        self.secure = settings.web_secure
+        self.secure, self.trusted_proxies = settings.web_secure, settings.trusted_proxies
         self.conversations = Conversations()
         self.files = FileStore(settings.files_dir / "web-downloads", dt.timedelta(minutes=settings.web_file_minutes))
         self.chat = WebChat(dispatcher, self.conversations, self.files, runtime.clock)
         self.sessions = WebSessions(runtime.uow, runtime.clock, dt.timedelta(hours=settings.web_session_hours))
         self.limits = limits or Limits.default()
         self.outbox: OutboxSender | None = None  # the web channel's sender, once the jobs run
+        self.sockets: set[web.WebSocketResponse] = set()  # the open pages, closed at shutdown
         self._delivering: asyncio.Task[Any] | None = None
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(default=True, default_for_string=True))
@@ -72,13 +74,29 @@ class WebServer:
         except Exception:  # the background pass tries again
             logger.exception("web outbox delivery failed")
 
+    @property
+    def delivering(self) -> asyncio.Task[Any] | None:
+        """The delivery a page's opening started, if any (tests wait on it)."""
+        return self._delivering
+
+    async def _close_pages(self, _app: web.Application) -> None:
+        """At shutdown: every open page is told the server is going away (it reconnects), and the delivery a
+        page started is stopped; what it had not sent stays in the outbox."""
+        for socket in list(self.sockets):
+            await socket.close(code=WSCloseCode.GOING_AWAY)
+        if self._delivering is not None:
+            self._delivering.cancel()
+
     # -- per request -------------------------------------------------------------------------------
     async def signed_in(self, request: web.Request) -> WebSignIn | None:
         if SIGNED_IN in request:
             return request[SIGNED_IN]
-        found = await self.sessions.current(request.cookies.get(COOKIE))
+        found = await self.sessions.current(self.cookie(request, COOKIE))
         request[SIGNED_IN] = found
         return found
+
+    def client_address(self, request: web.Request) -> str:
+        return client_address(request, self.trusted_proxies)
 
     def locale(self, request: web.Request, signed_in: WebSignIn | None = None) -> str:
         i18n = self.runtime.i18n
@@ -100,15 +118,30 @@ class WebServer:
             t=translated(PAGE, translate), locale=self.locale(request, signed_in), **context)
         return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
 
+    def cookie_name(self, base: str) -> str:
+        """Behind https a cookie is `__Host-`: the browser then takes it only from this very host, over https,
+        for the whole site, so a sibling subdomain cannot plant one."""
+        return f"__Host-{base}" if self.secure else base
+
+    def cookie(self, request: web.Request, base: str) -> str | None:
+        return request.cookies.get(self.cookie_name(base))
+
+    def set_cookie(self, response: web.StreamResponse, base: str, value: str, max_age: int | None = None) -> None:
+        response.set_cookie(self.cookie_name(base), value, httponly=True, samesite="Strict", secure=self.secure,
+                            path="/", max_age=max_age)
+
+    def drop_cookie(self, response: web.StreamResponse, base: str) -> None:
+        response.del_cookie(self.cookie_name(base), path="/", secure=self.secure, samesite="Strict")
+
     def set_session_cookie(self, response: web.StreamResponse, token: str) -> None:
-        response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=self.secure, path="/",
-                            max_age=int(self.sessions.idle.total_seconds() * 2))
+        self.set_cookie(response, COOKIE, token, int(self.sessions.idle.total_seconds() * 2))
 
     # -- the application ---------------------------------------------------------------------------
     def application(self) -> web.Application:
         from bot.web import api, pages
 
         app = web.Application(client_max_size=MAX_BODY, middlewares=[security_headers, api.errors])
+        app.on_shutdown.append(self._close_pages)
         app[SERVER] = self
         app[SECURE_KEY] = self.secure
         pages.register(app)

@@ -1,9 +1,10 @@
 """Sessions of the web chat, held on the server (storage: `web_session`).
 
-The browser holds a random token in an HttpOnly, SameSite=Strict cookie (Secure behind https); the
-database holds its sha256, the account, the CSRF token of the session and its times. A new token is made
-at every sign-in. A session ends at sign-out, after `web_session_hours` without a request, after twice that
-in all, when the account's web identity is revoked (a reset, /logout typed in the chat) or the account is.
+The browser holds a random token in an HttpOnly, SameSite=Strict cookie (Secure and `__Host-` behind
+https); the database holds its sha256, the account, the web identity it was opened under, the CSRF token of
+the session and its times. A new token is made at every sign-in. A session ends at sign-out, after
+`web_session_hours` without a request, after twice that in all, when its browser signs in again, when the
+account is locked, reset or revoked, and when its web identity is revoked (/logout typed in the chat).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from services.core.clock import Clock
 from storage import UnitOfWork
 
 COOKIE = "hoso_session"
+# An account that is locked, pending (after a reset) or revoked has no session: it signs in again, and is told.
+ACTING = frozenset({AccountStatus.ACTIVE, AccountStatus.RESTRICTED})
 TOUCH_EVERY = dt.timedelta(minutes=1)  # last_seen_at is written at most this often: not on every request
 
 
@@ -39,16 +42,22 @@ class WebSessions:
     def __init__(self, uow: UnitOfWork, clock: Clock, idle: dt.timedelta) -> None:
         self.uow, self.clock, self.idle = uow, clock, idle
 
-    async def open(self, account_id: int) -> str:
-        """A new session for the account; the cookie's token (never stored)."""
+    async def open(self, account_id: int, replacing: str | None = None) -> str | None:
+        """A new session for the account, under its live web identity; the cookie's token (never stored), or
+        None if the identity was revoked meanwhile. The browser's previous session, if any, ends ("replaced")."""
         token, now = secrets.token_urlsafe(32), self.clock.now()
         async with self.uow.write() as repos:
-            await repos.web_sessions.open(token_hash(token), account_id, secrets.token_urlsafe(32), now,
-                                          now + 2 * self.idle)
-        return token
+            if replacing:
+                previous = await repos.web_sessions.live(token_hash(replacing))
+                if previous is not None:
+                    await repos.web_sessions.end(now, "replaced", session_id=previous[0].id)
+            opened = await repos.web_sessions.open(token_hash(token), account_id, secrets.token_urlsafe(32), now,
+                                                   now + 2 * self.idle)
+        return token if opened is not None else None
 
-    async def current(self, token: str | None) -> WebSignIn | None:
-        """The live session of this cookie, or None (no cookie, unknown, ended, idle or expired)."""
+    async def current(self, token: str | None, touch: bool = True) -> WebSignIn | None:
+        """The live session of this cookie, or None (no cookie, unknown, ended, idle, expired, or its account
+        no longer active). `touch=False` reads it without counting as activity (a page's own re-check)."""
         if not token or len(token) > 128:
             return None
         now = self.clock.now()
@@ -57,10 +66,10 @@ class WebSessions:
         if found is None:
             return None
         session, account = found
-        reason = ("revoked" if account.status == AccountStatus.REVOKED else
+        reason = ("account" if account.status not in ACTING else
                   "idle" if session.last_seen_at + self.idle <= now else
                   "expired" if session.expires_at <= now else None)
-        if reason is not None or now - session.last_seen_at >= TOUCH_EVERY:
+        if reason is not None or (touch and now - session.last_seen_at >= TOUCH_EVERY):
             async with self.uow.write() as repos:
                 if reason is not None:
                     await repos.web_sessions.end(now, reason, session_id=session.id)

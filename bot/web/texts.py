@@ -49,6 +49,7 @@ ERRORS = {
     "passwords_differ": N_("The two new passwords are not the same."),
     "bad_request": N_("This request is not valid."),
     "no_button": N_("This button is no longer available."),
+    "failed": N_("Something went wrong on the server. Please try again; if it happens again, tell the personnel office."),
 }
 
 

@@ -8,10 +8,10 @@ and the user id of the updates are the account's id: its address on the `web` ch
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import AsyncGenerator
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.enums import ChatType, ParseMode
@@ -45,7 +45,7 @@ def buttons_of(markup: InlineKeyboardMarkup | None) -> list[list[dict[str, str]]
         for button in row:
             if button.callback_data is not None:
                 cells.append({"text": button.text, "data": button.callback_data})
-            elif button.url:
+            elif button.url and urlsplit(button.url).scheme in ("http", "https"):
                 cells.append({"text": button.text, "url": button.url})
         rows.append(cells)
     return rows
@@ -158,7 +158,7 @@ class WebChat:
             self.conversations.publish(account_id, {"type": "message", "message": {
                 "id": message_id, "from": "me", "text": text, "buttons": []}})
         chat = Chat(id=account_id, type=ChatType.PRIVATE)
-        message = Message(message_id=message_id, date=dt.datetime.now(dt.UTC), chat=chat,
+        message = Message(message_id=message_id, date=self.clock.now(), chat=chat,
                           from_user=self._user(account_id, username), text=text)
         await self._feed(account_id, Update(update_id=next(self._updates), message=message))
 
@@ -170,7 +170,7 @@ class WebChat:
         self.conversations.publish(account_id, {"type": "message", "message": {
             "id": message_id, "from": "me", "text": f"📎 {name}", "buttons": []}})
         document = Document(file_id=file_id, file_unique_id=file_id, file_name=name, file_size=len(content))
-        message = Message(message_id=message_id, date=dt.datetime.now(dt.UTC),
+        message = Message(message_id=message_id, date=self.clock.now(),
                           chat=Chat(id=account_id, type=ChatType.PRIVATE),
                           from_user=self._user(account_id, username), document=document)
         await self._feed(account_id, Update(update_id=next(self._updates), message=message))
@@ -190,6 +190,7 @@ class WebChat:
             await self._feed(account_id, Update(update_id=next(self._updates), callback_query=query))
         finally:
             self.session.presses.pop(query_id, None)
+            self.session.answered_queries.discard(query_id)  # done with: a server must not remember every press
         return True
 
     async def _feed(self, account_id: int, update: Update) -> None:

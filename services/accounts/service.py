@@ -6,7 +6,9 @@ entropy, so a plain hash is enough and lets a code be looked up). Passwords are 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -273,7 +275,7 @@ class AccountService:
             raise PermissionDenied()
         async with self.uow.write() as repos:
             account = await self._own_account(repos)
-            account.secret_hash = hash_password(password)
+            account.secret_hash = await hashed(password)
             now = self.clock.now()
             account.status, account.activated_at, account.last_active_at = AccountStatus.ACTIVE, now, now
             account.last_seen_at = now
@@ -291,7 +293,7 @@ class AccountService:
         check_password_rule(new)
         async with sensitive(self.uow, self.actor, self.clock, Action.VIEW_OVERVIEW) as repos:
             account = await self._own_account(repos)
-            account.secret_hash = hash_password(new)
+            account.secret_hash = await hashed(new)
             await record(repos, self.clock, self.actor, "auth.password_changed", "account", account.username)
 
     async def logout(self) -> None:
@@ -317,7 +319,7 @@ async def check_password(repos: Repositories, clock: Clock, actor: Actor, accoun
                          password: str) -> PasswordCheck:
     """The account's password, on whichever channel it is typed: a success makes the session fresh, each
     failure is audited and counted on the account (so the lockout counts across channels); the fifth locks it."""
-    if _matches(account.secret_hash, password):
+    if await password_matches(account.secret_hash, password):
         account.failed_attempts, account.last_active_at = 0, clock.now()
         account.last_seen_at = account.last_active_at
         await record(repos, clock, actor, "auth.success", "account", account.username)
@@ -329,6 +331,22 @@ async def check_password(repos: Repositories, clock: Clock, actor: Actor, accoun
         account.status = AccountStatus.LOCKED
         await record(repos, clock, actor, "account.locked", "account", account.username)
     return PasswordCheck(False, max(0, MAX_FAILED_ATTEMPTS - account.failed_attempts), locked)
+
+
+async def hashed(password: str) -> str:
+    """argon2 takes a tenth of a second on purpose: off the event loop, which serves everyone meanwhile."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def password_matches(secret_hash: str | None, password: str) -> bool:
+    """Whether `password` is the one of `secret_hash`, checked off the event loop. With no hash (an unknown
+    or unusable account) a stand-in is checked all the same, so that the answer takes as long either way."""
+    return await asyncio.to_thread(_matches, secret_hash or _stand_in(), password) and bool(secret_hash)
+
+
+@functools.cache
+def _stand_in() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def _matches(secret_hash: str | None, password: str) -> bool:

@@ -16,7 +16,8 @@ from services.accounts.service import (
     check_password_rule,
     code_hash,
     code_usable,
-    hash_password,
+    hashed,
+    password_matches,
 )
 from services.core.actor import AccountStatus, Actor
 from services.core.clock import Clock
@@ -65,6 +66,7 @@ class PasswordSignIn:
         async with self.uow.write() as repos:  # a refusal is raised after the commit: its audit and count stay
             account = await repos.accounts.by_username(username.strip().lower())
             if account is None or account.status not in SIGNS_IN:
+                await password_matches(None, password)  # as long as a real check: the answer names no one
                 await record(repos, self.clock, self.actor, "auth.failure", "account", account.username if account else None)
                 refusal = SignInRefused()
             elif account.status == AccountStatus.LOCKED:
@@ -90,7 +92,7 @@ class PasswordSignIn:
             else:
                 now = self.clock.now()
                 account.activation_code_hash, account.activation_expires_at = None, None
-                account.secret_hash = hash_password(password)
+                account.secret_hash = await hashed(password)
                 account.status, account.activated_at, account.last_active_at = AccountStatus.ACTIVE, now, now
                 account.last_seen_at, account.failed_attempts = now, 0
                 await self._bind(repos, account)

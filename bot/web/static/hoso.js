@@ -30,9 +30,12 @@
     status.hidden = !text;
   }
 
-  function signedOut(draft) {
-    if (draft) sessionStorage.setItem(DRAFT, draft);
-    window.location.assign("/login?why=" + (draft !== undefined ? "expired" : "bye"));
+  // The session ended (expired, or ended elsewhere): what was being typed is kept for this user in this tab,
+  // never a password, and put back after signing in again.
+  function signedOut() {
+    const draft = input.type === "password" ? "" : input.value;
+    if (draft) sessionStorage.setItem(DRAFT, JSON.stringify({user: config.user, text: draft}));
+    window.location.assign("/login?why=expired");
   }
 
   async function call(path, body) {
@@ -139,7 +142,7 @@
 
   async function catchUp() {
     const response = await fetch("/api/events?after=" + lastSeq, {credentials: "same-origin"});
-    if (response.status === 401) return signedOut("");
+    if (response.status === 401) return signedOut();
     if (!response.ok) return;
     const answer = await response.json();
     answer.events.forEach(apply);
@@ -161,7 +164,7 @@
       showStatus(texts.offline, "offline");
       setTimeout(async () => {
         const response = await fetch("/api/events?after=" + lastSeq, {credentials: "same-origin"}).catch(() => null);
-        if (response && response.status === 401) return signedOut("");
+        if (response && response.status === 401) return signedOut();
         connect();
       }, retry);
       retry = Math.min(retry * 2, 15000);
@@ -176,8 +179,12 @@
   async function send(text) {
     document.body.dataset.busy = "1";
     const result = await call("/api/say", {text: text}).catch(() => null);
-    if (result === null) { input.value = text; return showStatus(texts.error, "alert"); }
-    if (result.status === 401) return signedOut(text);
+    if (result === null) {
+      input.value = text;
+      document.body.dataset.busy = "0";
+      return showStatus(texts.error, "alert");
+    }
+    if (result.status === 401) { input.value = text; return signedOut(); }
     if (result.status !== 200) {
       input.value = text;
       document.body.dataset.busy = "0";
@@ -194,7 +201,7 @@
     element.disabled = false;
     if (result === null || result.status !== 200) document.body.dataset.busy = "0";
     if (result === null) return showStatus(texts.error, "alert");
-    if (result.status === 401) return signedOut("");
+    if (result.status === 401) return signedOut();
     if (result.status !== 200) return showStatus(result.answer.error || texts.error, "alert");
     answered(result);
     if (!socket || socket.readyState !== WebSocket.OPEN) await catchUp();
@@ -215,7 +222,7 @@
     }).catch(() => null);
     let answer = {};
     if (response) { try { answer = await response.json(); } catch (e) { answer = {}; } }
-    if (response && response.status === 401) return signedOut("");
+    if (response && response.status === 401) return signedOut();
     if (!response || response.status !== 200) {
       document.body.dataset.busy = "0";
       return showStatus(answer.error || texts.error, "alert");
@@ -235,7 +242,7 @@
   async function openMenu() {
     const list = document.getElementById("commands");
     const response = await fetch("/api/commands", {credentials: "same-origin"});
-    if (response.status === 401) return signedOut("");
+    if (response.status === 401) return signedOut();
     const answer = await response.json();
     list.replaceChildren();
     for (const item of answer.commands) {
@@ -268,7 +275,9 @@
   menuButton.addEventListener("click", () => (menu.hidden ? openMenu() : closeMenu()));
   document.addEventListener("keydown", (event) => { if (event.key === "Escape" && !menu.hidden) closeMenu(); });
 
-  const draft = sessionStorage.getItem(DRAFT);
-  if (draft) { input.value = draft; sessionStorage.removeItem(DRAFT); }
-  catchUp().then(connect);
+  let draft = null;
+  try { draft = JSON.parse(sessionStorage.getItem(DRAFT) || "null"); } catch (e) { draft = null; }
+  sessionStorage.removeItem(DRAFT);
+  if (draft && draft.user === config.user && typeof draft.text === "string") input.value = draft.text;
+  catchUp().catch(() => null).then(connect);
 })();

@@ -1,5 +1,5 @@
 """Sessions of the web chat, held on the server: one row per signed-in browser, the cookie's token stored
-as its sha256 only, ended rather than deleted.
+as its sha256 only, tied to the web identity it was opened under, ended rather than deleted.
 
 Revision ID: 0012
 Revises: 0011
@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('identity_id', sa.Integer(), nullable=False),
     sa.Column('csrf', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(), nullable=False),
@@ -29,12 +30,16 @@ def upgrade() -> None:
     sa.Column('ended_at', sa.DateTime(), nullable=True),
     sa.Column('ended_reason', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_web_session_account_id_account')),
+    sa.ForeignKeyConstraint(['identity_id'], ['channel_identity.id'],
+                            name=op.f('fk_web_session_identity_id_channel_identity')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_session')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_web_session_token_hash'))
     )
     op.create_index(op.f('ix_web_session_account_id'), 'web_session', ['account_id'], unique=False)
+    op.create_index(op.f('ix_web_session_identity_id'), 'web_session', ['identity_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_web_session_identity_id'), table_name='web_session')
     op.drop_index(op.f('ix_web_session_account_id'), table_name='web_session')
     op.drop_table('web_session')
