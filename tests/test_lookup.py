@@ -16,6 +16,7 @@ from services.core.text import fold
 from services.dossiers.lookup import FindFilters, LookupService, parse_query, split_filters
 from services.regime.dossier_fields import DossierFull, Record
 from storage import UnitOfWork
+from storage.search import SearchTerms
 from tests.conftest import BotHarness, sent_texts
 from tests.test_accounts import sign_in, tree
 
@@ -101,7 +102,8 @@ async def test_bad_queries_are_explained(uow: UnitOfWork, clock, clerk: Actor) -
     for query in ("", "  ", "31/02/1990"):
         with pytest.raises(InvalidInput):
             await lookup.find(query)
-    assert parse_query("Đặng  thị-hoà 1988").words == ("dang", "thi", "hoa", "1988")
+    assert parse_query("Đặng  thị-hoà 1988") == SearchTerms(("dang", "thi", "hoa"), None, 1988)  # name + birth year
+    assert parse_query("hoa 188").words == ("hoa", "188")  # not a year: part of a personal ID
 
 
 async def test_paging_and_the_audit_of_what_was_shown(uow: UnitOfWork, clock) -> None:  # noqa: ANN001
@@ -152,7 +154,9 @@ async def test_find_lists_candidates_with_buttons_and_pages(harness: BotHarness,
     await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
     text = sent_texts(await harness.send("/find nguyen", user_id=501))[0]
     assert text.startswith("Kết quả tìm <b>nguyen</b>, trang 1:")
-    assert "3. <b>Nguyễn Văn Thủy</b> — 02/01/1990 — Bệnh viện Đa khoa — Chuyên viên" in text
+    # The personal ID, and the rank with its name from the reference list (issue 18, points 5 and 10).
+    assert ("3. <b>Nguyễn Văn Thủy</b> · <code>092190000222</code> — 02/01/1990 — Bệnh viện Đa khoa — Chuyên viên"
+            " — 01.003 Chuyên viên") in text
     keyboard = harness.last_keyboard_message().reply_markup.inline_keyboard
     assert [b.text for b in keyboard[0]] == ["1", "2", "3"]
     assert keyboard[0][0].callback_data == OpenDossier(id=people["092188000777"]).pack()
