@@ -993,7 +993,7 @@ async def test_history_lists_the_changes_and_shows_the_dossier_as_of_a_date(harn
     await log_change(talk, "address", hoa, {"permanent_address": "-", "current_address": "45 Lý Tự Trọng",
                                             "doc_number": "3/QĐ-SYT", "doc_date": "01/05/2026",
                                             "doc_issuer": "Sở Y tế", "effective_on": "01/05/2026"})
-    await log_change(talk, "appointment", hoa, {"post": "Phó Trưởng phòng", "position_allowance": "-",
+    await log_change(talk, "appointment", hoa, {"post": "Phó Trưởng phòng", "position_allowance": "0.25",
                                                 "doc_number": "7/QĐ-SYT", "doc_date": "15/06/2026",
                                                 "doc_issuer": "Sở Y tế", "effective_on": EFFECTIVE})
     first, second = await rows(harness, ChangeEvent)
@@ -1016,6 +1016,7 @@ async def test_history_lists_the_changes_and_shows_the_dossier_as_of_a_date(harn
     assert "Chuyên viên" in between and "Phó Trưởng phòng" not in between
     after = await as_of("25/06/2026")
     assert "Phó Trưởng phòng" in after and "45 Lý Tự Trọng" in after
+    assert ": 0,25" in after and "0.25" not in after  # the allowance with the decimal comma
     earlier = await as_of("01/01/2026")  # before any logged change: the dossier as it was
     assert "12 Trần Hưng Đạo" in earlier and "45 Lý Tự Trọng" not in earlier and "Phó Trưởng phòng" not in earlier
 
