@@ -5,6 +5,7 @@ is entered in time."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiogram import F, Router
@@ -29,9 +30,9 @@ from handlers.forms import (
     start_form,
     take_reason,
 )
-from handlers.views import button, clip, error_text, esc, keyboard
+from handlers.views import button, clip, error_text, esc, keyboard, number
 from services.changes.declarations import PendingItem
-from services.changes.planners import LABELS, Line
+from services.changes.planners import DECIMAL_COLUMNS, LABELS, Line
 from services.changes.recording import Logged, Preview, Target
 from services.core.clock import format_date
 from services.core.errors import InvalidInput
@@ -100,10 +101,16 @@ def verdict(deadline: Any, timely: bool | None) -> str:
     return _("Deadline {date}: entered LATE.").format(date=format_date(deadline))
 
 
+DECIMAL_LABELS = frozenset(LABELS[name] for name in DECIMAL_COLUMNS if name in LABELS)
+DECIMAL = re.compile(r"^\d+\.\d+$")
+
+
 def change_lines(lines: tuple[Line, ...] | list[Line]) -> list[str]:
     def value(line: Line, text: str) -> str:
         if line.label == LABELS["employment_status"]:  # a status code reads as the card shows it
             return _(EMPLOYMENT_LABELS.get(text, text))
+        if line.label in DECIMAL_LABELS and DECIMAL.match(text):  # "4.32" is written "4,32" in Vietnamese
+            return number(float(text))
         return text
 
     def label(line: Line) -> str:  # a question used as a label loses its colon and example

@@ -10,13 +10,14 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.views import MAX_MESSAGE_LENGTH, button, esc, keyboard
+from handlers.views import MAX_MESSAGE_LENGTH, button, esc, keyboard, number
 from services.core.clock import format_date
 from services.core.i18n import N_
 from services.core.policy import Action
 from services.dossiers.service import DossierCard
 from services.facade import Services
 from services.regime.dossier_fields import HISTORY_KINDS, RECORD_KINDS, SECTION_TITLES, SECTIONS, DossierFull, Record
+from services.regime.reference import coded
 
 SEX_LABELS = {"M": N_("Male"), "F": N_("Female")}
 EMPLOYMENT_LABELS = {
@@ -59,6 +60,8 @@ def shown(value: Any) -> str:
         return "—"
     if isinstance(value, dt.date):
         return format_date(value)
+    if isinstance(value, float):  # a coefficient, an allowance: with the reader's decimal mark
+        return number(value)
     return str(value)
 
 
@@ -68,7 +71,7 @@ def render_card(card: DossierCard) -> str:
         _("Personal ID: {value}").format(value=f"<code>{esc(card.personal_id)}</code>"),
         _("Born: {date} · {sex}").format(date=format_date(card.birth_date), sex=esc(_(SEX_LABELS.get(card.sex, "-")))),
         _("Post: {value}").format(value=esc(card.post or "—")),
-        _("Rank code: {value}").format(value=esc(card.rank_code or "—")),
+        _("Rank or title: {value}").format(value=esc(coded(card.rank_code, card.rank_name) or "—")),
         _("Dossier kept by: {value}").format(value=esc(card.custodian_unit)),
         _("Working at: {value}").format(value=esc(card.working_unit)),
         _("Status: {value}").format(value=esc(_(EMPLOYMENT_LABELS.get(card.employment_status, card.employment_status)))),
@@ -121,6 +124,8 @@ def render_section(dossier: DossierFull, section: str) -> str:
                 value = _(SEX_LABELS.get(value, "-"))
             elif name == "employment_status":
                 value = _(EMPLOYMENT_LABELS.get(value, value))
+            elif name == "rank_code":  # a code is never shown without its name
+                value = coded(value, dossier.values.get("rank_name"))
             lines.append(f"{esc(_(label))}: {esc(shown(value))}")
         return within_limit(title, lines)
     kinds = ("family",) if section == "family" else HISTORY_KINDS

@@ -42,8 +42,10 @@ def render(result: FindPage, purpose: str = "open") -> tuple[str, InlineKeyboard
     lines = [_("Results for <b>{query}</b>, page {page}:").format(query=echo(result.query), page=result.page + 1)]
     picks = []
     for number, candidate in enumerate(result.candidates, start=first + 1):
-        details = " — ".join(esc(part) for part in (format_date(candidate.birth_date), candidate.unit, candidate.post) if part)
-        lines.append(f"{number}. <b>{esc(candidate.full_name)}</b> — {details}")
+        details = " — ".join(esc(part) for part in (format_date(candidate.birth_date), candidate.unit, candidate.post,
+                                                     candidate.rank) if part)
+        lines.append(f"{number}. <b>{esc(candidate.full_name)}</b> · <code>{esc(candidate.personal_id)}</code> — "
+                     f"{details}")
         picks.append(button(str(number), PICKS[purpose](id=candidate.id)))
     paging = []
     if result.page > 0:
@@ -79,8 +81,8 @@ async def look_up(message: Message, state: FSMContext, services: Services, args:
         services.require(Action.VIEW_DOSSIER)
         await state.set_state(FindStates.query)
         await state.update_data({PURPOSE: purpose})
-        await message.answer(_("Type a name, a personal ID or a birth date (dd/mm/yyyy). "
-                               "Filters: unit:CODE status:retired rank:01.003"))
+        await message.answer(_("Type a name (with the year of birth if you like: dang hoa 1988), a personal ID or a "
+                               "birth date (dd/mm/yyyy). Filters: dv:CODE tt:nghihuu ngach:01.003"))
         return
     await _search(message, state, services, args, raw_state=raw_state, purpose=purpose)
 

@@ -16,7 +16,7 @@ from handlers.changes import kind_title
 from handlers.dossiers import EMPLOYMENT_LABELS, SEX_LABELS, HistoryOpen, within_limit
 from handlers.find import look_up
 from handlers.forms import busy, guard_prompt
-from handlers.views import button, error_text, esc, keyboard
+from handlers.views import button, error_text, esc, keyboard, number
 from services.core.clock import format_date, format_local_datetime, parse_date
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
@@ -101,6 +101,8 @@ def render_as_of(view: AsOf) -> str:
                 value = _(EMPLOYMENT_LABELS.get(value, value))
             elif name in DATE_FIELDS and isinstance(value, str):
                 value = format_date(dt.date.fromisoformat(value))
+            elif isinstance(value, float):  # a coefficient: with the reader's decimal mark
+                value = number(value)
             lines.append(f"{esc(_(label))}: {esc(value)}")
     return within_limit(title, lines)
 

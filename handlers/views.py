@@ -8,11 +8,13 @@ from typing import TypeVar
 from aiogram import html
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from services.core.actor import AccountStatus, Role
 from services.core.errors import InvalidInput, ServiceError
-from services.core.i18n import N_
+from services.core.i18n import DEFAULT_LOCALE, N_
+from services.core.text import decimal
 
 ROLE_LABELS = {
     Role.ADMIN: N_("Administrator (personnel office)"),
@@ -96,6 +98,15 @@ def share(part: int, whole: int) -> str:
 
 def percent(fraction: float | None) -> str:
     return "—" if fraction is None else f"{100 * fraction:.0f}%"
+
+
+def number(value: float, digits: int = 2) -> str:
+    """A coefficient or an allowance as the reader writes it: "4,32" in Vietnamese, "4.32" in English."""
+    try:
+        locale = get_i18n().current_locale
+    except LookupError:  # outside an update (a notice rendered by the sender)
+        locale = DEFAULT_LOCALE
+    return decimal(value, locale, digits)
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:

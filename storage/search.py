@@ -27,6 +27,7 @@ _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.per
 class SearchTerms:
     words: tuple[str, ...] = ()  # folded words and digit runs, all required
     birth_date: dt.date | None = None
+    birth_year: int | None = None  # "dang hoa 1988": a name and the year of birth
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class Found:
     birth_date: dt.date
     post: str | None
     working_unit: str
+    personal_id: str
+    rank_code: str | None
 
 
 def _fts_phrase(word: str) -> str:
@@ -101,6 +104,9 @@ class DossierSearch:
         conditions = [or_(under(custodian.path, scope), under(working.path, scope))]
         if terms.birth_date is not None:
             conditions.append(Dossier.birth_date == terms.birth_date)
+        if terms.birth_year is not None:
+            conditions.append(Dossier.birth_date.between(dt.date(terms.birth_year, 1, 1),
+                                                         dt.date(terms.birth_year, 12, 31)))
         if unit_prefix is not None:
             conditions.append(or_(custodian.path.startswith(unit_prefix, autoescape=True),
                                   working.path.startswith(unit_prefix, autoescape=True)))
@@ -108,7 +114,8 @@ class DossierSearch:
             conditions.append(Dossier.employment_status == status)
         if rank_code is not None:
             conditions.append(Dossier.rank_code == rank_code)
-        columns = (Dossier.id, Dossier.full_name, Dossier.birth_date, Dossier.post, working.name)
+        columns = (Dossier.id, Dossier.full_name, Dossier.birth_date, Dossier.post, working.name, Dossier.personal_id,
+                   Dossier.rank_code)
 
         def base() -> Any:
             return (select(*columns)

@@ -189,7 +189,7 @@ CASES = [
          bad=("position_allowance", "nhiều", "Not a number: {value}.", {"value": "nhiều"}),
          after={"post": "Phó Trưởng phòng", "post_since": E, "position_allowance": 0.2},
          records=(("work_history", E, {"text": "Phó Trưởng phòng", **REF}),),
-         shown=("Chuyên viên → <b>Phó Trưởng phòng</b>", "— → <b>0.20</b>", "— → <b>20/06/2026</b>")),
+         shown=("Chuyên viên → <b>Phó Trưởng phòng</b>", "— → <b>0,20</b>", "— → <b>20/06/2026</b>")),
     Case("transfer", {"working_unit": "fc:STC", "post": "Chuyên viên phòng Ngân sách"},
          bad=("working_unit", "XYZ", "No unit has the code {code}.", {"code": "XYZ"}),
          after={"working_unit_id": "STC", "post": "Chuyên viên phòng Ngân sách", "post_since": E},
@@ -204,14 +204,14 @@ CASES = [
          before={"salary_step": 3, "salary_coefficient": 3.00, "rank_code": "01.003"},
          after={"salary_step": 4, "salary_coefficient": 3.33, "salary_since": E},
          records=(("salary_history", E, {"rank_code": "01.003", "step": 4, "coefficient": "3.33", **REF}),),
-         shown=(": 3 → <b>4</b>", ": 3.00 → <b>3.33</b>")),
+         shown=(": 3 → <b>4</b>", ": 3,00 → <b>3,33</b>")),  # the decimal comma
     Case("rank_raise", {"rank_code": "fc:01.002"},
          bad=("rank_code", "99.999",
               "{value} is not on the list; choose a button or ask the personnel office to add it.", {"value": "99.999"}),
          after={"rank_code": "01.002", "rank_name": "Chuyên viên chính", "rank_since": E, "salary_step": 1,
                 "salary_coefficient": 4.40, "salary_since": E},
          records=(("salary_history", E, {"rank_code": "01.002", "step": 1, "coefficient": "4.40", **REF}),),
-         shown=("01.003 → <b>01.002</b>", "— → <b>4.40</b>")),
+         shown=("01.003 → <b>01.002</b>", "— → <b>4,40</b>")),
     Case("commendation", {"form": "Bằng khen của Chủ tịch UBND tỉnh", "reason": "Hoàn thành xuất sắc nhiệm vụ 2025"},
          bad=("form", "y" * 256, *TOO_LONG),
          records=(("commendation", E, {"text": "Bằng khen của Chủ tịch UBND tỉnh",
@@ -993,7 +993,7 @@ async def test_history_lists_the_changes_and_shows_the_dossier_as_of_a_date(harn
     await log_change(talk, "address", hoa, {"permanent_address": "-", "current_address": "45 Lý Tự Trọng",
                                             "doc_number": "3/QĐ-SYT", "doc_date": "01/05/2026",
                                             "doc_issuer": "Sở Y tế", "effective_on": "01/05/2026"})
-    await log_change(talk, "appointment", hoa, {"post": "Phó Trưởng phòng", "position_allowance": "-",
+    await log_change(talk, "appointment", hoa, {"post": "Phó Trưởng phòng", "position_allowance": "0.25",
                                                 "doc_number": "7/QĐ-SYT", "doc_date": "15/06/2026",
                                                 "doc_issuer": "Sở Y tế", "effective_on": EFFECTIVE})
     first, second = await rows(harness, ChangeEvent)
@@ -1016,6 +1016,7 @@ async def test_history_lists_the_changes_and_shows_the_dossier_as_of_a_date(harn
     assert "Chuyên viên" in between and "Phó Trưởng phòng" not in between
     after = await as_of("25/06/2026")
     assert "Phó Trưởng phòng" in after and "45 Lý Tự Trọng" in after
+    assert ": 0,25" in after and "0.25" not in after  # the allowance with the decimal comma
     earlier = await as_of("01/01/2026")  # before any logged change: the dossier as it was
     assert "12 Trần Hưng Đạo" in earlier and "45 Lý Tự Trọng" not in earlier and "Phó Trưởng phòng" not in earlier
 

@@ -34,9 +34,12 @@ async def seeded(tmp_path: Path) -> dict[str, str]:
 
 async def test_stats_writes_the_table_of_a_unit_on_a_date(tmp_path: Path) -> None:
     env = await seeded(tmp_path)
-    result = hoso("stats", "--unit", "SYT", "--as-of", "30/06/2026", "syt.xlsx", "--json", cwd=tmp_path, env=env)
+    result = hoso("stats", "--unit", "SYT", "--as-of", "30/06/2026", "syt.xlsx", "--chart", "syt.png", "--json",
+                  cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"file": "syt.xlsx", "people": 6, "as_of": "2026-06-30", "rows": 3}
+    assert json.loads(result.stdout) == {"file": "syt.xlsx", "chart": "syt.png", "people": 6, "as_of": "2026-06-30",
+                                         "rows": 3}
+    assert (tmp_path / "syt.png").read_bytes().startswith(b"\x89PNG\r\n")  # the chart, as the bot sends it
     rows = [[c.value for c in row] for row in load_workbook(tmp_path / "syt.xlsx").worksheets[0].iter_rows(min_row=5)]
     assert [(row[1], row[2]) for row in rows] == [("Sở Y tế", 6), ("Sở Y tế (cơ quan)", 3), ("Bệnh viện Đa khoa", 3)]
     whole = hoso("stats", "all.xlsx", cwd=tmp_path, env=env)
@@ -54,6 +57,7 @@ async def test_stats_names_the_bad_option(tmp_path: Path) -> None:
         (["--as-of", "31/02/2026", "x.xlsx"], "hoso: --as-of: Ngày không hợp lệ: 31/02/2026 (dùng dd/mm/yyyy)"),
         (["--unit", "NOPE", "x.xlsx"], "hoso: unit: Không có đơn vị mã NOPE."),
         (["x.csv"], "hoso: FILE: hãy dùng tệp .xlsx: x.csv"),
+        (["x.xlsx", "--chart", "x.jpg"], "hoso: --chart: hãy dùng tệp .png: x.jpg"),
         (["--as-of", "01/01/2100", "x.xlsx"], "hoso: as_of: Ngày 01/01/2100 ở tương lai."),
     ):
         result = hoso("stats", *args, cwd=tmp_path, env=env)

@@ -121,7 +121,7 @@ async def test_leading_zeros_survive_export_and_import(uow: UnitOfWork, clock: F
     assert (await service.import_file(source)).created == 2
 
     exported = tmp_path / "out.xlsx"
-    await service.export_file(exported)
+    await service.export_file(exported, vietnamese=False)  # the English headers, kept as an option
     sheet = load_workbook(exported).worksheets[0]
     header = [cell.value for cell in sheet[1]]
     assert header[:13] == ["personal_id", "full_name", "gender", "birth_date", "unit_code", "working_unit_code",
@@ -323,7 +323,7 @@ async def test_a_clerk_cannot_import_into_another_unit(uow: UnitOfWork, clock: F
     await clerk.export_file(tmp_path / "clerk-out.xlsx")
     sheet = load_workbook(tmp_path / "clerk-out.xlsx").worksheets[0]
     assert [sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)] == ["092190000302"]
-    await manager.export_file(tmp_path / "manager-out.xlsx")
+    await manager.export_file(tmp_path / "manager-out.xlsx", vietnamese=False)
     header = [cell.value for cell in load_workbook(tmp_path / "manager-out.xlsx").worksheets[0][1]]
     assert "phone" not in header and "current_address" not in header and "personal_id" in header
     with pytest.raises(InvalidInput):
@@ -437,3 +437,30 @@ async def test_import_update_export_on_each_backend(any_database: Any, clock: Fr
     subtree = await service.export_file(tmp_path / "vt.xlsx", unit_code="THPT-VT")
     assert 3000 <= subtree.count < 3020
     await verify(uow, clock)
+
+
+async def test_the_export_names_the_rank_and_speaks_vietnamese(uow: UnitOfWork, clock: FrozenClock,
+                                                               tmp_path: Path) -> None:
+    """Issue 18: a dossier holding only its rank's code is exported with the reference list's name, under the
+    Vietnamese headers and words by default; both files import back as no change."""
+    from tests.test_lookup import add_people, tree
+
+    await tree(uow, clock)
+    await add_people(uow, clock, [("001188000111", "Đặng Thị Hoà", dt.date(1988, 3, 9), "SYT", "retired", "01.003")])
+    service = io(uow, clock)
+    await service.export_file(tmp_path / "vi.xlsx")
+    await service.export_file(tmp_path / "en.csv", vietnamese=False)
+    sheet = load_workbook(tmp_path / "vi.xlsx").worksheets[0]
+    row = {head.value: cell.value for head, cell in zip(sheet[1], sheet[2], strict=True)}
+    assert (row["Mã ngạch"], row["Tên ngạch"], row["Giới tính"], row["Tình trạng"]) == (
+        "01.003", "Chuyên viên", "Nữ", "Nghỉ hưu")
+    with (tmp_path / "en.csv").open(encoding="utf-8-sig", newline="") as handle:
+        english = next(csv.DictReader(handle))
+    assert (english["rank_code"], english["rank_name"], english["gender"], english["status"]) == (
+        "01.003", "Chuyên viên", "F", "retired")
+    for name in ("vi.xlsx", "en.csv"):
+        report = await service.import_file(tmp_path / name)
+        assert (report.rows, report.unchanged, report.updated, report.failed) == (1, 1, 0, 0), name
+    async with uow.read() as repos:
+        stored = (await repos.session.scalars(select(Dossier))).one()
+    assert stored.rank_name is None  # the reference list keeps the name; the dossier only its own

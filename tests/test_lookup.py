@@ -16,6 +16,8 @@ from services.core.text import fold
 from services.dossiers.lookup import FindFilters, LookupService, parse_query, split_filters
 from services.regime.dossier_fields import DossierFull, Record
 from storage import UnitOfWork
+from storage.models import Dossier
+from storage.search import SearchTerms
 from tests.conftest import BotHarness, sent_texts
 from tests.test_accounts import sign_in, tree
 
@@ -101,7 +103,8 @@ async def test_bad_queries_are_explained(uow: UnitOfWork, clock, clerk: Actor) -
     for query in ("", "  ", "31/02/1990"):
         with pytest.raises(InvalidInput):
             await lookup.find(query)
-    assert parse_query("Đặng  thị-hoà 1988").words == ("dang", "thi", "hoa", "1988")
+    assert parse_query("Đặng  thị-hoà 1988") == SearchTerms(("dang", "thi", "hoa"), None, 1988)  # name + birth year
+    assert parse_query("hoa 188").words == ("hoa", "188")  # not a year: part of a personal ID
 
 
 async def test_paging_and_the_audit_of_what_was_shown(uow: UnitOfWork, clock) -> None:  # noqa: ANN001
@@ -152,7 +155,9 @@ async def test_find_lists_candidates_with_buttons_and_pages(harness: BotHarness,
     await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
     text = sent_texts(await harness.send("/find nguyen", user_id=501))[0]
     assert text.startswith("Kết quả tìm <b>nguyen</b>, trang 1:")
-    assert "3. <b>Nguyễn Văn Thủy</b> — 02/01/1990 — Bệnh viện Đa khoa — Chuyên viên" in text
+    # The personal ID, and the rank with its name from the reference list (issue 18, points 5 and 10).
+    assert ("3. <b>Nguyễn Văn Thủy</b> · <code>092190000222</code> — 02/01/1990 — Bệnh viện Đa khoa — Chuyên viên"
+            " — 01.003 Chuyên viên") in text
     keyboard = harness.last_keyboard_message().reply_markup.inline_keyboard
     assert [b.text for b in keyboard[0]] == ["1", "2", "3"]
     assert keyboard[0][0].callback_data == OpenDossier(id=people["092188000777"]).pack()
@@ -274,3 +279,73 @@ async def test_find_answered_leaves_the_prompt_and_keeps_data(harness: BotHarnes
     await harness.send("/find dang", user_id=501)  # the command answers the pending prompt too
     assert await harness.runtime.fsm_storage.get_state(key) is None
     assert (await harness.runtime.fsm_storage.get_data(key)) == {"kept": 1, "find": "dang", "find_for": "open"}
+
+
+# -- issue 18: what a personnel officer reads ------------------------------------------------------------
+
+async def test_status_in_vietnamese_words_and_the_valid_ones_listed(uow: UnitOfWork, clock, clerk: Actor) -> None:  # noqa: ANN001
+    assert split_filters("thuy tt:nghihuu") == ("thuy", FindFilters(status="retired"))
+    assert split_filters("tt:Nghỉ-hưu thuy") == ("thuy", FindFilters(status="retired"))
+    assert split_filters("nguyen tt:đang công tác dv:bv") == ("nguyen", FindFilters(unit_code="BV", status="active"))
+    assert split_filters("tt:đang công tác nguyen") == ("nguyen", FindFilters(status="active"))
+    assert split_filters("an tinhtrang:tap su") == ("an", FindFilters(status="probation"))
+    lookup = LookupService(uow, clerk, clock)
+    _query, filters = split_filters("thuy tt:nghihuu")
+    assert names(await lookup.find("thuy", filters=filters)) == ["Lê Thị Thuỷ"]
+    with pytest.raises(InvalidInput) as refused:
+        await lookup.find("thuy", filters=split_filters("thuy tt:vevuon")[1])
+    assert refused.value.params["value"] == "vevuon"
+    for word in ("nghỉ hưu (retired)", "đang công tác (active)", "chuyển công tác (transferred_out)"):
+        assert word in refused.value.params["choices"]
+
+
+async def test_a_name_with_the_year_of_birth(uow: UnitOfWork, clock, clerk: Actor) -> None:  # noqa: ANN001
+    lookup = LookupService(uow, clerk, clock)
+    assert names(await lookup.find("dang hoa 1988")) == ["Đặng Thị Hoà"]
+    assert names(await lookup.find("nguyen 1987")) == ["Nguyễn Văn An"]
+    assert names(await lookup.find("nguyen 1988")) == ["Nguyễn An Khang"]
+    assert names(await lookup.find("dang hoa 1990")) == []
+    page = await lookup.find("hoa 1988")
+    assert [(c.personal_id, c.rank) for c in page.candidates] == [("001188000111", "01.003 Chuyên viên")]
+
+
+async def test_free_text_is_a_search_and_shows_the_personal_id(harness: BotHarness, people: dict[str, int]) -> None:
+    await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
+    text = sent_texts(await harness.send("dang hoa 1988", user_id=501))[0]
+    assert text.startswith("Kết quả tìm <b>dang hoa 1988</b>, trang 1:")
+    assert "1. <b>Đặng Thị Hoà</b> · <code>001188000111</code> — 09/03/1988 — Sở Y tế" in text
+    assert harness.last_keyboard_message().reply_markup.inline_keyboard[0][0].callback_data == \
+        OpenDossier(id=people["001188000111"]).pack()
+    refused = sent_texts(await harness.send("/find thuy tt:vevuon", user_id=501))[0]
+    assert refused.startswith("Không có tình trạng vevuon. Hãy dùng một trong các giá trị: đang công tác (active);")
+    retired = sent_texts(await harness.send("thuy tt:nghihuu", user_id=501))[0]  # the prompt re-asked: answered
+    assert "Lê Thị Thuỷ" in retired and "Nguyễn Văn Thủy" not in retired
+
+
+async def test_the_card_names_the_rank_and_writes_coefficients_with_a_comma(
+    harness: BotHarness, people: dict[str, int]
+) -> None:
+    await bot_sign_in(harness, "lan.syt", "SYT", "clerk", 501)
+    hoa = people["001188000111"]
+    async with harness.runtime.uow.write() as repos:
+        dossier = await repos.session.get(Dossier, hoa)
+        dossier.salary_coefficient, dossier.salary_step = 4.32, 5
+    await harness.send("/start", user_id=501)
+    anchor = list(harness.session.messages.values())[-1]
+    card = sent_texts(await harness.press(anchor, OpenDossier(id=hoa).pack(), user_id=501))[0]
+    assert "Ngạch / chức danh nghề nghiệp: 01.003 Chuyên viên" in card and "Mã ngạch" not in card
+    post = sent_texts(await harness.press(anchor, DossierSection(id=hoa, section="post_salary").pack(), user_id=501))[0]
+    assert "Mã ngạch: 01.003 Chuyên viên" in post and "Ngạch / chức danh nghề nghiệp: Chuyên viên" in post
+    assert "Hệ số lương: 4,32" in post
+
+
+def test_the_family_section_shows_no_internal_code() -> None:
+    records = (Record("family", None, None, {"side": "spouse", "relation": "Vợ/Chồng", "name": "Lê Văn Tâm",
+                                             "born": "1987", "details": None}),)
+    dossier = DossierFull(1, {"full_name": "Đặng Thị Hoà"}, "Sở Nội vụ", "Sở Nội vụ", records)
+    from bot.i18n import create_i18n
+
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("vi"):
+        text = render_section(dossier, "family")
+    assert "• Vợ/Chồng; Lê Văn Tâm; 1987" in text and "spouse" not in text

@@ -170,7 +170,13 @@ async def test_the_cli_lists_feedback_and_inspects(tmp_path: Path) -> None:
     inspected = hoso("inspect", "--as-of", "01/07/2026", "kiem-tra.xlsx", "--json", cwd=tmp_path, env=env)
     assert inspected.returncode == 0, inspected.stderr
     result = json.loads(inspected.stdout)
-    assert result["findings"] == len(EXPECTED) and result["units"][1]["unit"] == "OLD"
+    assert result["count"] == len(EXPECTED) and result["units"][1]["unit"] == "OLD"
+    # Each finding with its dossier, as the workbook's sheet has them (issue 18, point 10).
+    assert len(result["findings"]) == len(EXPECTED)
+    sheet = load_workbook(tmp_path / "kiem-tra.xlsx").worksheets[1]
+    assert [(f["unit_name"], f["finding"], f["full_name"], f["personal_id"], f["details"]) for f in result["findings"]] \
+        == [tuple(cell.value for cell in row) for row in sheet.iter_rows(min_row=2)]
+    assert all(isinstance(f["dossier"], int) and f["kind"] and f["unit"] for f in result["findings"])
     assert load_workbook(tmp_path / "kiem-tra.xlsx").worksheets[1].max_row == len(EXPECTED) + 1
 
 

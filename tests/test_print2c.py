@@ -15,8 +15,8 @@ from docx.shared import Pt
 from docx.table import Table
 
 from services.core.clock import FrozenClock
-from services.documents.print2c import DOT, LONG, SHORT, render_2c
-from services.regime.dossier_fields import DossierFull, Record
+from services.documents.print2c import DOT, LONG, SHORT, WITHHELD, render_2c
+from services.regime.dossier_fields import ADDRESS, FAMILY, DossierFull, Record
 
 NAME = "Đặng Thị Đào"
 PERSONAL_ID = "001190012345"
@@ -261,3 +261,45 @@ def test_converts_to_pdf_with_libreoffice(rendered: bytes, tmp_path: Path) -> No
                    check=True, capture_output=True, timeout=180)
     pdf = (tmp_path / "2c.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
+
+
+def test_what_the_role_may_not_see_is_marked_withheld(clock: FrozenClock) -> None:
+    """The manager's form (issue 18): no address and no family, and says so rather than leaving a blank."""
+    values = {name: value for name, value in _values().items() if name not in ("permanent_address", "current_address")}
+    records = tuple(record for record in _records() if record.kind != "family")
+    withheld = DossierFull(7, values, "Sở Nội vụ", "Sở Nội vụ", records, frozenset({ADDRESS, FAMILY}))
+    document = _open(render_2c(withheld, clock))
+    assert _line(document, "8) ") == f"8) Nơi đăng ký hộ khẩu thường trú: {WITHHELD}"
+    assert _line(document, "9) ") == f"9) Nơi ở hiện nay: {WITHHELD}"
+    lines = _lines(document)
+    family = lines.index("30) QUAN HỆ GIA ĐÌNH")
+    assert lines[family + 1] == WITHHELD and "31) " in lines[family + 2]
+    shown = _lines(_open(render_2c(_dossier(current_address=None), clock)))
+    assert WITHHELD not in "\n".join(shown)  # a clerk's form: an empty value is a dotted line, as before
+    assert f"9) Nơi ở hiện nay: {DOT * LONG}" in shown
+
+
+async def test_the_rank_name_comes_from_the_reference_list(uow, clock: FrozenClock) -> None:  # noqa: ANN001
+    """A dossier holding only the code prints the name the reference list gives it (issue 18, point 5)."""
+    from services.dossiers.service import DossierService
+    from storage.models import Dossier
+    from tests.test_accounts import SYSTEM
+    from tests.test_lookup import add_people, tree
+
+    await tree(uow, clock)
+    ids = await add_people(uow, clock, [("001188000111", "Đặng Thị Hoà", dt.date(1988, 3, 9), "SYT", "active",
+                                         "V.07.05.15")])
+    dossier = await DossierService(uow, SYSTEM, clock).full(ids["001188000111"])
+    assert dossier.values["rank_name"] == "Giáo viên trung học phổ thông hạng III"
+    document = _open(render_2c(dossier, clock))
+    assert _line(document, "14) ").startswith(
+        "14) Chức danh nghề nghiệp: Giáo viên trung học phổ thông hạng III, Mã số: V.07.05.15")
+    async with uow.write() as repos:  # the office's own list first; a name the paper gave is kept as it is
+        await repos.references.add("rank", "V.99", "Chức danh thử", {})
+        (await repos.session.get(Dossier, ids["001188000111"])).rank_name = "Giáo viên THPT hạng III"
+    again = await DossierService(uow, SYSTEM, clock).full(ids["001188000111"])
+    assert again.values["rank_name"] == "Giáo viên THPT hạng III"
+    async with uow.write() as repos:
+        own = await repos.session.get(Dossier, ids["001188000111"])
+        own.rank_code, own.rank_name = "V.99", None
+    assert (await DossierService(uow, SYSTEM, clock).full(ids["001188000111"])).values["rank_name"] == "Chức danh thử"

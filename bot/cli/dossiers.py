@@ -1,5 +1,5 @@
-"""`hoso import` and `hoso export`: dossiers in and out of spreadsheets (.xlsx, .csv). Top-level commands
-(the root app adds this app without a name)."""
+"""`hoso import` and `hoso export`: dossiers in and out of spreadsheets (.xlsx, .csv); `hoso print2c`: one
+dossier's printed resume form. Top-level commands (the root app adds this app without a name)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from services.core.i18n import N_
 from services.dossiers.io.results import ExportReport, ImportReport
 from services.dossiers.io.spreadsheets import SUFFIXES
 from services.dossiers.io.writers import write_error_report, write_template
+from services.facade import Services
 
 app = typer.Typer()
 
@@ -132,8 +133,9 @@ def export(
     file: Annotated[Path, typer.Argument(help=_(N_("The .xlsx or .csv file to write.")), show_default=False)],
     unit: Annotated[str | None, typer.Option(
         "--unit", help=_(N_("Only the dossiers of this unit and its subunits.")))] = None,
-    vietnamese: Annotated[bool, typer.Option(
-        "--vietnamese", help=_(N_("Vietnamese headers and values instead of the English ones.")))] = False,
+    english: Annotated[bool, typer.Option(
+        "--english", help=_(N_("English headers and codes (personal_id, F/M, active) instead of the Vietnamese "
+                               "headers and words.")))] = False,
     as_json: JsonOption = False,
 ) -> None:
     check_suffix("FILE", file)
@@ -142,6 +144,33 @@ def export(
         fail(f"FILE: {message}")
     with progress_bar(_(N_("Exporting"))) as update:
         result: ExportReport = admin_call(
-            lambda services: services.dossier_io.export_file(file, unit, vietnamese=vietnamese, progress=update))
+            lambda services: services.dossier_io.export_file(file, unit, vietnamese=not english, progress=update))
     emit(as_json, {"file": str(result.path), "count": result.count},
          _(N_("{count} dossiers written to {path}.")).format(count=result.count, path=result.path))
+
+
+@app.command("print2c", help=_(N_(
+    "Write one dossier's resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for a viên chức) as a .docx.")))
+def print2c(
+    dossier: Annotated[str, typer.Argument(
+        metavar="ID", help=_(N_("The personal ID (12 digits) of the dossier.")), show_default=False)],
+    file: Annotated[Path, typer.Argument(help=_(N_("The .docx file to write.")), show_default=False)],
+    as_json: JsonOption = False,
+) -> None:
+    if file.suffix.lower() != ".docx":
+        message = _(N_("use a .docx file: {path}")).format(path=file)
+        fail(f"FILE: {message}")
+    if not file.parent.is_dir():
+        message = _(N_("no such folder: {path}")).format(path=file.parent)
+        fail(f"FILE: {message}")
+
+    async def printed(services: Services) -> tuple[str, bytes]:
+        return await services.printed_2c(await services.dossiers.id_of(dossier))
+
+    _name, content = admin_call(printed)
+    try:
+        file.write_bytes(content)
+    except OSError as error:
+        fail(f"FILE: {error.strerror or error}: {file}")
+    emit(as_json, {"file": str(file), "personal_id": dossier},
+         _(N_("The resume form of {value} written to {path}.")).format(value=dossier, path=file))

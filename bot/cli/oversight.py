@@ -63,19 +63,28 @@ def stats(
     file: Annotated[Path, typer.Argument(help=_(N_("The .xlsx file to write.")), show_default=False)],
     unit: UnitOption = None,
     as_of: AsOfOption = None,
+    chart: Annotated[Path | None, typer.Option(
+        "--chart", help=_(N_("Also draw the main breakdowns as a picture: the .png file to write.")))] = None,
     as_json: JsonOption = False,
 ) -> None:
     from services.documents.stats_workbook import statistics_title, statistics_workbook
 
     writable("FILE", file, ".xlsx")
+    if chart is not None:
+        writable("--chart", chart, ".png")
     day = as_of_date(as_of)
     table = admin_call(lambda services: services.statistics.table(unit, day))
     title = statistics_title(", ".join(table.scope), table, _)
     write("FILE", file, statistics_workbook(table, _, title))
-    emit(as_json, {"file": str(file), "people": table.total.people, "as_of": table.as_of.isoformat(),
-                   "rows": len(table.rows)},
+    if chart is not None:
+        from services.documents.stats_chart import render_chart
+
+        write("--chart", chart, render_chart(table, _, title))
+    emit(as_json, {"file": str(file), "chart": str(chart) if chart else None, "people": table.total.people,
+                   "as_of": table.as_of.isoformat(), "rows": len(table.rows)},
          _(N_("{count} people in service on {date}, {rows} rows: {path}")).format(
-             count=table.total.people, date=format_date(table.as_of), rows=len(table.rows), path=file))
+             count=table.total.people, date=format_date(table.as_of), rows=len(table.rows), path=file)
+         + (f"\n{chart}" if chart else ""))
 
 
 @report_app.command("board", help=_(N_("Which units submitted the report of a period, late or not, and "
@@ -142,7 +151,7 @@ def inspect(
     as_json: JsonOption = False,
 ) -> None:
     from services.documents.inspection_workbook import inspection_workbook
-    from services.oversight.inspection import FINDINGS, badness
+    from services.oversight.inspection import FINDINGS, badness, finding_text
 
     if file is not None:
         writable("FILE", file, ".xlsx")
@@ -165,8 +174,12 @@ def inspect(
         write("FILE", file, inspection_workbook(made, _, title, clock.tz))
     footer = (_(N_("{count} findings on {date}.")).format(count=len(made.findings), date=format_date(made.as_of))
               + (f" {file}" if file else ""))
+    # Each finding with its dossier, as the workbook's sheet lists them: what a script follows up.
+    findings = [{"kind": f.kind, "finding": _(FINDINGS[f.kind]), "unit": f.unit_code, "unit_name": f.unit_name,
+                 "dossier": f.dossier_id, "personal_id": f.personal_id, "full_name": f.full_name,
+                 "facts": dict(f.facts), "details": finding_text(f, _)} for f in made.findings]
     emit_rows(as_json, rows, inspection_line, footer=footer, document=lambda units: {
-        "as_of": made.as_of.isoformat(), "units": units, "findings": len(made.findings),
+        "as_of": made.as_of.isoformat(), "units": units, "count": len(made.findings), "findings": findings,
         "file": str(file) if file else None})
 
 

@@ -26,9 +26,10 @@ def inspection_workbook(inspection: Inspection, translate: Translate, title: str
     table_sheet(workbook.create_sheet(translate(N_("Findings"))[:31]),
                 [translate(h) for h in (N_("Unit"), N_("Finding"), N_("Full name"), N_("Personal ID"), N_("Details"))],
                 [[f.unit_name, translate(FINDINGS[f.kind]), f.full_name, f.personal_id, finding_text(f, translate)]
-                 for f in inspection.findings])
+                 for f in inspection.findings], f"{title} — {translate(N_('Findings'))}")
     table_sheet(workbook.create_sheet(translate(N_("Accounts"))[:31]),
                 [translate(h) for h in (N_("Unit"), N_("Account"), N_("Full name"), N_("State"), N_("Last used"))],
                 [[a.unit_code, a.username, a.full_name, translate(ACCOUNT_STATES[a.state]),
-                  format_local_date(a.last_used, tz)] for a in inspection.accounts])
+                  format_local_date(a.last_used, tz)] for a in inspection.accounts],
+                f"{title} — {translate(N_('Accounts'))}")
     return save(workbook)

@@ -34,13 +34,16 @@ from services.core.clock import Clock, format_date, local_today
 from services.documents import docx_layout as layout
 from services.documents.docx_layout import TABLE_PT
 from services.dossiers.service import DossierService
-from services.regime.dossier_fields import DossierFull, Record
+from services.regime.dossier_fields import ADDRESS, FAMILY, DossierFull, Record
 
 TITLE_PT, NOTE_PT = 14, 11
 DOT = "…"
 SHORT, LONG = 6, 12  # dots standing for an empty date or number, and for an empty text (they fit the line)
 TEXT_WIDTH_CM = 16.0  # A4 (21 cm) less the margins (3 cm left, 2 cm right)
 SEX = {"M": "Nam", "F": "Nữ"}
+# What stands where the reader's role may not see the data (services.dossiers.masking): never a blank, which
+# would read as "not declared".
+WITHHELD = "[không hiển thị: ngoài quyền xem của người in]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +160,10 @@ def _identity(doc: DocxDocument, dossier: DossierFull) -> None:
     layout.line(items, "5) Quê quán: ", _dotted(values.get("home_town"), LONG))
     layout.line(items, "6) Dân tộc: ", _dotted(values.get("ethnicity"), SHORT),
           ", 7) Tôn giáo: ", _dotted(values.get("religion"), SHORT))
-    layout.line(items, "8) Nơi đăng ký hộ khẩu thường trú: ", _dotted(values.get("permanent_address"), LONG))
-    layout.line(items, "9) Nơi ở hiện nay: ", _dotted(values.get("current_address"), LONG))
+    hidden = ADDRESS in dossier.withheld
+    layout.line(items, "8) Nơi đăng ký hộ khẩu thường trú: ",
+                WITHHELD if hidden else _dotted(values.get("permanent_address"), LONG))
+    layout.line(items, "9) Nơi ở hiện nay: ", WITHHELD if hidden else _dotted(values.get("current_address"), LONG))
 
 
 def _post_and_qualifications(doc: DocxDocument, form: Variant, values: dict[str, Any]) -> None:
@@ -233,15 +238,22 @@ def _tables(doc: DocxDocument, form: Variant, dossier: DossierFull) -> None:
         _blank_lines(doc, 3)
 
     layout.heading(doc, "30) QUAN HỆ GIA ĐÌNH")
+    if FAMILY in dossier.withheld:
+        layout.text(doc, WITHHELD, italic=True)
+    else:
+        _family(doc, dossier)
+
+    layout.heading(doc, f"31) {form.salary_title}")
+    layout.table(doc, (("Tháng/năm", 4.0), ("Mã ngạch/bậc", 6.0), ("Hệ số lương", 6.0)),
+           [_salary_row(record) for record in dossier.of_kind("salary_history")])
+
+
+def _family(doc: DocxDocument, dossier: DossierFull) -> None:
     family = dossier.of_kind("family")
     layout.heading(doc, "a) Về bản thân: Cha, Mẹ, Vợ (hoặc chồng), các con, anh chị em ruột", space_before=3)
     layout.table(doc, FAMILY_COLUMNS, [_family_row(r) for r in family if r.data.get("side") != "spouse"])
     layout.heading(doc, "b) Về bên vợ (hoặc chồng): Cha, Mẹ, anh chị em ruột", space_before=6)
     layout.table(doc, FAMILY_COLUMNS, [_family_row(r) for r in family if r.data.get("side") == "spouse"])
-
-    layout.heading(doc, f"31) {form.salary_title}")
-    layout.table(doc, (("Tháng/năm", 4.0), ("Mã ngạch/bậc", 6.0), ("Hệ số lương", 6.0)),
-           [_salary_row(record) for record in dossier.of_kind("salary_history")])
 
 
 def _assessment(doc: DocxDocument, form: Variant) -> None:

@@ -1,7 +1,7 @@
 """The statistics as an Excel workbook, in the reader's language: a title, the date, a two-row heading
-(the groups over their columns, as on the BM01/BNV form) and a row per unit, subtotals in bold and
-indented by depth. The province's report adds a sheet of each unit's compliance and one of the
-submissions."""
+(the groups over their columns, as on the BM01/BNV form) and a row per unit, numbered as the tree (1, 1.1,
+1.2), subtotals in bold and indented by depth. The province's report adds a sheet of each unit's compliance
+and one of the submissions. Every sheet is ready to print (`print_setup`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.core.clock import format_date, format_local_date
 from services.core.i18n import N_
+from services.dossiers.io.writers import print_setup
 from services.oversight.reports import REPORT_STATES, Board, ProvincialReport
 from services.oversight.statistics import OWN, SUBTOTAL, TOTAL, StatColumn, StatTable
 
@@ -30,6 +31,22 @@ BOLD = Font(bold=True)
 def statistics_title(scope: str, table: StatTable, translate: Translate) -> str:
     """The heading of a table of statistics: whose, and on what day."""
     return translate(N_("Statistics of {scope} on {date}")).format(scope=scope, date=format_date(table.as_of))
+
+
+def item_numbers(kinds_depths: Sequence[tuple[str, int]]) -> list[str]:
+    """The No. of each row as the tree numbers it: 1, 1.1, 1.2, 2…; none for the total and for a unit's own
+    staff, which is part of its item."""
+    counters: list[int] = []
+    numbers = []
+    for kind, depth in kinds_depths:
+        if kind in (TOTAL, OWN) or depth < 1:
+            numbers.append("")
+            continue
+        del counters[depth:]
+        counters += [0] * (depth - len(counters))
+        counters[depth - 1] += 1
+        numbers.append(".".join(str(number) for number in counters))
+    return numbers
 
 
 def _row_name(kind: str, name: str | None, translate: Translate) -> str:
@@ -76,11 +93,9 @@ def statistics_sheet(sheet: Worksheet, table: StatTable, translate: Translate, t
         for cell in row:
             cell.font, cell.fill, cell.border = BOLD, HEAD_FILL, GRID
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    number = 0
-    for line, row in enumerate(table.rows, start=head + 2):
-        number += row.kind not in (TOTAL, OWN)  # a unit's own staff is part of its item, not one more
-        values = ["" if row.kind in (TOTAL, OWN) else number, _row_name(row.kind, row.unit_name, translate), row.people,
-                  *row.counts]
+    numbers = item_numbers([(row.kind, row.depth) for row in table.rows])
+    for line, (number, row) in enumerate(zip(numbers, table.rows, strict=True), start=head + 2):
+        values = [number, _row_name(row.kind, row.unit_name, translate), row.people, *row.counts]
         cells = _ruled(sheet, line, values)
         cells[1].alignment = Alignment(indent=row.depth)
         if row.kind in (TOTAL, SUBTOTAL):
@@ -92,6 +107,7 @@ def statistics_sheet(sheet: Worksheet, table: StatTable, translate: Translate, t
         sheet.column_dimensions[get_column_letter(index)].width = 11
     sheet.row_dimensions[head + 1].height = 45
     sheet.freeze_panes = sheet.cell(row=head + 2, column=4)
+    print_setup(sheet, title, f"{head}:{head + 1}")
 
 
 def _put(sheet: Worksheet, row: int, column: int, value: object) -> Cell:
@@ -108,8 +124,9 @@ def _ruled(sheet: Worksheet, row: int, values: Sequence[object]) -> list[Cell]:
     return cells
 
 
-def table_sheet(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """A plain list under a bold heading row (its cells unstyled: it may run to thousands of rows)."""
+def table_sheet(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[object]], title: str) -> None:
+    """A plain list under a bold heading row (its cells unstyled: it may run to thousands of rows), printed
+    under `title`."""
     for cell in _ruled(sheet, 1, headers):
         cell.font, cell.fill = BOLD, HEAD_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -121,6 +138,7 @@ def table_sheet(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequenc
         sheet.column_dimensions[get_column_letter(index)].width = 16
     sheet.freeze_panes = "B2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    print_setup(sheet, title, "1:1")
 
 
 def save(workbook: Workbook) -> bytes:
@@ -151,9 +169,10 @@ def provincial_workbook(report: ProvincialReport, translate: Translate, title: s
         N_("Declarations waiting"), N_("Custody requests waiting"), N_("Decisions not entered"))],
         [[u.name, u.compliance.changes_on_time, u.compliance.changes_late, u.compliance.new_on_time,
           u.compliance.new_late, u.compliance.new_overdue, u.compliance.new_open, u.compliance.declarations,
-          u.compliance.transfers, u.compliance.registered] for u in report.units])
+          u.compliance.transfers, u.compliance.registered] for u in report.units],
+        f"{title} — {translate(N_('Compliance'))}")
     submissions = workbook.create_sheet(translate(N_("Submissions"))[:31])
     table_sheet(submissions, [translate(h) for h in (
         N_("Unit"), N_("Report"), N_("Submitted on"), N_("Late"), N_("Reminders sent"), N_("Reminded"))],
-        board_rows(report.board, translate, tz))
+        board_rows(report.board, translate, tz), f"{title} — {translate(N_('Submissions'))}")
     return save(workbook)

@@ -14,7 +14,8 @@ words (services.regime.dossier_fields):
 A role's mask is the subjects it does not see; the card, its sections, the printed form, the history,
 the dossier as of a date, the declarations to review, the scanned papers and the export all go
 through it. What is withheld is left out; the dossier, its history and its state on a date carry the
-subjects withheld for the role (`withheld`), for a renderer to mark, which none does yet.
+subjects withheld for the role (`withheld`), for a renderer to mark: the printed form says where it
+withholds the addresses and the family, so that a blank is never read as "not declared".
 """
 
 from __future__ import annotations

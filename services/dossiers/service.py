@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.core.actor import Actor, Role
 from services.core.clock import Clock
-from services.core.errors import PermissionDenied
+from services.core.errors import NotFound, PermissionDenied
+from services.core.i18n import N_
 from services.core.policy import Action, can
 from services.dossiers.masking import Mask, mask_for
 from services.platform.audit import record
 from services.platform.sessions import sensitive
 from services.regime.dossier_fields import SECTIONS, DossierFull, Record
+from services.regime.reference import names_of
 from storage import Repositories, UnitOfWork
 from storage.models import Dossier, OrgUnit
 
@@ -30,6 +33,7 @@ class DossierCard:
     birth_date: dt.date
     post: str | None
     rank_code: str | None
+    rank_name: str | None  # the dossier's own, else the reference list's
     custodian_unit: str
     working_unit: str
     employment_status: str
@@ -43,9 +47,18 @@ def readable(actor: Actor, dossier: Dossier, custodian: OrgUnit, working: OrgUni
     return any(can(actor, Action.VIEW_DOSSIER, unit.path) for unit in (custodian, working))
 
 
-def to_full(dossier: Dossier, custodian: OrgUnit, working: OrgUnit, records: list[Record], mask: Mask) -> DossierFull:
+def rank_name_of(dossier: Dossier, rank_names: Mapping[str, str]) -> str | None:
+    """The name of the dossier's rank: the one its paper gave (kept in the dossier), else the reference list's
+    for its code, so that a code is never shown without its name."""
+    return dossier.rank_name or rank_names.get(dossier.rank_code or "")
+
+
+def to_full(dossier: Dossier, custodian: OrgUnit, working: OrgUnit, records: list[Record], mask: Mask,
+            rank_names: Mapping[str, str] | None = None) -> DossierFull:
     """The dossier as `mask` lets it be read: its fields and records, less the private data withheld."""
     values = mask.values({name: getattr(dossier, name) for name in FIELDS})
+    if "rank_name" in values:
+        values["rank_name"] = rank_name_of(dossier, rank_names or {})
     values.update(custodian_unit_code=custodian.code, working_unit_code=working.code)
     return DossierFull(dossier.id, values, custodian.name, working.name, tuple(mask.records(records)), mask.withheld)
 
@@ -69,22 +82,35 @@ class DossierService:
     async def card(self, dossier_id: int) -> DossierCard:
         async with sensitive(self.uow, self.actor, self.clock, Action.OPEN_DOSSIER) as repos:
             found = await self._load(repos, dossier_id, "view")
+            rank_names = await names_of(repos, "rank") if found else {}
         if found is None:  # raised only now, so that the refusal's audit is committed
             raise PermissionDenied()
         dossier, custodian, working = found
         return DossierCard(dossier.id, dossier.personal_id, dossier.full_name, dossier.sex, dossier.birth_date,
-                           dossier.post, dossier.rank_code, custodian.name, working.name, dossier.employment_status)
+                           dossier.post, dossier.rank_code, rank_name_of(dossier, rank_names), custodian.name,
+                           working.name, dossier.employment_status)
 
     async def full(self, dossier_id: int, purpose: str = "view") -> DossierFull:
         """The whole dossier, e.g. for a section of the card or the printed form (`purpose` is audited)."""
         async with sensitive(self.uow, self.actor, self.clock, Action.OPEN_DOSSIER) as repos:
             found = await self._load(repos, dossier_id, purpose)
             rows = await repos.dossiers.records(dossier_id) if found else []
+            rank_names = await names_of(repos, "rank") if found else {}
         if found is None:
             raise PermissionDenied()
         dossier, custodian, working = found
         records = [Record(row.kind, row.date_from, row.date_to, dict(row.data)) for row in rows]
-        return to_full(dossier, custodian, working, records, mask_for(self.actor))
+        return to_full(dossier, custodian, working, records, mask_for(self.actor), rank_names)
+
+    async def id_of(self, personal_id: str) -> int:
+        """The dossier carrying a personal ID, as the command line names it. Missing and out of scope are
+        refused alike (a refusal never tells whether it exists)."""
+        async with self.uow.read() as repos:
+            dossier_id = (await repos.dossiers.ids_by_personal_id([personal_id.strip()])).get(personal_id.strip())
+            found = await repos.dossiers.with_units(dossier_id) if dossier_id is not None else None
+        if found is None or not readable(self.actor, *found):
+            raise NotFound(N_("No dossier in your scope carries the personal ID {value}."), value=personal_id)
+        return found[0].id
 
     def sections(self) -> tuple[str, ...]:
         """The card's sections this actor may open."""

@@ -75,6 +75,10 @@ def record_subject(kind: str, data: Mapping[str, Any]) -> str | None:
     return RECORD_SUBJECTS.get(kind)
 
 
+# The keys of a record's data that hold a code for the program ("spouse", "marital"), never shown as words.
+CODED_KEYS = frozenset({"side", "type"})
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     kind: str
@@ -84,8 +88,10 @@ class Record:
 
     @property
     def text(self) -> str:
-        """The record's own words: a description, or its values joined."""
-        return str(self.data.get("text") or "; ".join(f"{v}" for v in self.data.values() if v not in (None, "")))
+        """The record's own words: a description, or its values joined, less the internal codes (a family
+        record's side, a declaration's type), which are for the program, not for the reader."""
+        return str(self.data.get("text") or "; ".join(
+            f"{v}" for k, v in self.data.items() if k not in CODED_KEYS and v not in (None, "")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from services.regime.dossier_fields import SECTIONS
 from storage.models import Dossier
 
 __all__ = ["BY_FIELD", "CODE_FIELDS", "COLUMNS", "DOSSIER_FIELDS", "SEX_VALUES", "STATUS_VALUES", "Column",
-           "code_of", "column_for", "match_key"]
+           "code_of", "column_for", "match_key", "status_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,16 @@ _STATUS_INDEX = {
     match_key(alias): code
     for code, aliases in _STATUS_ALIASES.items() for alias in (code, STATUS_VALUES[code], *aliases)
 }
+
+
+# A status typed as one word ("nghihuu", "tt:dang-cong-tac"): the same words, without their spaces.
+_STATUS_COMPACT = {key.replace(" ", ""): code for key, code in _STATUS_INDEX.items()}
+
+
+def status_of(text: str) -> str | None:
+    """The employment status a word names, as a file or a search filter types it: the code ("retired"), the
+    Vietnamese words ("Nghỉ hưu", "nghi huu", "nghihuu", "đang công tác"…); None for a word we do not know."""
+    return _STATUS_COMPACT.get(match_key(text.replace("-", " ")).replace(" ", ""))
 
 
 def column_for(header: object) -> Column | None:

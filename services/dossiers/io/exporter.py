@@ -17,6 +17,7 @@ from services.dossiers.masking import mask_for
 from services.platform.audit import record
 from services.platform.sessions import sensitive
 from services.platform.units import normalise_code, unit_by_code
+from services.regime.reference import names_of
 from storage import UnitOfWork
 
 __all__ = ["EXPORT_BATCH", "DossierExporter"]
@@ -32,12 +33,13 @@ class DossierExporter:
         self,
         path: str | Path,
         unit_code: str | None = None,
-        vietnamese: bool = False,
+        vietnamese: bool = True,
         progress: Progress | None = None,
     ) -> ExportReport:
         """Write the dossiers of the actor's scope (custodian or working unit in scope; with `unit_code`,
-        only those of that unit's subtree) with the import's columns: English headers and codes by
-        default, Vietnamese ones with `vietnamese`. Audited once, with the count."""
+        only those of that unit's subtree) with the import's columns: the Vietnamese headers and words by
+        default, the English ones and the codes without `vietnamese`. A rank's name the dossier does not
+        hold is the reference list's (import takes it back as no change). Audited once, with the count."""
         path = Path(path)
         suffix = suffix_of(path)
         async with sensitive(self.uow, self.actor, self.clock, Action.VIEW_DOSSIER) as repos:
@@ -48,6 +50,7 @@ class DossierExporter:
                                           scope=scope_of(self.actor, Action.VIEW_DOSSIER))
                 subtree = unit.path
             total = await repos.dossiers.count_in_scope(prefixes) if progress is not None and subtree is None else None
+            rank_names = await names_of(repos, "rank")
         mask = mask_for(self.actor)
         columns = [column for column in COLUMNS if mask.shows_field(column.field)]
         fields = [column.field for column in columns if column.kind != "unit"]
@@ -59,6 +62,9 @@ class DossierExporter:
                     batch = await repos.dossiers.export_batch(prefixes, fields, after, EXPORT_BATCH, subtree)
                 if not batch:
                     break
+                if "rank_name" in fields:
+                    for row in batch:
+                        row["rank_name"] = row["rank_name"] or rank_names.get(row.get("rank_code") or "")
                 # The spreadsheet is written in a worker thread: the bot goes on answering meanwhile.
                 await asyncio.to_thread(writer.write, batch)
                 count, after = count + len(batch), batch[-1]["id"]

@@ -52,6 +52,7 @@ from services.dossiers.io.spreadsheets import Table, open_table, rows_of
 from services.platform.audit import actor_label
 from services.platform.sessions import sensitive
 from services.platform.units import UNIT_OUT_OF_SCOPE, normalise_code, unit_by_code, usable_unit
+from services.regime.reference import names_of
 from storage import UnitOfWork
 from storage.audit import NewEvent
 from storage.models import OrgUnit
@@ -156,6 +157,7 @@ class DossierImporter:
         async with sensitive(self.uow, self.actor, self.clock, Action.EDIT_DOSSIER) as repos:
             units = {unit.code: unit for unit in await repos.units.subtree("/")}
             default_unit = None
+            self._rank_names = await names_of(repos, "rank")
             if default_unit_code:
                 default_unit = await unit_by_code(repos, default_unit_code, "unit",
                                                   scope=scope_of(self.actor, Action.EDIT_DOSSIER))
@@ -347,6 +349,9 @@ class DossierImporter:
             report.errors.append(RowError(row.number, name, shown(value), CUSTODY_BY_TRANSFER))
             return None
         changes = {key: value for key, value in row.values.items() if not _same(existing.get(key), value)}
+        code = row.values.get("rank_code") or existing.get("rank_code") or ""
+        if existing.get("rank_name") is None and changes.get("rank_name") == self._rank_names.get(code, False):
+            del changes["rank_name"]  # the reference list's name, as export writes it: nothing new
         if row.working is not None and row.working.id != existing["working_unit_id"]:
             changes["working_unit_id"] = row.working.id
         if "full_name" in changes:

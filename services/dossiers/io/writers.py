@@ -17,6 +17,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 
 from services.core.clock import format_date
 from services.core.i18n import N_
@@ -24,12 +26,31 @@ from services.dossiers.io.columns import CODE_FIELDS, COLUMNS, SEX_VALUES, STATU
 from services.dossiers.io.results import ImportReport
 from services.dossiers.io.spreadsheets import suffix_of
 
-__all__ = ["REPORT_HEADERS", "TEMPLATE_EXAMPLE", "Writer", "open_writer", "write_error_report", "write_template"]
+__all__ = ["EXPORT_TITLES", "REPORT_HEADERS", "TEMPLATE_EXAMPLE", "Writer", "open_writer", "print_setup",
+           "write_error_report", "write_template"]
 
 DATE_FORMAT = "DD/MM/YYYY"
 TEXT_FORMAT = "@"
+# The title printed above each page of an export, in the language of its headers (fixed words, like them).
+EXPORT_TITLES = {True: "Danh sách hồ sơ cán bộ, công chức, viên chức", False: "Dossiers"}
 _WIDTHS = {"personal_id": 15, "text": 22, "date": 12, "birth_date": 12, "int": 9, "float": 9, "sex": 8,
            "status": 16, "unit": 14}
+
+
+def print_setup(sheet: Worksheet | WriteOnlyWorksheet, title: str, heading_rows: str) -> None:
+    """Ready to print as an office hands a table over: A4 landscape, as wide as the page (as many pages down
+    as it takes), the heading rows (e.g. "3:4") again on every page, the title above and the page number
+    below each page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.print_title_rows = heading_rows
+    sheet.oddHeader.center.text = title.replace("&", "&&")  # & starts a code in a header
+    sheet.oddHeader.center.size = 11
+    sheet.oddFooter.center.text = "&P / &N"
 
 
 def _getter(column: Column, vietnamese: bool) -> Callable[[dict[str, Any]], Any]:
@@ -52,6 +73,8 @@ class _SheetWriter:
         self.path, self.columns, self.vietnamese = path, columns, vietnamese
         self.workbook = Workbook(write_only=True)
         self.sheet = self.workbook.create_sheet(title)
+        print_setup(self.sheet, EXPORT_TITLES[vietnamese], "1:1")  # before the first row: a streamed sheet
+        # writes its properties with it
         for index, column in enumerate(columns, start=1):
             width = 28 if column.field == "full_name" else _WIDTHS.get(column.kind, 16)
             self.sheet.column_dimensions[get_column_letter(index)].width = width
@@ -173,6 +196,7 @@ def write_error_report(report: ImportReport, path: str | Path, translate: Callab
         return path
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(translate(N_("Errors")))
+    print_setup(sheet, f"{translate(N_('Errors'))} — {report.file}", "1:1")
     for letter, width in zip("ABCD", (8, 22, 22, 80), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.append(headers)

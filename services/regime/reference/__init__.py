@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from storage import UnitOfWork
+from storage import Repositories, UnitOfWork
 
 LISTS = ("ethnicity", "religion", "rank", "education")
 
@@ -41,3 +42,23 @@ async def install_reference_lists(uow: UnitOfWork) -> int:
                     await repos.references.add(list_name, entry.code, entry.name, entry.extra)
                     added += 1
     return added
+
+
+async def names_of(repos: Repositories, list_name: str) -> dict[str, str]:
+    """Code → name of a reference list as the office keeps it, the shipped entries filling what the database
+    lacks (a database set up before an entry was shipped still names it)."""
+    names = dict(_shipped_names(list_name))
+    names.update({item.code: item.name for item in await repos.references.listing(list_name)})
+    return names
+
+
+@lru_cache(maxsize=len(LISTS))
+def _shipped_names(list_name: str) -> tuple[tuple[str, str], ...]:
+    return tuple((entry.code, entry.name) for entry in shipped().get(list_name, []))
+
+
+def coded(code: str | None, name: str | None) -> str:
+    """A code with its name, as a reader wants it: "01.003 Chuyên viên"; the code alone when the list does
+    not know it, and "" for no code."""
+    code = (code or "").strip()
+    return " ".join(part for part in (code, (name or "").strip()) if part)
