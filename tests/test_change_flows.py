@@ -419,14 +419,14 @@ async def test_a_raise_off_the_table_is_said_and_the_paper_can_be_entered(harnes
         ("Only {months} months since the current step ({since}); this rank's period is {period} months, so the raise "
          "falls due on {due}.", {"months": 8, "since": "20/10/2025", "period": 36, "due": "20/10/2028"}),
     ):
-        assert esc(tr(harness, message).format(**params)) in summary
+        assert tr(harness, message, **params) in summary
     await talk.tap(FormConfirm(action="cancel"))
     await start_change(talk, "salary_raise", hoa)
     summary = await answer_all(talk, {"salary_step": "7", "salary_coefficient": "4,00", **PAPER,
                                       "effective_on": EFFECTIVE})
-    assert "3.99 → <b>4.00</b> " + tr(harness, "(table: {value})").format(value="3.96") in summary
-    assert esc(tr(harness, "The decision gives the coefficient {given}; the table gives {table} for step {step}.")
-               .format(given="4.00", table="3.96", step=7)) in summary
+    assert "3.99 → <b>4.00</b> " + tr(harness, "(table: {value})", value="3.96") in summary
+    assert tr(harness, "The decision gives the coefficient {given}; the table gives {table} for step {step}.",
+              given="4.00", table="3.96", step=7) in summary
     await talk.tap(FormConfirm(action="confirm"))
     saved = await dossier(harness, hoa)
     assert (saved.salary_step, saved.salary_coefficient, saved.salary_since) == (7, 4.0, E)
@@ -765,10 +765,11 @@ async def test_edit_a_field_from_the_summary(harness: BotHarness) -> None:
     assert "Chuyên viên → <b>Trưởng phòng Tổ chức</b>" in summary and "Phó Trưởng phòng" not in summary
     assert "0.20" in summary and "12/QĐ-SYT" in summary and "06/07/2026" in summary
 
-    await talk.tap(FormConfirm(action="edit"))  # a later effective date: the deadline follows
+    # An effective date before the decision's (15/06): the deadline counts from the decision, 15 days → 30/06.
+    await talk.tap(FormConfirm(action="edit"))
     await talk.tap(FormEdit(step=form.index("effective_on")))
     summary = await talk.say("01/06/2026")
-    assert f"16/06/2026 — {tr(harness, 'LATE')}" in summary and "Trưởng phòng Tổ chức" in summary
+    assert f"30/06/2026 — {tr(harness, 'LATE')}" in summary and "Trưởng phòng Tổ chức" in summary
     await talk.tap(FormConfirm(action="confirm"))
     [event] = await rows(harness, ChangeEvent)
     assert (event.effective_on, event.on_time) == (dt.date(2026, 6, 1), False)

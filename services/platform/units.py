@@ -68,12 +68,13 @@ def usable_unit(unit: OrgUnit | None, code: str, field: str, *, active: bool = T
 
 def unit_level(profile: Profile, level: str | None, depth: int) -> str | None:
     """The level of a unit `depth` deep (the province is 1): one of the regime's level names, as typed
-    (letter case and spacing aside), or by default the name of that depth's level."""
+    (letter case and spacing aside; a level of two kinds of unit, "Sở, ban, ngành / Xã, phường", also by
+    either), or by default the name of that depth's level."""
     if not level:
         return profile.level_at(depth)
     wanted = " ".join(level.split()).casefold()
     for name in profile.unit_levels:
-        if name.casefold() == wanted:
+        if wanted == name.casefold() or wanted in (part.strip().casefold() for part in name.split("/")):
             return name
     raise InvalidInput("level", N_("{value} is not a level of this regime; use one of: {choices}."), value=level,
                        choices="; ".join(profile.unit_levels))
