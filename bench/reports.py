@@ -32,6 +32,7 @@ from services.documents.stats_workbook import provincial_workbook
 from services.oversight.reports import ReportService, reporting_units
 from services.oversight.statistics import StatisticsService
 from services.regime.reference import install_reference_lists
+from services.regime.setup import profile_of
 from storage import Database, UnitOfWork
 
 STATS_TARGET_S, PROVINCE_TARGET_S = 1.5, 10.0
@@ -68,7 +69,7 @@ async def _measure(database: Database, runs: int) -> bool:
     await install_reference_lists(uow)
     reports = ReportService(uow, system, clock)
     async with uow.read() as repos:
-        units = reporting_units(list(await repos.units.subtree("/")))
+        units = reporting_units(list(await repos.units.subtree("/")), await profile_of(repos))
     started = time.perf_counter()
     period = (await reports.period()).code
     for unit in units[::2]:  # half the units submit, so that their sections are merged

@@ -49,6 +49,12 @@ def account_text(view: AccountView) -> str:
                                                                    status=esc(status_label(view.status)))
 
 
+async def _levels(s: Services) -> list[tuple[str, str]]:
+    """The regime's level names, as buttons."""
+    levels, _reporting = await s.units.levels()
+    return [(name, name) for name in levels]
+
+
 async def _unit_add(s: Services, a: dict[str, str]) -> str:
     unit = await s.units.add(a["code"], a["name"], a["parent"] or None, a["level"] or None)
     return _("Unit <b>{code}</b> added.").format(code=esc(unit.code))
@@ -117,7 +123,8 @@ ADMIN_FORMS = (
     register(Form("unit_add", N_("Add a unit"), (
         CODE, Field("name", N_("Full name of the unit:")),
         Field("parent", N_("Code of the parent unit:"), optional=True),
-        Field("level", N_("Level (e.g. Sở, ban, ngành):"), optional=True)), _unit_add, action=Action.MANAGE_UNITS)),
+        Field("level", N_("Level (a button, or empty for the level of its place in the tree):"), optional=True,
+              options=_levels, free=True)), _unit_add, action=Action.MANAGE_UNITS)),
     register(Form("unit_rename", N_("Rename a unit"), (CODE, Field("name", N_("New name:"))), _unit_rename, action=Action.MANAGE_UNITS)),
     register(Form("unit_move", N_("Move a unit"), (CODE, Field("parent", N_("Code of the new parent unit:"))), _unit_move, action=Action.MANAGE_UNITS)),
     register(Form("unit_merge", N_("Merge units"), (

@@ -116,7 +116,10 @@ def change_lines(lines: tuple[Line, ...] | list[Line]) -> list[str]:
     def label(line: Line) -> str:  # a question used as a label loses its colon and example
         return _(line.label).split(" (")[0].rstrip(": ")
 
-    return [f"• {esc(label(line))}: {esc(value(line, line.old))} → <b>{esc(value(line, line.new))}</b>"
+    def table(line: Line) -> str:  # the salary table's value beside what a decision sets
+        return " " + _("(table: {value})").format(value=esc(line.table)) if line.table else ""
+
+    return [f"• {esc(label(line))}: {esc(value(line, line.old))} → <b>{esc(value(line, line.new))}</b>{table(line)}"
             for line in lines]
 
 
@@ -151,6 +154,7 @@ def _build(kind: ChangeKind, declared: bool) -> Form:
         if preview.lines:
             lines.append(_("What changes:"))
             lines += change_lines(preview.lines)
+        lines += ["⚠️ " + esc(_(caution.message).format(**caution.params)) for caution in preview.cautions]
         if preview.deadline is not None:
             label = (_("Deadline to complete the dossier: {date}") if kind.category is Category.NEW
                      else _("Deadline to enter this change: {date}"))

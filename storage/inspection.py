@@ -27,9 +27,15 @@ class FlagRules:
     men_born_before: dt.date  # past the retirement date on the day
     women_born_before: dt.date
     probation: Sequence[tuple[Sequence[str] | None, dt.date]]  # (rank codes, or None for the others, began before)
+    # The salary table: the rank codes of a group, and the group's coefficients by step (step 1 first).
+    salary_table: Sequence[tuple[Sequence[str], Sequence[float]]] = ()
 
 
-FLAGS = ("salary_overdue", "past_retirement", "probation_overdue", "bad_personal_id", "merged_custodian")
+COEFFICIENT_TOLERANCE = 0.005  # coefficients are written with two decimals
+
+
+FLAGS = ("salary_overdue", "salary_off_table", "past_retirement", "probation_overdue", "bad_personal_id",
+         "merged_custodian")
 
 
 def _by_rank(column: Any, rules: Sequence[tuple[Sequence[str] | None, dt.date]]) -> ColumnElement[bool]:
@@ -39,6 +45,18 @@ def _by_rank(column: Any, rules: Sequence[tuple[Sequence[str] | None, dt.date]])
         rank = Dossier.rank_code.in_(list(codes)) if codes else or_(Dossier.rank_code.is_(None),
                                                                      Dossier.rank_code.not_in(listed))
         parts.append(and_(rank, column < before))
+    return or_(*parts) if parts else false()
+
+
+def _off_table(table: Sequence[tuple[Sequence[str], Sequence[float]]]) -> ColumnElement[bool]:
+    """A step and coefficient that are not on the table of the rank's group (a step beyond it included)."""
+    parts = []
+    for codes, steps in table:
+        on_table = or_(*(and_(Dossier.salary_step == number,
+                              Dossier.salary_coefficient.between(value - COEFFICIENT_TOLERANCE,
+                                                                 value + COEFFICIENT_TOLERANCE))
+                         for number, value in enumerate(steps, start=1)))
+        parts.append(and_(Dossier.rank_code.in_(list(codes)), not_(on_table)))
     return or_(*parts) if parts else false()
 
 
@@ -83,6 +101,7 @@ class InspectionRepository:
 
         - salary_overdue: in service, the step older than its period, and no discipline since the step
           (a discipline puts the raise off); a decision putting it off is the service's to weigh;
+        - salary_off_table: in service, a step and coefficient that are not on the rank's salary table;
         - past_retirement: in service after the retirement date of the schedule;
         - probation_overdue: still on probation after its period;
         - bad_personal_id: not 12 digits;
@@ -99,6 +118,8 @@ class InspectionRepository:
             and_(func.coalesce(Dossier.over_ceiling_percent, 0) == 0, _by_rank(Dossier.salary_since, rules.salary)))
         conditions = {
             "salary_overdue": and_(serving, Dossier.salary_since.is_not(None), step_old, not_(disciplined)),
+            "salary_off_table": and_(serving, Dossier.salary_step.is_not(None),
+                                     Dossier.salary_coefficient.is_not(None), _off_table(rules.salary_table)),
             "past_retirement": and_(serving, or_(and_(Dossier.sex == "M", Dossier.birth_date < rules.men_born_before),
                                                  and_(Dossier.sex == "F", Dossier.birth_date < rules.women_born_before))),
             "probation_overdue": and_(Dossier.employment_status == "probation", Dossier.recruited_on.is_not(None),
@@ -110,6 +131,7 @@ class InspectionRepository:
         query = (
             select(Dossier.id, Dossier.full_name, Dossier.personal_id, Dossier.custodian_unit_id, Dossier.sex,
                    Dossier.birth_date, Dossier.salary_since, Dossier.salary_step, Dossier.rank_code,
+                   Dossier.salary_coefficient,
                    Dossier.over_ceiling_percent, Dossier.recruited_on, OrgUnit.merged_into_id, *flags)
             .join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
             .where(under(OrgUnit.path, prefixes), or_(*conditions.values()))

@@ -200,7 +200,7 @@ CASES = [
          after={"working_unit_id": "BV"},
          records=(("work_history", E, {"text": "Bệnh viện Đa khoa", **REF}),),
          shown=("Sở Y tế → <b>Bệnh viện Đa khoa</b>",)),
-    Case("salary_raise", {}, bad=YEAR_AHEAD,
+    Case("salary_raise", {"salary_step": "-", "salary_coefficient": "-"}, bad=YEAR_AHEAD,
          before={"salary_step": 3, "salary_coefficient": 3.00, "rank_code": "01.003"},
          after={"salary_step": 4, "salary_coefficient": 3.33, "salary_since": E},
          records=(("salary_history", E, {"rank_code": "01.003", "step": 4, "coefficient": "3.33", **REF}),),
@@ -400,6 +400,36 @@ async def test_a_final_status_cannot_change_again(harness: BotHarness) -> None:
     assert tr(harness, "The person has retired; the status cannot change again.") == text
     assert [e.kind for e in await rows(harness, ChangeEvent)] == ["retirement"]
     assert (await dossier(harness, people[HOA])).employment_status == "retired"
+
+
+async def test_a_raise_off_the_table_is_said_and_the_paper_can_be_entered(harness: BotHarness) -> None:
+    """The trial's case: "3.99 → 3.96" saved without a word. The summary now says what is off the table,
+    and the clerk enters the decision's step and coefficient, the table's value shown beside them."""
+    people = await prepare(harness)
+    hoa = people[HOA]  # made an A0 rank (Cán sự: step 6 is 3.65, step 7 3.96), raised 8 months ago
+    await set_columns(harness, hoa, rank_code="01.004", salary_step=6, salary_coefficient=3.99,
+                      salary_since=dt.date(2025, 10, 20))
+    talk = Talk(harness, CLERK)
+    await start_change(talk, "salary_raise", hoa)
+    summary = await answer_all(talk, {"salary_step": "-", "salary_coefficient": "-", **PAPER, "effective_on": EFFECTIVE})
+    for message, params in (
+        ("The dossier's step {step} has the coefficient {coefficient}, but the table gives {table} for this rank and "
+         "step: check the dossier against the last salary decision.", {"step": 6, "coefficient": "3.99", "table": "3.65"}),
+        ("The new coefficient {new} is lower than the current {old}.", {"new": "3.96", "old": "3.99"}),
+        ("Only {months} months since the current step ({since}); this rank's period is {period} months, so the raise "
+         "falls due on {due}.", {"months": 8, "since": "20/10/2025", "period": 36, "due": "20/10/2028"}),
+    ):
+        assert tr(harness, message, **params) in summary
+    await talk.tap(FormConfirm(action="cancel"))
+    await start_change(talk, "salary_raise", hoa)
+    summary = await answer_all(talk, {"salary_step": "7", "salary_coefficient": "4,00", **PAPER,
+                                      "effective_on": EFFECTIVE})
+    assert "3.99 → <b>4.00</b> " + tr(harness, "(table: {value})", value="3.96") in summary
+    assert tr(harness, "The decision gives the coefficient {given}; the table gives {table} for step {step}.",
+              given="4.00", table="3.96", step=7) in summary
+    await talk.tap(FormConfirm(action="confirm"))
+    saved = await dossier(harness, hoa)
+    assert (saved.salary_step, saved.salary_coefficient, saved.salary_since) == (7, 4.0, E)
 
 
 async def test_a_salary_raise_without_a_step_is_refused(harness: BotHarness) -> None:
@@ -735,10 +765,11 @@ async def test_edit_a_field_from_the_summary(harness: BotHarness) -> None:
     assert "Chuyên viên → <b>Trưởng phòng Tổ chức</b>" in summary and "Phó Trưởng phòng" not in summary
     assert "0.20" in summary and "12/QĐ-SYT" in summary and "06/07/2026" in summary
 
-    await talk.tap(FormConfirm(action="edit"))  # a later effective date: the deadline follows
+    # An effective date before the decision's (15/06): the deadline counts from the decision, 15 days → 30/06.
+    await talk.tap(FormConfirm(action="edit"))
     await talk.tap(FormEdit(step=form.index("effective_on")))
     summary = await talk.say("01/06/2026")
-    assert f"16/06/2026 — {tr(harness, 'LATE')}" in summary and "Trưởng phòng Tổ chức" in summary
+    assert f"30/06/2026 — {tr(harness, 'LATE')}" in summary and "Trưởng phòng Tổ chức" in summary
     await talk.tap(FormConfirm(action="confirm"))
     [event] = await rows(harness, ChangeEvent)
     assert (event.effective_on, event.on_time) == (dt.date(2026, 6, 1), False)

@@ -8,18 +8,19 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services.changes.declarations import Declarations
 from services.changes.log import ChangeLog
 from services.changes.new_dossiers import NewDossiers
-from services.changes.planners import PLANNERS
+from services.changes.planners import LOWER, NOT_THE_NEXT_STEP, NOT_THE_TABLES, OFF_TABLE, PLANNERS, TOO_SOON
 from services.core.actor import Actor
 from services.core.clock import FrozenClock
 from services.core.errors import InvalidInput, PermissionDenied
 from services.dossiers.history import HistoryService
 from services.platform.attachments import FileStore, Upload
+from services.platform.audit import AuditService
 from services.platform.calendar import CalendarService
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
@@ -79,8 +80,9 @@ async def test_each_event_records_its_deadline_and_verdict(uow: UnitOfWork, cloc
     hoa = people["001188000111"]
     late = await changes.log("appointment", hoa, {"post": "Phó Trưởng phòng", **PAPER, "effective_on": "01/06/2026"})
     on_time = await changes.log("commendation", hoa, {"form": "Bằng khen", **PAPER, "effective_on": "20/06/2026"})
-    # hau-giang-2016: 15 calendar days; 16/06/2026 is a Tuesday, 05/07/2026 a Sunday → Monday 06/07.
-    assert (late.deadline, late.on_time) == (dt.date(2026, 6, 16), False)
+    # hau-giang-2016: 15 calendar days from the later of the paper's dates (15/06 here): Tuesday 30/06;
+    # 05/07/2026 is a Sunday → Monday 06/07.
+    assert (late.deadline, late.on_time) == (dt.date(2026, 6, 30), False)
     assert (on_time.deadline, on_time.on_time) == (dt.date(2026, 7, 6), True)
     async with uow.read() as repos:
         events = (await repos.session.scalars(select(ChangeEvent).order_by(ChangeEvent.id))).all()
@@ -395,3 +397,89 @@ def test_every_kind_of_change_has_its_planner() -> None:
     from services.regime.change_kinds import KINDS
 
     assert sorted(KINDS.keys() - PLANNERS.keys()) == []
+
+
+async def test_the_deadline_counts_from_the_later_of_the_decisions_date_and_its_effective_date(
+    uow: UnitOfWork, clock: FrozenClock, clerk: Actor, people: dict[str, int]
+) -> None:
+    """A decision signed on 20/06 that takes effect on 01/06 (a salary's "hưởng từ ngày") is not late on
+    01/07: the paper did not exist on 01/06. 15 calendar days from 20/06 end on Sunday 05/07 → 06/07."""
+    changes = service(uow, clerk, clock)
+    hoa = people["001188000111"]
+    paper = {**PAPER, "doc_date": "20/06/2026", "effective_on": "01/06/2026"}
+    preview = await changes.preview("commendation", hoa, {"form": "Giấy khen", **paper})
+    assert (preview.deadline, preview.on_time) == (dt.date(2026, 7, 6), True)
+    logged = await changes.log("commendation", hoa, {"form": "Giấy khen", **paper})
+    assert (logged.deadline, logged.on_time) == (dt.date(2026, 7, 6), True)
+    # A paper that takes effect after it is signed counts from its effective date, as before.
+    later = await changes.log("commendation", hoa, {"form": "Giấy khen", **PAPER, "effective_on": "20/06/2026"})
+    assert later.deadline == dt.date(2026, 7, 6)
+
+
+async def test_upgrading_recomputes_the_old_verdicts_and_audits_how_many_changed(database_url: str,
+                                                                                  clock: FrozenClock) -> None:
+    database = Database(database_url)
+    try:
+        await database.upgrade("0012")
+        uow = UnitOfWork(database)
+        people = await setup(uow, clock, "hau-giang-2016")
+        clerk = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+        changes, hoa = service(uow, clerk, clock), people["001188000111"]
+        backdated = {"form": "Giấy khen", **PAPER, "doc_date": "20/06/2026", "effective_on": "01/06/2026"}
+        first = await changes.log("commendation", hoa, backdated)
+        await changes.log("commendation", hoa, {"form": "Giấy khen", **PAPER, "effective_on": "20/06/2026"})
+        registered = await changes.log("registration", hoa, {"for_kind": "appointment", **backdated})
+        # As the old rule recorded them: counted from the effective date, 01/06 → 16/06, late.
+        async with uow.write() as repos:
+            await repos.session.execute(update(ChangeEvent).where(ChangeEvent.id == first.event_id)
+                                        .values(deadline=dt.date(2026, 6, 16), on_time=False))
+            await repos.session.execute(update(ChangeEvent).where(ChangeEvent.id == registered.event_id)
+                                        .values(deadline=dt.date(2026, 6, 16)))
+        await database.upgrade()
+        async with uow.read() as repos:
+            events = {e.id: (e.deadline, e.on_time) for e in (await repos.session.scalars(select(ChangeEvent))).all()}
+            [audited] = await repos.audit.search(object_type="change_event", object_id=None, limit=5)
+        assert events[first.event_id] == (dt.date(2026, 7, 6), True)
+        assert events[registered.event_id] == (dt.date(2026, 7, 6), None)  # still to be entered: no verdict
+        assert (audited.action, audited.details["examined"], audited.details["changed"],
+                audited.details["late_now_on_time"]) == ("change.deadlines_recomputed", 3, 2, 1)
+        assert audited.details["events"][str(first.event_id)] == {"was": ["2026-06-16", False],
+                                                                  "now": ["2026-07-06", True]}
+        report = await AuditService(uow, SYSTEM, clock).verify()
+        assert report.ok and report.count >= audited.seq
+    finally:
+        await database.dispose()
+
+
+async def test_a_salary_raise_is_checked_against_the_table(uow: UnitOfWork, clock: FrozenClock, clerk: Actor,
+                                                          people: dict[str, int]) -> None:
+    """The trial's case: step 6 at 3.99 on an A0 rank (the table: 3.65), raised 8 months after the last
+    raise, showed "3.99 → 3.96" and said nothing."""
+    anh = people["092185000444"]  # rank 01.004 Cán sự, A0: 2.10 2.41 2.72 3.03 3.34 3.65 3.96 …, 36 months
+    async with uow.write() as repos:
+        person = await repos.session.get(Dossier, anh)
+        person.salary_step, person.salary_coefficient, person.salary_since = 6, 3.99, dt.date(2025, 10, 20)
+    changes = service(uow, clerk, clock)
+    preview = await changes.preview("salary_raise", anh, {**PAPER, "effective_on": "20/06/2026"})
+    assert [(c.message, c.params) for c in preview.cautions] == [
+        (OFF_TABLE, {"step": "6", "coefficient": "3.99", "table": "3.65"}),
+        (LOWER, {"new": "3.96", "old": "3.99"}),
+        (TOO_SOON, {"months": "8", "since": "20/10/2025", "period": "36", "due": "20/10/2028"}),
+    ]
+    assert [(line.old, line.new, line.table) for line in preview.lines][:2] == [("6", "7", "7"),
+                                                                                ("3.99", "3.96", "3.96")]
+    # What the paper says (step 7 at 4.00), with the table's value beside it; saved as the paper says.
+    paper = {"salary_step": "7", "salary_coefficient": "4,00", **PAPER, "effective_on": "20/06/2026"}
+    checked = {key: await changes.check("salary_raise", key, value) for key, value in paper.items()}
+    preview = await changes.preview("salary_raise", anh, checked)
+    assert (NOT_THE_TABLES, {"given": "4.00", "table": "3.96", "step": "7"}) in [
+        (c.message, c.params) for c in preview.cautions]
+    assert LOWER not in [c.message for c in preview.cautions]
+    await changes.log("salary_raise", anh, checked)
+    raised = await dossier(uow, anh)
+    assert (raised.salary_step, raised.salary_coefficient) == (7, 4.0)
+    # A step the table does not skip to is said too.
+    preview = await changes.preview("salary_raise", anh, {"salary_step": "9", **PAPER, "effective_on": "20/06/2029"})
+    assert [(c.message, c.params) for c in preview.cautions] == [
+        (OFF_TABLE, {"step": "7", "coefficient": "4.00", "table": "3.96"}),
+        (NOT_THE_NEXT_STEP, {"given": "9", "step": "8"})]

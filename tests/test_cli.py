@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from services.regime.profiles import available_profiles, load_profile
 from storage.migrations import head_revision
 from tests.conftest import sqlite_url
 
@@ -173,3 +174,22 @@ def test_calendar_extra_days_off(tmp_path: Path) -> None:
     bad = hoso("calendar", "add", "31/02/2026", "x", cwd=tmp_path, env=env)
     assert bad.returncode != 0 and bad.stderr.strip().startswith("hoso: day:")
     assert "31/02/2026" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("profile", available_profiles())
+def test_unit_add_offers_and_keeps_the_regimes_levels(tmp_path: Path, profile: str) -> None:
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
+    assert hoso("init", "--profile", profile, cwd=tmp_path, env=env).returncode == 0
+    levels = load_profile(profile).unit_levels
+    offered = json.loads(hoso("unit", "levels", "--json", cwd=tmp_path, env=env).stdout)
+    assert [(item["name"], item["reports"]) for item in offered] == [(name, depth == 2) for depth, name in
+                                                                     enumerate(levels, start=1)]
+    province = json.loads(hoso("unit", "add", "CT", "Tỉnh", "--json", cwd=tmp_path, env=env).stdout)
+    assert province["level"] == levels[0]  # by default, the level of its depth
+    typed = levels[1].upper().replace(" / ", "  /  ")  # letter case and spacing aside
+    department = json.loads(hoso("unit", "add", "SYT", "Sở Y tế", "--parent", "CT", "--level", typed, "--json",
+                                 cwd=tmp_path, env=env).stdout)
+    assert department["level"] == levels[1]
+    refused = hoso("unit", "add", "X", "Thôn", "--parent", "SYT", "--level", "Thôn, ấp", cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and refused.stderr.startswith("hoso: level: ")
+    assert all(name in refused.stderr for name in levels)

@@ -28,6 +28,7 @@ from services.dossiers.io.service import DossierIOService
 from services.dossiers.io.writers import write_error_report, write_template
 from services.platform.audit import AuditService
 from services.platform.units import NO_SUCH_UNIT, UNIT_OUT_OF_SCOPE
+from services.regime.reference import install_reference_lists
 from storage import UnitOfWork
 from storage.models import AuditEvent, Dossier
 
@@ -464,3 +465,27 @@ async def test_the_export_names_the_rank_and_speaks_vietnamese(uow: UnitOfWork, 
     async with uow.read() as repos:
         stored = (await repos.session.scalars(select(Dossier))).one()
     assert stored.rank_name is None  # the reference list keeps the name; the dossier only its own
+
+
+async def test_a_coefficient_off_the_rank_and_step_is_imported_and_reported(uow: UnitOfWork, clock: FrozenClock,
+                                                                             tmp_path: Path) -> None:
+    await seeded(uow, clock)
+    await install_reference_lists(uow)
+    source = write_csv(tmp_path / "salary.csv", [
+        row("092190000301"),  # 01.003 (A1) step 3 at 3.00: the table's
+        row("092190000302", salary_coefficient="3.99"),  # step 6's coefficient on step 3
+        row("092190000303", salary_step="12", salary_coefficient="4.98"),  # A1 has 9 steps
+    ])
+    report = await io(uow, clock).import_file(source)
+    assert (report.created, report.failed, report.counts()["off_table"]) == (3, 0, 2)
+    assert [(e.row, e.column, e.value, e.params) for e in report.off_table] == [
+        (3, "salary_coefficient", "3.99", {"coefficient": "3.99", "rank": "01.003", "step": 3, "table": "3.00"}),
+        (4, "salary_coefficient", "4.98", {"coefficient": "4.98", "rank": "01.003", "step": 12, "table": "—"})]
+    assert (await dossier(uow, "092190000302")).salary_coefficient == 3.99  # imported as the file says
+    # An update that brings the stored step back onto the table is not reported again.
+    again = await io(uow, clock).import_file(write_csv(tmp_path / "fixed.csv", [
+        row("092190000302", salary_step="6", salary_coefficient="3.99")]))
+    assert (again.updated, again.off_table) == (1, [])
+    written = write_error_report(report, tmp_path / "salary.errors.csv").read_text(encoding="utf-8-sig")
+    assert [line.split(",")[:3] for line in written.splitlines()[1:]] == [
+        ["3", "salary_coefficient", "3.99"], ["4", "salary_coefficient", "4.98"]]

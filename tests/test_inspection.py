@@ -29,8 +29,8 @@ D = dt.date(2026, 7, 1)  # the frozen clock's day
 COMPLETE: dict[str, Any] = {
     "birthplace": "Cần Thơ", "home_town": "Cần Thơ", "ethnicity": "Kinh", "permanent_address": "1 Hòa Bình",
     "current_address": "1 Hòa Bình", "recruited_on": dt.date(2010, 1, 1), "post": "Chuyên viên",
-    "rank_code": "01.003", "salary_step": 3, "professional_level": "Đại học", "salary_since": dt.date(2025, 1, 1),
-    "employment_status": "active", "sex": "F", "birth_date": dt.date(1985, 1, 1),
+    "rank_code": "01.003", "salary_step": 3, "salary_coefficient": None, "professional_level": "Đại học",
+    "salary_since": dt.date(2025, 1, 1), "employment_status": "active", "sex": "F", "birth_date": dt.date(1985, 1, 1),
 }
 # personal ID: (name, unit, what differs from a complete, clean dossier)
 PEOPLE: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -51,11 +51,12 @@ PEOPLE: dict[str, tuple[str, str, dict[str, Any]]] = {
     "100000000015": ("Không Giấy", "SYT", {}),  # an appointment logged without its decision
     "100000000016": ("Thiếu Quê", "BV", {"home_town": None}),  # incomplete: not a finding, a share
     "100000000017": ("Bỏ Quên", "SNV", {}),  # untouched for two and a half years
+    "100000000018": ("Hệ Số Lệch", "SYT", {"salary_coefficient": 3.10}),  # step 3 of A1 is 3.00
 }
 EXPECTED = {("salary_overdue", "100000000002"), ("past_retirement", "100000000007"),
             ("probation_overdue", "100000000009"), ("duplicate_person", "100000000011"),
             ("bad_personal_id", "13000000001"), ("merged_custodian", "100000000014"),
-            ("no_source_document", "100000000015")}
+            ("no_source_document", "100000000015"), ("salary_off_table", "100000000018")}
 
 
 def local(year: int, month: int, day: int) -> dt.datetime:
@@ -131,12 +132,13 @@ async def test_every_finding_once_and_the_clean_dossier_none(any_database: Datab
     assert facts["duplicate_person"] == {"others": "100000000012", "born": "05/05/1980"}
     assert facts["merged_custodian"] == {"unit": "Chi cục cũ", "into": "Sở Tài chính"}
     assert facts["no_source_document"]["kind"] == "appointment"
+    assert facts["salary_off_table"] == {"rank": "01.003", "step": "3", "coefficient": "3.10", "table": "3.00"}
 
     # The figures of each unit's own dossiers.
     assert figures(inspection, "SYT") == {
-        "total": 7, "complete": 7, "changes6.on_time": 2, "changes12.on_time": 2, "changes12.late": 1,
-        "registered": 1, "finding.salary_overdue": 1, "finding.duplicate_person": 1,
-        "finding.no_source_document": 1, "accounts.idle": 1, "issues": 4}
+        "total": 8, "complete": 8, "changes6.on_time": 2, "changes12.on_time": 2, "changes12.late": 1,
+        "registered": 1, "finding.salary_overdue": 1, "finding.salary_off_table": 1, "finding.duplicate_person": 1,
+        "finding.no_source_document": 1, "accounts.idle": 1, "issues": 5}
     assert figures(inspection, "BV") == {
         "total": 3, "complete": 2, "missing.home_town": 1, "finding.past_retirement": 1, "accounts.locked": 1,
         "issues": 2}
@@ -144,7 +146,7 @@ async def test_every_finding_once_and_the_clean_dossier_none(any_database: Datab
                                           "accounts.pending": 1, "issues": 1}
     assert figures(inspection, "SNV") == {"total": 2, "complete": 2, "finding.bad_personal_id": 1, "untouched": 1,
                                           "issues": 1}
-    # Under the province, the worst first: OLD (1 in 1), SYT with BV (6 in 10), SNV (1 in 2), STC (1 in 3).
+    # Under the province, the worst first: OLD (1 in 1), SYT with BV (7 in 11), SNV (1 in 2), STC (1 in 3).
     assert [(r.unit_code, r.depth) for r in inspection.table.rows if r.kind != "own"] == [
         ("CT", 0), ("OLD", 1), ("SYT", 1), ("BV", 2), ("SNV", 1), ("STC", 1)]
     assert {(a.username, a.state) for a in inspection.accounts} == {
@@ -157,7 +159,7 @@ async def test_one_unit_and_its_subunits(uow: UnitOfWork, clock: Any) -> None:
     assert [f.kind for f in (await InspectionService(uow, SYSTEM, clock).run("STC")).findings] == ["probation_overdue"]
     inspection = await InspectionService(uow, SYSTEM, clock).run("syt")
     assert {f.personal_id for f in inspection.findings} == {"100000000002", "100000000011", "100000000015",
-                                                             "100000000007"}
+                                                             "100000000007", "100000000018"}
     assert [r.unit_code for r in inspection.table.rows] == ["SYT", "SYT", "BV"]  # the total, its own, the hospital
     assert inspection.most_missing(inspection.table.total) == [("home_town", 1)]
 
@@ -179,9 +181,9 @@ async def test_who_may_inspect_and_tell_the_units(uow: UnitOfWork, clock: Any) -
         actions = [e.action for e in await repos.audit.search(limit=100)]
     assert sorted(r.chat_id for r in rows) == [501, 504]
     payload = rows[0].payload
-    assert (payload["unit"], payload["count"], payload["total"], payload["complete"]) == ("Sở Y tế", 4, 10, 9)
+    assert (payload["unit"], payload["count"], payload["total"], payload["complete"]) == ("Sở Y tế", 5, 11, 10)
     assert {p["personal_id"] for p in payload["people"]} == {"100000000002", "100000000011", "100000000015",
-                                                             "100000000007"}
+                                                             "100000000007", "100000000018"}
     assert actions.count("inspection.run") == 3 and actions.count("inspection.remind") == 2  # refusals leave none
 
 
@@ -239,6 +241,18 @@ async def test_the_salary_rule_over_the_last_step_and_at_month_ends(uow: UnitOfW
         "300000000004": {"salary_since": dt.date(2025, 3, 1)},  # due 01/03/2028
     })
     assert {pid for kind, pid in found if kind == "salary_overdue"} == {"300000000001", "300000000003"}
+
+
+async def test_a_coefficient_off_the_rank_and_step_is_a_finding(uow: UnitOfWork, clock: Any) -> None:
+    found = await cases(uow, clock, {
+        "400000000001": {"salary_coefficient": 3.00},  # A1 step 3: on the table
+        "400000000002": {"salary_coefficient": 3.99},  # step 6's coefficient on step 3
+        "400000000003": {"salary_step": 12, "salary_coefficient": 4.98},  # A1 has 9 steps
+        "400000000004": {"salary_coefficient": None},  # nothing to compare
+        "400000000005": {"rank_code": "01.004", "salary_step": 7, "salary_coefficient": 3.96},  # A0 step 7
+        "400000000006": {"salary_coefficient": 3.10, "employment_status": "retired"},  # not in service
+    })
+    assert {pid for kind, pid in found if kind == "salary_off_table"} == {"400000000002", "400000000003"}
 
 
 async def test_probation_by_rank_and_only_people_in_service(uow: UnitOfWork, clock: Any) -> None:

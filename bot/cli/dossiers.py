@@ -63,11 +63,14 @@ def import_summary(result: ImportReport, dry_run: bool, written: Path | None) ->
     if result.review:
         lines.append(_(N_("{count} rows have a value to check: it looks like a number that lost its leading "
                           "zeros.")).format(count=result.review))
+    if result.off_table:
+        lines.append(_(N_("{count} rows were imported with a coefficient that is not the salary table's for their "
+                          "rank and step: check them.")).format(count=len(result.off_table)))
     if result.ignored_columns:
         lines.append(_(N_("Columns not recognised, ignored: {columns}.")).format(
             columns=", ".join(result.ignored_columns)))
     if written is not None:
-        lines.append(_(N_("The rows that failed, each with its reason: {path}")).format(path=written))
+        lines.append(_(N_("The rows that failed or are to check, each with its reason: {path}")).format(path=written))
     return "\n".join(lines)
 
 
@@ -115,7 +118,7 @@ def import_(
         result: ImportReport = admin_call(
             lambda services: services.dossier_io.import_file(file, unit, dry_run=dry_run, progress=update))
     written = None
-    if result.errors:
+    if result.errors or result.off_table:
         try:
             written = write_error_report(result, report_path, _)
         except (OSError, ServiceError) as error:

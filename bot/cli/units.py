@@ -23,11 +23,25 @@ def unit_json(unit: UnitView) -> dict[str, Any]:
 def unit_add(
     code: str, name: str,
     parent: Annotated[str | None, typer.Option(help=_(N_("Code of the parent unit.")))] = None,
-    level: Annotated[str | None, typer.Option(help=_(N_("Name of the level, e.g. Sở, ban, ngành.")))] = None,
+    level: Annotated[str | None, typer.Option(help=_(N_(
+        "One of the regime's level names (`hoso unit levels`); by default the level of the unit's depth.")))] = None,
     as_json: JsonOption = False,
 ) -> None:
     unit = admin_call(lambda services: services.units.add(code, name, parent, level))
     emit(as_json, unit_json(unit), _(N_("Unit {code} added.")).format(code=unit.code))
+
+
+@app.command("levels", help=_(N_("The regime's unit levels, the province first, and the one that reports.")))
+def unit_levels(as_json: JsonOption = False) -> None:
+    levels, reporting = admin_call(lambda services: services.units.levels())
+
+    def line(item: tuple[int, str]) -> str:
+        depth, name = item
+        mark = "  " + _(N_("(files the half-yearly report)")) if name == reporting else ""
+        return f"{depth}. {name}{mark}"
+
+    emit_rows(as_json, list(enumerate(levels, start=1)), line,
+              to_json=lambda item: {"depth": item[0], "name": item[1], "reports": item[1] == reporting})
 
 
 @app.command("list", help=_(N_("List the units.")))

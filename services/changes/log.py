@@ -72,7 +72,7 @@ class ChangeLog(Recorder):
             dossier = await self._dossier_for(repos, dossier_id, declared)
             plan = await self.plan(repos, kind, dossier, answers)
             deadline, timely = await self.deadline(repos, kind, answers, declared)
-        return Preview(tuple(plan.lines), deadline, timely)
+        return Preview(tuple(plan.lines), deadline, timely, tuple(plan.cautions))
 
     async def _dossier_for(self, repos: Repositories, dossier_id: int, declared: bool) -> Dossier:
         if declared:

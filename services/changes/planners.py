@@ -30,7 +30,19 @@ from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.regime.change_kinds import NEW_DOSSIER, PAPER_KEYS, Ask, Category, ChangeKind
 from services.regime.dossier_fields import MARITAL
-from services.regime.salary import SalaryStep, next_step, step_on_new_rank, steps_of
+from services.regime.profiles import SalaryRule
+from services.regime.salary import (
+    COEFFICIENT_TOLERANCE,
+    SalaryStep,
+    next_step,
+    postponed_months,
+    raise_due,
+    same_coefficient,
+    step_on_new_rank,
+    step_period,
+    steps_of,
+    table_coefficient,
+)
 from services.regime.setup import profile_of
 from storage import Repositories
 from storage.models import Dossier
@@ -63,11 +75,22 @@ DECIMAL_COLUMNS = frozenset({"salary_coefficient", "position_allowance"})
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One changed field for the summary: its label (message id), the old and the new value as text."""
+    """One changed field for the summary: its label (message id), the old and the new value as text, and
+    the salary table's value beside a step or coefficient a decision sets."""
 
     label: str
     old: str
     new: str
+    table: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caution:
+    """Something the clerk should check against the paper before confirming: a message id and its values,
+    already written as text. It does not stop the change: the signed decision prevails."""
+
+    message: str
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -75,6 +98,7 @@ class Plan:
     changes: dict[str, Any] = field(default_factory=dict)  # dossier column → new value
     records: list[dict[str, Any]] = field(default_factory=list)  # kind, date_from, date_to, data
     lines: list[Line] = field(default_factory=list)
+    cautions: list[Caution] = field(default_factory=list)
 
 
 def shown(value: Any, decimal: bool = False) -> str:
@@ -99,13 +123,18 @@ class Draft:
     effective: dt.date
     plan: Plan = field(default_factory=Plan)
 
-    def change(self, column: str, new: Any, label: str | None = None) -> None:
-        """A dossier column takes a new value; a summary line says so (nothing when it is the same)."""
+    def change(self, column: str, new: Any, label: str | None = None, table: str | None = None) -> None:
+        """A dossier column takes a new value; a summary line says so (nothing when it is the same), with
+        the salary table's value beside it when given."""
         old = getattr(self.dossier, column)
         if old != new:
             self.plan.changes[column] = new
             decimal = column in DECIMAL_COLUMNS
-            self.plan.lines.append(Line(label or LABELS.get(column, column), shown(old, decimal), shown(new, decimal)))
+            self.plan.lines.append(Line(label or LABELS.get(column, column), shown(old, decimal), shown(new, decimal),
+                                        table))
+
+    def warn(self, message: str, **params: str) -> None:
+        self.plan.cautions.append(Caution(message, params))
 
     def add_record(self, record_kind: str, data: dict[str, Any], date_from: dt.date | None = None,
                    date_to: dt.date | None = None, *, undated: bool = False) -> None:
@@ -183,20 +212,69 @@ async def _working_unit(d: Draft) -> None:
     d.add_record("work_history", {"text": f"{unit.name}" + (f" — {post}" if post else "")})
 
 
+# What a raise is checked against in the salary table: each a warning in the summary, the paper prevails.
+OFF_TABLE = N_("The dossier's step {step} has the coefficient {coefficient}, but the table gives {table} for "
+               "this rank and step: check the dossier against the last salary decision.")
+STEP_NOT_ON_TABLE = N_("The dossier's step {step} is not on this rank's table (1 to {last}).")
+NOT_THE_NEXT_STEP = N_("The decision gives step {given}; the table's next step is {step}.")
+NOT_THE_TABLES = N_("The decision gives the coefficient {given}; the table gives {table} for step {step}.")
+LOWER = N_("The new coefficient {new} is lower than the current {old}.")
+TOO_SOON = N_("Only {months} months since the current step ({since}); this rank's period is {period} months, "
+              "so the raise falls due on {due}.")
+
+
 async def _salary_raise(d: Draft) -> None:
-    dossier = d.dossier
-    group = await rank_group(d.repos, dossier.rank_code)
+    """The table's next step, or what the decision says (its step, its coefficient) with the table's value
+    beside it; the summary warns when the dossier is off the table, the salary goes down or the period since
+    the current step is shorter than the rank's."""
+    dossier, answers = d.dossier, d.answers
+    extra = await rank_extra(d.repos, dossier.rank_code)
+    group = str(extra.get("group") or "") if extra is not None else None
+    rule = (await profile_of(d.repos)).salary
     assert dossier.salary_step is not None  # a dossier without a step is refused before any question
-    current = SalaryStep(dossier.salary_step, dossier.salary_coefficient or 0.0, dossier.over_ceiling_percent)
-    new = next_step(group, current, (await profile_of(d.repos)).salary)
-    d.change("salary_step", new.step)
-    d.change("salary_coefficient", new.coefficient)
-    if new.over_ceiling_percent is not None:
-        d.change("over_ceiling_percent", new.over_ceiling_percent)
+    old = dossier.salary_coefficient or 0.0
+    steps = steps_of(group)
+    table_now = table_coefficient(group, dossier.salary_step)
+    if table_now is None:
+        d.warn(STEP_NOT_ON_TABLE, step=str(dossier.salary_step), last=str(len(steps)))
+        table_next = SalaryStep(min(dossier.salary_step + 1, len(steps)), steps[min(dossier.salary_step, len(steps)) - 1])
+    else:
+        if dossier.salary_coefficient is not None and not same_coefficient(table_now, old):
+            d.warn(OFF_TABLE, step=str(dossier.salary_step), coefficient=shown(old, True), table=shown(table_now, True))
+        table_next = next_step(group, SalaryStep(dossier.salary_step, old, dossier.over_ceiling_percent), rule)
+    step = int(answers["salary_step"]) if answers.get("salary_step") else table_next.step
+    table = table_next.coefficient if step == table_next.step else coefficient_on(steps, step)
+    coefficient = float(answers["salary_coefficient"]) if answers.get("salary_coefficient") else table
+    if step != table_next.step:
+        d.warn(NOT_THE_NEXT_STEP, given=str(step), step=str(table_next.step))
+    if not same_coefficient(coefficient, table):
+        d.warn(NOT_THE_TABLES, given=shown(coefficient, True), table=shown(table, True), step=str(step))
+    if coefficient < old - COEFFICIENT_TOLERANCE:
+        d.warn(LOWER, new=shown(coefficient, True), old=shown(old, True))
+    over_ceiling = table_next.over_ceiling_percent if step == table_next.step else None
+    _too_soon(d, extra or {}, rule, dossier.over_ceiling_percent,
+              await d.repos.changes.postponements())
+    d.change("salary_step", step, table=str(table_next.step))
+    d.change("salary_coefficient", coefficient, table=shown(table, True))
+    if over_ceiling is not None:
+        d.change("over_ceiling_percent", over_ceiling)
     d.change("salary_since", d.effective, N_("Salary since"))
-    d.add_record("salary_history", {"rank_code": dossier.rank_code, "step": new.step,
-                                    "coefficient": f"{new.coefficient:.2f}",
-                                    "over_ceiling_percent": new.over_ceiling_percent})
+    d.add_record("salary_history", {"rank_code": dossier.rank_code, "step": step, "coefficient": f"{coefficient:.2f}",
+                                    "over_ceiling_percent": over_ceiling})
+
+
+def _too_soon(d: Draft, extra: dict[str, Any], rule: SalaryRule, over_ceiling: int | None,
+              postponements: dict[int, list[tuple[dt.date, int]]]) -> None:
+    """A regular raise comes a whole period after the current step (longer by the decisions that put it off)."""
+    since = d.dossier.salary_since
+    if since is None:
+        return
+    period = step_period(extra, rule, over_ceiling) + postponed_months(since, postponements.get(d.dossier.id, []))
+    due = raise_due(since, period)
+    if d.effective < due:
+        months = (d.effective.year - since.year) * 12 + d.effective.month - since.month - (d.effective.day < since.day)
+        d.warn(TOO_SOON, months=str(max(months, 0)), since=format_date(since), period=str(period),
+               due=format_date(due))
 
 
 async def _rank_raise(d: Draft) -> None:
@@ -306,11 +384,17 @@ def coefficient_on(scale: Sequence[float], step: int) -> float:
     return scale[step - 1]
 
 
-async def rank_group(repos: Repositories, rank_code: str | None) -> str | None:
+async def rank_extra(repos: Repositories, rank_code: str | None) -> dict[str, Any] | None:
+    """The rank's entry in the reference list (its group, its own raise period), None when unlisted."""
     for item in await repos.references.listing("rank"):
         if item.code == rank_code:
-            return str(item.extra.get("group") or "")
+            return dict(item.extra)
     return None
+
+
+async def rank_group(repos: Repositories, rank_code: str | None) -> str | None:
+    extra = await rank_extra(repos, rank_code)
+    return None if extra is None else str(extra.get("group") or "")
 
 
 async def _group_values(repos: Repositories, rank_code: str | None, answers: dict[str, str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from services.changes.checks import answer_date, optional_date, recheck
-from services.changes.planners import Line, Plan, plan_change
+from services.changes.planners import Caution, Line, Plan, plan_change
 from services.core.actor import Actor
 from services.core.clock import Clock, local_today
 from services.core.errors import PermissionDenied
@@ -22,7 +22,7 @@ from services.platform.attachments import FileStore, StoredFile, Upload, enabled
 from services.platform.audit import actor_label
 from services.regime.calendar import working_calendar
 from services.regime.change_kinds import Category, ChangeKind
-from services.regime.deadlines import deadline_for, on_time
+from services.regime.deadlines import counted_from, deadline_for, on_time
 from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.models import Attachment, ChangeEvent, Dossier, DossierVersion, OrgUnit
@@ -46,6 +46,7 @@ class Preview:
     lines: tuple[Line, ...]
     deadline: dt.date | None
     on_time: bool | None
+    cautions: tuple[Caution, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +88,13 @@ class Recorder:
                        declared: bool) -> tuple[dt.date | None, bool | None]:
         """The profile's deadline for this change, and whether it is entered on time today."""
         profile = await profile_of(repos)
-        if kind.category is Category.NEW:
-            rule, start = profile.new_dossier_deadline, answer_date(answers["doc_date"])
-        elif declared:
+        if declared:
             return None, None  # the person's declaration has no agency deadline; the clerk's review has
+        if kind.category is Category.NEW:  # "within so many days of the recruitment decision": its date
+            rule, start = profile.new_dossier_deadline, answer_date(answers["doc_date"])
         else:
-            rule, start = profile.change_deadline, answer_date(answers["effective_on"])
+            rule = profile.change_deadline
+            start = counted_from(optional_date(answers.get("doc_date")), answer_date(answers["effective_on"]))
         deadline = deadline_for(start, rule, await working_calendar(repos))
         return deadline, on_time(local_today(self.clock), deadline)
 

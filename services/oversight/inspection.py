@@ -39,7 +39,14 @@ from services.regime.change_kinds import CUSTODY, KINDS, NEW_DOSSIER, Category, 
 from services.regime.dossier_fields import MANDATORY_FIELDS, SECTIONS
 from services.regime.profiles import Profile
 from services.regime.retirement import retirement_date
-from services.regime.salary import postponed_months, raise_due, raise_months, step_period
+from services.regime.salary import (
+    postponed_months,
+    raise_due,
+    raise_months,
+    salary_scale,
+    step_period,
+    table_coefficient,
+)
 from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.inspection import FlagRules
@@ -50,6 +57,7 @@ MESSAGE_FINDINGS = 40  # named in the message to the clerks; the rest are counte
 UNTOUCHED_MONTHS = 24
 FINDINGS = {
     "salary_overdue": N_("Salary step older than its raise period"),
+    "salary_off_table": N_("Coefficient not the salary table's for the rank and step"),
     "past_retirement": N_("Past the retirement date, still in service"),
     "probation_overdue": N_("Probation longer than its period"),
     "duplicate_person": N_("Same name and birth date as another dossier"),
@@ -60,6 +68,7 @@ FINDINGS = {
 # What makes each one a finding, as shown beside the dossier.
 FACTS = {
     "salary_overdue": N_("step {step} since {since}; the raise was due on {due}"),
+    "salary_off_table": N_("rank {rank}, step {step}: coefficient {coefficient}, the table gives {table}"),
     "past_retirement": N_("retirement date {date}"),
     "probation_overdue": N_("on probation since {since}; the period ended on {end}"),
     "duplicate_person": N_("born {born}, as the dossier(s) {others}"),
@@ -191,9 +200,12 @@ async def rules_for(repos: Repositories, profile: Profile, day: dt.date) -> tupl
     ranks = {item.code: dict(item.extra) for item in await repos.references.listing("rank")}
     by_period: dict[int, list[str]] = defaultdict(list)
     by_probation: dict[int, list[str]] = defaultdict(list)
+    by_group: dict[str, list[str]] = defaultdict(list)
     for code, extra in ranks.items():
         by_period[raise_months(extra, profile.salary)].append(code)
         by_probation[probation_months(code, extra, profile)].append(code)
+        if extra.get("group") in salary_scale():
+            by_group[str(extra["group"])].append(code)
     after = day + dt.timedelta(days=1)
 
     def before(months: int) -> dt.date:
@@ -206,6 +218,7 @@ async def rules_for(repos: Repositories, profile: Profile, day: dt.date) -> tupl
         women_born_before=retirement_cutoff("F", day),
         probation=[*((codes, before(m)) for m, codes in by_probation.items()),
                    (None, before(probation_months(None, {}, profile)))],
+        salary_table=[(codes, salary_scale()[group]) for group, codes in by_group.items()],
     )
     return rules, ranks
 
@@ -281,6 +294,11 @@ async def _findings(repos: Repositories, paths: list[str], day: dt.date, profile
             if due < day:  # a decision putting it off is the recorded reason, for its months
                 add("salary_overdue", row, unit_id, step=str(row["salary_step"] or "—"), since=format_date(since),
                     due=format_date(due))
+        if row["flag.salary_off_table"]:
+            group = str(ranks.get(row["rank_code"] or "", {}).get("group") or "")
+            table = table_coefficient(group, row["salary_step"])
+            add("salary_off_table", row, unit_id, rank=row["rank_code"], step=str(row["salary_step"]),
+                coefficient=f"{row['salary_coefficient']:.2f}", table=f"{table:.2f}" if table is not None else "—")
         if row["flag.past_retirement"]:
             add("past_retirement", row, unit_id, date=format_date(retirement_date(row["sex"], row["birth_date"])))
         if row["flag.probation_overdue"]:

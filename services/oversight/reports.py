@@ -35,6 +35,7 @@ from services.platform.outbox import Due, enqueue
 from services.platform.sessions import sensitive, touch_session
 from services.platform.units import ACTIVE, normalise_code
 from services.regime.calendar import working_calendar
+from services.regime.profiles import Profile
 from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.models import OrgUnit, UnitReport
@@ -53,10 +54,10 @@ NEW, DRAFT, SUBMITTED = "new", "draft", "submitted"
 REPORT_STATES = {NEW: N_("not begun"), DRAFT: N_("draft"), SUBMITTED: N_("submitted")}
 
 
-def reporting_units(units: list[OrgUnit]) -> list[OrgUnit]:
-    """The units that report: the departments and districts, i.e. the active units right under the
-    province (the root of the tree)."""
-    return [u for u in units if u.status == ACTIVE and u.path.count("/") == 3]
+def reporting_units(units: list[OrgUnit], profile: Profile) -> list[OrgUnit]:
+    """The units that report: the active units of the profile's reporting level (the departments and
+    districts right under the province, in the shipped profiles)."""
+    return [u for u in units if u.status == ACTIVE and u.path.count("/") == profile.report_depth + 1]
 
 
 def place_of(province: str) -> str:
@@ -210,7 +211,7 @@ class ReportService:
         """The reporting units whose report the actor may open (fill in, or read as a manager)."""
         self._may_open()
         async with self.uow.read() as repos:
-            units = reporting_units(list(await repos.units.subtree("/")))
+            units = reporting_units(list(await repos.units.subtree("/")), await profile_of(repos))
         return [UnitChoice(u.code, u.name) for u in units if self._may_read(u)]
 
     async def reporting_unit_of_actor(self) -> UnitChoice | None:
@@ -218,7 +219,7 @@ class ReportService:
         if self.actor.unit_path is None:
             return None
         async with self.uow.read() as repos:
-            units = reporting_units(list(await repos.units.subtree("/")))
+            units = reporting_units(list(await repos.units.subtree("/")), await profile_of(repos))
         found = next((u for u in units if self.actor.unit_path.startswith(u.path)), None)
         return None if found is None else UnitChoice(found.code, found.name)
 
@@ -236,7 +237,7 @@ class ReportService:
 
     async def _unit(self, repos: Repositories, code: str, write: bool) -> OrgUnit:
         unit = await repos.units.by_code(normalise_code(code))
-        if unit is None or not reporting_units([unit]):
+        if unit is None or not reporting_units([unit], await profile_of(repos)):
             raise InvalidInput("unit", N_("{code} is not a unit that files the half-yearly report."), code=code)
         if not (can(self.actor, Action.FILE_REPORT, unit.path) if write else self._may_read(unit)):
             raise PermissionDenied()
@@ -291,7 +292,7 @@ class ReportService:
                 if full:
                     quality = await quality_of(repos, unit, period.as_of(self._today()), self.clock)
             parent = await repos.units.get(unit.parent_id) if unit.parent_id else None
-            # A reporting unit is right under the province: the first id of its path.
+            # The province is the root of the tree: the first id of the unit's path.
             province = await repos.units.get(int(unit.path.strip("/").split("/")[0])) or unit
             submitter = await repos.accounts.get(report.submitted_by) if report and report.submitted_by else None
             overdue = overdue_period(self._today(), profile)  # the round still chased, if another one
@@ -406,7 +407,8 @@ class ReportService:
         period = await self._reviewed("report.board", period_code)
         async with self.uow.read() as repos:
             everything, reports = await self._state(repos, period)
-            return self._board(period, everything, reports, await repos.reports.reminded(period.code))
+            return self._board(period, everything, reports, await repos.reports.reminded(period.code),
+                               await profile_of(repos))
 
     async def _reviewed(self, action: str, period_code: str | None) -> Period:
         """The office's read of a period, audited first in a short transaction of its own (what follows
@@ -423,9 +425,9 @@ class ReportService:
                 {r.unit_id: r for r in await repos.reports.of_period(period.code)})
 
     def _board(self, period: Period, everything: list[OrgUnit], reports: dict[int, UnitReport],
-               reminded: dict[int, tuple[int, dt.datetime | None, list[str]]]) -> Board:
+               reminded: dict[int, tuple[int, dt.datetime | None, list[str]]], profile: Profile) -> Board:
         lines = []
-        for unit in reporting_units(everything):
+        for unit in reporting_units(everything, profile):
             report = reports.get(unit.id)
             count, last, names = reminded.get(unit.id, (0, None, []))
             lines.append(BoardLine(unit.code, unit.name, report.status if report else NEW,
@@ -442,11 +444,11 @@ class ReportService:
         async with self.uow.read() as repos:
             profile = await profile_of(repos)
             everything, reports = await self._state(repos, period)
-            board = self._board(period, everything, reports, await repos.reports.reminded(period.code))
+            board = self._board(period, everything, reports, await repos.reports.reminded(period.code), profile)
             day = period.as_of(self._today())
             own = await compliance_by_unit(repos, period.start, day, self.clock)
             summaries = []
-            for unit in reporting_units(everything):
+            for unit in reporting_units(everything, profile):
                 report = reports.get(unit.id)
                 submitted = report if report is not None and report.status == SUBMITTED else None
                 compliance = (Compliance(**submitted.figures["compliance"]) if submitted and submitted.figures

@@ -13,6 +13,8 @@ from services.core.i18n import N_
 from services.core.policy import Action
 from services.platform.audit import record
 from services.platform.sessions import sensitive
+from services.regime.profiles import Profile
+from services.regime.setup import profile_of
 from storage import Repositories, UnitOfWork
 from storage.models import OrgUnit
 
@@ -64,6 +66,20 @@ def usable_unit(unit: OrgUnit | None, code: str, field: str, *, active: bool = T
     return unit
 
 
+def unit_level(profile: Profile, level: str | None, depth: int) -> str | None:
+    """The level of a unit `depth` deep (the province is 1): one of the regime's level names, as typed
+    (letter case and spacing aside; a level of two kinds of unit, "Sở, ban, ngành / Xã, phường", also by
+    either), or by default the name of that depth's level."""
+    if not level:
+        return profile.level_at(depth)
+    wanted = " ".join(level.split()).casefold()
+    for name in profile.unit_levels:
+        if wanted == name.casefold() or wanted in (part.strip().casefold() for part in name.split("/")):
+            return name
+    raise InvalidInput("level", N_("{value} is not a level of this regime; use one of: {choices}."), value=level,
+                       choices="; ".join(profile.unit_levels))
+
+
 async def unit_by_code(repos: Repositories, code: str, field: str = "unit", *, active: bool = True,
                        scope: tuple[str, ...] | None = None) -> OrgUnit:
     """The unit of a typed code, under the one rule (`usable_unit`)."""
@@ -89,8 +105,10 @@ class UnitService:
             if await repos.units.by_code(code) is not None:
                 raise InvalidInput("code", N_("The code {code} is already used."), code=code)
             parent = await unit_by_code(repos, parent_code, "parent") if parent_code else None
+            depth = parent.path.count("/") if parent else 1
+            level = unit_level(await profile_of(repos), level, depth)
             unit = await repos.units.add(OrgUnit(
-                code=code, name=name, parent_id=parent.id if parent else None, path="", level_name=level or None,
+                code=code, name=name, parent_id=parent.id if parent else None, path="", level_name=level,
                 status=ACTIVE, valid_from=local_today(self.clock), created_at=self.clock.now(),
             ))
             await record(repos, self.clock, self.actor, "unit.add", "unit", unit.code, name=name,
@@ -118,6 +136,13 @@ class UnitService:
             await record(repos, self.clock, self.actor, "unit.move", "unit", unit.code,
                          old_parent=old_parent.code if old_parent else None, new_parent=parent.code)
             return await self._view(repos, unit)
+
+    async def levels(self) -> tuple[list[str], str]:
+        """The regime's level names, the province first (what `add` takes as a level), and the level that
+        files the half-yearly report."""
+        async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
+            profile = await profile_of(repos)
+        return list(profile.unit_levels), profile.unit_levels[profile.report_depth - 1]
 
     async def list(self) -> list[UnitView]:
         """The whole tree in path order (parents before children), merged units included."""

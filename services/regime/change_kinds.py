@@ -66,6 +66,9 @@ class ChangeKind:
     # What the change is about when it is private data (services.regime.dossier_fields.FAMILY or ADDRESS): its
     # event, answers, papers and the records it writes are withheld from a role without the need.
     subject: str | None = None
+    # The question of the effective date when the paper names another date than its own (a salary's
+    # "hưởng từ ngày"); None: the decision's effective date.
+    effective: Prompt | None = None
 
 
 SEX_CHOICES = (("M", N_("Male")), ("F", N_("Female")))
@@ -78,11 +81,16 @@ DISCIPLINE_LABELS = dict(DISCIPLINE_FORMS)
 
 # The source document, asked after the kind's own questions.
 DOC_NUMBER = Prompt("doc_number", N_("Number of the decision (e.g. 123/QĐ-UBND):"), Ask.DOC_NUMBER)
-DOC_DATE = Prompt("doc_date", N_("Date of the decision (dd/mm/yyyy):"), Ask.PAST_DATE)
+# As the clerk reads them on the paper: the date it was signed ("ngày ký/ban hành") and the date it takes
+# effect ("có hiệu lực"), which is never earlier; a deadline counts from the later of the two.
+DOC_DATE = Prompt("doc_date", N_("Date the decision was signed or issued (dd/mm/yyyy):"), Ask.PAST_DATE)
 DOC_ISSUER = Prompt("doc_issuer", N_("Issued by (e.g. UBND tỉnh Hậu Giang):"))
-EFFECTIVE = Prompt("effective_on", N_("Effective date (dd/mm/yyyy):"), Ask.DATE)
+EFFECTIVE = Prompt("effective_on", N_("Date the decision takes effect (dd/mm/yyyy):"), Ask.DATE)
+# A salary decision says from when the new salary is paid ("hưởng từ ngày"): the date of the benefit, which
+# may be earlier than the paper; the dossier's salary counts from it.
+SALARY_FROM = Prompt("effective_on", N_("New salary paid from (hưởng từ ngày, dd/mm/yyyy):"), Ask.DATE)
 EVENT_DATE = Prompt("effective_on", N_("Date of the event (dd/mm/yyyy):"), Ask.PAST_DATE)
-EFFECTIVE_PAST = Prompt("effective_on", N_("Effective date (dd/mm/yyyy):"), Ask.PAST_DATE)
+EFFECTIVE_PAST = Prompt("effective_on", N_("Date the decision takes effect (dd/mm/yyyy):"), Ask.PAST_DATE)
 PAPER_KEYS = ("doc_number", "doc_date", "doc_issuer")
 
 
@@ -112,10 +120,15 @@ KINDS: dict[str, ChangeKind] = {kind.name: kind for kind in (
         Prompt("working_unit", N_("Code of the unit the person is rotated to:"), Ask.UNIT_IN_SCOPE),
         Prompt("post", N_("Post in that unit:"), optional=True),
     )),
-    ChangeKind("salary_raise", N_("Salary step raise"), Category.AGENCY, ()),
+    # The step and coefficient the decision gives, when they are not the table's next ones.
+    ChangeKind("salary_raise", N_("Salary step raise"), Category.AGENCY, (
+        Prompt("salary_step", N_("Step on the decision (empty: the table's next step):"), Ask.INT, optional=True),
+        Prompt("salary_coefficient", N_("Coefficient on the decision (empty: the table's for that step):"),
+               Ask.DECIMAL, optional=True),
+    ), effective=SALARY_FROM),
     ChangeKind("rank_raise", N_("Rank raise"), Category.AGENCY, (
         Prompt("rank_code", N_("The new rank:"), Ask.RANK),
-    )),
+    ), effective=SALARY_FROM),
     ChangeKind("commendation", N_("Commendation"), Category.AGENCY, (
         Prompt("form", N_("Form of commendation (e.g. Bằng khen của Chủ tịch UBND tỉnh):")),
         Prompt("reason", N_("For what:"), optional=True),
@@ -238,7 +251,7 @@ def prompts_of(kind: ChangeKind, declared: bool = False) -> tuple[Prompt, ...]:
     if declared:
         return (*kind.prompts, EVENT_DATE)
     # A status takes effect only when it is reached: a decision for later is registered ("enter later").
-    effective = EFFECTIVE_PAST if kind.category is Category.STATUS else EFFECTIVE
+    effective = kind.effective or (EFFECTIVE_PAST if kind.category is Category.STATUS else EFFECTIVE)
     return (*kind.prompts, *paper_prompts(kind.paper), effective)
 
 

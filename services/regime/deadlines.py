@@ -66,5 +66,13 @@ def deadline_for(start: dt.date, rule: Deadline, calendar: WorkingCalendar) -> d
     return calendar.next_working_day(start + dt.timedelta(days=rule.days))
 
 
+def counted_from(decision_date: dt.date | None, effective_on: dt.date) -> dt.date:
+    """The day a deadline counts from: the day the paper takes effect ("kể từ ngày văn bản có hiệu lực"),
+    and a paper takes effect no earlier than it is signed. An effective date before the signature (a
+    salary decision's "hưởng từ ngày", a recruitment dated back) is the date of the benefit, not of the
+    paper, so the later of the two counts."""
+    return max(decision_date, effective_on) if decision_date is not None else effective_on
+
+
 def on_time(entered_on: dt.date, deadline: dt.date) -> bool:
     return entered_on <= deadline

@@ -52,6 +52,34 @@ def next_step(group: str | None, current: SalaryStep, rule: SalaryRule) -> Salar
     return SalaryStep(current.step, steps[-1], percent)
 
 
+COEFFICIENT_TOLERANCE = 0.005  # coefficients are written with two decimals
+
+
+def table_coefficient(group: str | None, step: int | None) -> float | None:
+    """The table's coefficient for `step` on the rank's group; None when the group or the step is not on it."""
+    steps = salary_scale().get(group or "")
+    if not steps or step is None or not 1 <= step <= len(steps):
+        return None
+    return steps[step - 1]
+
+
+def same_coefficient(first: float, second: float) -> bool:
+    return abs(first - second) < COEFFICIENT_TOLERANCE
+
+
+def off_the_table(group: str | None, step: int | None, coefficient: float | None) -> float | None:
+    """The table's coefficient when a dossier's step and coefficient do not match its rank's table (the
+    step beyond the table: 0.0); None when they match, or when there is nothing to compare (no table for
+    the rank, no step or no coefficient)."""
+    steps = salary_scale().get(group or "")
+    if not steps or step is None or coefficient is None:
+        return None
+    table = table_coefficient(group, step)
+    if table is None:
+        return 0.0
+    return None if same_coefficient(table, coefficient) else table
+
+
 def step_on_new_rank(group: str | None, coefficient: float | None) -> SalaryStep:
     """On a rank raise the person takes the first step of the new table whose coefficient is at least
     the current one (never a lower salary); step 1 without a current coefficient."""

@@ -129,7 +129,7 @@ class ReminderService:
                        clerks: dict[str, list[Recipient]], admins: list[Recipient]) -> list[Due]:
         """Before each due date at the profile's offsets, to the units that have not submitted; after it,
         daily to the late units, and a summary to the admin."""
-        units = reporting_units(list(await repos.units.subtree("/")))
+        units = reporting_units(list(await repos.units.subtree("/")), profile)
         items: list[Due] = []
         # Last year's December round is still overdue in January and February.
         for due in [d for year in (day.year - 1, day.year, day.year + 1) for d in due_dates(profile, year)]:

@@ -43,6 +43,7 @@ from services.dossiers.io.results import (
     DUPLICATE,
     LOST_ZEROS,
     NO_UNIT,
+    OFF_THE_TABLE,
     REQUIRED,
     ImportReport,
     Progress,
@@ -53,6 +54,7 @@ from services.platform.audit import actor_label
 from services.platform.sessions import sensitive
 from services.platform.units import UNIT_OUT_OF_SCOPE, normalise_code, unit_by_code, usable_unit
 from services.regime.reference import names_of
+from services.regime.salary import off_the_table
 from storage import UnitOfWork
 from storage.audit import NewEvent
 from storage.models import OrgUnit
@@ -156,6 +158,8 @@ class DossierImporter:
     ) -> ImportReport:
         async with sensitive(self.uow, self.actor, self.clock, Action.EDIT_DOSSIER) as repos:
             units = {unit.code: unit for unit in await repos.units.subtree("/")}
+            self._groups = {item.code: str(item.extra.get("group") or "")
+                            for item in await repos.references.listing("rank")}
             default_unit = None
             self._rank_names = await names_of(repos, "rank")
             if default_unit_code:
@@ -283,10 +287,12 @@ class DossierImporter:
                     values = self._new(row, header, report, now)
                     if values is not None:
                         creates.append((row, values))
+                        self._check_salary(row, header, {}, report)
                     continue
                 changes = self._changes(row, existing, header, report, now)
                 if changes is None:
                     continue
+                self._check_salary(row, header, existing, report)
                 if changes:
                     updates.append((row, existing["id"], changes))
                 else:
@@ -309,6 +315,20 @@ class DossierImporter:
                 for row, dossier_id, changes in updates
             ]
             await repos.audit.append_many(events)
+
+    def _check_salary(self, row: _Row, header: _Header, existing: dict[str, Any], report: ImportReport) -> None:
+        """The row's rank, step and coefficient (the stored ones where the row has none) against the salary
+        table: a mismatch is imported (the decision may say so) and reported to check."""
+        if "salary_coefficient" not in row.values and "salary_step" not in row.values:
+            return
+        rank, step, coefficient = ({**existing, **row.values}.get(key)
+                                   for key in ("rank_code", "salary_step", "salary_coefficient"))
+        table = off_the_table(self._groups.get(rank or ""), step, coefficient)
+        if table is not None:
+            name, value = row.cells.get("salary_coefficient") or (header.name_of("salary_coefficient"), coefficient)
+            report.off_table.append(RowError(row.number, name, shown(value), OFF_THE_TABLE, {
+                "coefficient": f"{coefficient:.2f}", "rank": rank, "step": step,
+                "table": f"{table:.2f}" if table else "—"}, review=True))
 
     def _new(self, row: _Row, header: _Header, report: ImportReport, now: dt.datetime) -> dict[str, Any] | None:
         errors = [

@@ -14,7 +14,7 @@ from typing import Any
 from services.core.i18n import N_
 
 __all__ = ["BAD_SEX", "BAD_STATUS", "CUSTODY_BY_TRANSFER", "DOSSIER_OUT_OF_SCOPE", "DUPLICATE", "LOST_ZEROS",
-           "NOT_A_NUMBER", "NOT_WHOLE", "NO_UNIT", "OUT_OF_RANGE", "REQUIRED", "TOO_LONG", "ExportReport", "ImportReport", "Progress", "RowError"]
+           "NOT_A_NUMBER", "NOT_WHOLE", "NO_UNIT", "OFF_THE_TABLE", "OUT_OF_RANGE", "REQUIRED", "TOO_LONG", "ExportReport", "ImportReport", "Progress", "RowError"]
 
 # Untranslated reasons of this package (the others come from services.core.validation and services.platform.units).
 LOST_ZEROS = N_("{value} looks like a number that lost its leading zeros: type it as text, with every digit, "
@@ -29,6 +29,8 @@ REQUIRED = N_("Required for a new dossier.")
 NO_UNIT = N_("No unit code: fill in the column, or give a default unit.")
 DOSSIER_OUT_OF_SCOPE = N_("This dossier is outside your scope.")
 DUPLICATE = N_("The personal ID {value} is also on row {row}.")
+OFF_THE_TABLE = N_("Imported, to check: the coefficient {coefficient} is not the salary table's for rank {rank}, "
+                   "step {step} ({table}).")
 CUSTODY_BY_TRANSFER = N_("The dossier is kept by another unit; custody moves only through a transfer request "
                          "(/transfer), not by import.")
 
@@ -57,6 +59,8 @@ class ImportReport:
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    # Rows imported whose salary coefficient is not the table's for their rank and step: to check.
+    off_table: list[RowError] = field(default_factory=list)
 
     @property
     def review(self) -> int:
@@ -66,7 +70,7 @@ class ImportReport:
     def counts(self) -> dict[str, Any]:
         return {"file": self.file, "dry_run": self.dry_run, "rows": self.rows, "created": self.created,
                 "updated": self.updated, "unchanged": self.unchanged, "failed": self.failed, "review": self.review,
-                "ignored_columns": list(self.ignored_columns)}
+                "off_table": len(self.off_table), "ignored_columns": list(self.ignored_columns)}
 
 
 @dataclass(frozen=True, slots=True)

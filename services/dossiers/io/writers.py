@@ -187,7 +187,8 @@ def write_error_report(report: ImportReport, path: str | Path, translate: Callab
     path = Path(path)
     suffix = suffix_of(path)
     headers = [translate(header) for header in REPORT_HEADERS]
-    lines = ([error.row, error.column, error.value, error.reason(translate)] for error in report.errors)
+    checks = sorted(report.errors + report.off_table, key=lambda error: error.row)  # the failed rows, and those to check
+    lines = ([error.row, error.column, error.value, error.reason(translate)] for error in checks)
     if suffix == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)

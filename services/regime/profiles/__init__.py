@@ -6,7 +6,7 @@ import tomllib
 from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_PROFILE = "vn-2026"
 
@@ -47,7 +47,10 @@ class Profile(BaseModel):
     name: str
     title: str
     legal_basis: str
-    unit_levels: tuple[str, ...]
+    unit_levels: tuple[str, ...]  # the levels of the unit tree, the province first
+    # The level that files the half-yearly report (one of unit_levels); profiles installed before it was a
+    # setting report from the second level, the departments and districts right under the province.
+    report_level: str | None = None
     new_dossier_deadline: Deadline
     change_deadline: Deadline
     reports: ReportRule
@@ -57,6 +60,21 @@ class Profile(BaseModel):
     salary: SalaryRule
     age_bands: tuple[tuple[int, int], ...]
     probation: ProbationRule = ProbationRule()  # profiles installed before it was a setting get the default
+
+    @model_validator(mode="after")
+    def _report_level_is_a_level(self) -> Profile:
+        if self.report_level is not None and self.report_level not in self.unit_levels:
+            raise ValueError(f"report_level {self.report_level!r} is not one of unit_levels")
+        return self
+
+    @property
+    def report_depth(self) -> int:
+        """How deep the reporting units are in the tree: the province is 1."""
+        return self.unit_levels.index(self.report_level) + 1 if self.report_level else 2
+
+    def level_at(self, depth: int) -> str | None:
+        """The level name of a unit `depth` deep (the province is 1), None below the profile's levels."""
+        return self.unit_levels[depth - 1] if 1 <= depth <= len(self.unit_levels) else None
 
 
 def available_profiles() -> list[str]:
