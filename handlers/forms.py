@@ -76,6 +76,8 @@ class Form:
     # What the user is told they may send along (message ids): the scanned decision, unless said otherwise.
     attachment_hint: str = N_("You can send the scanned decision (PDF, JPG, PNG or DOCX, up to 20 MB) at any step.")
     attachment_reminder: str = N_("You may still send the scanned decision as a document or photo.")
+    # What the first message says of saving; a form whose answers are each kept at once says so instead.
+    keeping: str = N_("Send /cancel at any time to stop; nothing is saved until the last answer.")
     # What the form is for: re-checked on every answer and button, so that a revoked or restricted
     # account cannot go on with a form it started (deny by default: every form names it).
     action: Action = field(kw_only=True)
@@ -329,7 +331,7 @@ async def start_form(message: Message, state: FSMContext, form: Form, services: 
     progress = Progress(form, 0, {}, {}, dict(context or {}), [], [], [])
     await state.set_state(FormStates.answering)
     note = intro + "\n" if intro else ""
-    note += _("Send /cancel at any time to stop; nothing is saved until the last answer.")
+    note += _(form.keeping)
     if form.attachments:
         note += "\n" + _(form.attachment_hint)
     await message.answer(note)
