@@ -45,6 +45,8 @@ class Field:
     choices: tuple[tuple[str, str], ...] = ()  # (value, label message id): answered with buttons
     optional: bool = False  # "-" leaves it empty
     options: Callable[[Services], Awaitable[Choices]] | None = None  # buttons from the data, labels as shown
+    # buttons that depend on what the form is about (its context), e.g. the units that may ask for this dossier
+    context_options: Callable[[Services, dict[str, Any]], Awaitable[Choices]] | None = None
     free: bool = False  # with buttons, a typed answer is accepted too (and checked)
     group: str | None = None  # an optional group, asked only when the user opens it
 
@@ -74,6 +76,8 @@ class Form:
     # What the user is told they may send along (message ids): the scanned decision, unless said otherwise.
     attachment_hint: str = N_("You can send the scanned decision (PDF, JPG, PNG or DOCX, up to 20 MB) at any step.")
     attachment_reminder: str = N_("You may still send the scanned decision as a document or photo.")
+    # What the first message says of saving; a form whose answers are each kept at once says so instead.
+    keeping: str = N_("Send /cancel at any time to stop; nothing is saved until the last answer.")
     # What the form is for: re-checked on every answer and button, so that a revoked or restricted
     # account cannot go on with a form it started (deny by default: every form names it).
     action: Action = field(kw_only=True)
@@ -235,7 +239,9 @@ def field_label(f: Field) -> str:
 
 
 # -- asking ---------------------------------------------------------------------------------------------
-async def _choices(services: Services, f: Field) -> Choices:
+async def _choices(services: Services, f: Field, context: dict[str, Any]) -> Choices:
+    if f.context_options is not None:
+        return await f.context_options(services, context)
     if f.options is not None:
         return await f.options(services)
     return [(value, _(label)) for value, label in f.choices]
@@ -250,7 +256,7 @@ async def _ask(message: Message, services: Services, progress: Progress, reason:
     lines.append(esc(_(f.question)))
     if f.optional:
         lines.append(_("Send {skip} to leave it empty.").format(skip=SKIP))
-    picks = [button(label, FormChoice(value=value)) for value, label in await _choices(services, f)]
+    picks = [button(label, FormChoice(value=value)) for value, label in await _choices(services, f, progress.context)]
     back = [button(_("‹ Back"), FormBack())] if progress.trail else []
     await message.answer("\n".join(lines), reply_markup=keyboard(picks, 2, back))
 
@@ -325,7 +331,7 @@ async def start_form(message: Message, state: FSMContext, form: Form, services: 
     progress = Progress(form, 0, {}, {}, dict(context or {}), [], [], [])
     await state.set_state(FormStates.answering)
     note = intro + "\n" if intro else ""
-    note += _("Send /cancel at any time to stop; nothing is saved until the last answer.")
+    note += _(form.keeping)
     if form.attachments:
         note += "\n" + _(form.attachment_hint)
     await message.answer(note)
@@ -345,7 +351,7 @@ async def _accept(message: Message, state: FSMContext, services: Services, value
         return
     f = progress.form.fields[progress.step]
     value = value.strip()
-    choices = await _choices(services, f)
+    choices = await _choices(services, f, progress.context)
     if choices and not f.free and value not in {choice for choice, _label in choices}:
         await _ask(message, services, progress, _("Please choose one of the buttons."))
         return
@@ -419,7 +425,8 @@ async def on_text(message: Message, state: FSMContext, services: Services) -> No
 async def on_choice(query: CallbackQuery, callback_data: FormChoice, state: FSMContext, services: Services) -> None:
     progress = await Progress.load(state)
     if progress is not None and (progress.step < 0 or callback_data.value not in {
-            value for value, _label in await _choices(services, progress.form.fields[progress.step])}):
+            value for value, _label in await _choices(services, progress.form.fields[progress.step],
+                                                     progress.context)}):
         # a button of an earlier question: it must not answer the one asked now
         await query.answer(_("This button is no longer active."), show_alert=True)
         return

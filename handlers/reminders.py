@@ -1,4 +1,5 @@
-"""Reminder texts, and /reminders: a user's upcoming reminders and the kinds they mute.
+"""Reminder texts, and /reminders: a user's to-do list (việc cần làm), what is scheduled, and the kinds
+they mute.
 
 `render` turns an outbox row's kind and payload into the message, in the language the caller has set
 (the sender sets the recipient's). A button opens what the reminder is about. The notices (a declaration to
@@ -18,15 +19,19 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.admin import AdminMenu
 from handlers.changes import declaration_decided_notice, declaration_notice
+from handlers.changes import pending as pending_declarations
 from handlers.dossiers import OpenDossier
-from handlers.transfers import decided_notice, request_notice
+from handlers.reports import BoardOpen, ReportOpen
+from handlers.transfers import decided_notice, request_notice, show_pending
 from handlers.views import button, clip, esc, keyboard
 from services.core.clock import format_date, format_local_datetime
 from services.core.i18n import N_
 from services.facade import Services
 from services.oversight.feedback import STATUSES as FEEDBACK_STATUSES
 from services.oversight.inspection import FINDINGS
+from services.reminders.todo import Todo, describe
 
 KIND_TITLES = {
     "report_due": N_("Half-yearly report due"),
@@ -63,6 +68,13 @@ NOTICES: dict[str, Callable[[dict[str, Any]], Rendered]] = {
 
 class MuteToggle(CallbackData, prefix="mute"):
     kind: str
+
+
+class OpenPending(CallbackData, prefix="todo"):
+    what: str  # declaration | transfer: the list of what waits on this clerk, with its buttons
+
+
+MAX_TODO = 30  # items shown, each with its button; the rest are counted
 
 
 def _date(value: Any) -> str:
@@ -150,14 +162,43 @@ def render(kind: str, p: dict[str, Any]) -> Rendered:
     return clip(text), opener
 
 
+def todo_text(item: Todo, today: dt.date) -> str:
+    """One line of the to-do list; every dynamic value escaped."""
+    return describe(item, today, _, esc, lambda value: f"<b>{value}</b>")
+
+
+def todo_opener(item: Todo) -> CallbackData:
+    """The existing button of what the item names: the dossier card, the report, the lists that decide."""
+    kind, target = item.opens
+    if kind == "report":
+        unit, period = target.split(":", 1)
+        return ReportOpen(unit=unit, period=period)
+    if kind == "board":
+        return BoardOpen(period=target)
+    if kind == "subaccount":
+        return AdminMenu(item="requests")
+    if kind in ("declaration", "transfer"):
+        return OpenPending(what=kind)
+    return OpenDossier(id=int(target))
+
+
 async def reminders(message: Message, services: Services) -> None:
-    upcoming, muted = await services.my_reminders.upcoming(), await services.my_reminders.muted()
-    lines = [_("<b>Your reminders</b>")]
+    todo, upcoming = await services.my_reminders.todo(), await services.my_reminders.upcoming()
+    muted = await services.my_reminders.muted()
+    today = services.clock.now().astimezone(services.clock.tz).date()
+    lines = [_("<b>To do</b> (most urgent first)")]
+    if todo:
+        lines += [f"{number}. {todo_text(item, today)}" for number, item in enumerate(todo[:MAX_TODO], start=1)]
+        if len(todo) > MAX_TODO:
+            lines.append(_("… and {count} more.").format(count=len(todo) - MAX_TODO))
+        lines.append(_("Press an item's number to open it."))
+    else:
+        lines.append(_("Nothing is waiting for you."))
     if upcoming:
+        lines.append("")
+        lines.append(_("<b>Scheduled reminders</b>"))
         lines += [f"• {format_local_datetime(when, services.clock)} — {esc(_(KIND_TITLES.get(kind, kind)))}"
                   for when, kind in upcoming]
-    else:
-        lines.append(_("Nothing is scheduled for you."))
     blocked = await services.my_reminders.blocked()
     if blocked:
         lines.append(_("Accounts whose Telegram users blocked the bot (nothing reaches them on Telegram):"))
@@ -165,7 +206,17 @@ async def reminders(message: Message, services: Services) -> None:
     lines.append(_("Press a kind to mute or unmute it; /lang changes the language."))
     toggles = [button(("🔕 " if kind in muted else "🔔 ") + _(title), MuteToggle(kind=kind))
                for kind, title in KIND_TITLES.items() if services.my_reminders.can_mute(kind)]
-    await message.answer(clip("\n".join(lines)), reply_markup=keyboard(toggles, 1))
+    openers = [button(str(number), todo_opener(item)) for number, item in enumerate(todo[:MAX_TODO], start=1)]
+    markup = keyboard(openers, 5, *[[toggle] for toggle in toggles]) if openers else keyboard(toggles, 1)
+    await message.answer(clip("\n".join(lines)), reply_markup=markup)
+
+
+async def open_pending(query: CallbackQuery, callback_data: OpenPending, services: Services) -> None:
+    if isinstance(query.message, Message):
+        if callback_data.what == "transfer":
+            await show_pending(query.message, services)
+        else:
+            await pending_declarations(query.message, services)
 
 
 async def toggle(query: CallbackQuery, callback_data: MuteToggle, services: Services) -> None:
@@ -184,4 +235,5 @@ def build_router() -> Router:
     router.message.register(reminders, Command("reminders"))
     router.message.register(broadcast, Command("broadcast"))
     router.callback_query.register(toggle, MuteToggle.filter())
+    router.callback_query.register(open_pending, OpenPending.filter())
     return router

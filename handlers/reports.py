@@ -38,7 +38,17 @@ from services.facade import Services
 from services.oversight.compliance import Compliance
 from services.oversight.inspection import FINDINGS
 from services.oversight.periods import PERIOD
-from services.oversight.reports import REPORT_STATES, SECTION_TITLES, SUBMITTED, Board, Quality, ReportView
+from services.oversight.reports import (
+    CAPACITIES,
+    CAPACITY,
+    ON_BEHALF,
+    REPORT_STATES,
+    SECTION_TITLES,
+    SUBMITTED,
+    Board,
+    Quality,
+    ReportView,
+)
 
 PART_LABELS = {"a": "a)", "c": "c)", "d": "d)", "dd": "đ)"}
 MAX_PICKS = 40
@@ -90,23 +100,32 @@ QUESTIONS = {
 
 
 async def _check(services: Services, context: dict[str, Any], key: str, value: str) -> str:
-    return await services.reports.check(key, value)
+    """Checked, then kept in the draft at once: an answer is never lost to a /cancel or a later question."""
+    checked = await services.reports.check(key, value)
+    await services.reports.save(context["unit"], context["period"], {key: checked})
+    return checked
 
 
 async def _save(services: Services, answers: dict[str, str]) -> Reply:
-    view = await services.reports.save(answers["_unit"], answers["_period"],
-                                       {k: v for k, v in answers.items() if not k.startswith("_")})
+    saved = await services.reports.save(answers["_unit"], answers["_period"],
+                                        {k: v for k, v in answers.items() if not k.startswith("_")})
+    view = await services.reports.open(saved.unit_code, saved.period.code, full=True)  # with the measured figures
     text, markup = card(view, services.clock.tz, _("Saved in the draft."))
     return Reply(text, markup=markup)
 
 
+KEPT = N_("Send /cancel at any time to stop; each answer is kept in the draft as soon as you send it.")
 SECTION_FORMS = {key: register(Form(f"report_{key}", SECTION_TITLES[key], (Field(key, question),), _save,
-                                    check=_check, action=Action.FILE_REPORT)) for key, question in QUESTIONS.items()}
+                                    check=_check, keeping=KEPT, action=Action.FILE_REPORT))
+                 for key, question in QUESTIONS.items()}
 SIGN_FORM = register(Form("report_sign", N_("Number and signer of the report"), (
     Field("doc_number", N_("Number of the report (e.g. 12/BC-SYT):")),
     Field("signer", N_("Full name of who signs it:")),
-    Field("signer_title", N_("Their title (e.g. Giám đốc, Chủ tịch):")),
-), _save, check=_check, action=Action.FILE_REPORT))
+    Field(CAPACITY, N_("How do they sign?"), choices=tuple(CAPACITIES.items())),
+    Field("signer_title", N_("Their own title (e.g. Giám đốc; for a deputy: Phó Giám đốc):")),
+    Field(ON_BEHALF, N_("For KT., TL. or TUQ.: the title of the head they sign for (e.g. Giám đốc):"),
+          optional=True),
+), _save, check=_check, keeping=KEPT, action=Action.FILE_REPORT))
 
 
 # -- rendering -------------------------------------------------------------------------------------------
@@ -171,7 +190,7 @@ def card(view: ReportView, tz: dt.tzinfo, head: str | None = None) -> tuple[str,
         lines.append(f"<b>{esc(_(SECTION_TITLES[key]))}</b>")
         lines.append(_written(view, key))
     signature = (_("Number {number}, signed by {signer}, {title}").format(
-        number=esc(view.doc_number), signer=esc(view.signer), title=esc(view.signer_title))
+        number=esc(view.doc_number), signer=esc(view.signer), title=esc(" / ".join(view.signature)))
         if view.doc_number else _("Number and signer: not given yet"))
     lines.append(signature)
     return clip("\n".join(lines)), card_keyboard(view)
@@ -296,7 +315,7 @@ async def report(message: Message, command: CommandObject, services: Services) -
         if unit is None:
             await _own_report(message, services, period)
             return
-        text, markup = card(await services.reports.open(unit, period), services.clock.tz)
+        text, markup = card(await services.reports.open(unit, period, full=True), services.clock.tz)
     except InvalidInput as error:
         await message.answer(error_text(error))
         return
@@ -306,7 +325,7 @@ async def report(message: Message, command: CommandObject, services: Services) -
 async def _own_report(message: Message, services: Services, period: str | None) -> None:
     units = await services.reports.units()
     if len(units) == 1:
-        text, markup = card(await services.reports.open(units[0].code, period), services.clock.tz)
+        text, markup = card(await services.reports.open(units[0].code, period, full=True), services.clock.tz)
         await message.answer(text, reply_markup=markup)
         return
     if not units:
@@ -323,7 +342,7 @@ async def _own_report(message: Message, services: Services, period: str | None) 
 
 
 async def open_report(query: CallbackQuery, callback_data: ReportOpen, services: Services) -> None:
-    view = await services.reports.open(callback_data.unit, callback_data.period)
+    view = await services.reports.open(callback_data.unit, callback_data.period, full=True)
     if isinstance(query.message, Message):
         text, markup = card(view, services.clock.tz)
         await query.message.answer(text, reply_markup=markup)
@@ -348,8 +367,9 @@ async def edit(query: CallbackQuery, callback_data: ReportEdit, state: FSMContex
     if form is None:
         return
     intro = []
-    if callback_data.part == "a":
-        intro += [f"• {line}" for line in compliance_text(view.compliance)]
+    if callback_data.part == "a":  # the measured figures beside the assessment written of them
+        measured = await services.reports.open(callback_data.unit, callback_data.period, full=True)
+        intro += [f"• {line}" for line in compliance_text(measured.compliance) + quality_text(measured.quality)]
     current = view.sections.get(callback_data.part)
     if current:
         intro.append(_("Now: {text}").format(text=esc(current if len(current) <= 1500 else current[:1500] + "…")))

@@ -47,6 +47,11 @@ class TransferWithdraw(CallbackData, prefix="trw"):
     id: int
 
 
+class TransferConfirm(CallbackData, prefix="trc"):
+    """The approval confirmed: the dossier changes hands on this press."""
+    id: int
+
+
 class TransferStates(StatesGroup):
     reject_reason = State()
 
@@ -55,12 +60,17 @@ guard_prompt(TransferStates.reject_reason, Action.APPROVE_TRANSFER)
 
 
 # -- the request form -----------------------------------------------------------------------------------
-async def _units(services: Services) -> list[tuple[str, str]]:
-    return await services.changes.options(CUSTODY.prompts[0].ask)
+async def _units(services: Services, context: dict[str, Any]) -> list[tuple[str, str]]:
+    """Only the units that may ask for this dossier: never the one that keeps it."""
+    return await services.transfers.asking_units(int(context["dossier"]))
 
 
 async def _check(services: Services, context: dict[str, Any], key: str, value: str) -> str:
-    return await services.transfers.check(key, value)
+    checked = await services.transfers.check(key, value)
+    if key == "receiving_unit" and checked not in {code for code, _label in await _units(services, context)}:
+        raise InvalidInput(key, N_("The dossier is kept by {unit}, one of your units: there is nothing to ask "
+                                   "for."), unit=context.get("holder", ""))
+    return checked
 
 
 async def _summary(services: Services, context: dict[str, Any], answers: dict[str, str], shown: dict[str, str]) -> str:
@@ -82,7 +92,8 @@ async def _submit(services: Services, answers: dict[str, str], uploads: list[Upl
 
 TRANSFER_FORM = register(Form(
     "transfer", CUSTODY.title,
-    tuple(Field(p.key, p.question, optional=p.optional, options=_units if p.key == "receiving_unit" else None,
+    tuple(Field(p.key, p.question, optional=p.optional,
+                context_options=_units if p.key == "receiving_unit" else None,
                 free=p.key == "receiving_unit") for p in CUSTODY.prompts),
     _submit, check=_check, summary=_summary, attachments=True, action=Action.REQUEST_TRANSFER))
 
@@ -220,8 +231,21 @@ async def decide(query: CallbackQuery, callback_data: TransferDecide, state: FSM
         await ask_reason(query, state, TransferStates.reject_reason, "request", callback_data.id, _(
             "Why is request #{number} rejected? The requesting unit will read it.").format(number=callback_data.id))
         return
-    view = await services.transfers.approve(callback_data.id)
+    # Approving moves the dossier for good: it is confirmed first, with what moves where.
+    view = await services.transfers.to_decide(callback_data.id)
     if isinstance(query.message, Message):
+        text = _("Approve request #{number}? The dossier of <b>{name}</b> will be kept by {receiver}; {holder} "
+                 "will no longer keep it.").format(number=view.id, name=esc(view.full_name),
+                                                   receiver=esc(view.requesting_unit), holder=esc(view.holding_unit))
+        await query.message.answer(text, reply_markup=keyboard([
+            button(_("✅ Yes, approve"), TransferConfirm(id=view.id)),
+            button(_("✖ Reject"), TransferDecide(id=view.id, approve=False))], 2))
+
+
+async def confirm(query: CallbackQuery, callback_data: TransferConfirm, services: Services) -> None:
+    services.require(Action.APPROVE_TRANSFER)
+    view = await services.transfers.approve(callback_data.id)
+    if isinstance(query.message, Message):  # one answer; a second press finds the request decided
         await query.message.answer(decided_answer(view))
 
 
@@ -245,5 +269,6 @@ def build_router() -> Router:
     router.callback_query.register(more, TransferMore.filter())
     router.callback_query.register(picked, TransferPick.filter())
     router.callback_query.register(decide, TransferDecide.filter())
+    router.callback_query.register(confirm, TransferConfirm.filter())
     router.callback_query.register(withdraw, TransferWithdraw.filter())
     return router

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from bot.cli.serving import prepare_database
 from bot.jobs import SEND_EVERY
 from handlers.forms import FormChoice, FormConfirm
-from handlers.transfers import TransferDecide, TransferPick
+from handlers.transfers import TransferConfirm, TransferDecide, TransferPick
 from services.core.clock import SystemClock, local_today
 from storage import Database, UnitOfWork
 from storage.models import TransferRequest
@@ -171,9 +171,12 @@ async def test_a_clerk_asks_for_a_dossier_and_the_holding_clerk_approves(
                              "the requester was not told the request went out")
     assert asked.at - sent.at < PROMPTLY, f"the holding clerk was asked {asked.at - sent.at:.1f}s after the answer"
 
-    # The holding clerk approves; the requester hears of it, and the dossier has changed hands.
+    # The holding clerk approves and confirms; the requester hears of it, and the dossier has changed hands.
+    confirm = TransferConfirm(id=request.id).pack()
+    question = await chat.press(HOLDING, asked, approve, to(HOLDING, f"#{request.id}", HOA_NAME, button=confirm),
+                                "the approval was not put to the clerk to confirm")
     since = len(stub.calls)
-    told = await chat.press(HOLDING, asked, approve, to(RECEIVING, f"#{request.id}", HOA_NAME, "Sở Tài chính"),
+    told = await chat.press(HOLDING, question, confirm, to(RECEIVING, f"#{request.id}", HOA_NAME, "Sở Tài chính"),
                             "the requester was not told of the approval")
     assert buttons(told) == []
     done = await chat.expect(to(HOLDING, f"#{request.id}", "Sở Tài chính"), since, "the approver saw no confirmation")

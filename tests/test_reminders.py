@@ -21,7 +21,9 @@ from bot.jobs import Jobs
 from bot.runtime import Runtime
 from bot.sender import OutboxSender
 from handlers.changes import Decide
+from handlers.dossiers import OpenDossier
 from handlers.reminders import KIND_TITLES, NOTICES, MuteToggle, render
+from handlers.reports import ReportOpen
 from handlers.transfers import TransferDecide
 from handlers.views import esc
 from services.changes.declarations import Declarations
@@ -503,7 +505,8 @@ async def test_reminders_command_lists_and_toggles(harness: BotHarness) -> None:
     assert f"01/07/2026 09:00 — {vi(KIND_TITLES['report_overdue'])}" in texts[0]
     keyboard = harness.last_keyboard_message().reply_markup
     assert keyboard is not None
-    buttons = [b for row in keyboard.inline_keyboard for b in row]
+    # The to-do list's numbered buttons come first; the mutes stay below them.
+    buttons = [b for row in keyboard.inline_keyboard for b in row if b.callback_data.startswith("mute:")]
     assert [b.callback_data for b in buttons] == [MuteToggle(kind=k).pack() for k in KIND_TITLES if k not in UNMUTABLE]
     assert buttons[0].text == "🔔 " + vi(KIND_TITLES["report_due"])
 
@@ -531,6 +534,60 @@ async def test_reminders_command_lists_and_toggles(harness: BotHarness) -> None:
 
     assert sent_texts(await harness.send("/reminders", user_id=4242)) == [  # no account: refused
         vi("You are not allowed to do that.")]
+
+
+async def test_reminders_is_the_clerks_todo_list(harness: BotHarness) -> None:
+    """Eleven days before the 15/12 report, with nothing in the outbox, /reminders lists what is open, most
+    urgent first, each item with the button of what it names (issue 18, point 1)."""
+    uow, clock = harness.runtime.uow, harness.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(dt.timedelta(days=156))  # Friday 04/12/2026 09:00
+    people = await province(uow, clock)
+    late_raise = await add_dossier(uow, clock, "001190000001", "Trần Văn Lương", "SYT",
+                                   salary_since=dt.date(2022, 1, 1))  # 01.003: every 3 years, due 01/01/2025
+    retiring = await add_dossier(uow, clock, "001160000002", "Phạm Văn Hưu", "SYT", sex="M",
+                                 born=dt.date(1965, 9, 15), salary_since=dt.date(2025, 1, 1))
+    asked = await TransferService(uow, await load_actor(uow, "telegram", STC_CLERK), clock).request(
+        people[HOA], {**LETTER, "doc_date": "03/12/2026"})
+    assert await outbox(uow, "report_due") == []  # nothing planned: the list is computed from the data
+    vi = harness.runtime.i18n.translator("vi")
+
+    (text,) = sent_texts(await harness.send("/reminders", user_id=SYT_CLERK))
+    assert vi("Nothing is waiting for you.") not in text
+    lines = [line for line in text.splitlines() if line[:1].isdigit()]
+    report = vi("Half-yearly report {period} of {unit}: due before {due_before}; {state}").format(
+        period="2026-H2", unit="Sở Y tế", due_before="15/12/2026", state=vi("not begun"))
+    raise_line = vi("Regular salary step raise of {name}: due on {due}").format(
+        name="<b>Trần Văn Lương</b>", due="01/01/2025") + " — <b>" + vi("OVERDUE") + "</b>"
+    transfer = vi("Custody request #{request} of {receiver} for {name} waits for your decision (since {due})").format(
+        request=asked.id, receiver="Sở Tài chính", name="<b>Đặng Thị Hoà</b>", due="04/12/2026")
+    notice = vi("Retirement notice for {name}: due by {due} (retirement on {retires})")
+    kinds = [next(n for n, line in enumerate(lines) if needle in line) for needle in (
+        raise_line, transfer, report, notice.split("{")[0] + "<b>Phạm Văn Hưu</b>")]
+    # Overdue first, then by date: the raise, the request (since today), the report (14/12), the notice (30/12).
+    assert kinds == sorted(kinds)
+    # Each item's number opens what it names.
+    markup = harness.last_keyboard_message().reply_markup
+    assert markup is not None
+    openers = {int(b.text): b.callback_data for row in markup.inline_keyboard for b in row if b.text.isdigit()}
+    assert openers[kinds[0] + 1] == OpenDossier(id=late_raise).pack()
+    assert openers[kinds[3] + 1] == OpenDossier(id=retiring).pack()
+    assert openers[kinds[2] + 1] == ReportOpen(unit="SYT", period="2026-H2").pack()
+    texts = sent_texts(await harness.press(harness.last_keyboard_message(), openers[kinds[1] + 1], user_id=SYT_CLERK))
+    assert any(f"#{asked.id}" in t for t in texts)  # the pending request, with its Approve / Reject
+    assert TransferDecide(id=asked.id, approve=True).pack() in [
+        b.callback_data for row in harness.last_keyboard_message().reply_markup.inline_keyboard for b in row]
+    texts = sent_texts(await harness.press(harness.last_keyboard_message(), openers[kinds[0] + 1], user_id=SYT_CLERK))
+    assert any("Trần Văn Lương" in t for t in texts)  # the dossier card
+
+    # The same computation prints for the command line.
+    todo = await ReminderService(uow, SYSTEM, clock).todo(dt.date(2026, 12, 4), "syt")
+    assert [(t.kind, t.name) for t in todo if t.kind != "finding"] == [
+        ("salary_raise", "Trần Văn Lương"), ("transfer", "Đặng Thị Hoà"), ("report", ""),
+        ("retirement_notice", "Phạm Văn Hưu")]
+    # The clerk of the unit that asked sees no request waiting on them.
+    (other,) = sent_texts(await harness.send("/reminders", user_id=STC_CLERK))
+    assert f"#{asked.id}" not in other
 
 
 async def test_broadcast_by_the_admin_goes_out_at_once_even_at_night(harness: BotHarness) -> None:
@@ -647,22 +704,34 @@ def test_cli_preview_lists_the_report_reminders(tmp_path: Path) -> None:
     env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
     seeded = hoso("demo", "--terminal", "--size", "50", cwd=tmp_path, env=env, stdin=":quit\n")
     assert seeded.returncode == 0, seeded.stderr
-    result = hoso("reminders", "preview", "--on", "2026-06-14", "--json", cwd=tmp_path, env=env)
+    result = hoso("reminders", "preview", "--on", "14/06/2026", "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    rows = json.loads(result.stdout)
-    due = [row for row in rows if row["kind"] == "report_due"]
+    data = json.loads(result.stdout)
+    due = [row for row in data["reminders"] if row["kind"] == "report_due"]
     # The demo's only clerk is at the Department of Education: its report, due before 15/06, one day left.
     assert [(row["chat_id"], row["about"], row["due_on"]) for row in due] == [
         (900_000_002, "Sở Giáo dục và Đào tạo", "2026-06-14")]
     assert due[0]["object"].startswith("unit:") and due[0]["object"].endswith(":2026-H1")
-    overdue = json.loads(hoso("reminders", "preview", "--on", "2026-06-20", "--unit", "sgddt", "--json",
+    # The to-do list of the same computation as /reminders: the report of every unit not yet in.
+    todo = [item for item in data["todo"] if item["kind"] == "report" and item["unit_name"] == "Sở Giáo dục và Đào tạo"]
+    assert [(t["period"], t["due"], t["state"]) for t in todo] == [("2026-H1", "2026-06-14", "new")]
+    assert todo[0]["opens"] == f"report:{todo[0]['unit']}:2026-H1"
+    overdue = json.loads(hoso("reminders", "preview", "--on", "20/6/2026", "--unit", "sgddt", "--json",
                               cwd=tmp_path, env=env).stdout)
-    assert [row["kind"] for row in overdue if row["kind"].startswith("report")] == ["report_overdue"]
+    assert [row["kind"] for row in overdue["reminders"] if row["kind"].startswith("report")] == ["report_overdue"]
+    assert [(t["period"], t["state"]) for t in overdue["todo"] if t["kind"] == "report"] == [
+        ("2026-H1", "new"), ("2026-H2", "new")]  # the late one first, then the next
 
-    bad = hoso("reminders", "preview", "--on", "14/06/2026", cwd=tmp_path, env=env)
+    # For people: in Vietnamese, dates dd/mm/yyyy.
+    text = hoso("reminders", "preview", "--on", "14/06/2026", "--unit", "sgddt", cwd=tmp_path, env=env)
+    assert text.returncode == 0, text.stderr
+    assert "Việc cần làm ngày 14/06/2026" in text.stdout and "trước 15/06/2026" in text.stdout
+    assert "2026-06-1" not in text.stdout
+
+    bad = hoso("reminders", "preview", "--on", "2026-06-14", cwd=tmp_path, env=env)
     assert bad.returncode != 0
     lines = bad.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("hoso: on:") and "14/06/2026" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("hoso: on:") and "2026-06-14" in lines[0]
 
 
 async def test_the_default_profile_when_none_is_installed(uow: UnitOfWork, clock: FrozenClock) -> None:

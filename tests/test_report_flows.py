@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.runtime import open_runtime
+from handlers.forms import FormChoice
 from handlers.reports import ProvinceReport, ReportEdit, ReportFiles, ReportPreview, ReportSubmit
 from storage.models import Outbox, UnitReport
 from tests.conftest import BotHarness
@@ -60,12 +61,21 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
     assert tr(harness, "<b>Half-yearly report {period}</b> — {unit}", period=PERIOD, unit="Sở Y tế").replace(
         "&lt;b&gt;", "<b>").replace("&lt;/b&gt;", "</b>") in card
     assert tr(harness, "Not begun") in card and "15/06/2026" in card
+    # The draft screen carries the inspection's figures of section (a), not only the preview.
+    assert tr(harness, "Findings of the inspection: {count}", count="").rstrip() in card
     assert talk.buttons() == [edit(p).pack() for p in ("a", "c", "d", "dd", "sign")] + [
         ReportPreview(unit="SYT", period=PERIOD).pack(), ReportSubmit(unit="SYT", period=PERIOD, sure=False).pack()]
 
-    # a) shows the measured figures above its question; the answer goes to the draft at once.
+    # a) shows the measured figures above its question, the inspection's too (issue 18, point 6); the answer
+    # goes to the draft at once, and the prompt says so.
     question = await talk.tap(edit("a"))
     assert "0/0" in question and "(1/1)" in question
+    assert tr(harness, "Dossiers with every mandatory field: {complete}/{total} ({share})", complete=0, total=6,
+              share="0%").split(" (")[0] in question
+    assert tr(harness, "Findings of the inspection: {count}", count="").rstrip() in question
+    assert tr(harness, "Send /cancel at any time to stop; each answer is kept in the draft as soon as you send it.") \
+        in question and tr(harness, "Send /cancel at any time to stop; nothing is saved until the last answer.") \
+        not in question
     saved = await talk.say(TEXTS["a"])
     assert tr(harness, "Saved in the draft.") in saved and TEXTS["a"] in saved
     report = await stored_report(harness)
@@ -87,13 +97,18 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
         assert second.alerts() == [tr(harness, "Still to fill in before submitting: {parts}",
                                       parts=tr(harness, "number and signer"))]
         await second.tap(edit("sign"))
-        assert "(2/3)" in await second.say("12/BC-SYT")
-        await second.say("Nguyễn Văn Bình")
+        assert "(2/5)" in await second.say("12/BC-SYT")
+        # Each answer is kept as it comes: the number is in the draft before the signer is named.
+        assert (await stored_report(harness)).doc_number == "12/BC-SYT"
+        how = await second.say("Nguyễn Văn Bình")
+        assert "(3/5)" in how and second.buttons()[:2] == [FormChoice(value="own").pack(), FormChoice(value="KT").pack()]
+        await second.tap(FormChoice(value="KT"))  # a deputy signs for the director
+        await second.say("Phó Giám đốc")
         signed = await second.say("Giám đốc")
-        assert "12/BC-SYT" in signed and "Nguyễn Văn Bình" in signed
+        assert "12/BC-SYT" in signed and "Nguyễn Văn Bình" in signed and "KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC" in signed
         report = await stored_report(harness)
-        assert report.sections == TEXTS and (report.doc_number, report.signer, report.signer_title) == (
-            "12/BC-SYT", "Nguyễn Văn Bình", "Giám đốc")
+        assert {k: report.sections[k] for k in TEXTS} == TEXTS and (
+            report.doc_number, report.signer, report.signer_title) == ("12/BC-SYT", "Nguyễn Văn Bình", "Phó Giám đốc")
 
         # Preview: the text, and the draft as .docx with its table.
         preview = await talk.tap(ReportPreview(unit="SYT", period=PERIOD))
@@ -115,6 +130,9 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
         paragraphs = [p.text for p in document.paragraphs]
         assert "DỰ THẢO" not in paragraphs and all(text in paragraphs for text in TEXTS.values())
         assert "Số: 12/BC-SYT" in document.tables[0].rows[0].cells[0].text
+        # The signature as Nghị định 30/2020/NĐ-CP, Appendix I prints it: KT. GIÁM ĐỐC over PHÓ GIÁM ĐỐC.
+        signature = document.tables[-1].rows[0].cells[1].text
+        assert "KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC" in signature and "Nguyễn Văn Bình" in signature
         sheet = load_workbook(io.BytesIO(sheet_call.document.data)).worksheets[0]
         assert [sheet.cell(row=5, column=c).value for c in (2, 3)] == ["Sở Y tế", 6]
         report = await stored_report(harness)
@@ -132,7 +150,7 @@ async def test_a_clerk_writes_the_report_across_a_restart_and_submits_it(harness
         await talk.tap(edit("c"), check=False)
         assert talk.alerts() == [tr(harness, "The report {period} of {unit} was already submitted; it can no longer "
                                              "change.", period=PERIOD, unit="Sở Y tế")]
-        assert (await stored_report(harness)).sections == TEXTS
+        assert (await stored_report(harness)).sections == {**TEXTS, "sign_capacity": "KT", "sign_for": "Giám đốc"}
 
 
 async def test_a_manager_reads_the_report_but_cannot_write_it(harness: BotHarness) -> None:

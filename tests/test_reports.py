@@ -478,3 +478,22 @@ async def test_a_claimed_reminder_is_dropped_when_the_report_is_in(uow: UnitOfWo
         assert not await repos.outbox.start_sending(row.id, "sender-1", 1)  # its sender finds nothing to send
         assert (await repos.session.get(Outbox, row.id)).status == "dropped"
 
+
+
+@pytest.mark.parametrize(("capacity", "head", "lines"), [
+    ("own", "", ["GIÁM ĐỐC"]),
+    ("KT", "Giám đốc", ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]),
+    ("TL", "Giám đốc", ["TL. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]),
+    ("TUQ", "Chủ tịch", ["TUQ. CHỦ TỊCH", "PHÓ GIÁM ĐỐC"]),
+    ("Q", "", ["Q. PHÓ GIÁM ĐỐC"]),
+])
+def test_the_signers_capacity_is_printed_as_appendix_i_shows(capacity: str, head: str, lines: list[str]) -> None:
+    """Nghị định 30/2020/NĐ-CP, Appendix I: "KT. GIÁM ĐỐC" above "PHÓ GIÁM ĐỐC"; "Q. GIÁM ĐỐC" alone."""
+    from services.oversight.reports import missing_parts, signature_title
+
+    title = "Giám đốc" if capacity == "own" else "Phó Giám đốc"
+    sections = {"sign_capacity": capacity, "sign_for": head}
+    assert signature_title(sections, title) == lines
+    # Signing for the head without naming the head's title is not ready to submit.
+    if capacity in ("KT", "TL", "TUQ"):
+        assert missing_parts({**sections, "sign_for": ""}, "1/BC", "A", title) == ["a", "c", "d", "dd", "sign"]

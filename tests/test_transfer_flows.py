@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot.jobs import Jobs
 from handlers.dossiers import HistoryOpen, OpenDossier, UpdatePick
 from handlers.forms import FormBack, FormChoice, FormConfirm
-from handlers.transfers import TransferDecide, TransferMore, TransferPick, TransferWithdraw
+from handlers.transfers import TransferConfirm, TransferDecide, TransferMore, TransferPick, TransferWithdraw
 from handlers.views import esc
 from services.changes.log import ChangeLog
 from services.core.actor import Actor
@@ -201,8 +201,13 @@ async def test_two_clerks_hand_a_dossier_over(harness: BotHarness, people: dict[
     assert buttons_of(asked.reply_markup) == [approve.pack(), reject.pack()]
     assert await custodian(harness, hoa) == "SYT"  # still held until the decision
 
-    # 4. The holding clerk approves from the notification; the requester is told.
-    approved = await holding.tap(approve, stored(harness, asked))
+    # 4. The holding clerk approves from the notification, confirms what moves where; the requester is told.
+    question = await holding.tap(approve, stored(harness, asked))
+    assert f"#{request.id}" in question and HOA_NAME in question and STC_NAME in question and SYT_NAME in question
+    assert holding.sent_buttons() == [TransferConfirm(id=request.id).pack(), reject.pack()]
+    assert await custodian(harness, hoa) == "SYT"  # nothing moves before the confirmation
+    approved = await holding.tap(TransferConfirm(id=request.id))
+    assert len(holding.sent()) == 1 and holding.alerts() == []  # the result, shown once
     assert f"#{request.id}" in approved and HOA_NAME in approved and STC_NAME in approved
     assert holding.sent(RECEIVING) == []
     [row] = await outbox_rows(harness.runtime.uow, "transfer_decided")
@@ -246,6 +251,7 @@ async def test_the_old_unit_still_reads_but_no_longer_writes(harness: BotHarness
     assert buttons_of(holding.keyboard().reply_markup) == [TransferDecide(id=request.id, approve=True).pack(),
                                                           TransferDecide(id=request.id, approve=False).pack()]
     await holding.tap(TransferDecide(id=request.id, approve=True))
+    await holding.tap(TransferConfirm(id=request.id))
     assert await custodian(harness, hoa) == "STC"
 
     # She still works at SYT: its clerk finds her and opens her card, but may not log a change.
@@ -268,10 +274,12 @@ async def test_custody_moves_on_the_day_of_approval(harness: BotHarness, people:
     holding = Talk(harness, HOLDING)
     approve = TransferDecide(id=request.id, approve=True)
     await holding.tap(approve, notice)
+    question, confirm = holding.keyboard(), TransferConfirm(id=request.id)
+    await holding.tap(confirm, question)
     assert holding.alerts() == [tr(harness, "For your security, please send your password again to continue.")]
     assert await custodian(harness, hoa) == "SYT"
     await holding.say(PASSWORD)
-    await holding.tap(approve, notice)
+    await holding.tap(confirm, question)
     assert await custodian(harness, hoa) == "STC"
 
     [request] = await requests(harness)
@@ -382,16 +390,48 @@ async def test_a_second_request_for_the_same_dossier_names_the_first(harness: Bo
 
 
 async def test_a_clerk_cannot_ask_for_a_dossier_their_unit_holds(harness: BotHarness, people: dict[str, int]) -> None:
+    """Refused on the pick, before the first question, naming the unit that keeps it (issue 18, point 4)."""
     holding = Talk(harness, HOLDING)
     await holding.say("/transfer dang hoa")
     await holding.tap(TransferPick(id=people[HOA]))
-    await holding.tap(FormChoice(value="SYT"))
-    await holding.say(LETTER["doc_number"])
-    await holding.say(LETTER["doc_date"])
-    await holding.say(LETTER["doc_issuer"])
-    refused = await holding.tap(FormConfirm(action="confirm"))
-    assert refused == tr(harness, "Your unit already holds this dossier ({unit}).", unit=SYT_NAME)
+    refused = holding.alerts() + holding.texts()
+    assert refused == [tr(harness, "The dossier is kept by {unit}, one of your units: there is nothing to ask for.",
+                          unit=SYT_NAME)]
     assert await requests(harness) == [] and await holding.state() is None
+
+
+async def test_the_asking_units_are_only_those_that_may_ask(harness: BotHarness, people: dict[str, int]) -> None:
+    """A clerk of SYT (with BV below it) asks for a dossier STC keeps: SYT and BV are offered, never STC; a
+    typed STC is refused too."""
+    async with harness.runtime.uow.write() as repos:
+        stc = await repos.units.by_code("STC")
+        await repos.dossiers.add_many([{
+            "personal_id": "001190000777", "full_name": "Lê Văn Tài", "folded_name": "le van tai", "sex": "M",
+            "birth_date": dt.date(1990, 1, 1), "custodian_unit_id": stc.id, "working_unit_id": stc.id,
+            "employment_status": "active", "created_at": harness.runtime.clock.now(),
+            "updated_at": harness.runtime.clock.now()}])
+        tai = (await repos.dossiers.ids_by_personal_id(["001190000777"]))["001190000777"]
+    holding = Talk(harness, HOLDING)
+    await holding.say("/transfer le van tai")
+    await holding.tap(TransferPick(id=tai))
+    assert holding.sent_buttons()[:2] == [FormChoice(value="SYT").pack(), FormChoice(value="BV").pack()]
+    assert FormChoice(value="STC").pack() not in holding.sent_buttons()
+    typed = await holding.say("STC")  # typed, it is refused and asked again
+    assert "(1/4)" in typed and await requests(harness) == []
+
+
+async def test_the_personnel_office_is_told_up_front_it_does_not_ask(harness: BotHarness,
+                                                                     people: dict[str, int]) -> None:
+    """The administrator, whose unit is the personnel office, is refused at the first step with the true
+    reason, not after five questions with another unit named as theirs."""
+    await sign_in(harness.runtime.uow, harness.runtime.clock, "snv.admin", "SNV", "admin", ADMIN)
+    admin = Talk(harness, ADMIN)
+    refused = await admin.say("/transfer dang hoa")
+    assert refused == tr(harness, "The personnel office does not ask for dossiers: it already reaches every dossier "
+                                  "of the province. A dossier changes hands when the unit that needs it asks in "
+                                  "writing (its clerk sends /transfer); /transfer alone lists the requests waiting "
+                                  "for a decision.")
+    assert SYT_NAME not in refused and await admin.state() is None
 
 
 # -- deciding and withdrawing -------------------------------------------------------------------------------
@@ -598,9 +638,11 @@ async def test_a_request_left_pending_is_escalated_once(harness: BotHarness, peo
     listing = admin.keyboard()
     assert approve.pack() in buttons_of(listing.reply_markup)
     await admin.tap(approve, listing)
+    question = admin.keyboard()
+    await admin.tap(TransferConfirm(id=request.id), question)
     assert admin.alerts() == [tr(harness, "For your security, please send your password again to continue.")]
     await admin.say(PASSWORD)
-    await admin.tap(approve, listing)
+    await admin.tap(TransferConfirm(id=request.id), question)
     assert f"#{request.id}" in (await notice_to(harness, RECEIVING)).text
     assert await custodian(harness, people[HOA]) == "STC"
 

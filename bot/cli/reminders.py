@@ -21,35 +21,74 @@ from bot.cli.common import (
     run_async,
     settings_or_exit,
 )
-from services.core.clock import parse_date
+from services.core.clock import format_date, parse_date
 from services.core.i18n import N_
 from services.facade import Services
 
 app = typer.Typer(help=_(N_("Reminders and notices: preview a day, send what is due.")), no_args_is_help=True)
 
 
-def preview_line(row: dict[str, Any]) -> str:
-    return f"{row['due_on']}  {row['kind']:<24} → {row['channel']}:{row['address']}  {row['object']}  {row['about']}"
+def todo_line(item: Any, day: dt.date) -> str:
+    from services.reminders.todo import describe
+
+    unit = f"[{item.unit_code}] " if item.unit_code else ""
+    return f"  {format_date(item.due)}  {unit}{describe(item, day, _)}"
 
 
-@app.command("preview", help=_(N_("Print the reminders due on a date, without sending or recording them.")))
+def reminder_line(row: dict[str, Any]) -> str:
+    return _(N_("  {due}  {kind} → {channel}:{address}  {about}")).format(
+        due=format_date(dt.date.fromisoformat(row["due_on"])), kind=_(REMINDER_TITLES.get(row["kind"], row["kind"])),
+        channel=row["channel"], address=row["address"], about=row["about"])
+
+
+# The reminders' titles for the command line (the chat's are in handlers/reminders.py, which needs aiogram).
+REMINDER_TITLES = {
+    "report_due": N_("Half-yearly report due"),
+    "report_overdue": N_("Half-yearly report overdue"),
+    "report_overdue_summary": N_("Overdue half-yearly reports (summary)"),
+    "new_dossier_deadline": N_("New dossier to complete"),
+    "salary_raise_due": N_("Salary step raises due"),
+    "retirement_notice": N_("Retirement notice due"),
+    "retirement_decision": N_("Retirement decision due"),
+    "declaration_pending": N_("Declarations waiting for you"),
+    "transfer_pending": N_("Custody requests waiting for you"),
+    "subaccount_pending": N_("Sub-account requests waiting"),
+    "change_deadline": N_("Registered decisions to enter"),
+    "annual_supplement": N_("Supplementary resume campaign"),
+}
+
+
+@app.command("preview", help=_(N_("Print the to-do list of a date and the reminders that day would send, without "
+                                  "sending or recording them.")))
 def reminders_preview(
-    on: Annotated[str, typer.Option("--on", help=_(N_("The date, YYYY-MM-DD.")))],
+    on: Annotated[str, typer.Option("--on", help=_(N_("The date, dd/mm/yyyy.")))],
     unit: Annotated[str | None, typer.Option(help=_(N_("Only this unit and its subunits.")))] = None,
     as_json: JsonOption = False,
 ) -> None:
     try:
-        day = dt.date.fromisoformat(on)
+        day = parse_date(on)
     except ValueError:
-        fail("on: " + _(N_("Not a valid date: {value} (use YYYY-MM-DD)")).format(value=on))
+        fail("on: " + _(N_("Not a valid date: {value} (use dd/mm/yyyy)")).format(value=on))
     from services.reminders.service import ReminderService
 
-    due = admin_call(lambda services: ReminderService(services.uow, services.actor, services.clock).preview(day, unit))
+    async def both(services: Services) -> tuple[list[Any], list[Any]]:
+        reminders = ReminderService(services.uow, services.actor, services.clock)
+        return await reminders.todo(day, unit), await reminders.preview(day, unit)
+
+    todo, due = admin_call(both)
     rows = [{"kind": d.kind, "account": d.account_id, "channel": d.channel, "address": d.address,
              "chat_id": d.chat_id, "object": f"{d.object_type}:{d.object_id}",
              "due_on": d.due_on.isoformat(), "about": d.payload.get("name") or d.payload.get("unit") or ""}
             for d in due]
-    emit_rows(as_json, rows, preview_line, footer=_(N_("{count} reminders.")).format(count=len(rows)))
+    if as_json:
+        emit(True, {"on": day.isoformat(), "todo": [item.as_json() for item in todo], "reminders": rows}, "")
+        return
+    typer.echo(_(N_("To do on {date} ({count}), most urgent first:")).format(date=format_date(day), count=len(todo)))
+    for item in todo:
+        typer.echo(todo_line(item, day))
+    typer.echo(_(N_("Reminders sent on {date} ({count}):")).format(date=format_date(day), count=len(rows)))
+    for row in rows:
+        typer.echo(reminder_line(row))
 
 
 @app.command("campaign", help=_(N_("Set the yearly date of the supplementary resume campaign (dd/mm).")))

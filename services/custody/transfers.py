@@ -33,7 +33,7 @@ from services.platform.attachments import FileStore, Upload
 from services.platform.audit import record
 from services.platform.outbox import Due, enqueue, notify
 from services.platform.sessions import sensitive
-from services.platform.units import unit_by_code
+from services.platform.units import ACTIVE, unit_by_code
 from services.regime.calendar import working_calendar
 from services.regime.change_kinds import CUSTODY
 from services.regime.setup import profile_of
@@ -47,6 +47,13 @@ ALREADY_DECIDED = {
     REJECTED: N_("Request #{number} was already rejected."),
     WITHDRAWN: N_("Request #{number} was already withdrawn."),
 }
+
+
+# The personnel office reaches every dossier, so it never asks for one: the unit that needs it does.
+OFFICE_DOES_NOT_ASK = N_("The personnel office does not ask for dossiers: it already reaches every dossier of the "
+                         "province. A dossier changes hands when the unit that needs it asks in writing (its clerk "
+                         "sends /transfer); /transfer alone lists the requests waiting for a decision.")
+ALREADY_OURS = N_("The dossier is kept by {unit}, one of your units: there is nothing to ask for.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,7 @@ class TransferService:
     # -- finding the person ------------------------------------------------------------------------------
     async def candidates(self, query: str, page: int = 0) -> CandidatePage:
         """The province-wide lookup of a receiving clerk: name, birth year and holding unit only."""
+        self._refuse_office()
         terms = parse_query(query)
         if not terms.words and terms.birth_date is None:
             raise InvalidInput("query", N_("Type a name, a personal ID or a birth date (dd/mm/yyyy)."))
@@ -114,7 +122,32 @@ class TransferService:
                          found=found is not None)
         if found is None:
             raise PermissionDenied()
+        self._refuse_own(found[1])
         return Candidate(found[0].id, found[0].full_name, found[0].birth_date.year, found[1].name)
+
+    async def asking_units(self, dossier_id: int) -> list[tuple[str, str]]:
+        """The units that may ask for this dossier, as (code, label): the actor's own, active, never the one
+        that keeps it."""
+        scope = scope_of(self.actor, Action.REQUEST_TRANSFER)
+        async with self.uow.read() as repos:
+            found = await repos.dossiers.with_units(dossier_id)
+            if found is None:
+                raise PermissionDenied()
+            holding = found[1]
+            units = await repos.units.subtree("/")
+        return [(u.code, f"{u.code} — {u.name}") for u in units
+                if u.status == ACTIVE and u.id != holding.id and any(u.path.startswith(p) for p in scope)][:24]
+
+    def _refuse_office(self) -> None:
+        if scope_of(self.actor, Action.EDIT_DOSSIER) == EVERYWHERE:
+            raise InvalidInput("dossier", OFFICE_DOES_NOT_ASK)
+
+    def _refuse_own(self, holding: OrgUnit) -> None:
+        """Refused before the first question, with the true reason: the office never asks, and a clerk does not
+        ask for what their own units keep."""
+        self._refuse_office()
+        if can(self.actor, Action.EDIT_DOSSIER, holding.path):
+            raise InvalidInput("dossier", ALREADY_OURS, unit=holding.name)
 
     async def check(self, key: str, value: str) -> str:
         return await checks.check(self.uow, self.actor, self.clock, CUSTODY.name, key, value)
@@ -143,8 +176,9 @@ class TransferService:
         dossier, holding, _working = found
         receiving = await unit_by_code(repos, answers["receiving_unit"], "receiving_unit",
                                        scope=scope_of(self.actor, Action.REQUEST_TRANSFER))
-        if can(self.actor, Action.EDIT_DOSSIER, holding.path) or holding.id == receiving.id:
-            raise InvalidInput("dossier", N_("Your unit already holds this dossier ({unit})."), unit=holding.name)
+        self._refuse_own(holding)
+        if holding.id == receiving.id:
+            raise InvalidInput("receiving_unit", ALREADY_OURS, unit=holding.name)
         await self._refuse_second(repos, dossier.id)
         today = local_today(self.clock)
         payload = {"from_unit": holding.code, "from_name": holding.name, "to_unit": receiving.code,
@@ -177,6 +211,19 @@ class TransferService:
                                number=first.id, unit=requesting.name if requesting else "?")
 
     # -- deciding -----------------------------------------------------------------------------------------
+    async def to_decide(self, request_id: int) -> TransferView:
+        """A pending request the actor may decide, to show before the approval is confirmed."""
+        if not allows(self.actor, Action.APPROVE_TRANSFER):
+            raise PermissionDenied()
+        async with self.uow.read() as repos:
+            row = await repos.transfers.one(request_id)
+            if row is None or not can(self.actor, Action.APPROVE_TRANSFER, row[3].path):
+                raise PermissionDenied()
+            if row[0].status != PENDING:
+                raise InvalidInput("request", ALREADY_DECIDED.get(row[0].status, ALREADY_DECIDED[APPROVED]),
+                                   number=request_id)
+        return self._view(row)
+
     async def approve(self, request_id: int) -> TransferView:
         async with sensitive(self.uow, self.actor, self.clock, Action.APPROVE_TRANSFER) as repos:
             request, dossier, requesting, holding, event = await self._pending(repos, request_id, holding_side=True)

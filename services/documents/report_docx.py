@@ -146,7 +146,8 @@ def render_unit_report(view: ReportView, vi: Translate, now: dt.datetime, tz: dt
         layout.heading(doc, title)
         _body(doc, view.sections.get(key, DOTS))
     layout.text(doc, "")
-    layout.signature_block(doc, ["- Sở Nội vụ;", "- Lưu: VT."], view.signer_title or "THỦ TRƯỞNG ĐƠN VỊ",
+    # Signing for the head takes two lines ("KT. GIÁM ĐỐC" over "PHÓ GIÁM ĐỐC"): one paragraph, a line break.
+    layout.signature_block(doc, ["- Sở Nội vụ;", "- Lưu: VT."], "\n".join(view.signature) or "THỦ TRƯỞNG ĐƠN VỊ",
                            view.signer or DOTS)
     return _save(doc)
 

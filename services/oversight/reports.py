@@ -49,6 +49,18 @@ SECTION_TITLES = {
     "dd": N_("đ) Recommendations"),
 }
 MAX_SECTION = 3000
+# How the signer signs (Nghị định 30/2020/NĐ-CP, Appendix I): in their own name, or for the head of the body.
+# Kept in the draft's sections beside the texts, under these keys (no column of their own).
+CAPACITY, ON_BEHALF = "sign_capacity", "sign_for"
+OWN_NAME = "own"
+CAPACITIES = {
+    OWN_NAME: N_("In their own name (the head)"),
+    "KT": N_("KT. — a deputy signs for the head"),
+    "TL": N_("TL. — signs by order of the head"),
+    "TUQ": N_("TUQ. — signs by the head's authorisation"),
+    "Q": N_("Q. — acting head"),
+}
+FOR_SOMEONE = ("KT", "TL", "TUQ")  # these name whom they sign for above the signer's own title
 MAX_NUMBER, MAX_NAME = 64, 255
 NEW, DRAFT, SUBMITTED = "new", "draft", "submitted"
 REPORT_STATES = {NEW: N_("not begun"), DRAFT: N_("draft"), SUBMITTED: N_("submitted")}
@@ -94,11 +106,28 @@ class ReportView:
     def missing(self) -> list[str]:
         return missing_parts(self.sections, self.doc_number, self.signer, self.signer_title)
 
+    @property
+    def signature(self) -> list[str]:
+        return signature_title(self.sections, self.signer_title)
+
 
 def missing_parts(sections: dict[str, str], *signature: str | None) -> list[str]:
     """What must still be filled in before a report can be submitted: section keys, and "sign" for its
-    number and signer."""
-    return [key for key in TEXT_SECTIONS if not sections.get(key)] + ([] if all(signature) else ["sign"])
+    number and signer (and, signing for the head, whose title)."""
+    signed = all(signature) and (sections.get(CAPACITY) not in FOR_SOMEONE or bool(sections.get(ON_BEHALF)))
+    return [key for key in TEXT_SECTIONS if not sections.get(key)] + ([] if signed else ["sign"])
+
+
+def signature_title(sections: dict[str, str], signer_title: str | None) -> list[str]:
+    """The lines above the signature, upper-case as Appendix I prints them: "KT. GIÁM ĐỐC" over "PHÓ GIÁM
+    ĐỐC"; "Q. GIÁM ĐỐC"; or the head's own title."""
+    title = (signer_title or "").upper()
+    capacity, head = sections.get(CAPACITY, OWN_NAME), (sections.get(ON_BEHALF) or "").upper()
+    if capacity in FOR_SOMEONE and head:
+        return [f"{capacity}. {head}", title]
+    if capacity == "Q":
+        return [f"Q. {title}"]
+    return [title] if title else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,16 +346,20 @@ class ReportService:
     async def check(self, key: str, value: str) -> str:
         """One answer of the report's prompts, checked as it comes."""
         text = value.strip()
+        if key == ON_BEHALF and text in ("", "-"):
+            return ""  # signing in one's own name or as acting head: nobody to name
+        if key == CAPACITY and text not in CAPACITIES:
+            raise InvalidInput(key, N_("Please choose one of the buttons."))
         if not text:
             raise InvalidInput(key, N_("An answer is needed here."))
-        limit = {"doc_number": MAX_NUMBER, "signer": MAX_NAME, "signer_title": MAX_NAME}.get(key, MAX_SECTION)
+        limit = {"doc_number": MAX_NUMBER, "signer": MAX_NAME, "signer_title": MAX_NAME, ON_BEHALF: MAX_NAME}.get(key, MAX_SECTION)
         if len(text) > limit:
             raise InvalidInput(key, N_("Too long: at most {limit} characters."), limit=limit)
         return text
 
     async def save(self, unit_code: str, period_code: str, answers: dict[str, str]) -> ReportView:
         """Keep answers in the draft: section texts (a, c, d, dd) or the number and signer."""
-        allowed = {*TEXT_SECTIONS, "doc_number", "signer", "signer_title"}
+        allowed = {*TEXT_SECTIONS, CAPACITY, ON_BEHALF, "doc_number", "signer", "signer_title"}
         checked = {key: await self.check(key, value) for key, value in answers.items() if key in allowed}
         if not checked:
             raise InvalidInput("section", N_("Nothing to save."))
@@ -337,7 +370,7 @@ class ReportService:
             report = await self._draft(repos, unit, period)
             sections = dict(report.sections or {})
             for key, value in checked.items():
-                if key in TEXT_SECTIONS:
+                if key in TEXT_SECTIONS or key in (CAPACITY, ON_BEHALF):
                     sections[key] = value
                 else:
                     setattr(report, key, value)

@@ -15,7 +15,7 @@ from services.core.actor import Actor
 from services.core.clock import Clock, local_today
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.i18n import N_
-from services.core.policy import Action, allows
+from services.core.policy import Action, allows, scope_of
 from services.oversight.periods import OVERDUE_DAYS, due_dates, period_code
 from services.oversight.reports import reporting_units
 from services.platform.audit import record
@@ -28,6 +28,7 @@ from services.regime.profiles import Profile
 from services.regime.retirement import decision_due, notice_due, retirement_date
 from services.regime.salary import OVER_CEILING_MONTHS, postponed_months, raise_due, raise_months, step_period
 from services.regime.setup import profile_of
+from services.reminders.todo import Todo, office_list, todo_list
 from storage import Repositories, UnitOfWork
 
 SALARY_LEAD = dt.timedelta(days=60)
@@ -81,6 +82,15 @@ class ReminderService:
                 unit = await repos.units.by_code(unit_code.strip().upper())
                 due = [d for d in due if unit is not None and d.payload.get("unit_path", "").startswith(unit.path)]
         return due
+
+    async def todo(self, day: dt.date, unit_code: str | None = None) -> list[Todo]:
+        """The to-do list of one unit's subtree (or of the whole province) on `day`: what /reminders shows
+        its clerks, computed the same way."""
+        async with self.uow.read() as repos:
+            if unit_code is None:
+                return await todo_list(repos, ("/",), day, self.clock)
+            unit = await repos.units.by_code(unit_code.strip().upper())
+            return [] if unit is None else await todo_list(repos, (unit.path,), day, self.clock)
 
     async def compute(self, repos: Repositories, day: dt.date, calendar: WorkingCalendar) -> list[Due]:
         profile = await profile_of(repos)
@@ -290,6 +300,20 @@ class MyReminders:
 
     def can_mute(self, kind: str) -> bool:
         return kind not in UNMUTABLE
+
+    async def todo(self) -> list[Todo]:
+        """This account's to-do list today: for a clerk, what is open in the units they keep; for the
+        personnel office, the reports not yet in and the requests waiting on it."""
+        self._account()
+        today = local_today(self.clock)
+        async with self.uow.read() as repos:
+            if allows(self.actor, Action.MANAGE_ACCOUNTS):
+                # The office edits every dossier, but its own list is its own unit's and the province's reports.
+                items = await todo_list(repos, self.actor.scope_paths, today, self.clock)
+                items += await office_list(repos, today, self.clock)
+            else:
+                items = await todo_list(repos, scope_of(self.actor, Action.EDIT_DOSSIER), today, self.clock)
+        return items
 
     async def upcoming(self) -> list[tuple[dt.datetime, str]]:
         async with self.uow.read() as repos:
