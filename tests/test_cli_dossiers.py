@@ -72,4 +72,4 @@ def test_import_reports_failed_rows_and_writes_the_template(tmp_path: Path) -> N
 def test_import_and_export_have_help(tmp_path: Path) -> None:
     for command in (["import"], ["export"]):
         result = hoso(*command, "--help", cwd=tmp_path)
-        assert result.returncode == 0 and "Usage" in result.stdout, result.stderr
+        assert result.returncode == 0 and "Cách dùng:" in result.stdout, result.stderr
