@@ -249,9 +249,6 @@ MISSING_FIELD = Shares(("permanent_address", 40), ("home_town", 20), ("professio
                        ("birthplace", 10), ("ethnicity", 10))
 RETIRED, RESIGNED, PROBATION_MONTHS = 0.05, 0.01, 6
 LEADER_AGE = {"head": 42, "deputy": 32, "staff": 0}
-# Kept for the import benchmark, which writes a spreadsheet of the same people.
-RANKS = tuple((code, rank.name) for code, rank in RANKS_BY_CODE.items())
-POSTS = tuple(sorted({post.title for posts in POSTS_BY_KIND.values() for post in posts.values}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,11 +281,6 @@ def full_name(rng: random.Random, sex: str, ethnicity: str = "Kinh", family: str
     """Family, middle and given name in the Vietnamese order, the middle name by sex."""
     family = family or FAMILY_NAMES_BY_ETHNICITY.get(ethnicity, FAMILY_NAMES).draw(rng)
     return f"{family} {MIDDLE_NAMES[sex].draw(rng)} {rng.choice(GIVEN_NAMES[sex])}"
-
-
-def _name(_fake: object, rng: random.Random, sex: str) -> str:
-    """The import benchmark's former entry point (it passed a Faker)."""
-    return full_name(rng, sex)
 
 
 def _address(rng: random.Random) -> str:
@@ -421,8 +413,9 @@ def _qualifications(rng: random.Random, post: Post, rank: Rank, level: str, majo
     }
 
 
-def _person(rng: random.Random, today: dt.date, kind: str, used: set[str]) -> tuple[dict, list[dict], bool]:
-    """One dossier drawn whole, its history records, and whether it was drawn without a problem."""
+def draw_person(rng: random.Random, today: dt.date, kind: str, used: set[str]) -> tuple[dict, list[dict], bool]:
+    """One person of a unit of `kind`, drawn whole: the dossier's row, its history records, and whether it was
+    drawn without a problem. The import benchmark writes the same people into its spreadsheet."""
     sex = "F" if rng.random() < 0.55 else "M"
     ethnicity = ETHNICITIES.draw(rng)
     family_name = FAMILY_NAMES_BY_ETHNICITY.get(ethnicity, FAMILY_NAMES).draw(rng)
@@ -556,7 +549,7 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
         for _ in range(size):
             code = workplaces.draw(rng)
             unit = units[code]
-            row, records, clean = _person(rng, today, UNIT_KINDS[code][0], used)
+            row, records, clean = draw_person(rng, today, UNIT_KINDS[code][0], used)
             if batch and rng.random() < ENTERED_TWICE:  # the same person entered again under another ID
                 previous = batch[-1]
                 row.update(full_name=previous["full_name"], folded_name=previous["folded_name"],
