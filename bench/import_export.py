@@ -23,14 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from faker import Faker
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from bench import runs_main
 from bench.startup import BenchError, hoso_executable
 from services.core.clock import SystemClock
-from services.demo import BIRTHPLACES, POSTS, RANKS, UNITS, _name, _personal_id, seed_demo
+from services.demo import UNIT_KINDS, Shares, draw_person, seed_demo
+from services.dossiers.io.columns import SEX_VALUES, STATUS_VALUES
 from storage import Database, UnitOfWork
 
 SIZE_VARIABLE = "HOSO_BENCH_IMPORT_SIZE"
@@ -54,11 +54,11 @@ def bench_size() -> int:
 
 
 def make_file(path: Path, size: int, seed: int = 2026) -> None:
-    """A spreadsheet as a personnel office would send it: one row per person, the usual columns."""
-    fake, rng = Faker("vi_VN"), random.Random(seed)
-    fake.seed_instance(seed)
+    """A spreadsheet as a personnel office would send it: one row per person, the usual columns, the people
+    of the demo province (services.demo.draw_person)."""
+    rng = random.Random(seed)
     today = dt.date.today()
-    workplaces = [code for code, _name_, parent, _level in UNITS if parent is not None]
+    workplaces = Shares(*((code, weight) for code, (_kind, weight) in UNIT_KINDS.items()))
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Hồ sơ")
     sheet.append(list(HEADERS))
@@ -75,17 +75,13 @@ def make_file(path: Path, size: int, seed: int = 2026) -> None:
 
     used: set[str] = set()
     for _ in range(size):
-        sex = "F" if rng.random() < 0.55 else "M"
-        born = today - dt.timedelta(days=rng.randint(23 * 365, 59 * 365))
-        recruited = min(born + dt.timedelta(days=22 * 365 + rng.randint(0, 3000)), today)
-        rank_code, rank_name = rng.choice(RANKS)
-        step = rng.randint(1, 8)
+        code = workplaces.draw(rng)
+        person, _records, _clean = draw_person(rng, today, UNIT_KINDS[code][0], used)
         sheet.append([
-            text(_personal_id(rng, sex, born, used)), _name(fake, rng, sex), "Nữ" if sex == "F" else "Nam", day(born),
-            rng.choice(workplaces), text(rank_code), rng.choice(POSTS), step, round(2.34 + 0.33 * (step - 1), 2),
-            day(max(recruited, today - dt.timedelta(days=rng.randint(0, 3 * 365)))), day(recruited),
-            "Đang làm việc" if rng.random() < 0.95 else "Nghỉ hưu", rng.choice(BIRTHPLACES),
-            "Kinh" if rng.random() < 0.9 else rng.choice(("Khmer", "Hoa")), rank_name,
+            text(person["personal_id"]), person["full_name"], SEX_VALUES[person["sex"]], day(person["birth_date"]),
+            code, text(person["rank_code"]), person["post"], person["salary_step"], person["salary_coefficient"],
+            day(person["salary_since"]), day(person["recruited_on"]), STATUS_VALUES[person["employment_status"]],
+            person["birthplace"], person["ethnicity"], person["rank_name"],
         ])
     workbook.save(path)
 

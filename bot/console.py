@@ -1,7 +1,9 @@
 """The terminal chat: the real Dispatcher, driven from a terminal through the in-process session.
 
-A typed line becomes a message update; `#2` presses button 2 of the latest keyboard; documents the
-bot sends are saved to a folder. Commands of the console itself start with a colon (:help, :quit).
+A typed line becomes a message update; `#2` presses button 2 of the latest keyboard; `:file PATH` sends a
+file as a document (a scanned paper, offline), which the bot then fetches through the session as it would
+from Telegram; documents the bot sends are saved to a folder. Commands of the console itself start with a
+colon (:help, :file, :quit).
 """
 
 from __future__ import annotations
@@ -106,6 +108,17 @@ class ConsoleChat:
             return None
         return self.updates.callback(self.user, self.keyboard_message, button.callback_data)
 
+    def _file_update(self, typed: str) -> Update | None:
+        path = Path(typed.strip("'\"")).expanduser()
+        try:
+            content = path.read_bytes()
+        except OSError:
+            self._print("  [!] " + self._(NO_SUCH_FILE).format(path=typed or "—"))
+            return None
+        file_id = self.session.offer(content)
+        self._print(f"  [file] {path.name} ({len(content):,} B)")
+        return self.updates.document(self.user, self.chat, file_id, path.name, len(content))
+
     async def send(self, line: str) -> bool:
         """Feed one typed line; False when the user asked to leave."""
         line = line.strip()
@@ -117,7 +130,11 @@ class ConsoleChat:
             self._print(self._(CONSOLE_HELP))
             return True
         update: Update | None
-        if re.fullmatch(r"#\d+", line):
+        if line.split(maxsplit=1)[0] == ":file":
+            update = self._file_update(line[len(":file"):].strip())
+            if update is None:
+                return True
+        elif re.fullmatch(r"#\d+", line):
             update = self._button_update(int(line[1:]))
             if update is None:
                 self._print("  [!] " + self._(NO_SUCH_BUTTON))
@@ -147,7 +164,9 @@ class ConsoleChat:
 BANNER = N_("HoSo terminal chat. Type /help; #N presses button N; :help for more; :quit to leave.")
 CONSOLE_HELP = N_(
     "#N presses button N of the latest keyboard.\n"
+    ":file PATH sends that file, as a scanned paper is attached.\n"
     ":quit (or Ctrl-D) leaves.\n"
     "Any other line is sent to the bot as a message."
 )
 NO_SUCH_BUTTON = N_("There is no button with that number.")
+NO_SUCH_FILE = N_("No file can be read at {path}.")

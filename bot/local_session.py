@@ -18,13 +18,14 @@ from aiogram import Bot
 from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType, ParseMode
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteMessage,
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -34,6 +35,7 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     Document,
+    File,
     InlineKeyboardMarkup,
     InputFile,
     Message,
@@ -66,6 +68,7 @@ class LocalBotSession(BaseSession):
         self.calls: list[TelegramMethod[Any]] = []
         self.messages: dict[tuple[int, int], Message] = {}
         self.saved_files: list[Path] = []
+        self.offered: dict[str, bytes] = {}  # files the user sends, by file id, until the bot fetches them
         self._message_ids = itertools.count(1)
         self.answered_queries: set[str] = set()
         self.bot_user = User(id=int(LOCAL_BOT_TOKEN.split(":")[0]), is_bot=True, first_name="HoSo", username="hoso_bot")
@@ -96,12 +99,21 @@ class LocalBotSession(BaseSession):
                 await outcome
         return result
 
+    def offer(self, content: bytes) -> str:
+        """Keep a file the user sends (the terminal chat's :file) as Telegram keeps an upload: its file id,
+        which getFile and the download then answer, as Telegram's servers would."""
+        file_id = f"upload-{next(self._message_ids)}"
+        self.offered[file_id] = content
+        return file_id
+
     async def stream_content(
         self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
         chunk_size: int = 65536, raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        raise NotImplementedError("the local session serves no files")
-        yield b""  # pragma: no cover
+        content = self.offered.get(url.rsplit("/", 1)[-1])  # the file path getFile gave is the file id
+        if content is None:
+            raise TelegramNetworkError(GetFile(file_id="-"), "the file is not kept here")
+        yield content
 
     async def close(self) -> None:
         return None
@@ -129,6 +141,11 @@ class LocalBotSession(BaseSession):
         name = method.__api_method__
         if name == "getMe":
             return self.bot_user
+        if isinstance(method, GetFile):
+            if method.file_id not in self.offered:
+                raise TelegramBadRequest(method, "Bad Request: invalid file_id")
+            return File(file_id=method.file_id, file_unique_id=method.file_id,
+                        file_size=len(self.offered[method.file_id]), file_path=method.file_id)
         if isinstance(method, SendMessage):
             return self._store(bot, method.chat_id, text=method.text, reply_markup=method.reply_markup)
         if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
@@ -219,6 +236,12 @@ class UpdateFactory:
     def message(self, user: User, chat: Chat, text: str) -> Update:
         number = next(self._ids)
         message = Message(message_id=number, date=dt.datetime.now(dt.UTC), chat=chat, from_user=user, text=text)
+        return Update(update_id=number, message=message)
+
+    def document(self, user: User, chat: Chat, file_id: str, name: str, size: int) -> Update:
+        number = next(self._ids)
+        document = Document(file_id=file_id, file_unique_id=file_id, file_name=name, file_size=size)
+        message = Message(message_id=number, date=dt.datetime.now(dt.UTC), chat=chat, from_user=user, document=document)
         return Update(update_id=number, message=message)
 
     def callback(self, user: User, message: Message, data: str) -> Update:

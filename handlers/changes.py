@@ -253,8 +253,8 @@ def kinds_text(target: Target, kinds: list[ChangeKind]) -> str:
         unit=esc(target.custodian_unit))]
     for category in (Category.AGENCY, Category.PERSONAL, Category.STATUS):
         titles = [_(kind.title) for kind in kinds if kind.category is category]
-        if titles:
-            lines.append(f"<i>{esc(_(CATEGORY_TITLES[category]))}</i>: {esc(', '.join(titles))}")
+        if titles:  # one per line: the kinds' own titles have commas
+            lines += [f"<i>{esc(_(CATEGORY_TITLES[category]))}</i>", *(f"• {esc(title)}" for title in titles)]
     lines.append(_("Which change?"))
     return "\n".join(lines)
 

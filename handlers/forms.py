@@ -10,6 +10,7 @@ survives a restart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ from services.platform.attachments import Upload, check_announced
 from services.platform.sessions import SessionExpired
 
 SKIP = "-"
+# A date typed with a two-digit year: the century was chosen, so the answer says how it was read.
+SHORT_YEAR_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}")
 MENU, SUMMARY = -1, -2  # steps that are not questions
 MAX_FILES = 5
 
@@ -350,7 +353,7 @@ async def _accept(message: Message, state: FSMContext, services: Services, value
         await message.answer(_("Please choose one of the buttons."))
         return
     f = progress.form.fields[progress.step]
-    value = value.strip()
+    value = typed = value.strip()
     choices = await _choices(services, f, progress.context)
     if choices and not f.free and value not in {choice for choice, _label in choices}:
         await _ask(message, services, progress, _("Please choose one of the buttons."))
@@ -366,6 +369,8 @@ async def _accept(message: Message, state: FSMContext, services: Services, value
         except InvalidInput as error:
             await _ask(message, services, progress, error_text(error))
             return
+    if SHORT_YEAR_DATE.fullmatch(typed) and value != typed:
+        await message.answer(_("Read as: {typed} → {value}").format(typed=esc(typed), value=esc(value)))
     progress.answers[f.key] = value
     label = dict(choices).get(value)
     if label is not None:

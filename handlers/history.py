@@ -67,7 +67,13 @@ def entry_lines(entry: HistoryEntry, services: Services) -> list[str]:
     if entry.deadline is not None:
         timing = " — " + (_("on time") if entry.on_time else _("LATE")) + " " + _("(deadline {date})").format(
             date=format_date(entry.deadline))
-    lines.append("  " + _("Entered {when} by {who}").format(when=recorded, who=esc(entry.recorded_by)) + timing)
+    if entry.kind == "custody" and entry.status == "applied" and entry.decided_by and entry.decided_at:
+        # the move is the holding unit's approval of the asking unit's request: both are named
+        lines.append("  " + _("Asked {when} by {who}").format(when=recorded, who=esc(entry.recorded_by)))
+        lines.append("  " + _("Approved {when} by {who}").format(
+            when=format_local_datetime(entry.decided_at, services.clock), who=esc(entry.decided_by)) + timing)
+    else:
+        lines.append("  " + _("Entered {when} by {who}").format(when=recorded, who=esc(entry.recorded_by)) + timing)
     if entry.decision_note:
         lines.append("  " + _("Reason: {reason}").format(reason=esc(entry.decision_note)))
     for item in entry.attachments:

@@ -32,7 +32,7 @@ from services.facade import Services
 from services.oversight.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
 from services.oversight.statistics import StatRow
 
-USAGE_HINT = "/inspect [UNIT] [dd/mm/yyyy]"
+USAGE_HINT = N_("/inspect [UNIT] [dd/mm/yyyy]")  # the arguments named in the reader's language
 SHOWN_FINDINGS = 25
 
 

@@ -32,6 +32,7 @@ from services.facade import Services
 from services.oversight.feedback import STATUSES as FEEDBACK_STATUSES
 from services.oversight.inspection import FINDINGS
 from services.reminders.todo import Todo, describe
+from services.oversight.periods import period_title
 
 KIND_TITLES = {
     "report_due": N_("Half-yearly report due"),
@@ -88,7 +89,7 @@ def render(kind: str, p: dict[str, Any]) -> Rendered:
     opener = keyboard([button(_("Open the dossier"), OpenDossier(id=int(p["dossier_id"])))], 1) if "dossier_id" in p else None
     if kind == "report_due":
         text = _("The half-yearly report {period} of {unit} is due before {due} ({days} days left). "
-                 "Send /report to prepare it.").format(period=esc(p["period"]), unit=esc(p["unit"]),
+                 "Send /report to prepare it.").format(period=esc(period_title(p["period"], _)), unit=esc(p["unit"]),
                                                        due=_date(p["due"]), days=p["days"])
     elif kind == "report_overdue":
         text = _("The half-yearly report {period} of {unit} was due before {due} and is not submitted yet. "
@@ -96,12 +97,12 @@ def render(kind: str, p: dict[str, Any]) -> Rendered:
             period=esc(p["period"]), unit=esc(p["unit"]), due=_date(p["due"]))
     elif kind == "report_overdue_summary":
         text = _("{count} units have not submitted the half-yearly report {period} (due before {due}):").format(
-            count=p["count"], period=esc(p["period"]), due=_date(p["due"])) + "\n" + "\n".join(
+            count=p["count"], period=esc(period_title(p["period"], _)), due=_date(p["due"])) + "\n" + "\n".join(
             f"• {esc(name)}" for name in p["units"])
     elif kind == "report_submitted":
         text = (_("{unit} submitted its half-yearly report {period}, late.") if p.get("late") else
                 _("{unit} submitted its half-yearly report {period}.")).format(
-            unit=esc(p["unit"]), period=esc(p["period"])) + "\n" + _("/report {code} {period} opens it.").format(
+            unit=esc(p["unit"]), period=esc(period_title(p["period"], _))) + "\n" + _("/report {code} {period} opens it.").format(
             code=esc(p.get("unit_code", "")), period=esc(p["period"]))
     elif kind == "inspection_findings":
         text = _("The personnel office's inspection of {unit} on {date}: {complete} of {total} dossiers complete; "

@@ -37,7 +37,7 @@ from services.documents.stats_workbook import provincial_workbook, statistics_ti
 from services.facade import Services
 from services.oversight.compliance import Compliance
 from services.oversight.inspection import FINDINGS
-from services.oversight.periods import PERIOD
+from services.oversight.periods import PERIOD, period_title
 from services.oversight.reports import (
     CAPACITIES,
     CAPACITY,
@@ -177,7 +177,8 @@ def card(view: ReportView, tz: dt.tzinfo, head: str | None = None) -> tuple[str,
     if view.overdue_before:
         lines += ["❗ " + _("The report {period} is overdue and not submitted: /report {period}").format(
             period=esc(view.overdue_before)), ""]
-    lines += [_("<b>Half-yearly report {period}</b> — {unit}").format(period=esc(period.code), unit=esc(view.unit_name)),
+    lines += [_("<b>Half-yearly report {period}</b> — {unit}").format(period=esc(period_title(period.code, _)),
+                                                                    unit=esc(view.unit_name)),
               _("Data from {start} to {end}; due before {due}").format(
                   start=format_date(period.start), end=format_date(period.end), due=format_date(period.due)),
               status_line(view, tz), "",
@@ -217,7 +218,7 @@ def card_keyboard(view: ReportView) -> InlineKeyboardMarkup | None:
 
 
 def preview_text(view: ReportView) -> str:
-    lines = [_("<b>Preview of the report {period} of {unit}</b>").format(period=esc(view.period.code),
+    lines = [_("<b>Preview of the report {period} of {unit}</b>").format(period=esc(period_title(view.period.code, _)),
                                                                           unit=esc(view.unit_name)), ""]
     for key, title in SECTION_TITLES.items():
         lines.append(f"<b>{esc(_(title))}</b>")
@@ -242,7 +243,7 @@ def missing_text(view: ReportView) -> str:
 def board_text(board: Board, tz: dt.tzinfo) -> tuple[str, InlineKeyboardMarkup | None]:
     period = board.period
     lines = [_("<b>Half-yearly reports {period}</b> (due before {due})").format(
-                 period=esc(period.code), due=format_date(period.due)),
+                 period=esc(period_title(period.code, _)), due=format_date(period.due)),
              board.summary(_), ""]
     for line in board.lines:
         if line.status == SUBMITTED:
@@ -288,7 +289,7 @@ async def send_report_files(message: Message, services: Services, i18n: I18n, vi
         BufferedInputFile(document, filename=f"bao-cao-{stem}{'-du-thao' if draft else ''}.docx"),
         caption=(_("Draft of the report {period} of {unit}.") if draft else
                  _("The report {period} of {unit}, as submitted.")).format(
-            period=esc(view.period.code), unit=esc(view.unit_name)))
+            period=esc(period_title(view.period.code, _)), unit=esc(view.unit_name)))
     await message.answer_document(
         BufferedInputFile(workbook, filename=f"thong-ke-{stem}.xlsx"),
         caption=_("Its statistics table (section b)."))
@@ -355,7 +356,7 @@ async def edit(query: CallbackQuery, callback_data: ReportEdit, state: FSMContex
     view = await services.reports.open(callback_data.unit, callback_data.period)
     if not view.editable:
         await query.answer(_("The report {period} of {unit} was already submitted; it can no longer "
-                             "change.").format(period=view.period.code, unit=view.unit_name), show_alert=True)
+                             "change.").format(period=period_title(view.period.code, _), unit=view.unit_name), show_alert=True)
         return
     if not isinstance(query.message, Message):
         return
@@ -395,7 +396,7 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
             return
         await query.message.answer(
             _("Submit the report {period} of {unit} to the personnel office? Once submitted it cannot be "
-              "changed.").format(period=esc(view.period.code), unit=esc(view.unit_name)),
+              "changed.").format(period=esc(period_title(view.period.code, _)), unit=esc(view.unit_name)),
             reply_markup=keyboard([button("📤 " + _("Yes, submit"), ReportSubmit(
                 unit=view.unit_code, period=view.period.code, sure=True)),
                 button(_("Not yet"), ReportOpen(unit=view.unit_code, period=view.period.code))], 2))
@@ -407,7 +408,7 @@ async def submit(query: CallbackQuery, callback_data: ReportSubmit, services: Se
         return
     assert view.submitted_at is not None
     text = _("Report {period} of {unit} submitted on {when}.").format(
-        period=esc(view.period.code), unit=esc(view.unit_name), when=format_local_datetime(view.submitted_at, services.clock))
+        period=esc(period_title(view.period.code, _)), unit=esc(view.unit_name), when=format_local_datetime(view.submitted_at, services.clock))
     if view.late:
         text += " " + _("It was due before {due}, so it is marked late.").format(due=format_date(view.period.due))
     text += "\n" + _("The personnel office is told; its reminders stop.")
@@ -442,7 +443,7 @@ async def province(query: CallbackQuery, callback_data: ProvinceReport, services
         asyncio.to_thread(provincial_workbook, made, _, title, services.clock.tz))
     await query.message.answer_document(BufferedInputFile(document, filename=f"bao-cao-{stem}.docx"), caption=_(
         "The province's report {period}: {submitted} of {total} units submitted.").format(
-        period=esc(made.period.code), submitted=made.board.count(SUBMITTED), total=len(made.board.lines)))
+        period=esc(period_title(made.period.code, _)), submitted=made.board.count(SUBMITTED), total=len(made.board.lines)))
     await query.message.answer_document(BufferedInputFile(workbook, filename=f"thong-ke-{stem}.xlsx"),
                                         caption=_("The statistics summed up the tree, each unit's compliance and the "
                                                   "submissions."))

@@ -27,7 +27,7 @@ from services.documents.stats_workbook import statistics_title, statistics_workb
 from services.facade import Services
 from services.oversight.statistics import StatTable
 
-USAGE_HINT = "/stats [UNIT] [dd/mm/yyyy]"
+USAGE_HINT = N_("/stats [UNIT] [dd/mm/yyyy]")  # the arguments named in the reader's language
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATE_LIKE = re.compile(r"^(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d+/.*)$")
 

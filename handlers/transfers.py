@@ -95,7 +95,10 @@ TRANSFER_FORM = register(Form(
     tuple(Field(p.key, p.question, optional=p.optional,
                 context_options=_units if p.key == "receiving_unit" else None,
                 free=p.key == "receiving_unit") for p in CUSTODY.prompts),
-    _submit, check=_check, summary=_summary, attachments=True, action=Action.REQUEST_TRANSFER))
+    _submit, check=_check, summary=_summary, attachments=True, action=Action.REQUEST_TRANSFER,
+    # the paper of a custody request is the asking unit's letter, not a decision
+    attachment_hint=N_("You can send the scanned letter (PDF, JPG, PNG or DOCX, up to 20 MB) at any step."),
+    attachment_reminder=N_("You may still send the scanned letter as a document or photo.")))
 
 
 # -- rendering ------------------------------------------------------------------------------------------

@@ -11,26 +11,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
-from services.core.actor import AccountStatus, Role
+from services.core.actor import ROLE_LABELS, STATUS_LABELS, AccountStatus, Role
 from services.core.errors import InvalidInput, ServiceError
 from services.core.i18n import DEFAULT_LOCALE, N_
 from services.core.text import decimal
-
-ROLE_LABELS = {
-    Role.ADMIN: N_("Administrator (personnel office)"),
-    Role.CLERK: N_("Dossier clerk"),
-    Role.MANAGER: N_("Manager (read only)"),
-    Role.AUDITOR: N_("Auditor"),
-    Role.EMPLOYEE: N_("Employee"),
-}
-
-STATUS_LABELS = {
-    AccountStatus.PENDING: N_("waiting for activation"),
-    AccountStatus.ACTIVE: N_("active"),
-    AccountStatus.RESTRICTED: N_("restricted (read only)"),
-    AccountStatus.LOCKED: N_("locked"),
-    AccountStatus.REVOKED: N_("revoked"),
-}
 
 # Telegram refuses longer messages, captions and alerts.
 MAX_MESSAGE_LENGTH = 4096
@@ -74,11 +58,12 @@ def error_text(error: ServiceError) -> str:
 
 
 async def or_usage(message: Message, usage: str, call: Callable[[], Awaitable[T]]) -> T | None:
-    """What `call` gives; or, when it refuses the command's arguments, None and the reason with the usage."""
+    """What `call` gives; or, when it refuses the command's arguments, None and the reason with the usage
+    (a message id: its arguments are named in the reader's language)."""
     try:
         return await call()
     except InvalidInput as error:
-        await message.answer(error_text(error) + "\n" + _("Usage: {usage}").format(usage=esc(usage)))
+        await message.answer(error_text(error) + "\n" + _("Usage: {usage}").format(usage=esc(_(usage))))
         return None
 
 

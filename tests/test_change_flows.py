@@ -356,6 +356,35 @@ async def test_each_kind_is_logged_with_its_deadline_version_and_audit(harness: 
     assert await change_audit(harness) == [f"change.{case.kind}"]
 
 
+async def test_the_kinds_of_change_are_listed_one_per_line(harness: BotHarness) -> None:
+    """The kinds' titles have commas of their own: joined by commas, the list could not be read."""
+    people = await prepare(harness)
+    talk = Talk(harness, CLERK)
+    await talk.say(f"/update {HOA}")
+    text = await talk.tap(UpdatePick(id=people[HOA]))
+    lines = text.splitlines()
+    for kind in KINDS.values():
+        title = esc(tr(harness, kind.title))
+        if title in text:
+            assert f"• {title}" in lines, title
+    assert f"• {esc(tr(harness, KINDS['salary_raise'].title))}" in lines
+
+
+async def test_a_date_typed_with_a_two_digit_year_is_taken_and_said_how_it_was_read(harness: BotHarness) -> None:
+    people = await prepare(harness)
+    talk = Talk(harness, CLERK)
+    await start_change(talk, "appointment", people[HOA])
+    replies = [await talk.answer(value) for value in {
+        **CASES[1].answers(), "doc_date": "15/6/26", "effective_on": "20.6.26"}.values()]
+    assert any(tr(harness, "Read as: {typed} → {value}", typed="15/6/26", value="15/06/2026") in r for r in replies)
+    summary = replies[-1]
+    assert tr(harness, "Read as: {typed} → {value}", typed="20.6.26", value="20/06/2026") in summary
+    assert "15/06/2026" in summary and "20/06/2026" in summary
+    await talk.tap(FormConfirm(action="confirm"))
+    [event] = await rows(harness, ChangeEvent)
+    assert (event.doc_date, event.effective_on) == (dt.date(2026, 6, 15), E)
+
+
 async def test_a_personal_change_may_be_logged_without_a_paper(harness: BotHarness) -> None:
     people = await prepare(harness)
     talk = Talk(harness, CLERK)

@@ -31,7 +31,38 @@ def hoso(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = 
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     result = hoso(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Usage" in result.stdout
+    assert "Cách dùng: hoso" in result.stdout
+
+
+def test_the_help_frame_and_the_arguments_are_in_the_readers_language(tmp_path: Path) -> None:
+    """Usage, the panels, the help option and the arguments' names: Vietnamese by default, English on request."""
+    result = hoso("unit", "move", "--help", cwd=tmp_path, env={"TERMINAL_WIDTH": "100"})
+    assert result.returncode == 0, result.stderr
+    for shown in ("Cách dùng: hoso unit move [TÙY_CHỌN] {MÃ} {ĐƠN_VỊ_CẤP_TRÊN}", "Tham số", "Tùy chọn",
+                  "Hiện hướng dẫn này rồi thoát."):
+        assert shown in result.stdout, result.stdout
+    for english in ("Usage:", "Options", "Show this message and exit.", "PARENT", "[OPTIONS]"):
+        assert english not in result.stdout
+    assert "Lệnh" in hoso("unit", "--help", cwd=tmp_path).stdout
+    english = hoso("unit", "move", "--help", cwd=tmp_path, env={"HOSO_DEFAULT_LOCALE": "en", "TERMINAL_WIDTH": "100"})
+    assert "Usage: hoso unit move [OPTIONS] {CODE} {PARENT_UNIT}" in english.stdout
+
+
+def test_every_argument_of_the_command_line_has_a_name_in_the_catalog() -> None:
+    import typer.main
+    from typer.core import TyperArgument, TyperGroup
+
+    from bot.cli import app
+    from bot.cli.frame import ARGUMENTS
+
+    def arguments(command: object) -> list[str]:
+        found = [p.name for p in getattr(command, "params", []) if isinstance(p, TyperArgument) and p.name]
+        if isinstance(command, TyperGroup):
+            for sub in command.commands.values():
+                found += arguments(sub)
+        return found
+
+    assert set(arguments(typer.main.get_command(app))) <= set(ARGUMENTS)
 
 
 def test_init_creates_the_database_and_reports_json(tmp_path: Path) -> None:
@@ -140,6 +171,9 @@ def test_unit_and_account_commands(tmp_path: Path) -> None:
     assert revoked["status"] == "revoked"
     listed = json.loads(hoso("account", "list", "--unit", "CT", "--json", cwd=tmp_path, env=env).stdout)
     assert [(a["username"], a["status"], a["unit"]) for a in listed] == [("lan.syt", "revoked", "SYT")]
+    # For people, the role and the state in their language; the JSON keeps the codes for scripts.
+    assert hoso("account", "list", "--unit", "CT", cwd=tmp_path, env=env).stdout.splitlines() == [
+        "lan.syt  Cán bộ quản lý hồ sơ  đã thu hồi  SYT  Trần Thị Lan"]
 
     merged = json.loads(hoso("unit", "merge", "SYT", "STC", "--json", cwd=tmp_path, env=env).stdout)
     assert merged == {"old": "SYT", "into": "STC", "dossiers": 0, "accounts": 1, "units": 1, "requests": 0}

@@ -106,4 +106,4 @@ def test_print2c_writes_the_form_of_a_dossier(tmp_path: Path) -> None:
 def test_import_and_export_have_help(tmp_path: Path) -> None:
     for command in (["import"], ["export"], ["print2c"]):
         result = hoso(*command, "--help", cwd=tmp_path)
-        assert result.returncode == 0 and "Usage" in result.stdout, result.stderr
+        assert result.returncode == 0 and "Cách dùng:" in result.stdout, result.stderr

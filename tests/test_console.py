@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -73,3 +74,22 @@ async def test_the_demo_employee_declares_in_the_terminal_chat(runtime: Runtime,
         pending = await repos.changes.pending(["/"])
     assert [(event.kind, event.payload["current_address"]) for event, _dossier in pending] == [
         ("address", "5 Lý Thường Kiệt, Ninh Kiều")]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_a_file_is_sent_with_colon_file_and_fetched_through_the_session(runtime: Runtime, tmp_path: Path) -> None:
+    """`:file PATH` sends a document, which the bot fetches with getFile and the download, as from Telegram."""
+    await seed_demo(runtime.uow, runtime.clock, size=5)
+    shot = tmp_path / "man-hinh.png"
+    shot.write_bytes(PNG)
+    console, out = chat(runtime, tmp_path, CONSOLE_USER_IDS[Role.CLERK])
+    for line in ("/feedback", "#2", "Nút Xác nhận không phản hồi", f":file {shot}", ":file /nowhere/x.png"):
+        await console.send(line)
+    text = out.getvalue()
+    assert "man-hinh.png" in text and "/nowhere/x.png" in text
+    await console.send("#1")  # confirm: the bot fetches the file now
+    async with runtime.uow.read() as repos:
+        [(item, _account, _unit)] = await repos.feedback.listing()
+    assert (item.screenshot_name, item.screenshot_sha256) == ("man-hinh.png", hashlib.sha256(PNG).hexdigest())

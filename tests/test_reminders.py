@@ -413,7 +413,7 @@ async def test_plan_then_send_with_a_muted_kind(uow: UnitOfWork, clock: FrozenCl
     await sender.drain()
     assert [chat for _t, chat, _text in bot.sent] == [SYT_CLERK]
     text = bot.sent[0][2]
-    assert "Sở Y tế" in text and "15/06/2026" in text and "2026-H1" in text
+    assert "Sở Y tế" in text and "15/06/2026" in text and "6 tháng đầu năm 2026" in text  # the period as read
     row = {r.chat_id: r for r in await outbox(uow)}
     with i18n.context(), i18n.use_locale("vi"):  # the clerk has no language set: Vietnamese, the default
         assert text == render("report_due", dict(row[SYT_CLERK].payload))[0]

@@ -37,9 +37,18 @@ def test_dates_are_dd_mm_yyyy() -> None:
     assert parse_date("05/01/1990") == dt.date(1990, 1, 5)
     assert parse_date("5-1-1990") == dt.date(1990, 1, 5)
     assert format_date(dt.date(2026, 7, 1)) == "01/07/2026"
-    for bad in ("31/02/2026", "2026-01-05", "1/1/90", "hôm qua"):
+    for bad in ("31/02/2026", "2026-01-05", "1/1/990", "hôm qua", "29/2/27"):
         with pytest.raises(ValueError):
             parse_date(bad)
+
+
+def test_a_two_digit_year_is_read_in_the_century_that_fits() -> None:
+    """d/m/yy as clerks type it: at most 20 years ahead of today, else the century before."""
+    today = dt.date(2026, 12, 4)
+    assert parse_date("15/9/26", today) == dt.date(2026, 9, 15)
+    assert parse_date("2.1.85", today) == dt.date(1985, 1, 2)
+    assert parse_date("1/1/46", today) == dt.date(2046, 1, 1) and parse_date("1/1/47", today) == dt.date(1947, 1, 1)
+    assert parse_date("29/2/24", today) == dt.date(2024, 2, 29)
 
 
 def test_local_day_is_in_ho_chi_minh_time() -> None:

@@ -25,6 +25,7 @@ from handlers.transfers import TransferConfirm, TransferDecide, TransferMore, Tr
 from handlers.views import esc
 from services.changes.log import ChangeLog
 from services.core.actor import Actor
+from services.core.clock import format_local_datetime
 from services.core.identity import load_actor
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
@@ -240,6 +241,14 @@ async def test_two_clerks_hand_a_dossier_over(harness: BotHarness, people: dict[
     custody = [line for line in history.splitlines() if SYT_NAME in line and STC_NAME in line and "→" in line]
     assert len(custody) == 1, history
     assert "56/CV-STC" in history and "25/06/2026" in history and esc(LETTER["doc_issuer"]) in history
+    # Who asked (STC's clerk) and who approved (SYT's clerk): the move is not credited to the asker alone.
+    async with harness.runtime.uow.read() as repos:
+        moved = (await repos.session.scalars(select(ChangeEvent).where(ChangeEvent.kind == "custody"))).one()
+    clock = harness.runtime.clock
+    assert tr(harness, "Asked {when} by {who}", when=format_local_datetime(moved.recorded_at, clock),
+              who="yen.stc") in history
+    assert tr(harness, "Approved {when} by {who}", when=format_local_datetime(moved.decided_at, clock),
+              who="lan.syt") in history
 
 
 async def test_the_old_unit_still_reads_but_no_longer_writes(harness: BotHarness, people: dict[str, int]) -> None:
@@ -737,3 +746,14 @@ async def test_the_background_loop_sends_a_notice_as_soon_as_it_is_committed(har
                                                TransferDecide(id=request.id, approve=False).pack()]
     assert [r.status for r in await outbox_rows(harness.runtime.uow, "transfer_requested")] == ["sent"]
     assert passes[0] == 0  # the first pass found nothing to send: the one the commit woke sent it
+
+
+async def test_the_request_form_asks_for_the_letter_not_a_decision(harness: BotHarness, people: dict[str, int]) -> None:
+    """A custody request cites the asking unit's công văn: the form names that paper, not a decision."""
+    receiving = Talk(harness, RECEIVING)
+    await receiving.say("/transfer dang hoa")
+    first = await receiving.tap(TransferPick(id=people[HOA]))
+    assert tr(harness, "You can send the scanned letter (PDF, JPG, PNG or DOCX, up to 20 MB) at any step.") in first
+    summary = await fill_request(receiving, people[HOA])
+    assert tr(harness, "You may still send the scanned letter as a document or photo.") in summary
+    assert tr(harness, "You can send the scanned decision (PDF, JPG, PNG or DOCX, up to 20 MB) at any step.") not in first

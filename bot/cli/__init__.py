@@ -9,9 +9,11 @@ takes seconds.
 from __future__ import annotations
 
 import typer
+import typer.main
 
 from bot.cli import accounts, audit, calendar, dossiers, oversight, reference, reminders, serving, units
 from bot.cli.common import _
+from bot.cli.frame import frame
 from services.core.i18n import N_
 
 __all__ = ["app", "main"]
@@ -37,4 +39,6 @@ app.add_typer(oversight.feedback_app, name="feedback")
 
 
 def main() -> None:
-    app()
+    command = typer.main.get_command(app)
+    frame(command)  # the help's frame in the reader's language
+    command()

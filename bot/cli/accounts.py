@@ -11,6 +11,7 @@ import typer
 
 from bot.cli.common import JsonOption, _, admin_call, emit, emit_rows
 from services.accounts.service import AccountView, IssuedCode
+from services.core.actor import ROLE_LABELS, STATUS_LABELS, AccountStatus, Role
 from services.core.clock import DEFAULT_TIMEZONE, SystemClock, format_local_datetime
 from services.core.i18n import N_
 
@@ -36,7 +37,7 @@ def emit_status(as_json: bool, method: str, username: str, request: str | None) 
     """Change an account's status with the account service's `method`, and say the new status."""
     account = admin_call(lambda services: getattr(services.accounts, method)(username, request))
     emit(as_json, account_json(account), _(N_("Account {username} is now {status}.")).format(
-        username=account.username, status=account.status))
+        username=account.username, status=status_name(account.status)))
 
 
 @app.command("add", help=_(N_("Issue an account; prints its one-time activation code.")))
@@ -61,7 +62,16 @@ def account_list(
     as_json: JsonOption = False,
 ) -> None:
     emit_rows(as_json, admin_call(lambda services: services.accounts.listing(unit)),
-              lambda a: f"{a.username}  {a.role}  {a.status}  {a.unit_code}  {a.full_name}", to_json=account_json)
+              lambda a: f"{a.username}  {role_name(a.role)}  {status_name(a.status)}  {a.unit_code}  {a.full_name}",
+              to_json=account_json)  # the JSON keeps the codes, for scripts
+
+
+def role_name(role: str) -> str:
+    return _(ROLE_LABELS[Role(role)]) if role in Role.__members__.values() else role
+
+
+def status_name(status: str) -> str:
+    return _(STATUS_LABELS[AccountStatus(status)]) if status in AccountStatus.__members__.values() else status
 
 
 @app.command("restrict", help=_(N_("Make an account read-only.")))

@@ -88,7 +88,7 @@ async def _check(uow: UnitOfWork, actor: Actor, clock: Clock, prompt: Prompt, te
             return _text(text, key)
         case Ask.DATE:
             try:
-                day = parse_date(text)
+                day = parse_date(text, today)
             except ValueError:
                 raise InvalidInput(key, N_("Not a valid date: {value} (use dd/mm/yyyy)"), value=text) from None
             if day > today + dt.timedelta(days=FUTURE_EFFECT_DAYS):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.core.i18n import N_
+
 
 class Role(StrEnum):
     ADMIN = "admin"  # the personnel office (Sở Nội vụ): every unit
@@ -37,6 +39,23 @@ class AccountStatus(StrEnum):
     @property
     def grants_role(self) -> bool:
         return self in (AccountStatus.ACTIVE, AccountStatus.RESTRICTED)
+
+
+# How a role and an account's state read, to the chat and the command line alike.
+ROLE_LABELS = {
+    Role.ADMIN: N_("Administrator (personnel office)"),
+    Role.CLERK: N_("Dossier clerk"),
+    Role.MANAGER: N_("Manager (read only)"),
+    Role.AUDITOR: N_("Auditor"),
+    Role.EMPLOYEE: N_("Employee"),
+}
+STATUS_LABELS = {
+    AccountStatus.PENDING: N_("waiting for activation"),
+    AccountStatus.ACTIVE: N_("active"),
+    AccountStatus.RESTRICTED: N_("restricted (read only)"),
+    AccountStatus.LOCKED: N_("locked"),
+    AccountStatus.REVOKED: N_("revoked"),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,11 +67,22 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month0 + 1, min(day.day, (following - dt.timedelta(days=1)).day))
 
 
-def parse_date(text: str) -> dt.date:
-    """Parse dd/mm/yyyy (also with - or . between the parts); ValueError when it is not a real date."""
+FUTURE_YEARS = 20  # a two-digit year is read in the century that puts it at most this far ahead
+
+
+def parse_date(text: str, today: dt.date | None = None) -> dt.date:
+    """Parse d/m/yyyy or d/m/yy (also with - or . between the parts); ValueError when it is not a real
+    date. A two-digit year is read as the year ending so that is at most FUTURE_YEARS after `today`
+    (15/9/26 is 2026, 2/1/85 is 1985), `today` being the system's date when not given: only that choice
+    depends on it."""
     cleaned = text.strip().replace("-", "/").replace(".", "/")
     parts = cleaned.split("/")
-    if len(parts) != 3 or not all(part.isdigit() for part in parts) or len(parts[2]) != 4:
+    if len(parts) != 3 or not all(part.isdigit() for part in parts) or len(parts[2]) not in (2, 4):
         raise ValueError(text)
     day, month, year = (int(part) for part in parts)
+    if len(parts[2]) == 2:
+        limit = (today or dt.date.today()).year + FUTURE_YEARS
+        year += (limit // 100) * 100
+        if year > limit:
+            year -= 100
     return dt.date(year, month, day)

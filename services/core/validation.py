@@ -21,12 +21,12 @@ def personal_id(value: str, field: str = "personal_id") -> str:
 
 
 def past_date(value: str | dt.date, today: dt.date, field: str) -> dt.date:
-    """A real date, typed dd/mm/yyyy, not in the future."""
+    """A real date, typed d/m/yyyy or d/m/yy, not in the future."""
     if isinstance(value, dt.date):
         day = value
     else:
         try:
-            day = parse_date(value)
+            day = parse_date(value, today)
         except ValueError:
             raise InvalidInput(field, N_("Not a valid date: {value} (use dd/mm/yyyy)"), value=value) from None
     if day > today:

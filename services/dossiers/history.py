@@ -21,7 +21,7 @@ from services.platform.attachments import FileStore, enabled
 from services.platform.audit import record
 from services.platform.sessions import sensitive
 from storage import UnitOfWork
-from storage.models import Dossier
+from storage.models import Account, Dossier
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,8 @@ class HistoryEntry:
     recorded_at: dt.datetime
     decision_note: str | None
     attachments: tuple[AttachmentView, ...] = ()
+    decided_by: str | None = None  # who approved it (a custody move, a declaration): their username
+    decided_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,10 @@ def snapshot(dossier: Dossier) -> dict[str, Any]:
     return json_ready({name: getattr(dossier, name) for name in (*FIELDS, "custodian_unit_id", "working_unit_id")})
 
 
+def _username(account: Account | None) -> str:
+    return account.username if account is not None else "—"
+
+
 class HistoryService:
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock, files: FileStore | None = None) -> None:
         self.uow, self.actor, self.clock, self.files = uow, actor, clock, files
@@ -85,11 +91,14 @@ class HistoryService:
             allowed = found is not None and readable(self.actor, *found)
             await record(repos, self.clock, self.actor, "dossier.history" if allowed else "dossier.refused",
                          "dossier", dossier_id)
+            deciders: dict[int, Account | None] = {}
             if not allowed or found is None:
                 events, files = [], []
             else:
                 events = list(await repos.changes.of_dossier(dossier_id))
                 files = list(await repos.changes.attachments_of([e.id for e in events]))
+                deciders = {account_id: await repos.accounts.get(account_id)
+                            for account_id in {e.decided_by for e in events if e.decided_by is not None}}
         if not allowed or found is None:
             raise PermissionDenied()
         by_event: dict[int, list[AttachmentView]] = {}
@@ -100,7 +109,8 @@ class HistoryService:
         mask = mask_for(self.actor)
         entries = tuple(HistoryEntry(
             e.id, e.kind, e.status, mask.values(e.payload), e.doc_number, e.doc_date, e.doc_issuer, e.effective_on,
-            e.deadline, e.on_time, e.recorded_by_label, e.recorded_at, e.decision_note, tuple(by_event.get(e.id, ())))
+            e.deadline, e.on_time, e.recorded_by_label, e.recorded_at, e.decision_note, tuple(by_event.get(e.id, ())),
+            _username(deciders.get(e.decided_by)) if e.decided_by is not None else None, e.decided_at)
             for e in events if mask.shows_change(e.kind))
         return History(dossier_id, found[0].full_name, entries, mask.withheld)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.core.errors import InvalidInput
@@ -13,6 +14,8 @@ from services.regime.profiles import Profile
 
 PERIOD = re.compile(r"^(\d{4})-H([12])$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+# How a period reads in a title; the code ("2026-H2") stays what a command is typed with.
+HALVES = {"1": N_("January to June {year}"), "2": N_("July to December {year}")}
 OVERDUE_DAYS = 62  # after the due date, a late report is chased this long (and is what /report opens)
 
 
@@ -34,6 +37,12 @@ def due_dates(profile: Profile, year: int) -> list[dt.date]:
 
 def period_code(due: dt.date) -> str:
     return f"{due.year}-H{1 if due.month <= 6 else 2}"
+
+
+def period_title(code: str, translate: Callable[[str], str]) -> str:
+    """The period as a reader names it: "6 tháng cuối năm 2026" for 2026-H2 (a code it cannot read, as is)."""
+    match = PERIOD.match(code)
+    return translate(HALVES[match.group(2)]).format(year=match.group(1)) if match else code
 
 
 def _period(due: dt.date, profile: Profile) -> Period:
