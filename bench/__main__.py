@@ -1,8 +1,10 @@
-"""`python -m bench [NAME...] [--runs N]`: run every benchmark, or the ones named."""
+"""`python -m bench [NAME...] [--runs N]`: run every benchmark, or the ones named.
+`python -m bench NAME --option …`: one benchmark with its own options (`python -m bench NAME --help`)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 
@@ -15,6 +17,7 @@ BENCHMARKS: dict[str, Callable[[int], int]] = {
     "fanout": lambda runs: __import__("bench.fanout", fromlist=["run"]).run(runs),
     "reports": lambda runs: __import__("bench.reports", fromlist=["run"]).run(runs),
     "inspect": lambda runs: __import__("bench.inspect", fromlist=["run"]).run(runs),
+    "web": lambda runs: __import__("bench.web", fromlist=["run"]).run(runs),
 }
 
 
@@ -22,16 +25,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
-    parser.add_argument("--runs", type=int, default=5, help="measurements per benchmark (default: 5)")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
+    parser.add_argument("--runs", type=int, default=None, help="measurements per benchmark (default: 5)")
+    args, options = parser.parse_known_args(argv)
+    if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    if options:  # a benchmark's own options: its own command line (`python -m bench.NAME …`)
+        if len(args.names) != 1:
+            parser.error(f"options {' '.join(options)} need exactly one NAME")
+        runs = [] if args.runs is None else ["--runs", str(args.runs)]
+        return int(importlib.import_module(f"bench.{args.names[0]}").main(options + runs))
     failures = 0
     for name in args.names or BENCHMARKS:
-        failures += BENCHMARKS[name](args.runs) != 0
+        failures += BENCHMARKS[name](5 if args.runs is None else args.runs) != 0
     return 1 if failures else 0
 
 

@@ -105,6 +105,11 @@ DECIMAL_LABELS = frozenset(LABELS[name] for name in DECIMAL_COLUMNS if name in L
 DECIMAL = re.compile(r"^\d+\.\d+$")
 
 
+def decimal_text(value: object) -> object:
+    """A coefficient written by a service ("3.99") as the reader writes it ("3,99" in Vietnamese)."""
+    return number(float(value)) if isinstance(value, str) and DECIMAL.match(value) else value
+
+
 def change_lines(lines: tuple[Line, ...] | list[Line]) -> list[str]:
     def value(line: Line, text: str) -> str:
         if line.label == LABELS["employment_status"]:  # a status code reads as the card shows it
@@ -117,7 +122,7 @@ def change_lines(lines: tuple[Line, ...] | list[Line]) -> list[str]:
         return _(line.label).split(" (")[0].rstrip(": ")
 
     def table(line: Line) -> str:  # the salary table's value beside what a decision sets
-        return " " + _("(table: {value})").format(value=esc(line.table)) if line.table else ""
+        return " " + _("(table: {value})").format(value=esc(decimal_text(line.table))) if line.table else ""
 
     return [f"• {esc(label(line))}: {esc(value(line, line.old))} → <b>{esc(value(line, line.new))}</b>{table(line)}"
             for line in lines]
@@ -154,7 +159,9 @@ def _build(kind: ChangeKind, declared: bool) -> Form:
         if preview.lines:
             lines.append(_("What changes:"))
             lines += change_lines(preview.lines)
-        lines += ["⚠️ " + esc(_(caution.message).format(**caution.params)) for caution in preview.cautions]
+        lines += ["⚠️ " + esc(_(caution.message).format(**{key: decimal_text(value) for key, value
+                                                           in caution.params.items()}))
+                  for caution in preview.cautions]
         if preview.deadline is not None:
             label = (_("Deadline to complete the dossier: {date}") if kind.category is Category.NEW
                      else _("Deadline to enter this change: {date}"))

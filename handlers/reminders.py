@@ -31,8 +31,8 @@ from services.core.i18n import N_
 from services.facade import Services
 from services.oversight.feedback import STATUSES as FEEDBACK_STATUSES
 from services.oversight.inspection import FINDINGS
-from services.reminders.todo import Todo, describe
 from services.oversight.periods import period_title
+from services.reminders.todo import Todo, describe
 
 KIND_TITLES = {
     "report_due": N_("Half-yearly report due"),

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from services.core.actor import ROLE_LABELS, STATUS_LABELS, AccountStatus, Role
 from services.core.errors import InvalidInput, ServiceError
-from services.core.i18n import DEFAULT_LOCALE, N_
+from services.core.i18n import DEFAULT_LOCALE
 from services.core.text import decimal
 
 # Telegram refuses longer messages, captions and alerts.

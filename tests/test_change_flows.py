@@ -443,8 +443,8 @@ async def test_a_raise_off_the_table_is_said_and_the_paper_can_be_entered(harnes
     summary = await answer_all(talk, {"salary_step": "-", "salary_coefficient": "-", **PAPER, "effective_on": EFFECTIVE})
     for message, params in (
         ("The dossier's step {step} has the coefficient {coefficient}, but the table gives {table} for this rank and "
-         "step: check the dossier against the last salary decision.", {"step": 6, "coefficient": "3.99", "table": "3.65"}),
-        ("The new coefficient {new} is lower than the current {old}.", {"new": "3.96", "old": "3.99"}),
+         "step: check the dossier against the last salary decision.", {"step": 6, "coefficient": "3,99", "table": "3,65"}),
+        ("The new coefficient {new} is lower than the current {old}.", {"new": "3,96", "old": "3,99"}),
         ("Only {months} months since the current step ({since}); this rank's period is {period} months, so the raise "
          "falls due on {due}.", {"months": 8, "since": "20/10/2025", "period": 36, "due": "20/10/2028"}),
     ):
@@ -453,9 +453,9 @@ async def test_a_raise_off_the_table_is_said_and_the_paper_can_be_entered(harnes
     await start_change(talk, "salary_raise", hoa)
     summary = await answer_all(talk, {"salary_step": "7", "salary_coefficient": "4,00", **PAPER,
                                       "effective_on": EFFECTIVE})
-    assert "3.99 → <b>4.00</b> " + tr(harness, "(table: {value})", value="3.96") in summary
+    assert "3,99 → <b>4,00</b> " + tr(harness, "(table: {value})", value="3,96") in summary  # the decimal comma
     assert tr(harness, "The decision gives the coefficient {given}; the table gives {table} for step {step}.",
-              given="4.00", table="3.96", step=7) in summary
+              given="4,00", table="3,96", step=7) in summary
     await talk.tap(FormConfirm(action="confirm"))
     saved = await dossier(harness, hoa)
     assert (saved.salary_step, saved.salary_coefficient, saved.salary_since) == (7, 4.0, E)

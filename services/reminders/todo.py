@@ -131,7 +131,7 @@ async def todo_list(repos: Repositories, prefixes: tuple[str, ...], day: dt.date
 async def office_list(repos: Repositories, day: dt.date, clock: Clock) -> list[Todo]:
     """The personnel office's own: the reports not submitted yet, the sub-account requests waiting."""
     profile = await profile_of(repos)
-    units = reporting_units(list(await repos.units.subtree("/")))
+    units = reporting_units(list(await repos.units.subtree("/")), profile)
     items: list[Todo] = []
     for period in _open_periods(day, profile):
         submitted = {r.unit_id for r in await repos.reports.of_period(period.code) if r.status == SUBMITTED}
@@ -155,7 +155,7 @@ async def _reports(repos: Repositories, prefixes: tuple[str, ...], day: dt.date,
     """The report of the period (and the last one, while it is late) of each reporting unit, until submitted."""
     profile = await profile_of(repos)
     items: list[Todo] = []
-    for unit in reporting_units(list(units.values())):
+    for unit in reporting_units(list(units.values()), profile):
         if not _within(unit, prefixes):
             continue
         for period in _open_periods(day, profile):
