@@ -713,12 +713,14 @@ async def test_the_background_loop_sends_a_notice_as_soon_as_it_is_committed(har
     commit that queued it waking the sender."""
     jobs = Jobs(harness.runtime, send_every=3600)
     await jobs.run_once(harness.bot)  # today's reminders planned and sent: the loop's own passes only send
-    real, passes, idle = jobs.run_once, [], asyncio.Event()
+    real, passes, idle, delivered = jobs.run_once, [], asyncio.Event(), asyncio.Event()
 
     async def counted(*args: Any, **kwargs: Any) -> int:
         sent = await real(*args, **kwargs)
         passes.append(sent)
         idle.set()
+        if sent:
+            delivered.set()  # the pass that sent it is over: its row is marked
         return sent
 
     asked = asyncio.Event()
@@ -731,13 +733,14 @@ async def test_the_background_loop_sends_a_notice_as_soon_as_it_is_committed(har
     harness.session.on_call = observe
     await jobs.start(harness.bot)
     try:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):
             await idle.wait()  # the first pass is over: the next is an hour away, unless woken
         receiving = Talk(harness, RECEIVING)
         await fill_request(receiving, people[HOA])
         await receiving.tap(FormConfirm(action="confirm"))
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):  # an hour before the loop's next pass: only the wake-up sends it
             await asked.wait()
+            await delivered.wait()
     finally:
         await jobs.stop()
     [request] = await requests(harness)
