@@ -30,7 +30,7 @@ ARGUMENTS = {
     "file": N_("FILE"), "code": N_("CODE"), "name": N_("NAME"), "parent": N_("PARENT_UNIT"), "old": N_("OLD_UNIT"),
     "into": N_("RECEIVING_UNIT"), "username": N_("USERNAME"), "request_id": N_("REQUEST_NUMBER"),
     "list_name": N_("LIST"), "day": N_("DATE"), "reason": N_("REASON"), "unit": N_("UNIT"), "period": N_("PERIOD"),
-    "dossier_id": N_("DOSSIER_ID"), "personal_id": N_("PERSONAL_ID"),
+    "dossier_id": N_("DOSSIER_ID"), "personal_id": N_("PERSONAL_ID"), "dossier": N_("PERSONAL_ID"),  # print2c
 }
 
 _Context: Any = TyperGroup.context_class
