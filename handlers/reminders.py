@@ -27,37 +27,13 @@ from handlers.reports import BoardOpen, ReportOpen
 from handlers.transfers import decided_notice, request_notice, show_pending
 from handlers.views import button, clip, esc, keyboard
 from services.core.clock import format_date, format_local_datetime
-from services.core.i18n import N_
 from services.facade import Services
 from services.oversight.feedback import STATUSES as FEEDBACK_STATUSES
 from services.oversight.inspection import FINDINGS
 from services.oversight.periods import period_title
+from services.reminders.titles import KIND_TITLES
 from services.reminders.todo import Todo, describe
 
-KIND_TITLES = {
-    "report_due": N_("Half-yearly report due"),
-    "report_overdue": N_("Half-yearly report overdue"),
-    "report_overdue_summary": N_("Overdue half-yearly reports (summary)"),
-    "report_submitted": N_("Half-yearly reports submitted"),
-    "inspection_findings": N_("Findings of the personnel office's inspection"),
-    "feedback_answer": N_("Answers to your feedback"),
-    "new_dossier_deadline": N_("New dossier to complete"),
-    "salary_raise_due": N_("Salary step raises due"),
-    "retirement_notice": N_("Retirement notice due"),
-    "retirement_decision": N_("Retirement decision due"),
-    "declaration_pending": N_("Declarations waiting for you"),
-    "transfer_pending": N_("Custody requests waiting for you"),
-    "transfer_escalation": N_("Custody requests overdue (escalation)"),
-    "incident": N_("Incident notices"),
-    "outage": N_("Outage of HoSo"),
-    "subaccount_pending": N_("Sub-account requests waiting"),
-    "change_deadline": N_("Registered decisions to enter"),
-    "annual_supplement": N_("Supplementary resume campaign"),
-    "declaration_new": N_("New declarations to review"),
-    "declaration_decided": N_("Decisions on your declarations"),
-    "transfer_requested": N_("Custody requests to decide"),
-    "transfer_decided": N_("Decisions on custody requests"),
-}
 Rendered = tuple[str, InlineKeyboardMarkup | None]
 NOTICES: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "declaration_new": declaration_notice,

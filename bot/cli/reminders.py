@@ -24,6 +24,7 @@ from bot.cli.common import (
 from services.core.clock import format_date, parse_date
 from services.core.i18n import N_
 from services.facade import Services
+from services.reminders.titles import KIND_TITLES
 
 app = typer.Typer(help=_(N_("Reminders and notices: preview a day, send what is due.")), no_args_is_help=True)
 
@@ -37,25 +38,8 @@ def todo_line(item: Any, day: dt.date) -> str:
 
 def reminder_line(row: dict[str, Any]) -> str:
     return _(N_("  {due}  {kind} → {channel}:{address}  {about}")).format(
-        due=format_date(dt.date.fromisoformat(row["due_on"])), kind=_(REMINDER_TITLES.get(row["kind"], row["kind"])),
+        due=format_date(dt.date.fromisoformat(row["due_on"])), kind=_(KIND_TITLES.get(row["kind"], row["kind"])),
         channel=row["channel"], address=row["address"], about=row["about"])
-
-
-# The reminders' titles for the command line (the chat's are in handlers/reminders.py, which needs aiogram).
-REMINDER_TITLES = {
-    "report_due": N_("Half-yearly report due"),
-    "report_overdue": N_("Half-yearly report overdue"),
-    "report_overdue_summary": N_("Overdue half-yearly reports (summary)"),
-    "new_dossier_deadline": N_("New dossier to complete"),
-    "salary_raise_due": N_("Salary step raises due"),
-    "retirement_notice": N_("Retirement notice due"),
-    "retirement_decision": N_("Retirement decision due"),
-    "declaration_pending": N_("Declarations waiting for you"),
-    "transfer_pending": N_("Custody requests waiting for you"),
-    "subaccount_pending": N_("Sub-account requests waiting"),
-    "change_deadline": N_("Registered decisions to enter"),
-    "annual_supplement": N_("Supplementary resume campaign"),
-}
 
 
 @app.command("preview", help=_(N_("Print the to-do list of a date and the reminders that day would send, without "

@@ -14,9 +14,9 @@ import logging
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from aiohttp import BodyPartReader, WSMsgType, web
+from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 
 from bot.web.conversation import Event
 from bot.web.security import Handler, RateLimiter
@@ -169,11 +169,14 @@ async def live(request: web.Request) -> web.StreamResponse:
     if origin is not None and origin_of(origin) not in (origin_of(f"{request.scheme}://{request.host}"),
                                                        origin_of(server.runtime.settings.web_address)):
         raise Refused(403, server.error_text(request, "bad_request"))  # another site's page
-    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1024)
+    # A page that does not answer the closing handshake is not waited for long (a shutdown closes every page).
+    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1024, timeout=2.0)
     await socket.prepare(request)
     account = signed_in.account_id
     queue = server.conversations.join(account)  # joined before the replay: nothing falls in between
-    server.sockets.add(socket)
+    page = asyncio.current_task()
+    if page is not None:
+        server.pages.add(page)
     server.page_opened(account)
     after = _after_seq(request)
     try:
@@ -201,13 +204,14 @@ async def live(request: web.Request) -> web.StreamResponse:
                 last = max(last, event["seq"])
             if event.get("type") == "signed_out":
                 break
-    except ConnectionResetError:
-        pass
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass  # the page went, or the server is shutting down: the socket is closed below
     finally:
         server.conversations.leave(account, queue)
-        server.sockets.discard(socket)
+        if page is not None:
+            server.pages.discard(page)
         with contextlib.suppress(Exception):
-            await socket.close()
+            await socket.close(code=WSCloseCode.GOING_AWAY)
     return socket
 
 
@@ -237,14 +241,9 @@ async def download(request: web.Request) -> web.StreamResponse:
     disposition = "inline" if inline else "attachment"
     response = web.FileResponse(kept.path, headers={
         "Content-Type": kept.content_type,
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quoted(kept.name)}",
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(kept.name, safe='')}",
     })
     return response
-
-
-def _quoted(name: str) -> str:
-    from urllib.parse import quote
-    return quote(name, safe="")
 
 
 @web.middleware

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Dispatcher
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.i18n import Translate
@@ -56,7 +56,7 @@ class WebServer:
         self.sessions = WebSessions(runtime.uow, runtime.clock, dt.timedelta(hours=settings.web_session_hours))
         self.limits = limits or Limits.default()
         self.outbox: OutboxSender | None = None  # the web channel's sender, once the jobs run
-        self.sockets: set[web.WebSocketResponse] = set()  # the open pages, closed at shutdown
+        self.pages: set[asyncio.Task[Any]] = set()  # the handlers of the open pages, ended at shutdown
         self._delivering: asyncio.Task[Any] | None = None
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(default=True, default_for_string=True))
@@ -82,8 +82,8 @@ class WebServer:
     async def _close_pages(self, _app: web.Application) -> None:
         """At shutdown: every open page is told the server is going away (it reconnects), and the delivery a
         page started is stopped; what it had not sent stays in the outbox."""
-        for socket in list(self.sockets):
-            await socket.close(code=WSCloseCode.GOING_AWAY)
+        for page in list(self.pages):  # each closes its socket on the way out
+            page.cancel()
         if self._delivering is not None:
             self._delivering.cancel()
 
