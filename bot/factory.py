@@ -16,7 +16,7 @@ from bot.callback_answers import AnswerPress, RecordAnswers
 from bot.i18n import ActorI18nMiddleware, CatalogI18n
 from bot.jobs import Jobs
 from bot.limits import LengthLimits
-from bot.middlewares import PrivateChatGuard, PromptRights, ServicesMiddleware
+from bot.middlewares import PrivateChatGuard, PromptRights, ServicesMiddleware, UpdatesInFlight
 from bot.retry import RetryMiddleware
 from bot.runtime import Runtime
 from handlers.commands import COMMANDS
@@ -44,6 +44,10 @@ def create_dispatcher(runtime: Runtime, background: bool = False) -> Dispatcher:
         clock=runtime.clock,
     )
     # Outer update middlewares run in this order, after aiogram's own (errors, user context, FSM).
+    in_flight = UpdatesInFlight()
+    dispatcher.update.outer_middleware(in_flight)
+    # Registered first, so it runs first: the updates in hand finish before the jobs and the database stop.
+    dispatcher.shutdown.register(in_flight.drain)
     dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock, runtime.settings.files_dir))
     dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
     dispatcher.update.outer_middleware(PrivateChatGuard())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,6 +33,34 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 def channel_of(bot: object, default: str = Channel.TELEGRAM) -> str:
     """The channel a Bot serves: its session names it (the web chat's says "web"); Telegram's by default."""
     return str(getattr(getattr(bot, "session", None), "channel", default))
+
+
+class UpdatesInFlight(BaseMiddleware):
+    """The updates being handled, so that a stop lets them finish: one cancelled mid-transaction would
+    lose its answer and leave a connection to be reset while the database closes."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        task = asyncio.current_task()
+        if task is None:
+            return await handler(event, data)
+        self.tasks.add(task)
+        try:
+            return await handler(event, data)
+        finally:
+            self.tasks.discard(task)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for the updates in hand; past the timeout they are cancelled, as before."""
+        current = asyncio.current_task()
+        pending = {task for task in self.tasks if task is not current and not task.done()}
+        if not pending:
+            return
+        _done, late = await asyncio.wait(pending, timeout=timeout)
+        if late:
+            logger.warning("%d update(s) still running at shutdown after %.0f s", len(late), timeout)
 
 
 class ServicesMiddleware(BaseMiddleware):

@@ -193,3 +193,29 @@ async def test_commands_are_registered_in_vietnamese_and_english(harness: BotHar
     assert menus["vi"][3].description == "Huỷ thao tác đang làm"
     assert menus["en"][3].description == "Cancel the current step"
     assert menus[None] == menus["vi"]  # clients in any other language get Vietnamese
+
+
+async def test_a_stop_lets_the_updates_in_hand_finish_before_the_database_closes(harness: BotHarness) -> None:
+    """CI once saw a SIGTERM cancel an update mid-transaction: its answer lost, its connection reset in a
+    traceback while the database closed. The Dispatcher's shutdown now waits for the updates in hand."""
+    import asyncio
+
+    from aiogram import F
+
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(message: object, services: object) -> None:
+        started.set()
+        await release.wait()
+        await harness.bot.send_message(111, "finished")
+
+    harness.dispatcher.message.register(slow, F.text == "slow")
+    update = asyncio.create_task(harness.send("slow"))
+    await started.wait()
+    shutdown = asyncio.create_task(harness.dispatcher.emit_shutdown(bot=harness.bot))
+    for _ in range(20):  # let the shutdown run as far as it can without the release
+        await asyncio.sleep(0)
+    assert not shutdown.done(), "the shutdown did not wait for the update in hand"
+    release.set()
+    await shutdown
+    assert update.done() and "finished" in sent_texts(update.result())
