@@ -35,6 +35,13 @@ def channel_of(bot: object, default: str = Channel.TELEGRAM) -> str:
     return str(getattr(getattr(bot, "session", None), "channel", default))
 
 
+def address_of(bot: object, user_id: int) -> str:
+    """The sender's address on the Bot's channel. aiogram's user ids are numbers; a transport whose own
+    addresses are not (Zalo's are opaque strings) maps them in its session's `address_of`."""
+    mapping = getattr(getattr(bot, "session", None), "address_of", None)
+    return str(mapping(user_id)) if mapping is not None else str(user_id)
+
+
 class UpdatesInFlight(BaseMiddleware):
     """The updates being handled, so that a stop lets them finish: one cancelled mid-transaction would
     lose its answer and leave a connection to be reset while the database closes."""
@@ -77,7 +84,7 @@ class ServicesMiddleware(BaseMiddleware):
         uow = UnitOfWork(self.database)
         # A transport whose session names its channel (the web chat's) speaks for it; else the configured one.
         channel = channel_of(data.get("bot"), self.channel)
-        actor = await load_actor(uow, channel, user.id if user else None)
+        actor = await load_actor(uow, channel, address_of(data.get("bot"), user.id) if user else None)
         data["actor"] = actor
         data["services"] = Services(uow, actor, self.clock, self.files_dir)
         return await handler(event, data)
