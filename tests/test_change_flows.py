@@ -211,7 +211,7 @@ CASES = [
          after={"rank_code": "01.002", "rank_name": "Chuyên viên chính", "rank_since": E, "salary_step": 1,
                 "salary_coefficient": 4.40, "salary_since": E},
          records=(("salary_history", E, {"rank_code": "01.002", "step": 1, "coefficient": "4.40", **REF}),),
-         shown=("01.003 → <b>01.002</b>", "— → <b>4,40</b>")),
+         shown=("Ngạch: 01.003 Chuyên viên → <b>01.002 Chuyên viên chính</b>", "— → <b>4,40</b>")),
     Case("commendation", {"form": "Bằng khen của Chủ tịch UBND tỉnh", "reason": "Hoàn thành xuất sắc nhiệm vụ 2025"},
          bad=("form", "y" * 256, *TOO_LONG),
          records=(("commendation", E, {"text": "Bằng khen của Chủ tịch UBND tỉnh",

@@ -151,6 +151,10 @@ async def test_salary_raise_and_rank_raise_follow_the_table(uow: UnitOfWork, clo
     await changes.log("salary_raise", anh, {**PAPER, "effective_on": "20/06/2026"})
     raised = await dossier(uow, anh)
     assert (raised.salary_step, raised.salary_coefficient, raised.salary_since) == (5, 3.34, dt.date(2026, 6, 20))
+    promotion = await changes.preview("rank_raise", anh, {"rank_code": "01.003", **PAPER, "effective_on": "25/06/2026"})
+    # The summary names both ranks, code and name, on one line (a trial saw "01.004 → 01.003" alone).
+    assert [(line.label, line.old, line.new) for line in promotion.lines][0] == (
+        "Rank", "01.004 Cán sự", "01.003 Chuyên viên")
     await changes.log("rank_raise", anh, {"rank_code": "01.003", **PAPER, "effective_on": "25/06/2026"})
     promoted = await dossier(uow, anh)
     # A1: the first step not below 3.34 is step 5 (3.66).

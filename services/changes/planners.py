@@ -123,12 +123,15 @@ class Draft:
     effective: dt.date
     plan: Plan = field(default_factory=Plan)
 
-    def change(self, column: str, new: Any, label: str | None = None, table: str | None = None) -> None:
+    def change(self, column: str, new: Any, label: str | None = None, table: str | None = None,
+               *, line: bool = True) -> None:
         """A dossier column takes a new value; a summary line says so (nothing when it is the same), with
-        the salary table's value beside it when given."""
+        the salary table's value beside it when given. `line=False` when the planner writes the line itself."""
         old = getattr(self.dossier, column)
         if old != new:
             self.plan.changes[column] = new
+            if not line:
+                return
             decimal = column in DECIMAL_COLUMNS
             self.plan.lines.append(Line(label or LABELS.get(column, column), shown(old, decimal), shown(new, decimal),
                                         table))
@@ -285,14 +288,21 @@ async def _rank_raise(d: Draft) -> None:
     # The new step is the first not below the whole current salary, over-ceiling allowance included.
     current = (d.dossier.salary_coefficient or 0.0) * (1 + (d.dossier.over_ceiling_percent or 0) / 100)
     new = step_on_new_rank(rank.extra.get("group"), current or None)
-    d.change("rank_code", rank.code, N_("Rank code"))
-    d.change("rank_name", rank.name, N_("Rank or title"))
+    # One line names both ranks, code and name, as the paper does: a code alone means nothing to the reader.
+    old_name = items[d.dossier.rank_code].name if d.dossier.rank_code in items else d.dossier.rank_name
+    d.plan.lines.append(Line(N_("Rank"), _rank_text(d.dossier.rank_code, old_name), _rank_text(rank.code, rank.name)))
+    d.change("rank_code", rank.code, line=False)
+    d.change("rank_name", rank.name, line=False)
     d.change("rank_since", d.effective, N_("In the rank since"))
     d.change("salary_step", new.step)
     d.change("salary_coefficient", new.coefficient)
     d.change("over_ceiling_percent", None)
     d.change("salary_since", d.effective, N_("Salary since"))
     d.add_record("salary_history", {"rank_code": rank.code, "step": new.step, "coefficient": f"{new.coefficient:.2f}"})
+
+
+def _rank_text(code: str | None, name: str | None) -> str:
+    return " ".join(part for part in (code, name) if part) or "—"
 
 
 async def _commendation(d: Draft) -> None:
