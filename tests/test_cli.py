@@ -227,3 +227,36 @@ def test_unit_add_offers_and_keeps_the_regimes_levels(tmp_path: Path, profile: s
     refused = hoso("unit", "add", "X", "Thôn", "--parent", "SYT", "--level", "Thôn, ấp", cwd=tmp_path, env=env)
     assert refused.returncode == 2 and refused.stderr.startswith("hoso: level: ")
     assert all(name in refused.stderr for name in levels)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["unit", "move"], "Thiếu tham số MÃ."),
+    (["unit", "move", "--bogus"], "Không có tùy chọn --bogus."),
+    (["init", "a", "b"], "Thừa tham số: a b."),
+    (["nosuch"], "Không có lệnh nosuch."),
+    (["calendar", "list", "--year", "abc"], "Giá trị không hợp lệ cho '--year': cần một số nguyên."),
+    (["demo", "--size", "9999999"], "Giá trị không hợp lệ cho '--size': tối đa 500000."),
+    (["demo", "--size"], "Tùy chọn --size cần một giá trị."),
+])
+def test_typers_own_refusals_are_in_the_readers_language(args: list[str], said: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A trial saw "Missing argument", "No such option" in English under a Vietnamese help frame."""
+    import typer.main
+
+    from bot.cli import app
+    from bot.cli.frame import frame
+    from bot.cli.usage_errors import run
+
+    command = typer.main.get_command(app)
+    frame(command)
+    assert run(command, args) == 2
+    error = " ".join(capsys.readouterr().err.split())  # rich wraps the panel; its borders are not words
+    assert said in error.replace("│ │", ""), error
+    assert "Lỗi" in error and "Missing" not in error and "No such" not in error
+
+
+def test_a_refusal_exits_non_zero_from_the_command_line(tmp_path: Path) -> None:
+    result = hoso("unit", "move", cwd=tmp_path, env={"TERMINAL_WIDTH": "200"})
+    assert result.returncode == 2 and "Thiếu tham số MÃ." in result.stderr, result.stderr
+    assert hoso("unit", "move", cwd=tmp_path, env={"HOSO_DEFAULT_LOCALE": "en", "TERMINAL_WIDTH": "200"}
+                ).stderr.count("Missing argument CODE.") == 1

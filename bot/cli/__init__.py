@@ -8,12 +8,15 @@ takes seconds.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 import typer.main
 
 from bot.cli import accounts, audit, calendar, dossiers, oversight, reference, reminders, serving, units
 from bot.cli.common import _
 from bot.cli.frame import frame
+from bot.cli.usage_errors import run
 from services.core.i18n import N_
 
 __all__ = ["app", "main"]
@@ -41,4 +44,4 @@ app.add_typer(oversight.feedback_app, name="feedback")
 def main() -> None:
     command = typer.main.get_command(app)
     frame(command)  # the help's frame in the reader's language
-    command()
+    sys.exit(run(command))  # and typer's refusals too
