@@ -32,7 +32,7 @@ from handlers.forms import (
 )
 from handlers.views import button, clip, error_text, esc, keyboard, number
 from services.changes.declarations import PendingItem
-from services.changes.planners import DECIMAL_COLUMNS, LABELS, Line
+from services.changes.planners import DECIMAL_COLUMNS, LABELS, Caution, Line
 from services.changes.recording import Logged, Preview, Target
 from services.core.clock import format_date
 from services.core.errors import InvalidInput
@@ -128,6 +128,11 @@ def change_lines(lines: tuple[Line, ...] | list[Line]) -> list[str]:
             for line in lines]
 
 
+def caution_lines(cautions: tuple[Caution, ...]) -> list[str]:
+    return ["⚠️ " + esc(_(caution.message).format(**{key: decimal_text(value) for key, value in caution.params.items()}))
+            for caution in cautions]
+
+
 def answer_lines(form: Form, answers: dict[str, str], shown: dict[str, str] | None = None) -> list[str]:
     lines = []
     for f in form.fields:
@@ -159,9 +164,7 @@ def _build(kind: ChangeKind, declared: bool) -> Form:
         if preview.lines:
             lines.append(_("What changes:"))
             lines += change_lines(preview.lines)
-        lines += ["⚠️ " + esc(_(caution.message).format(**{key: decimal_text(value) for key, value
-                                                           in caution.params.items()}))
-                  for caution in preview.cautions]
+        lines += caution_lines(preview.cautions)
         if preview.deadline is not None:
             label = (_("Deadline to complete the dossier: {date}") if kind.category is Category.NEW
                      else _("Deadline to enter this change: {date}"))
@@ -206,6 +209,7 @@ def logged_reply(done: Logged) -> Reply:
     lines = [_("Saved: <b>{kind}</b> for {name} (change #{event}).").format(
         kind=esc(kind_title(done.kind)), name=esc(done.full_name), event=done.event_id)]
     lines += change_lines(done.lines)
+    lines += caution_lines(done.cautions)  # saved as the paper says, and the reply still says what was off
     lines.append(verdict(done.deadline, done.on_time))
     return Reply(clip("\n".join(line for line in lines if line)))
 

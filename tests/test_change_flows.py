@@ -456,9 +456,12 @@ async def test_a_raise_off_the_table_is_said_and_the_paper_can_be_entered(harnes
     assert "3,99 → <b>4,00</b> " + tr(harness, "(table: {value})", value="3,96") in summary  # the decimal comma
     assert tr(harness, "The decision gives the coefficient {given}; the table gives {table} for step {step}.",
               given="4,00", table="3,96", step=7) in summary
-    await talk.tap(FormConfirm(action="confirm"))
+    reply = await talk.tap(FormConfirm(action="confirm"))
     saved = await dossier(harness, hoa)
     assert (saved.salary_step, saved.salary_coefficient, saved.salary_since) == (7, 4.0, E)
+    # The saved reply still says what differs from the table (the audit row keeps it too: test_changes).
+    assert tr(harness, "The decision gives the coefficient {given}; the table gives {table} for step {step}.",
+              given="4,00", table="3,96", step=7) in reply
 
 
 async def test_a_salary_raise_without_a_step_is_refused(harness: BotHarness) -> None:

@@ -479,9 +479,15 @@ async def test_a_salary_raise_is_checked_against_the_table(uow: UnitOfWork, cloc
     assert (NOT_THE_TABLES, {"given": "4.00", "table": "3.96", "step": "7"}) in [
         (c.message, c.params) for c in preview.cautions]
     assert LOWER not in [c.message for c in preview.cautions]
-    await changes.log("salary_raise", anh, checked)
+    logged = await changes.log("salary_raise", anh, checked)
     raised = await dossier(uow, anh)
     assert (raised.salary_step, raised.salary_coefficient) == (7, 4.0)
+    # What was off stays known after the save: in the reply and in the audit row of the change.
+    assert NOT_THE_TABLES in [c.message for c in logged.cautions]
+    async with uow.read() as repos:
+        [audited] = await repos.audit.search(object_type="dossier", object_id=anh, limit=1)
+    assert audited.action == "change.salary_raise"
+    assert {"message": NOT_THE_TABLES, "given": "4.00", "table": "3.96", "step": "7"} in audited.details["cautions"]
     # A step the table does not skip to is said too.
     preview = await changes.preview("salary_raise", anh, {"salary_step": "9", **PAPER, "effective_on": "20/06/2029"})
     assert [(c.message, c.params) for c in preview.cautions] == [

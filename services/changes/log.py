@@ -101,8 +101,11 @@ class ChangeLog(Recorder):
                 await repos.changes.close_registrations(dossier.id, kind.name, answers["doc_number"], event.id)
             await self.attach_files(repos, event, stored, uploads)
             await record(repos, self.clock, self.actor, f"change.{kind.name}", "dossier", dossier.id,
-                         event=event.id, on_time=timely, fields=sorted(plan.changes), attachments=len(stored))
-        return Logged(event.id, dossier.id, dossier.full_name, kind.name, APPLIED, deadline, timely, tuple(plan.lines))
+                         event=event.id, on_time=timely, fields=sorted(plan.changes), attachments=len(stored),
+                         **({"cautions": [{"message": c.message, **c.params} for c in plan.cautions]}
+                            if plan.cautions else {}))
+        return Logged(event.id, dossier.id, dossier.full_name, kind.name, APPLIED, deadline, timely, tuple(plan.lines),
+                      tuple(plan.cautions))
 
     async def _register(self, dossier_id: int, answers: dict[str, str], stored: list[StoredFile],
                         uploads: Uploads) -> Logged:

@@ -59,6 +59,7 @@ class Logged:
     deadline: dt.date | None
     on_time: bool | None
     lines: tuple[Line, ...]
+    cautions: tuple[Caution, ...] = ()  # what the clerk confirmed despite the salary table, kept in the audit too
 
 
 def target_of(dossier: Dossier, custodian: OrgUnit) -> Target:
