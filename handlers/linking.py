@@ -61,7 +61,7 @@ async def link_or_explain(message: Message, services: Services) -> None:
         await message.answer(error_text(error))
         return
     await message.answer(_("Zalo is now linked to account <b>{username}</b> ({name}). Your HoSo reminders "
-                           "reach you here; choose their channels with /reminders in the web chat.").format(
+                           "reach you here; /reminders chooses the channels they go to.").format(
         username=esc(linked.username), name=esc(linked.full_name)))
 
 
