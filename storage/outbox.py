@@ -173,11 +173,13 @@ class OutboxRepository:
 
     async def channels_off(self, account_ids: Sequence[int]) -> set[tuple[int, str]]:
         """(account, channel): the linked channels these accounts turned their reminders off on."""
-        if not account_ids:
-            return set()
-        query = select(ReminderChannelOff.account_id, ReminderChannelOff.channel).where(
-            ReminderChannelOff.account_id.in_(list(account_ids)))
-        return {(row[0], row[1]) for row in (await self.session.execute(query)).all()}
+        found: set[tuple[int, str]] = set()
+        ids = sorted(set(account_ids))
+        for start in range(0, len(ids), 500):  # as IdentityRepository.live_many: few parameters a statement
+            query = select(ReminderChannelOff.account_id, ReminderChannelOff.channel).where(
+                ReminderChannelOff.account_id.in_(ids[start:start + 500]))
+            found |= {(row[0], row[1]) for row in (await self.session.execute(query)).all()}
+        return found
 
     async def set_channel_off(self, account_id: int, channel: str, off: bool, now: dt.datetime) -> None:
         existing = await self.session.get(ReminderChannelOff, (account_id, channel))

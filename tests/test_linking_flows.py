@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.runtime import Runtime
 from handlers.linking import ZaloLink
 from handlers.reminders import ChannelToggle
+from handlers.signin import Reauth
 from services.accounts.links import LinkService
 from services.accounts.service import AccountService, code_hash
 from services.core.actor import Actor
@@ -148,6 +149,10 @@ async def test_a_linked_zalo_user_is_never_asked_for_a_secret(office: Office) ->
     runtime.clock.advance(dt.timedelta(minutes=31))  # type: ignore[attr-defined]
     assert await office.zalo_says("/find Lan") == [
         "Để bảo mật, hãy đăng nhập lại trong trang trò chuyện web HoSo, rồi gửi lại yêu cầu tại đây."]
+    assert await runtime.fsm_storage.get_state(key=_key(office.zalo, ZALO_USER)) is None
+    # A password prompt left under way (whatever set it) takes no password here either.
+    await runtime.fsm_storage.set_state(key=_key(office.zalo, ZALO_USER), state=Reauth.password)
+    assert await office.zalo_says("mat-khau-2026") == [NO_SECRETS]
     assert await runtime.fsm_storage.get_state(key=_key(office.zalo, ZALO_USER)) is None
     assert await office.zalo_says("/logout") == [
         "Đã hủy liên kết Zalo. Để liên kết lại, hãy gửi /zalo trong trang trò chuyện web HoSo."]

@@ -3,6 +3,7 @@ and the units' requests for sub-accounts (requests, approve, reject)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -29,11 +30,15 @@ def account_json(account: AccountView) -> dict[str, Any]:
             "channels": list(account.channels), "extra_units": list(account.extra_units)}
 
 
+def local_time(value: dt.datetime) -> str:
+    """A moment as the operator reads it: dd/mm/yyyy HH:MM in the deployment's time zone."""
+    return format_local_datetime(value, SystemClock(os.environ.get("HOSO_TIMEZONE", DEFAULT_TIMEZONE)))
+
+
 def emit_code(as_json: bool, issued: IssuedCode) -> None:
     emit(as_json, issued.as_dict(), _(N_(
         "Account {username}: activation code {code}, valid until {until}. Hand it over in person or by official letter."
-    )).format(username=issued.username, code=issued.activation_code, until=format_local_datetime(
-        issued.expires_at, SystemClock(os.environ.get("HOSO_TIMEZONE", DEFAULT_TIMEZONE)))))
+    )).format(username=issued.username, code=issued.activation_code, until=local_time(issued.expires_at)))
 
 
 def emit_status(as_json: bool, method: str, username: str, request: str | None) -> None:
@@ -152,8 +157,7 @@ def account_link_code(username: str, channel: ChannelOption, as_json: JsonOption
     emit(as_json, issued.as_dict(), _(N_(
         "Account {username}: link code {code} for {channel}, valid once until {until}. Its holder sends it to the "
         "HoSo bot there.")).format(username=issued.username, code=issued.code, channel=issued.channel,
-                                   until=format_local_datetime(issued.expires_at, SystemClock(
-                                       os.environ.get("HOSO_TIMEZONE", DEFAULT_TIMEZONE)))))
+                                   until=local_time(issued.expires_at)))
 
 
 @app.command("unlink", help=_(N_("Unlink an account on a channel linked with a code (zalo).")))
