@@ -13,6 +13,8 @@ from bot.callback_answers import answered
 from bot.i18n import CatalogI18n
 from handlers.signin import begin_reauth
 from handlers.views import esc, refusal
+from services.accounts.service import NO_SECRETS
+from services.core.actor import Actor
 from services.core.errors import ServiceError
 from services.core.i18n import N_
 from services.platform.sessions import SessionExpired
@@ -21,14 +23,22 @@ logger = logging.getLogger("hoso.incidents")
 
 APOLOGY = N_("Sorry, something went wrong on our side. Nothing you entered was lost; please try again.")
 
+# Where no password is ever typed (Zalo), an idle session is made fresh again by signing in on the web chat.
+SIGN_IN_ON_WEB = N_("For your security, sign in again in the HoSo web chat, then send your request here again.")
+
+
 async def on_error(
-    event: ErrorEvent, bot: Bot, i18n: CatalogI18n, locale: str | None = None, state: FSMContext | None = None
+    event: ErrorEvent, bot: Bot, i18n: CatalogI18n, locale: str | None = None, state: FSMContext | None = None,
+    actor: Actor | None = None,
 ) -> bool:
     update, exc = event.update, event.exception
     translate = i18n.translator(locale)
-    if isinstance(exc, SessionExpired) and state is not None:
+    no_secrets = actor is not None and actor.channel in NO_SECRETS
+    if isinstance(exc, SessionExpired) and state is not None and not no_secrets:
         await begin_reauth(state)
-    if isinstance(exc, ServiceError):
+    if isinstance(exc, SessionExpired) and no_secrets:
+        text = translate(SIGN_IN_ON_WEB)
+    elif isinstance(exc, ServiceError):
         # A refusal a handler did not catch itself: still the user's answer, not an incident.
         text = refusal(exc, translate)
     else:

@@ -16,6 +16,7 @@ from handlers import (
     history,
     inspect,
     language,
+    linking,
     reminders,
     reports,
     signin,
@@ -26,9 +27,9 @@ from handlers import (
 
 
 def routers() -> list[Router]:
-    """Fresh routers, in order: /cancel first (it works in every state), sign-in (the password
-    prompts must win over anything else), the capabilities, the form answers, the fallback last.
-    Fresh because a router can belong to one Dispatcher only."""
-    modules = (cancel, signin, start, language, find, dossiers, changes, history, transfers, reminders, reports, stats,
+    """Fresh routers, in order: linking first (an unlinked Zalo sender reaches nothing else), /cancel (it
+    works in every state), sign-in (the password prompts must win over anything else), the capabilities,
+    the form answers, the fallback last. Fresh because a router can belong to one Dispatcher only."""
+    modules = (linking, cancel, signin, start, language, find, dossiers, changes, history, transfers, reminders, reports, stats,
                inspect, feedback, admin, audit, export, forms, fallback)  # ← new modules go before forms
     return [module.build_router() for module in modules]

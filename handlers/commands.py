@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.core.actor import Actor, Role
+from services.core.actor import Actor, Channel, Role
 from services.core.i18n import N_
 
 
@@ -13,9 +13,11 @@ class BotCommandSpec:
     command: str
     description: str  # untranslated message id
     roles: frozenset[Role] | None = None  # None: everyone, signed in or not
+    channels: frozenset[str] | None = None  # None: on every channel
 
     def available_to(self, actor: Actor) -> bool:
-        return self.roles is None or actor.role in self.roles
+        return ((self.roles is None or actor.role in self.roles)
+                and (self.channels is None or actor.channel in self.channels))
 
 
 COMMANDS: tuple[BotCommandSpec, ...] = (
@@ -47,6 +49,7 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec("broadcast", N_("Send an incident notice to every unit"), frozenset({Role.ADMIN})),
     BotCommandSpec("passwd", N_("Change your password"), frozenset(Role)),
     BotCommandSpec("logout", N_("Sign out here"), frozenset(Role)),
+    BotCommandSpec("zalo", N_("Link Zalo"), frozenset(Role), frozenset({Channel.WEB})),
     BotCommandSpec("subaccount", N_("Ask for an account for a subordinate unit"), frozenset({Role.CLERK})),
     BotCommandSpec("audit", N_("Read the audit trail"), frozenset({Role.ADMIN, Role.AUDITOR})),
     BotCommandSpec("admin", N_("Units, accounts and requests"), frozenset({Role.ADMIN})),

@@ -1,5 +1,5 @@
-"""Reminder texts, and /reminders: a user's to-do list (việc cần làm), what is scheduled, and the kinds
-they mute.
+"""Reminder texts, and /reminders: a user's to-do list (việc cần làm), what is scheduled, the kinds
+they mute, and the linked channels their reminders go to.
 
 `render` turns an outbox row's kind and payload into the message, in the language the caller has set
 (the sender sets the recipient's). A button opens what the reminder is about. The notices (a declaration to
@@ -26,6 +26,7 @@ from handlers.dossiers import OpenDossier
 from handlers.reports import BoardOpen, ReportOpen
 from handlers.transfers import decided_notice, request_notice, show_pending
 from handlers.views import button, clip, esc, keyboard
+from services.core.actor import CHANNEL_LABELS
 from services.core.clock import format_date, format_local_datetime
 from services.facade import Services
 from services.oversight.feedback import STATUSES as FEEDBACK_STATUSES
@@ -45,6 +46,10 @@ NOTICES: dict[str, Callable[[dict[str, Any]], Rendered]] = {
 
 class MuteToggle(CallbackData, prefix="mute"):
     kind: str
+
+
+class ChannelToggle(CallbackData, prefix="rch"):
+    channel: str
 
 
 class OpenPending(CallbackData, prefix="todo"):
@@ -180,9 +185,17 @@ async def reminders(message: Message, services: Services) -> None:
     if blocked:
         lines.append(_("Accounts whose Telegram users blocked the bot (nothing reaches them on Telegram):"))
         lines += [f"• <code>{esc(username)}</code> {esc(name)}" for username, name in blocked]
+    channels = await services.my_reminders.channels()
+    if len(channels) > 1:
+        lines.append("")
+        lines.append(_("<b>Reminders go to</b>: {channels}. Press a channel to turn it off or on; the personnel "
+                       "office's escalations go to every linked channel.").format(
+            channels=", ".join(esc(channel_label(channel)) for channel, on in channels if on)))
     lines.append(_("Press a kind to mute or unmute it; /lang changes the language."))
     toggles = [button(("🔕 " if kind in muted else "🔔 ") + _(title), MuteToggle(kind=kind))
                for kind, title in KIND_TITLES.items() if services.my_reminders.can_mute(kind)]
+    toggles += [button(("✅ " if on else "⬜ ") + channel_label(channel), ChannelToggle(channel=channel))
+                for channel, on in channels] if len(channels) > 1 else []
     openers = [button(str(number), todo_opener(item)) for number, item in enumerate(todo[:MAX_TODO], start=1)]
     markup = keyboard(openers, 5, *[[toggle] for toggle in toggles]) if openers else keyboard(toggles, 1)
     await message.answer(clip("\n".join(lines)), reply_markup=markup)
@@ -202,6 +215,18 @@ async def toggle(query: CallbackQuery, callback_data: MuteToggle, services: Serv
     await query.answer((_("Muted: {kind}") if muted else _("Unmuted: {kind}")).format(kind=title), show_alert=True)
 
 
+def channel_label(channel: str) -> str:
+    label = CHANNEL_LABELS.get(channel)
+    return _(label) if label is not None else channel
+
+
+async def toggle_channel(query: CallbackQuery, callback_data: ChannelToggle, services: Services) -> None:
+    on = await services.my_reminders.toggle_channel(callback_data.channel)  # a refusal: bot/errors.py answers
+    label = channel_label(callback_data.channel)
+    await query.answer((_("Reminders go to {channel} again.") if on else
+                        _("Reminders no longer go to {channel}.")).format(channel=label), show_alert=True)
+
+
 async def broadcast(message: Message, command: CommandObject, services: Services) -> None:
     count = await services.broadcast(command.args or "")
     await message.answer(_("The notice goes to {count} accounts.").format(count=count))
@@ -212,5 +237,6 @@ def build_router() -> Router:
     router.message.register(reminders, Command("reminders"))
     router.message.register(broadcast, Command("broadcast"))
     router.callback_query.register(toggle, MuteToggle.filter())
+    router.callback_query.register(toggle_channel, ChannelToggle.filter())
     router.callback_query.register(open_pending, OpenPending.filter())
     return router

@@ -152,6 +152,9 @@ async def logout(message: Message, state: FSMContext, services: Services) -> Non
     if services.actor.channel == Channel.WEB:  # the web chat signs in with the password again
         await message.answer(_("Signed out. To come back, sign in again with your username and password."))
         return
+    if services.actor.channel == Channel.ZALO:  # linked with a code from the web chat, never a password
+        await message.answer(_("Zalo is unlinked. To link it again, send /zalo in the HoSo web chat."))
+        return
     await message.answer(_("Signed out. This Telegram account is no longer bound to HoSo; to come back, ask the personnel office for a new activation code."))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from services.accounts.links import LinkService
 from services.accounts.service import AccountService
 from services.accounts.subaccounts import SubAccountService
 from services.changes.declarations import Declarations
@@ -50,6 +51,10 @@ class Services:
     @cached_property
     def accounts(self) -> AccountService:
         return AccountService(self.uow, self.actor, self.clock)
+
+    @cached_property
+    def links(self) -> LinkService:
+        return LinkService(self.uow, self.actor, self.clock)
 
     @cached_property
     def audit(self) -> AuditService:

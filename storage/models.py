@@ -102,6 +102,33 @@ class ChannelIdentity(Base):
     blocked_at: Mapped[dt.datetime | None]
 
 
+class LinkCode(Base):
+    """A one-time code that links an active account on a channel whose users cannot be given an activation
+    code or a password (Zalo): shown in the web chat or printed by the CLI, valid 15 minutes, spent once.
+    Only its sha256 is stored. `revoked_at`: replaced by a newer code, or the channel unlinked, before use."""
+
+    __tablename__ = "link_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class LinkAttempt(Base):
+    """Wrong link codes sent from one (channel, address) in the current window: past a few, that sender is
+    told to wait until the window ends (a code has 60 bits, so this is against flooding more than guessing)."""
+
+    __tablename__ = "link_attempt"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime]
+
+
 class Account(Base):
     """A person's access, issued by the personnel office for one unit and one role."""
 
@@ -399,6 +426,16 @@ class ReminderMute(Base):
     muted_at: Mapped[dt.datetime]
 
 
+class ReminderChannelOff(Base):
+    """A linked channel an account chose not to receive its reminders on (by default, every linked channel
+    receives them); what nobody may mute goes to every channel all the same."""
+
+    __tablename__ = "reminder_channel_off"
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chosen_at: Mapped[dt.datetime]
+
+
 class UnitReport(Base):
     """A unit's half-yearly report for a period ("2026-H1", "2026-H2"): a draft until submitted, then
     kept as submitted, with the figures it reported frozen. Never deleted."""
@@ -530,6 +567,9 @@ __all__ = [
     "OrgUnit",
     "Outbox",
     "ReferenceItem",
+    "LinkAttempt",
+    "LinkCode",
+    "ReminderChannelOff",
     "ReminderMute",
     "SubAccountRequest",
     "TransferRequest",

@@ -18,6 +18,7 @@ from storage.models import (
     Dossier,
     OrgUnit,
     Outbox,
+    ReminderChannelOff,
     ReminderMute,
     SubAccountRequest,
     TransferRequest,
@@ -170,6 +171,22 @@ class OutboxRepository:
         elif not muted and existing is not None:
             await self.session.delete(existing)
 
+    async def channels_off(self, account_ids: Sequence[int]) -> set[tuple[int, str]]:
+        """(account, channel): the linked channels these accounts turned their reminders off on."""
+        found: set[tuple[int, str]] = set()
+        ids = sorted(set(account_ids))
+        for start in range(0, len(ids), 500):  # as IdentityRepository.live_many: few parameters a statement
+            query = select(ReminderChannelOff.account_id, ReminderChannelOff.channel).where(
+                ReminderChannelOff.account_id.in_(ids[start:start + 500]))
+            found |= {(row[0], row[1]) for row in (await self.session.execute(query)).all()}
+        return found
+
+    async def set_channel_off(self, account_id: int, channel: str, off: bool, now: dt.datetime) -> None:
+        existing = await self.session.get(ReminderChannelOff, (account_id, channel))
+        if off and existing is None:
+            self.session.add(ReminderChannelOff(account_id=account_id, channel=channel, chosen_at=now))
+        elif not off and existing is not None:
+            await self.session.delete(existing)
 
 
 class ReminderSourceRepository:

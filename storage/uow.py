@@ -12,6 +12,7 @@ from storage.changes import ChangeRepository
 from storage.database import Database
 from storage.feedback import FeedbackRepository
 from storage.inspection import InspectionRepository
+from storage.links import LinkRepository
 from storage.outbox import OutboxRepository, ReminderSourceRepository
 from storage.reports import ReportRepository
 from storage.repositories import (
@@ -56,6 +57,7 @@ class Repositories:
         self.inspection = InspectionRepository(session)
         self.feedback = FeedbackRepository(session)
         self.web_sessions = WebSessionRepository(session)
+        self.links = LinkRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -180,9 +180,21 @@ class RecordingWebSession(WebBotSession):
     reachable = None  # the web outbox delivers as if every page were open
 
 
+class RecordingZaloSession(LocalBotSession):
+    """The Zalo transport as the Dispatcher sees it: its session names the channel and turns aiogram's numeric
+    user ids into Zalo's opaque string ids (bot/middlewares.py `address_of`)."""
+
+    channel = "zalo"
+
+    @staticmethod
+    def address_of(user_id: int) -> str:
+        return f"z{user_id:x}"
+
+
 class BotHarness:
     """The real Dispatcher with an in-process Bot API that records every call: Telegram's transport (the
-    terminal chat's session), or the web chat's (`channel="web"`), the same handlers behind either."""
+    terminal chat's session), the web chat's (`channel="web"`) or Zalo's as the Dispatcher sees it
+    (`channel="zalo"`), the same handlers behind each."""
 
     def __init__(self, runtime: Runtime, channel: str = "telegram") -> None:
         self.runtime, self.channel = runtime, channel
@@ -191,6 +203,9 @@ class BotHarness:
             files = FileStore(runtime.settings.files_dir / "web-downloads")
             self.session = RecordingWebSession(Conversations(), files, runtime.clock)
             self.bot = create_bot(WEB_BOT_TOKEN, session=self.session)
+        elif channel == "zalo":
+            self.session = RecordingZaloSession()
+            self.bot = create_bot(LOCAL_BOT_TOKEN, session=self.session)
         else:
             self.session = LocalBotSession()
             self.bot = create_bot(LOCAL_BOT_TOKEN, session=self.session)

@@ -260,3 +260,58 @@ def test_a_refusal_exits_non_zero_from_the_command_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Thiếu tham số MÃ." in result.stderr, result.stderr
     assert hoso("unit", "move", cwd=tmp_path, env={"HOSO_DEFAULT_LOCALE": "en", "TERMINAL_WIDTH": "200"}
                 ).stderr.count("Missing argument CODE.") == 1
+
+
+def test_account_link_code_and_unlink(tmp_path: Path) -> None:
+    """`hoso account link-code USER --channel zalo` prints a code and its expiry; `unlink` ends the link."""
+    import asyncio
+    import re
+
+    from services.accounts.links import LinkService
+    from services.accounts.service import AccountService
+    from services.core.actor import Actor
+    from services.core.clock import SystemClock
+    from services.core.identity import load_actor
+    from storage import Database, UnitOfWork
+
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path)}
+    assert hoso("init", cwd=tmp_path, env=env).returncode == 0
+    assert hoso("unit", "add", "SYT", "Sở Y tế", cwd=tmp_path, env=env).returncode == 0
+    issued = json.loads(hoso("account", "add", "lan.syt", "--unit", "SYT", "--role", "clerk", "--name",
+                             "Trần Thị Lan", "--request", "45/CV-SYT", "--json", cwd=tmp_path, env=env).stdout)
+    pending = hoso("account", "link-code", "lan.syt", "--channel", "zalo", cwd=tmp_path, env=env)
+    assert pending.returncode == 2 and pending.stderr.startswith("hoso: username: ")  # not active yet
+
+    async def in_process(work: str, code: str = "") -> None:
+        database = Database(env["HOSO_DATABASE_URL"])
+        uow, clock = UnitOfWork(database), SystemClock("Asia/Ho_Chi_Minh")
+        try:
+            if work == "activate":
+                await AccountService(uow, await load_actor(uow, "telegram", 501), clock).activate(
+                    issued["activation_code"])
+                await AccountService(uow, await load_actor(uow, "telegram", 501), clock).choose_first_password(
+                    "mat-khau-2026")
+            else:
+                await LinkService(uow, Actor.anonymous("zalo", "9f1c2e"), clock).consume(code)
+        finally:
+            await database.dispose()
+
+    asyncio.run(in_process("activate"))
+    line = hoso("account", "link-code", "lan.syt", "--channel", "zalo", cwd=tmp_path, env=env)
+    assert line.returncode == 0, line.stderr
+    found = re.fullmatch(r"Tài khoản lan\.syt: mã liên kết ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}) cho zalo, dùng một "
+                         r"lần, có hiệu lực đến (\d\d/\d\d/\d{4} \d\d:\d\d)\. .*\n", line.stdout)
+    assert found is not None, line.stdout
+    as_json = json.loads(hoso("account", "link-code", "lan.syt", "--channel", "zalo", "--json",
+                              cwd=tmp_path, env=env).stdout)
+    assert set(as_json) == {"username", "channel", "link_code", "expires_at"}
+    for args, field in ((("lan.syt", "--channel", "telegram"), "channel"), (("nobody", "--channel", "zalo"), "username")):
+        bad = hoso("account", "link-code", *args, cwd=tmp_path, env=env)
+        assert bad.returncode == 2 and bad.stderr.startswith(f"hoso: {field}: ") and len(bad.stderr.splitlines()) == 1
+    not_linked = hoso("account", "unlink", "lan.syt", "--channel", "zalo", cwd=tmp_path, env=env)
+    assert not_linked.returncode == 2 and not_linked.stderr.startswith("hoso: channel: ")
+    asyncio.run(in_process("link", as_json["link_code"]))  # the latest code replaced the one printed before
+    unlinked = hoso("account", "unlink", "lan.syt", "--channel", "zalo", cwd=tmp_path, env=env)
+    assert unlinked.returncode == 0 and unlinked.stdout == "Đã hủy liên kết tài khoản lan.syt trên zalo.\n"
+    log = hoso("audit", "verify", cwd=tmp_path, env=env)
+    assert log.returncode == 0

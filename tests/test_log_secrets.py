@@ -25,6 +25,7 @@ from bot.logs import RedactingFormatter, configure_logging
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from handlers.admin import AdminMenu
+from services.accounts.links import LinkRefused, LinkService, new_link_code, normalized
 from services.accounts.service import AccountService, ActivationRefused, code_hash, hash_password
 from services.core.actor import Actor
 from services.core.clock import FrozenClock
@@ -165,6 +166,18 @@ async def exercise_services(uow: UnitOfWork, clock: FrozenClock) -> Secrets:
     await (await user()).activate(reset.activation_code)
     await (await user()).choose_first_password(PASSWORD)
     await known.read_account(uow, "lan.syt")
+
+    # A Zalo link code: issued, a wrong one and the right one sent from Zalo, then unlinked.
+    link, wrong_link = await LinkService(uow, SYSTEM, clock).issue("lan.syt", "zalo"), new_link_code()
+    for kind, value in (("a link code", link.code), ("a link code", normalized(link.code)),
+                        ("the hash of a link code", code_hash(normalized(link.code))),
+                        ("a wrong link code", wrong_link), ("the hash of a wrong link code", code_hash(wrong_link))):
+        known.add(kind, value)
+    zalo = LinkService(uow, Actor.anonymous("zalo", "9f1c2e"), clock)
+    with pytest.raises(LinkRefused):
+        await zalo.consume(wrong_link)
+    await zalo.consume(link.code.lower())
+    await LinkService(uow, SYSTEM, clock).unlink("lan.syt", "zalo")
     await audit_and_incident(uow, clock, known)
     return known
 

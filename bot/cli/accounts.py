@@ -1,8 +1,9 @@
-"""`hoso account ...`: issue, list, restrict, restore, revoke, unlock, extend, reset, and the units' requests
-for sub-accounts (requests, approve, reject)."""
+"""`hoso account ...`: issue, list, restrict, restore, revoke, unlock, extend, reset, link-code and unlink (Zalo),
+and the units' requests for sub-accounts (requests, approve, reject)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -10,14 +11,17 @@ from typing import Annotated, Any
 import typer
 
 from bot.cli.common import JsonOption, _, admin_call, emit, emit_rows
+from services.accounts.links import IssuedLink
 from services.accounts.service import AccountView, IssuedCode
 from services.core.actor import ROLE_LABELS, STATUS_LABELS, AccountStatus, Role
 from services.core.clock import DEFAULT_TIMEZONE, SystemClock, format_local_datetime
 from services.core.i18n import N_
 
-app = typer.Typer(help=_(N_("Accounts: issue, list, restrict, extend, revoke, unlock, reset.")), no_args_is_help=True)
+app = typer.Typer(help=_(N_("Accounts: issue, list, restrict, extend, revoke, unlock, reset, link Zalo.")),
+                  no_args_is_help=True)
 
 RequestOption = Annotated[str | None, typer.Option("--request", help=_(N_("The written request (number and date).")))]
+ChannelOption = Annotated[str, typer.Option("--channel", help=_(N_("The channel linked with a code: zalo.")))]
 
 
 def account_json(account: AccountView) -> dict[str, Any]:
@@ -26,11 +30,15 @@ def account_json(account: AccountView) -> dict[str, Any]:
             "channels": list(account.channels), "extra_units": list(account.extra_units)}
 
 
+def local_time(value: dt.datetime) -> str:
+    """A moment as the operator reads it: dd/mm/yyyy HH:MM in the deployment's time zone."""
+    return format_local_datetime(value, SystemClock(os.environ.get("HOSO_TIMEZONE", DEFAULT_TIMEZONE)))
+
+
 def emit_code(as_json: bool, issued: IssuedCode) -> None:
     emit(as_json, issued.as_dict(), _(N_(
         "Account {username}: activation code {code}, valid until {until}. Hand it over in person or by official letter."
-    )).format(username=issued.username, code=issued.activation_code, until=format_local_datetime(
-        issued.expires_at, SystemClock(os.environ.get("HOSO_TIMEZONE", DEFAULT_TIMEZONE)))))
+    )).format(username=issued.username, code=issued.activation_code, until=local_time(issued.expires_at)))
 
 
 def emit_status(as_json: bool, method: str, username: str, request: str | None) -> None:
@@ -140,3 +148,21 @@ def account_reject(
 ) -> None:
     request = admin_call(lambda services: services.subaccounts.reject(request_id, reason))
     emit(as_json, asdict(request), _(N_("Request #{number} rejected.")).format(number=request.id))
+
+
+@app.command("link-code", help=_(N_(
+    "Issue a one-time code (15 minutes) that links an active account on Zalo when its holder sends it there.")))
+def account_link_code(username: str, channel: ChannelOption, as_json: JsonOption = False) -> None:
+    issued: IssuedLink = admin_call(lambda services: services.links.issue(username, channel))
+    emit(as_json, issued.as_dict(), _(N_(
+        "Account {username}: link code {code} for {channel}, valid once until {until}. Its holder sends it to the "
+        "HoSo bot there.")).format(username=issued.username, code=issued.code, channel=issued.channel,
+                                   until=local_time(issued.expires_at)))
+
+
+@app.command("unlink", help=_(N_("Unlink an account on a channel linked with a code (zalo).")))
+def account_unlink(username: str, channel: ChannelOption, as_json: JsonOption = False) -> None:
+    admin_call(lambda services: services.links.unlink(username, channel))
+    emit(as_json, {"username": username.strip().lower(), "channel": channel, "unlinked": True},
+         _(N_("Account {username} is unlinked on {channel}.")).format(username=username.strip().lower(),
+                                                                     channel=channel))

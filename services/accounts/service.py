@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.core import validation
-from services.core.actor import AccountStatus, Actor, Role
+from services.core.actor import AccountStatus, Actor, Channel, Role
 from services.core.clock import Clock
 from services.core.errors import InvalidInput, PermissionDenied, ServiceError
 from services.core.i18n import N_
@@ -34,6 +34,9 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 ACTIVATION_TTL = dt.timedelta(hours=72)
 MIN_PASSWORD_LENGTH = 8
 MAX_FAILED_ATTEMPTS = 5
+# Channels a secret (an activation code, a password) never travels through: a third party's cloud keeps the
+# chat, and it cannot delete a message. Their users link an active account with a one-time code (links.py).
+NO_SECRETS = frozenset({Channel.ZALO})
 
 _hasher = PasswordHasher()
 
@@ -182,6 +185,10 @@ class AccountService:
         assert account is not None  # the actor was loaded from this account, and accounts are never deleted
         return account
 
+    def _no_secret_here(self) -> None:
+        if self.actor.channel in NO_SECRETS:
+            raise PermissionDenied(N_("No password or activation code is ever typed here: use the web chat."))
+
     async def _set_status(self, username: str, action: str, status: AccountStatus, allowed_from: set[AccountStatus],
                           request_ref: str | None) -> AccountView:
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_ACCOUNTS) as repos:
@@ -244,6 +251,7 @@ class AccountService:
     async def activate(self, code: str) -> AccountView:
         """Bind the account of `code` to the actor's identity on its channel; the code is spent. The account's
         earlier identity on that channel, if any, is revoked: the new one replaces it."""
+        self._no_secret_here()
         channel, address = self.actor.channel, self.actor.address
         if channel is None or address is None:
             raise ActivationRefused()
@@ -270,6 +278,7 @@ class AccountService:
         return view
 
     async def choose_first_password(self, password: str) -> None:
+        self._no_secret_here()
         check_password_rule(password)
         if not self.actor.pending_password:
             raise PermissionDenied()
@@ -283,6 +292,7 @@ class AccountService:
 
     async def confirm_password(self, password: str) -> PasswordCheck:
         """Sign in again after idling. Each failure is audited; the fifth locks the account."""
+        self._no_secret_here()
         if self.actor.account_id is None or self.actor.is_anonymous:
             raise PermissionDenied()
         async with self.uow.write() as repos:
@@ -290,6 +300,7 @@ class AccountService:
 
     async def set_password(self, new: str) -> None:
         """A new password, right after the current one was confirmed (the session is then fresh)."""
+        self._no_secret_here()
         check_password_rule(new)
         async with sensitive(self.uow, self.actor, self.clock, Action.VIEW_OVERVIEW) as repos:
             account = await self._own_account(repos)

@@ -24,6 +24,14 @@ class Channel(StrEnum):
     ZALO = "zalo"
 
 
+# How a channel reads, to the chat and the command line alike.
+CHANNEL_LABELS: dict[str, str] = {
+    Channel.TELEGRAM: N_("Telegram"),
+    Channel.WEB: N_("Web chat"),
+    Channel.ZALO: N_("Zalo"),
+}
+
+
 def as_address(address: str | int | None) -> str | None:
     """An address as identities keep it: text (a Telegram user id arrives as a number)."""
     return None if address is None else str(address)

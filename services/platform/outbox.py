@@ -1,8 +1,9 @@
 """The outbox: what is due to whom, when it may be sent, and its delivery record.
 
-A reminder is computed for an account and inserted once per live identity of that account (one row per
-channel it is reached on; none if it is bound nowhere), each with an idempotency key (kind, object, due date,
-channel, address), so computing them again inserts nothing new. Each channel's sender delivers its own
+A reminder is computed for an account and inserted once per live identity of that account that receives
+it (one row per channel it is reached on and did not turn reminders off on; none if it is bound nowhere),
+each with an idempotency key (kind, object, due date, channel, address), so computing them again inserts
+nothing new. Each channel's sender delivers its own
 rows. A reminder never goes out in the quiet hours (21:00–07:00, local time) or on a day off: it waits for
 the next working morning, unless the day it is about is the last one, when it goes that morning whatever
 the day.
@@ -71,11 +72,24 @@ class Due:
 
 
 async def addressed(repos: Repositories, items: list[Due]) -> list[Due]:
-    """One copy of each item per live identity of its account (none for an account bound nowhere), the
-    identities read in one query."""
-    identities = await repos.identities.live_many(sorted({d.account_id for d in items}))
+    """One copy of each item per live identity of its account that receives it (none for an account bound
+    nowhere), the identities and the choices read in one query each: see `receiving`."""
+    accounts = sorted({d.account_id for d in items})
+    identities = await repos.identities.live_many(accounts)
+    off = await repos.outbox.channels_off(accounts)
     return [replace(item, channel=channel, address=address)
-            for item in items for channel, address in identities.get(item.account_id, [])]
+            for item in items for channel, address in receiving(item, identities.get(item.account_id, []), off)]
+
+
+def receiving(item: Due, identities: list[tuple[str, str]], off: set[tuple[int, str]]) -> list[tuple[str, str]]:
+    """The (channel, address) an item goes to: the account's linked channels it did not turn reminders off on
+    (/reminders). What nobody may mute (the personnel office's escalations, the notices) goes to every linked
+    channel; so does a reminder whose account turned off every channel it is still linked on (an unlink can
+    leave it so), rather than to none."""
+    if item.kind in UNMUTABLE:
+        return identities
+    chosen = [(channel, address) for channel, address in identities if (item.account_id, channel) not in off]
+    return chosen or identities
 
 
 def delivery_time(wanted: dt.datetime, calendar: WorkingCalendar, tz: dt.tzinfo,

@@ -288,7 +288,8 @@ async def set_campaign(uow: UnitOfWork, actor: Actor, clock: Clock, day: dt.date
 
 
 class MyReminders:
-    """One account's side: what is coming, and the kinds it mutes (never the admin's escalations)."""
+    """One account's side: what is coming, the kinds it mutes (never the admin's escalations), and the linked
+    channels its reminders go to."""
 
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock) -> None:
         self.uow, self.actor, self.clock = uow, actor, clock
@@ -343,6 +344,32 @@ class MyReminders:
             await record(repos, self.clock, self.actor, "reminders.unmute" if muted else "reminders.mute",
                          "account", account, kind=kind)
         return not muted
+
+    async def channels(self) -> list[tuple[str, bool]]:
+        """The channels this account is linked on, each with whether its reminders go there (by default
+        every linked channel; `services.platform.outbox.receiving` applies the choice)."""
+        account = self._account()
+        async with self.uow.read() as repos:
+            linked = [identity.channel for identity in await repos.identities.live(account)]
+            off = {channel for _owner, channel in await repos.outbox.channels_off([account])}
+        return [(channel, channel not in off) for channel in linked]
+
+    async def toggle_channel(self, channel: str) -> bool:
+        """Turn the account's reminders off on a linked channel, or on again; True when they now go there.
+        The last channel receiving them stays on: muting a kind is how to receive less."""
+        account = self._account()
+        async with self.uow.write() as repos:
+            linked = {identity.channel for identity in await repos.identities.live(account)}
+            if channel not in linked:
+                raise InvalidInput("channel", N_("Your account is not linked on {channel}."), channel=channel)
+            off = {channel for _owner, channel in await repos.outbox.channels_off([account])}
+            turning_on = channel in off
+            if not turning_on and not (linked - off - {channel}):
+                raise InvalidInput("channel", N_("Reminders need at least one channel; mute a kind instead."))
+            await repos.outbox.set_channel_off(account, channel, not turning_on, self.clock.now())
+            await record(repos, self.clock, self.actor, "reminders.channel_on" if turning_on else
+                         "reminders.channel_off", "account", account, channel=channel)
+        return turning_on
 
 
 async def load_active_profile(uow: UnitOfWork) -> Profile:
