@@ -251,7 +251,7 @@ class OutboxSender:
 def chat_for(bot: Bot, address: str) -> int:
     """The chat number of an address: the address itself on Telegram and the web chat; a transport whose
     addresses are not numbers (Zalo) maps them in its session's `chat_of`."""
-    mapping = getattr(bot.session, "chat_of", None)
+    mapping = getattr(getattr(bot, "session", None), "chat_of", None)
     return int(mapping(address)) if mapping is not None else int(address)
 
 

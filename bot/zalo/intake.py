@@ -44,10 +44,10 @@ LocaleOf = Callable[[str], Awaitable[str | None]]
 
 def updates_of(body: Any) -> list[dict[str, Any]]:
     """The updates of a webhook body or a getUpdates result: one object or a list, enveloped or not."""
-    if isinstance(body, dict) and "event_name" not in body and "result" in body:
+    if isinstance(body, dict) and "event_name" not in body and ("result" in body or "ok" in body):
         if body.get("ok") is False:
             return []
-        body = body["result"]
+        body = body.get("result")
     items: Iterable[Any] = body if isinstance(body, list) else [body]
     return [item for item in items if isinstance(item, dict)]
 

@@ -56,7 +56,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import Chat, Document, InlineKeyboardMarkup, InputFile, Message, User
-from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import gettext
 
 from bot.local_session import resolve
 from bot.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
@@ -72,6 +72,15 @@ RETRY_AFTER = 5  # seconds to wait after a 429 that names no delay (Zalo documen
 # (address, file name, content) → the link that opens the file in the web chat, None when the address is no
 # account's (then no file is kept anywhere).
 KeepDocument = Callable[[str, str, bytes], Awaitable[str | None]]
+
+
+def _(message: str) -> str:
+    """The words of the transport in the reader's language; as written when no language is set (a test's
+    direct call: every update and every outbox send sets one)."""
+    try:
+        return gettext(message)
+    except LookupError:
+        return message
 
 
 def chat_number(address: str) -> int:
@@ -98,6 +107,7 @@ class ZaloBotSession(BaseSession):
         self.queries: dict[str, int] = {}  # a press being handled → its chat, for its answer
         self._ids = itertools.count(1)
         self.bot_user: User | None = None
+        self.retry_after = RETRY_AFTER
 
     # -- addresses ---------------------------------------------------------------------------------
     def chat_of(self, address: str) -> int:
@@ -116,7 +126,7 @@ class ZaloBotSession(BaseSession):
         try:
             return await self._answer(bot, method)
         except ZaloError as exc:
-            raise _telegram_error(method, exc) from None
+            raise _telegram_error(method, exc, self.retry_after) from None
         except ZaloNetworkError as exc:
             raise TelegramNetworkError(method, str(exc)) from exc.__cause__
 
@@ -248,11 +258,11 @@ class ZaloBotSession(BaseSession):
         return message
 
 
-def _telegram_error(method: TelegramMethod[Any], error: ZaloError) -> Exception:
+def _telegram_error(method: TelegramMethod[Any], error: ZaloError, retry_after: int) -> Exception:
     """Zalo's refusal as aiogram's error of the same meaning (the sender and the retries know those)."""
     text = f"Zalo {error.code}: {error.description}"[:200]
     if error.code == 429:
-        return TelegramRetryAfter(method, text, RETRY_AFTER)
+        return TelegramRetryAfter(method, text, retry_after)
     if error.code >= 500:
         return TelegramServerError(method, text)
     if error.code == 401:
