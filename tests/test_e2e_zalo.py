@@ -292,3 +292,17 @@ async def test_a_reminder_goes_exactly_once_across_a_kill_9_of_the_sender(launch
     ambiguous = [address for address, state in status.items() if state == "ambiguous"]
     assert len(ambiguous) <= 8  # at most the requests in flight when it died: maybe delivered, never resent
     assert sum(got.values()) + len([a for a in ambiguous if got[a] == 0]) == people  # every one accounted for
+
+
+async def test_a_zalo_token_refused_is_one_line_naming_it(launcher: Launcher, zalo: ZaloStub,
+                                                          env: dict[str, str]) -> None:
+    from tests.test_e2e import one_line
+
+    wrong = "2718281828:" + secrets.token_urlsafe(24)
+    env["HOSO_ZALO_TOKEN"] = wrong  # the double refuses any token but its own
+    await launcher.init()
+    hoso = await launcher.run("run", timeout=START_TIMEOUT)
+    assert hoso.process.returncode != 0
+    line = one_line(hoso.stderr)
+    assert "HOSO_ZALO_TOKEN: Zalo từ chối mã bot này" in line
+    assert_no_secret(hoso, wrong)

@@ -277,3 +277,57 @@ async def test_the_webhook_checks_the_secret(full: ZaloHarness) -> None:
     assert wrong[0] == missing[0] == 401 and right[0] == 200
     assert len(full.zalo.texts_to("u3")) == 1
 
+
+
+@pytest.mark.parametrize(("name", "value", "setting"), [
+    ("HOSO_ZALO_TOKEN", "not-a-token", "HOSO_ZALO_TOKEN"),
+    ("HOSO_ZALO_WEBHOOK_SECRET", "short", "HOSO_ZALO_WEBHOOK_SECRET"),
+    ("HOSO_ZALO_WEBHOOK_URL", "http://hoso.example.gov.vn/zalo", "HOSO_ZALO_WEBHOOK_URL"),
+    ("HOSO_ZALO_RATE", "0", "HOSO_ZALO_RATE"),
+    ("HOSO_CHANNEL_CONTENT", "zalo=everything", "HOSO_CHANNEL_CONTENT"),
+    ("HOSO_CHANNEL_CONTENT", "sms=full", "HOSO_CHANNEL_CONTENT"),
+])
+def test_a_bad_zalo_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str, setting: str) -> None:
+    from bot.settings import ConfigError, load_settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert caught.value.setting == setting
+
+
+def test_zalo_settings_their_defaults_and_their_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import load_settings
+    from services.core.actor import Content
+
+    defaults = load_settings(_env_file=None)
+    assert defaults.zalo_token is None and defaults.zalo_base == "https://bot-api.zaloplatforms.com"
+    assert defaults.content_levels == {"web": Content.FULL, "telegram": Content.FULL, "zalo": Content.NOTICES}
+    assert 0 < defaults.zalo_rate <= 5
+    monkeypatch.setenv("HOSO_ZALO_TOKEN", TOKEN)
+    monkeypatch.setenv("HOSO_ZALO_WEBHOOK_SECRET", "s" * 20)
+    monkeypatch.setenv("HOSO_CHANNEL_CONTENT", "telegram=summary")
+    settings = load_settings(_env_file=None)
+    assert TOKEN in settings.secrets() and "s" * 20 in settings.secrets()  # masked in every log line
+    assert settings.content_levels["telegram"] == Content.SUMMARY
+    assert settings.content_levels["zalo"] == Content.NOTICES  # a channel not named keeps its default
+
+
+async def test_the_policy_holds_for_any_channel_where_it_leaves(tmp_path: Path) -> None:
+    """The gate is the Bot session's, not Zalo's: Telegram set to `notices` refuses the card the same way."""
+    from tests.conftest import BotHarness
+
+    settings = Settings(_env_file=None, database_url=sqlite_url(tmp_path), files_dir=tmp_path / "files",
+                        channel_content="telegram=notices", web_url=WEB)
+    async with open_runtime(settings, FrozenClock(dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC))) as runtime:
+        await runtime.database.upgrade()
+        await seed_demo(runtime.uow, runtime.clock, size=40)
+        harness = BotHarness(runtime)
+        async with runtime.uow.read() as repos:
+            dossier = (await repos.session.scalars(select(Dossier).order_by(Dossier.id).limit(1))).one()
+        admin = CONSOLE_USER_IDS[Role.ADMIN]
+        calls = await harness.send(dossier.full_name, user_id=admin)
+        texts = [call.text for call in calls if call.__api_method__ == "sendMessage"]
+        assert texts == [f"Nội dung này không hiển thị trên Telegram: đơn vị triển khai không cho nội dung hồ sơ đi "
+                         f"qua kênh này. Hãy mở trên trang trò chuyện web: {WEB}"]
+        assert "Xin chào" in [call.text for call in await harness.send("/start", user_id=admin)][0]  # no dossier read

@@ -89,7 +89,7 @@ async def start_zalo(runtime: Runtime, dispatcher: Dispatcher, jobs: Jobs) -> Za
 
     intake = ZaloIntake(dispatcher, bot, session, runtime.i18n, locale_of, settings.web_address)
     try:
-        await session.me()  # a refused token stops the start here
+        await bot.get_me()  # a refused token stops the start here (Zalo's refusal read as aiogram's)
     except TelegramUnauthorizedError:
         await session.close()
         raise ZaloStartError("HOSO_ZALO_TOKEN", N_("Zalo refused this token")) from None
