@@ -160,6 +160,10 @@ async def test_a_password_prompt_sends_to_the_web_chat_instead(full: ZaloHarness
     answers = await full.say(CLERK, "/passwd")
     assert answers[-1].startswith("Mật khẩu và mã không bao giờ đi qua Zalo.") and WEB in answers[-1]
     assert (await full.state(CLERK))[0] is None  # nothing waits for a password typed here
+    typed = await full.say("u-new", "/start ABCD-1234-EFGH")  # an activation code: never taken on Zalo
+    assert typed == [answers[-1]]
+    async with full.runtime.uow.read() as repos:
+        assert (await repos.session.scalars(select(AuditEvent).where(AuditEvent.action.like("auth.%")))).all() == []
 
 
 async def open_a_card(harness: ZaloHarness) -> tuple[Dossier, list[str]]:

@@ -4,11 +4,13 @@ An update is one object, `{"event_name": …, "message": {…}}`, inside `{"ok":
 becomes a Message update; a number answering the chat's live menu becomes a press (a CallbackQuery) on the
 message that carried it. An image, a sticker, a voice message or anything else is answered here: only text
 travels on Zalo, files go through the web chat. A password or a code never does: a prompt for one is
-withdrawn with a link to the web chat, and a line typed into it is not taken.
+withdrawn with a link to the web chat, and a line typed into it (or `/start CODE`, Telegram's activation) is
+not taken.
 
 A bare number of one or two digits answers the menu when a menu is live and no prompt is open, or when the
 open prompt's question is that menu (its last message, with two choices at least); anything else is a typed
 answer. A number that is not on the menu is refused with the range, and nothing is lost: the prompt stays.
+Menus live in the process (a restart forgets them: the user asks again; the form itself is in the FSM storage).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ TEXT = "message.text.received"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 POLL_SECONDS = 30
 CHOICE = re.compile(r"\s*(\d{1,2})\s*\.?\s*")
+ACTIVATION = re.compile(r"\s*/start(@\w+)?\s+\S")  # /start with an activation code: Telegram's way in, not Zalo's
 LocaleOf = Callable[[str], Awaitable[str | None]]
 
 
@@ -90,8 +93,9 @@ class ZaloIntake:
     async def _text(self, chat: Chat, user: User, address: str, text: str, date: Any) -> None:
         context = self.dispatcher.fsm.get_context(self.bot, chat.id, user.id)
         state = await context.get_state()
-        if state in SECRET_STATES:  # typed into Zalo, where nothing can be deleted: not taken
-            await context.clear()
+        if state in SECRET_STATES or ACTIVATION.match(text):  # typed into Zalo, where nothing can be deleted
+            if state in SECRET_STATES:
+                await context.clear()
             await self._secret_refused(chat.id, address)
             return
         choice = CHOICE.fullmatch(text)

@@ -82,6 +82,8 @@ class ZaloService:
 
 async def start_zalo(runtime: Runtime, dispatcher: Dispatcher, jobs: Jobs) -> ZaloService:
     settings = runtime.settings
+    if settings.web_url is None:  # every refusal and document of Zalo points to the web chat
+        logger.warning("HOSO_WEB_URL is not set: the links sent on Zalo point to %s", settings.web_address)
     bot, session = zalo_bot(runtime)
 
     async def locale_of(address: str) -> str | None:
