@@ -335,3 +335,22 @@ async def test_the_policy_holds_for_any_channel_where_it_leaves(tmp_path: Path) 
         assert texts == [f"Nội dung này không hiển thị trên Telegram: đơn vị triển khai không cho nội dung hồ sơ đi "
                          f"qua kênh này. Hãy mở trên trang trò chuyện web: {WEB}"]
         assert "Xin chào" in [call.text for call in await harness.send("/start", user_id=admin)][0]  # no dossier read
+
+
+async def test_an_edit_is_a_new_message_its_buttons_go_with_it_and_a_delete_does_nothing(full: ZaloHarness) -> None:
+    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+    chat = full.session.chat_of("u4")
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Có", callback_data="yes"),
+                                                      InlineKeyboardButton(text="Không", callback_data="no")]])
+    with full.runtime.i18n.context():
+        sent = await full.bot.send_message(chat, "<b>Xác nhận?</b>", reply_markup=keyboard)
+        assert full.session.menus[chat].choices == ("yes", "no")
+        await full.bot.edit_message_text("Đã xác nhận.", chat_id=chat, message_id=sent.message_id)
+        assert await full.bot.delete_message(chat, sent.message_id) is True
+        await full.bot.send_chat_action(chat, "typing")
+    assert full.zalo.texts_to("u4") == ["Xác nhận?\n\n1. Có\n2. Không\nTrả lời bằng số của lựa chọn (1–2).",
+                                        "Đã xác nhận."]
+    assert chat not in full.session.menus  # the edit took the buttons away: "1" is a typed answer now
+    assert [call.params for call in full.zalo.calls_of("sendChatAction")] == [{"chat_id": "u4", "action": "typing"}]
+    assert not {call.method for call in full.zalo.calls} - {"sendMessage", "sendChatAction"}

@@ -145,9 +145,11 @@ class ZaloBotSession(BaseSession):
         if isinstance(method, SendMessage):
             return await self._send(bot, method, method.chat_id, method.text, method.reply_markup)
         if isinstance(method, EditMessageText):
-            return await self._send(bot, method, method.chat_id, method.text or "", method.reply_markup)
+            return await self._send(bot, method, method.chat_id, method.text or "", method.reply_markup,
+                                    replaces=method.message_id)
         if isinstance(method, EditMessageCaption):
-            return await self._send(bot, method, method.chat_id, method.caption or "", method.reply_markup)
+            return await self._send(bot, method, method.chat_id, method.caption or "", method.reply_markup,
+                                    replaces=method.message_id)
         if isinstance(method, EditMessageReplyMarkup):
             return await self._new_buttons(bot, method)
         if isinstance(method, SendDocument | SendPhoto):
@@ -193,7 +195,8 @@ class ZaloBotSession(BaseSession):
         return results
 
     async def _send(self, bot: Bot, method: TelegramMethod[Any], chat_id: int | str | None, text: str,
-                    markup: Any, extra: dict[str, Any] | None = None) -> Message:
+                    markup: Any, extra: dict[str, Any] | None = None, replaces: int | None = None) -> Message:
+        """Send anew; `replaces`: the message an edit was for, whose buttons go with it (as on Telegram)."""
         if chat_id is None:  # an inline message's edit: Zalo has none
             raise TelegramBadRequest(method, "Bad Request: no chat to send to on Zalo")
         chat = int(chat_id) if isinstance(chat_id, int) or str(chat_id).isdigit() else self.chat_of(str(chat_id))
@@ -209,7 +212,14 @@ class ZaloBotSession(BaseSession):
             self.menus.move_to_end(chat)
             while len(self.menus) > KEEP:
                 self.menus.popitem(last=False)
+        elif replaces is not None:
+            self._forget_menu(chat, replaces)
         return message
+
+    def _forget_menu(self, chat: int, message_id: int | None) -> None:
+        live = self.menus.get(chat)
+        if live is not None and live.message.message_id == message_id:
+            del self.menus[chat]  # its buttons are gone: its numbers mean nothing any more
 
     async def _new_buttons(self, bot: Bot, method: EditMessageReplyMarkup) -> Message | bool:
         chat = int(method.chat_id) if method.chat_id is not None else None
@@ -218,9 +228,7 @@ class ZaloBotSession(BaseSession):
         _lines, choices = menu_of(method.reply_markup)
         if choices:
             return await self._send(bot, method, chat, "", method.reply_markup)
-        live = self.menus.get(chat)
-        if live is not None and live.message.message_id == method.message_id:
-            del self.menus[chat]  # its buttons are gone: its numbers mean nothing any more
+        self._forget_menu(chat, method.message_id)
         return True
 
     async def _send_file(self, bot: Bot, method: SendDocument | SendPhoto) -> Message:
