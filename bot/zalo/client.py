@@ -3,6 +3,9 @@
 Zalo answers `{"ok": true, "result": …}` or `{"ok": false, "error_code": N, "description": "…"}`, and the HTTP
 status is not to be trusted either way: `ok` in the body decides. Ids are opaque strings. The URL carries the
 token, so it never appears in an error or a log line: an error names the method only.
+
+Why not `python-zalo-bot`: it sends form-encoded bodies where the API documents JSON, defaults to the older host,
+and never checks `ok` (a refused send returns None in silence); nine methods over aiohttp are simpler to trust.
 """
 
 from __future__ import annotations
