@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from aiogram import Bot
@@ -39,9 +40,10 @@ from services.platform.audit import Disclosure
 
 DEFAULT_CONTENT = "web=full,telegram=full,zalo=notices"
 CHANNEL_NAMES: dict[str, str] = {Channel.TELEGRAM: "Telegram", Channel.WEB: "web", Channel.ZALO: "Zalo"}
-# What an update may have read and still answer on a `notices` channel: the account's own sign-in and
-# settings, reminders' mute and unmute. Anything else audited is dossier data.
-NOTICE_OBJECTS = frozenset({"account", "reminder", "reminders", "campaign", "notice", "preferences"})
+# What an update may have audited and still answer on a `notices` channel (the audit's object types): the
+# account's own sign-in, password and reminders' mute and unmute ("account"), a reminders campaign, a notice.
+# Anything else audited is dossier data.
+NOTICE_OBJECTS = frozenset({"account", "campaign", "notice"})
 
 
 class ContentError(ValueError):
@@ -86,8 +88,9 @@ def refusal(channel: str, web_url: str) -> str:
              "Open it in the web chat: {link}").format(channel=CHANNEL_NAMES.get(channel, channel), link=web_url)
 
 
-def with_link(text: str, web_url: str, html: bool) -> str:
-    link = _("Details in the web chat: {link}").format(link=web_url)
+def with_link(text: str, web_url: str) -> str:
+    """A reminder's text (HTML, as the outbox sends it) with the web chat's link below."""
+    link = _("Details in the web chat: {link}").format(link=escape(web_url))
     return f"{text}\n\n{link}"
 
 
@@ -107,7 +110,7 @@ class ContentGate(BaseRequestMiddleware):
         sends_file = isinstance(method, SendDocument | SendPhoto)
         says = isinstance(method, SendMessage | EditMessageText | EditMessageCaption) or sends_file
         if outbox and isinstance(method, SendMessage):  # a reminder or a notice: the link to the details
-            method.text = with_link(method.text, exit_.web_url, True)
+            method.text = with_link(method.text, exit_.web_url)
             return await make_request(bot, method)
         content_read = exit_.level == Content.NOTICES and exit_.disclosure.read_beyond(NOTICE_OBJECTS)
         if sends_file or (says and content_read):

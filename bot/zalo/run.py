@@ -82,8 +82,6 @@ class ZaloService:
 
 async def start_zalo(runtime: Runtime, dispatcher: Dispatcher, jobs: Jobs) -> ZaloService:
     settings = runtime.settings
-    if settings.web_url is None:  # every refusal and document of Zalo points to the web chat
-        logger.warning("HOSO_WEB_URL is not set: the links sent on Zalo point to %s", settings.web_address)
     bot, session = zalo_bot(runtime)
 
     async def locale_of(address: str) -> str | None:
@@ -99,6 +97,8 @@ async def start_zalo(runtime: Runtime, dispatcher: Dispatcher, jobs: Jobs) -> Za
         await session.close()
         raise ZaloStartError("HOSO_ZALO_API_BASE", N_("the Zalo Bot API cannot be reached at {base}"),
                              base=settings.zalo_base) from None
+    if settings.web_url is None:  # every refusal and document of Zalo points to the web chat
+        logger.warning("HOSO_WEB_URL is not set: the links sent on Zalo point to %s", settings.web_address)
     service = ZaloService(bot, intake)
     if settings.zalo_webhook_secret is None:
         service.poller = asyncio.create_task(intake.poll(), name="hoso-zalo-polling")
