@@ -101,7 +101,6 @@ async def answer(zalo: ZaloStub, user: str, text: str | None, event: str = "mess
     zalo.enqueue(zalo.update(user, text, event=event))
     await zalo.wait_for("sendMessage", lambda call: call.params["chat_id"] == user and len(zalo.texts_to(user)) > before
                         and (settle is None or settle in call.params["text"]), timeout=START_TIMEOUT)
-    await asyncio.sleep(0)  # the rest of the same answer was sent in the same pass
     return zalo.texts_to(user)[before:]
 
 

@@ -178,6 +178,8 @@ async def test_full_shows_the_card_with_its_identity_number(full: ZaloHarness) -
     dossier, texts = await open_a_card(full)
     assert any(dossier.personal_id in text for text in texts)
     assert any(dossier.full_name in text and f"Số định danh: {dossier.personal_id}" in text for text in texts)
+    number = next(line.split(".")[0] for line in texts[-1].split("\n") if line.endswith(". Chức vụ và lương"))
+    assert "Hệ số lương" in "\n".join(await full.say(ADMIN, number))  # what a summary withholds is there
 
 
 async def test_summary_masks_the_identity_number_at_the_source(summary: ZaloHarness) -> None:
@@ -188,6 +190,14 @@ async def test_summary_masks_the_identity_number_at_the_source(summary: ZaloHarn
     async with summary.runtime.uow.read() as repos:
         audited = (await repos.session.scalars(select(AuditEvent).where(AuditEvent.action == "dossier.view"))).all()
     assert [event.details.get("channel") for event in audited] == ["zalo"]  # the channel of the read
+    menu = texts[-1]
+    assert "Quan hệ gia đình" not in menu  # the family section is withheld whole
+    number = next(line.split(".")[0] for line in menu.split("\n") if line.endswith(". Chức vụ và lương"))
+    post = "\n".join(await summary.say(ADMIN, number))
+    assert "Chức vụ" in post and "Hệ số lương" not in post and "Bậc lương" not in post
+    identity = next(line.split(".")[0] for line in menu.split("\n") if line.endswith(". Sơ yếu"))
+    shown = "\n".join(await summary.say(ADMIN, identity))
+    assert dossier.full_name in shown and dossier.personal_id not in shown and "Nơi ở hiện nay" not in shown
 
 
 async def test_notices_refuses_the_card_with_a_link_to_the_web_chat(notices: ZaloHarness) -> None:
