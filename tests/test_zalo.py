@@ -364,3 +364,56 @@ async def test_an_edit_is_a_new_message_its_buttons_go_with_it_and_a_delete_does
     assert chat not in full.session.menus  # the edit took the buttons away: "1" is a typed answer now
     assert [call.params for call in full.zalo.calls_of("sendChatAction")] == [{"chat_id": "u4", "action": "typing"}]
     assert not {call.method for call in full.zalo.calls} - {"sendMessage", "sendChatAction"}
+
+
+async def test_the_outbox_honours_zalo_s_other_refusals(full: ZaloHarness) -> None:
+    await full.bind_demo()
+    async with full.runtime.uow.read() as repos:
+        accounts = {identity.address: identity.account_id for identity in (await repos.session.scalars(
+            select(ChannelIdentity).where(ChannelIdentity.channel == Channel.ZALO))).all()}
+    async with full.runtime.uow.write() as repos:
+        await enqueue(repos, full.runtime.clock, [due(accounts[CLERK]), due(accounts[ADMIN])], WorkingCalendar())
+    full.zalo.fail("sendMessage", 502, "Bad Gateway", http_status=502, when=lambda p: p["chat_id"] == CLERK)
+    full.zalo.fail("sendMessage", 403, "Forbidden: the user blocked the bot", when=lambda p: p["chat_id"] == ADMIN)
+    report = await sender_for(full.runtime, full.bot).drain()
+    assert (report.sent, report.blocked, report.retried) == (0, 1, 1)
+    async with full.runtime.uow.read() as repos:
+        rows = {row.address: row for row in (await repos.session.scalars(
+            select(Outbox).where(Outbox.channel == Channel.ZALO))).all()}
+        blocked = (await repos.session.scalars(select(ChannelIdentity).where(ChannelIdentity.address == ADMIN))).one()
+    assert (rows[CLERK].status, rows[CLERK].attempts) == ("pending", 1)  # a 5xx: again later, with backoff
+    assert "502" in (rows[CLERK].last_error or "")
+    assert rows[ADMIN].status == "blocked" and blocked.blocked_at is not None  # the identity, not the account
+
+
+async def test_a_webhook_body_that_is_not_json_or_not_an_update_changes_nothing(full: ZaloHarness) -> None:
+    import aiohttp
+
+    secret = "s3cret-of-the-zalo-webhook"
+    app = web.Application()
+    app.router.add_post("/zalo/webhook", full.intake.webhook(secret))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/zalo/webhook"  # type: ignore[union-attr]
+    headers = {"X-Bot-Api-Secret-Token": secret}
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, data=b"{not json", headers=headers) as response:
+                assert response.status == 400
+            for body in ([1, 2], {"ok": True, "result": {"event_name": "message.text.received"}}, {"foo": "bar"}):
+                async with http.post(url, json=body, headers=headers) as response:
+                    assert response.status == 200
+        await full.intake.drain()
+    finally:
+        await runner.cleanup()
+    assert full.zalo.calls_of("sendMessage", ok=None) == []
+
+
+async def test_a_group_gets_the_one_refusal_and_nothing_else(full: ZaloHarness) -> None:
+    update = updates_of(full.zalo.update("u5", "/start", chat_id="g-group-1", chat_type="GROUP"))[0]
+    await full.intake.handle(update)
+    [refusal] = full.zalo.texts_to("g-group-1")
+    assert "chỉ làm việc trong trò chuyện riêng" in refusal
+    assert full.zalo.texts_to("u5") == [] and {call.method for call in full.zalo.calls} == {"sendMessage"}
