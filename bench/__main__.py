@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, Callable[[int], int]] = {
     "find": lambda runs: __import__("bench.find", fromlist=["run"]).run(runs),  # imported lazily: aiogram is slow
     "import_export": lambda runs: __import__("bench.import_export", fromlist=["run"]).run(runs),
     "fanout": lambda runs: __import__("bench.fanout", fromlist=["run"]).run(runs),
+    "channels": lambda runs: __import__("bench.channels", fromlist=["run"]).run(runs),
     "reports": lambda runs: __import__("bench.reports", fromlist=["run"]).run(runs),
     "inspect": lambda runs: __import__("bench.inspect", fromlist=["run"]).run(runs),
     "web": lambda runs: __import__("bench.web", fromlist=["run"]).run(runs),

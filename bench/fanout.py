@@ -2,6 +2,8 @@
 overall and 1 message/s per chat, answering 429 when either is exceeded.
 
     python -m bench.fanout [--size 10000] [--chats 2000] [--kills 3]
+    python -m bench.fanout --channels [--size 10000] [--zalo-rate 25]   (Telegram, Zalo and the web chat at once:
+                                                                         bench/channels.py)
 
 Two runs over the same number of reminders, each sent by `hoso reminders send-due` as a subprocess
 (the cron path; `hoso run` drives the same sender):
@@ -173,6 +175,12 @@ def run(runs: int = 1, size: int = 10_000, chats: int = 2_000, kills: int = 3) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if "--channels" in argv:  # every channel at once
+        from bench import channels
+
+        return channels.main([arg for arg in argv if arg != "--channels"])
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=10_000, help="reminders (default: 10000)")
     parser.add_argument("--chats", type=int, default=2_000, help="distinct chats (default: 2000)")

@@ -13,6 +13,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 import handlers
 from bot import errors
 from bot.callback_answers import AnswerPress, RecordAnswers
+from bot.content import ContentGate
 from bot.i18n import ActorI18nMiddleware, CatalogI18n
 from bot.jobs import Jobs
 from bot.limits import LengthLimits
@@ -28,7 +29,9 @@ DEFAULTS = DefaultBotProperties(parse_mode=ParseMode.HTML, protect_content=True,
 def create_bot(token: str, api_base: str | None = None, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
-    # Outermost first: the length is fitted once, the answer noted once, whatever the retries.
+    # Outermost first: the channel's content policy sees the request as the handler made it; the length is
+    # fitted once, the answer noted once, whatever the retries.
+    session.middleware(ContentGate())
     session.middleware(LengthLimits())
     session.middleware(RecordAnswers())
     session.middleware(RetryMiddleware())
@@ -48,7 +51,11 @@ def create_dispatcher(runtime: Runtime, background: bool = False) -> Dispatcher:
     dispatcher.update.outer_middleware(in_flight)
     # Registered first, so it runs first: the updates in hand finish before the jobs and the database stop.
     dispatcher.shutdown.register(in_flight.drain)
-    dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock, runtime.settings.files_dir))
+    settings = runtime.settings
+    dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock, settings.files_dir,
+                                                          content=settings.content_levels,
+                                                          web_url=settings.web_address))
+    dispatcher["web_url"] = settings.web_address  # where a channel that cannot carry something sends people
     dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
     dispatcher.update.outer_middleware(PrivateChatGuard())
     dispatcher.callback_query.outer_middleware(AnswerPress())  # outermost: it sees every answer of the press

@@ -19,9 +19,10 @@ import logging
 
 from aiogram import Bot
 
+from bot.content import Exit, level_of
 from bot.middlewares import channel_of
 from bot.runtime import Runtime
-from bot.sender import OutboxSender
+from bot.sender import PER_CHAT_INTERVAL, OutboxSender
 from services.core.actor import Actor, Channel
 from services.core.clock import local_today
 from services.custody.transfers import TransferService
@@ -42,11 +43,16 @@ WEB_RATE, WEB_PER_CHAT = 500.0, 0.0
 
 def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
     """The outbox sender of the channel the bot serves (its session says which; Telegram's by default)."""
-    channel = channel_of(bot)
+    channel, settings = channel_of(bot), runtime.settings
+    exit_ = Exit(channel, level_of(settings.content_levels, channel), settings.web_address)
     if channel == Channel.WEB:
         return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel,
-                            reachable=getattr(bot.session, "reachable", None), rate=WEB_RATE, per_chat=WEB_PER_CHAT)
-    return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n)
+                            reachable=getattr(bot.session, "reachable", None), rate=WEB_RATE, per_chat=WEB_PER_CHAT,
+                            exit=exit_)
+    if channel == Channel.ZALO:  # its own cautious pace: Zalo documents no limit
+        return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel, rate=settings.zalo_rate,
+                            per_chat=PER_CHAT_INTERVAL, exit=exit_)
+    return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, exit=exit_)
 
 
 class Jobs:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,15 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
+from bot.content import CURRENT, Exit, level_of
 from handlers.forms import is_form_button, prompt_refused
 from handlers.views import error_text, refusal
-from services.core.actor import Channel
+from services.core.actor import Channel, Content
 from services.core.clock import Clock
 from services.core.errors import PermissionDenied
 from services.core.identity import load_actor
 from services.facade import Services
+from services.platform.audit import DISCLOSURE
 from storage import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -73,11 +76,14 @@ class UpdatesInFlight(BaseMiddleware):
 class ServicesMiddleware(BaseMiddleware):
     """A unit of work per update, the actor re-read from the database, and the service facade. The sender
     is an address on the transport's channel: `telegram` for the Telegram bot and the terminal chat (which
-    plays a Telegram user); another transport names its own."""
+    plays a Telegram user); another transport names its own. The channel's content policy (bot/content.py) is
+    the actor's `content`, and the exit the update's answers leave through."""
 
     def __init__(self, database: Database, clock: Clock, files_dir: Path | None = None,
-                 channel: str = Channel.TELEGRAM) -> None:
+                 channel: str = Channel.TELEGRAM, content: Mapping[str, Content] | None = None,
+                 web_url: str = "") -> None:
         self.database, self.clock, self.files_dir, self.channel = database, clock, files_dir, channel
+        self.content, self.web_url = content or {}, web_url
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -85,9 +91,17 @@ class ServicesMiddleware(BaseMiddleware):
         # A transport whose session names its channel (the web chat's) speaks for it; else the configured one.
         channel = channel_of(data.get("bot"), self.channel)
         actor = await load_actor(uow, channel, address_of(data.get("bot"), user.id) if user else None)
+        level = level_of(self.content, channel)
+        actor = dataclasses.replace(actor, content=level)
         data["actor"] = actor
         data["services"] = Services(uow, actor, self.clock, self.files_dir)
-        return await handler(event, data)
+        exit_ = Exit(channel, level, self.web_url)
+        gate, audit = CURRENT.set(exit_), DISCLOSURE.set(exit_.disclosure)
+        try:
+            return await handler(event, data)
+        finally:
+            CURRENT.reset(gate)
+            DISCLOSURE.reset(audit)
 
 
 class PromptRights(BaseMiddleware):

@@ -42,6 +42,21 @@ async def _web_beside(runtime: Runtime, dispatcher: Dispatcher, with_web: bool) 
         await runner.cleanup()
 
 
+@asynccontextmanager
+async def _zalo_beside(runtime: Runtime, dispatcher: Dispatcher) -> AsyncIterator[None]:
+    """Zalo served by the same process and Dispatcher when HOSO_ZALO_TOKEN is set, its sender among the jobs."""
+    if runtime.settings.zalo_token is None:
+        yield
+        return
+    from bot.zalo.run import start_zalo
+
+    service = await start_zalo(runtime, dispatcher, dispatcher["jobs"])
+    try:
+        yield
+    finally:
+        await service.stop()
+
+
 async def run_polling(runtime: Runtime, with_web: bool = False) -> None:
     bot, dispatcher = _bot_and_dispatcher(runtime)
 
@@ -52,7 +67,7 @@ async def run_polling(runtime: Runtime, with_web: bool = False) -> None:
 
     dispatcher.startup.register(on_startup)
     try:
-        async with _web_beside(runtime, dispatcher, with_web):
+        async with _web_beside(runtime, dispatcher, with_web), _zalo_beside(runtime, dispatcher):
             await dispatcher.start_polling(bot, allowed_updates=dispatcher.resolve_used_update_types())
     finally:
         await bot.session.close()
@@ -93,7 +108,7 @@ async def run_webhook(runtime: Runtime, with_web: bool = False) -> None:
     stop = _stop_event()
     runner = web.AppRunner(webhook.app, access_log=None)
     await runner.setup()
-    async with _web_beside(runtime, webhook.dispatcher, with_web):
+    async with _web_beside(runtime, webhook.dispatcher, with_web), _zalo_beside(runtime, webhook.dispatcher):
         await _serve_webhook(settings, webhook, runner, stop)
 
 

@@ -3,8 +3,10 @@
 One sender per channel: each claims only the rows of its channel and paces them with its own Pacer (and,
 for Telegram, the bot's FloodGate), through that channel's Bot: Telegram's sends to the chat `int(address)`,
 the web chat's to the account's conversation `int(address)`, and only while the account has a page open
-(until then the row waits, pending: a reminder is never lost in a conversation nobody reads). Rows of a
-channel with no sender yet (Zalo) stay pending.
+(until then the row waits, pending: a reminder is never lost in a conversation nobody reads); Zalo's to the
+user's opaque id, through the number its session gives it (`chat_of`). Zalo's errors arrive as aiogram's of
+the same meaning (bot/zalo/session.py), so that every rule below holds for it too. Each message leaves under
+its channel's content policy (bot/content.py `OUTBOX`: below `full`, a link to the web chat is added).
 
 Pacing: a global rate (25 messages/s by default) and one message per second per chat, with several
 requests in flight so that a slow round trip does not slow the whole. Each message is marked
@@ -39,6 +41,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
+from bot.content import OUTBOX, Exit
 from bot.i18n import CatalogI18n
 from bot.retry import FloodGate, flood_gate, never_reached_api
 from handlers.reminders import render
@@ -56,9 +59,9 @@ MAX_ATTEMPTS = 6
 BATCH = 500
 STALE_CLAIM = dt.timedelta(minutes=10)
 TELEGRAM = Channel.TELEGRAM
-# The channels with a sender: Telegram's chats, and the web chat's conversations (whose bot is in-process:
-# `int(address)` is the account's conversation there).
-SENDS = frozenset({Channel.TELEGRAM, Channel.WEB})
+# The channels with a sender: Telegram's chats, the web chat's conversations (whose bot is in-process:
+# `int(address)` is the account's conversation there), and Zalo's users.
+SENDS = frozenset({Channel.TELEGRAM, Channel.WEB, Channel.ZALO})
 
 
 @dataclass
@@ -102,9 +105,11 @@ class Pacer:
 class OutboxSender:
     def __init__(self, uow: UnitOfWork, clock: Clock, bot: Bot, i18n: CatalogI18n, rate: float = DEFAULT_RATE,
                  per_chat: float = PER_CHAT_INTERVAL, in_flight: int = 8, sender_id: str | None = None,
-                 channel: str = TELEGRAM, reachable: Callable[[], Iterable[str]] | None = None) -> None:
-        if channel not in SENDS:  # Zalo's rows wait for its transport
+                 channel: str = TELEGRAM, reachable: Callable[[], Iterable[str]] | None = None,
+                 exit: Exit | None = None) -> None:
+        if channel not in SENDS:
             raise ValueError(f"no sender for the {channel} channel yet")
+        self.exit = exit  # the channel's content policy, for what this sender sends
         self.uow, self.clock, self.bot, self.i18n, self.channel = uow, clock, bot, i18n, channel
         # Where the channel can deliver now (the web chat: the accounts with a page open); None: everywhere.
         self.reachable = reachable
@@ -185,10 +190,12 @@ class OutboxSender:
         except Exception:  # still "claimed": the end of the pass releases it
             logger.exception("could not start sending outbox row %s", row.id)
             return
+        gate = OUTBOX.set(self.exit)
         try:
+            # The whole send in the reader's language: a transport may add words of its own (Zalo's menus).
             with self.i18n.context(), self.i18n.use_locale(self._locale(row)):
                 text, markup = render(row.kind, dict(row.payload))
-            message = await self.bot.send_message(int(row.address), text, reply_markup=markup)
+                message = await self.bot.send_message(chat_for(self.bot, row.address), text, reply_markup=markup)
         except TelegramRetryAfter as exc:  # Telegram's pace, not the message's fault: no attempt used up
             self.report.rate_limited += 1
             self.pacer.pause(float(exc.retry_after))  # the middleware did already, if the bot has one
@@ -221,6 +228,8 @@ class OutboxSender:
             async with self.uow.write() as repos:
                 await repos.outbox.set_status(row.id, "sent", sent_at=self.clock.now(), message_id=message.message_id,
                                               claimed_by=None)
+        finally:
+            OUTBOX.reset(gate)
 
     async def _later(self, row: Outbox, seconds: float, error: str, count: bool = True) -> None:
         """Back to pending, due again after `seconds`; failed for good after too many attempts."""
@@ -237,6 +246,13 @@ class OutboxSender:
     def _locale(self, row: Outbox) -> str:
         locale = row.payload.get("locale") if isinstance(row.payload, dict) else None
         return locale if locale in self.i18n.available_locales else self.i18n.default_locale
+
+
+def chat_for(bot: Bot, address: str) -> int:
+    """The chat number of an address: the address itself on Telegram and the web chat; a transport whose
+    addresses are not numbers (Zalo) maps them in its session's `chat_of`."""
+    mapping = getattr(getattr(bot, "session", None), "chat_of", None)
+    return int(mapping(address)) if mapping is not None else int(address)
 
 
 def _is_dead(sender: str) -> bool:

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.content import DEFAULT_CONTENT, ContentError, parse_content
+from services.core.actor import Content
 from services.core.clock import DEFAULT_TIMEZONE
 from services.core.i18n import DEFAULT_LOCALE, N_
 from storage import DatabaseUrlError, normalize_database_url
@@ -17,6 +19,7 @@ from storage import DatabaseUrlError, normalize_database_url
 ENV_PREFIX = "HOSO_"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # Telegram allows 1–256; we ask for 16 at least
+_ZALO_TOKEN = re.compile(r"^[0-9]+:\S{8,}$")  # "<bot_id>:<secret>", as Zalo Bot Manager gives it
 
 
 class ConfigError(Exception):
@@ -64,6 +67,19 @@ class Settings(BaseSettings):
     timezone: str = DEFAULT_TIMEZONE
     files_dir: Path = Path("./hoso-files")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The Zalo channel (bot/zalo/): served by `hoso run` beside the others when the token is set. Updates come by
+    # long polling, or, when the webhook secret is set, by a webhook listening on its host and port (registered
+    # with Zalo when its public HTTPS address is set too).
+    zalo_token: SecretStr | None = None
+    zalo_api_base: AnyHttpUrl = AnyHttpUrl("https://bot-api.zaloplatforms.com")
+    zalo_webhook_secret: SecretStr | None = None
+    zalo_webhook_url: AnyHttpUrl | None = None
+    zalo_webhook_host: str = "127.0.0.1"
+    zalo_webhook_port: int = Field(default=8081, ge=1, le=65535)
+    # Zalo documents no rate limit: a cautious pace, messages per second for all chats together.
+    zalo_rate: float = Field(default=5.0, gt=0, le=100)
+    # What each channel may carry (bot/content.py): full, summary or notices.
+    channel_content: str = DEFAULT_CONTENT
 
     @field_validator("bot_token")
     @classmethod
@@ -92,6 +108,37 @@ class Settings(BaseSettings):
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
             raise _Invalid(N_("use 16 to 256 characters from A–Z, a–z, 0–9, _ and -"))
+        return value
+
+    @field_validator("zalo_token")
+    @classmethod
+    def _zalo_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _ZALO_TOKEN.match(value.get_secret_value()):
+            raise _Invalid(N_("expected the token Zalo Bot Manager gave, like 1234567890:abc…"))
+        return value
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise _Invalid(N_("use 16 to 256 characters from A–Z, a–z, 0–9, _ and -"))
+        return value
+
+    @field_validator("zalo_webhook_url")
+    @classmethod
+    def _zalo_https(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and value.scheme != "https":
+            raise _Invalid(N_("Zalo takes only an HTTPS address"))
+        return value
+
+    @field_validator("channel_content")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        try:
+            parse_content(value)
+        except ContentError as error:
+            raise _Invalid(N_("expected channel=level pairs (full, summary or notices), not {part}"),
+                           part=str(error)) from None
         return value
 
     @field_validator("audit_key")
@@ -123,6 +170,14 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.web_port}/"
 
     @property
+    def zalo_base(self) -> str:
+        return str(self.zalo_api_base).rstrip("/")
+
+    @property
+    def content_levels(self) -> dict[str, Content]:
+        return parse_content(self.channel_content)
+
+    @property
     def trusted_proxies(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.web_trusted_proxies.split(",") if part.strip())
 
@@ -150,7 +205,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log."""
-        values = [self.bot_token, self.webhook_secret, self.audit_key]
+        values = [self.bot_token, self.webhook_secret, self.audit_key, self.zalo_token, self.zalo_webhook_secret]
         return [value.get_secret_value() for value in values if value is not None]
 
 

@@ -68,7 +68,8 @@ def shown(value: Any) -> str:
 def render_card(card: DossierCard) -> str:
     lines = [
         f"<b>{esc(card.full_name)}</b>",
-        _("Personal ID: {value}").format(value=f"<code>{esc(card.personal_id)}</code>"),
+        _("Personal ID: {value}").format(value=f"<code>{esc(card.personal_id)}</code>" if card.personal_id
+                                         else _("withheld on this channel")),
         _("Born: {date} · {sex}").format(date=format_date(card.birth_date), sex=esc(_(SEX_LABELS.get(card.sex, "-")))),
         _("Post: {value}").format(value=esc(card.post or "—")),
         _("Rank or title: {value}").format(value=esc(coded(card.rank_code, card.rank_name) or "—")),

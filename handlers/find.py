@@ -44,8 +44,8 @@ def render(result: FindPage, purpose: str = "open") -> tuple[str, InlineKeyboard
     for number, candidate in enumerate(result.candidates, start=first + 1):
         details = " — ".join(esc(part) for part in (format_date(candidate.birth_date), candidate.unit, candidate.post,
                                                      candidate.rank) if part)
-        lines.append(f"{number}. <b>{esc(candidate.full_name)}</b> · <code>{esc(candidate.personal_id)}</code> — "
-                     f"{details}")
+        shown_id = f" · <code>{esc(candidate.personal_id)}</code>" if candidate.personal_id else ""
+        lines.append(f"{number}. <b>{esc(candidate.full_name)}</b>{shown_id} — {details}")
         picks.append(button(str(number), PICKS[purpose](id=candidate.id)))
     paging = []
     if result.page > 0:

@@ -42,18 +42,24 @@ def on_zalo(_event: Any, actor: Actor) -> bool:
     return actor.channel == Channel.ZALO
 
 
-def explanation() -> str:
+def explanation(web_url: str) -> str:
     return _("This is <b>HoSo</b>, the electronic personnel dossiers. To receive HoSo here, link your account: "
-             "sign in to the HoSo web chat, send /zalo there, then send me the code it shows. Never send a "
-             "password or an activation code here.")
+             "sign in to the HoSo web chat ({link}), send /zalo there, then send me the code it shows. Never send "
+             "a password or an activation code here.").format(link=esc(web_url))
 
 
-async def link_or_explain(message: Message, services: Services) -> None:
+def no_secrets_text(web_url: str) -> str:
+    """The one answer on Zalo to anything that would carry a secret (here, and in the Zalo intake)."""
+    return _("Passwords and codes never travel through Zalo. Sign in on the web chat instead: {link}").format(
+        link=esc(web_url))
+
+
+async def link_or_explain(message: Message, services: Services, web_url: str) -> None:
     status = services.actor.status
     text = message.text or ""
     if not looks_like_code(text):
         notice = STATUS_NOTICE.get(AccountStatus(status)) if status is not None else None
-        await message.answer(notice() if notice is not None else explanation())
+        await message.answer(notice() if notice is not None else explanation(web_url))
         return
     try:
         linked = await services.links.consume(text)
@@ -73,11 +79,10 @@ def refusal_text() -> str:
     return _("Link your HoSo account first: send /zalo in the web chat, then send me the code it shows.")
 
 
-async def no_secrets_here(message: Message, state: FSMContext) -> None:
+async def no_secrets_here(message: Message, state: FSMContext, web_url: str) -> None:
     """On Zalo, an activation code, a password or a change of it is refused with the way to the web chat."""
     await state.clear()
-    await message.answer(_("Passwords and activation codes are never sent here. Sign in, activate or change "
-                           "your password in the HoSo web chat."))
+    await message.answer(no_secrets_text(web_url))
 
 
 async def zalo(message: Message, services: Services) -> None:

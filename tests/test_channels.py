@@ -385,7 +385,7 @@ async def test_two_identities_two_rows_and_the_telegram_sender_sends_its_own(any
     assert rows[1].key.endswith(":web:lan@syt") and rows[0].key.endswith(":501")
     assert bot.sent == [501]  # the web row waits for the web chat's sender
     with pytest.raises(ValueError):
-        OutboxSender(uow, clock, bot, create_i18n(), channel="zalo")  # type: ignore[arg-type]
+        OutboxSender(uow, clock, bot, create_i18n(), channel="sms")  # type: ignore[arg-type]  # no such channel
 
 
 async def test_a_revoked_identity_is_not_sent_and_a_block_marks_the_identity(any_database: Database,

@@ -27,11 +27,11 @@ from tests.test_accounts import SYSTEM, sign_in, tree
 LAN_TELEGRAM = 501
 ZALO_USER, OTHER_ZALO_USER = 0x9F1C2E, 0x4D5E6F
 CODE = re.compile(r"<code>([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})</code>")
+WEB = "http://127.0.0.1:8000/"  # the web chat's address in the tests' settings
 EXPLANATION = ("Đây là <b>HoSo</b>, hồ sơ cán bộ, công chức điện tử. Để nhận HoSo tại đây, hãy liên kết tài khoản: "
-               "đăng nhập trang trò chuyện web HoSo, gửi /zalo ở đó, rồi gửi cho tôi mã được hiển thị. Không bao giờ "
-               "gửi mật khẩu hay mã kích hoạt tại đây.")
-NO_SECRETS = ("Không bao giờ gửi mật khẩu hay mã kích hoạt tại đây. Hãy đăng nhập, kích hoạt hoặc đổi mật khẩu "
-              "trong trang trò chuyện web HoSo.")
+               f"đăng nhập trang trò chuyện web HoSo ({WEB}), gửi /zalo ở đó, rồi gửi cho tôi mã được hiển thị. "
+               "Không bao giờ gửi mật khẩu hay mã kích hoạt tại đây.")
+NO_SECRETS = f"Mật khẩu và mã không bao giờ đi qua Zalo. Hãy đăng nhập trên trang trò chuyện web: {WEB}"
 
 
 class Office:

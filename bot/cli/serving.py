@@ -111,9 +111,12 @@ def run(
             await (run_webhook(runtime, with_web) if webhook else run_polling(runtime, with_web))
 
     from bot.web.run import WebListenError
+    from bot.zalo.run import ZaloStartError
 
     try:
         run_async(main())
+    except ZaloStartError as error:  # before Telegram's: Zalo's refusals arrive as aiogram's errors too
+        fail(f"{error.setting}: " + _(error.reason).format(**error.params))
     except TelegramUnauthorizedError:
         fail("HOSO_BOT_TOKEN: " + _(N_("Telegram refused this token")))
     except TelegramNetworkError:

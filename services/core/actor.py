@@ -32,6 +32,16 @@ CHANNEL_LABELS: dict[str, str] = {
 }
 
 
+class Content(StrEnum):
+    """What a channel may carry, the deployment's choice (HOSO_CHANNEL_CONTENT): everything the role may see;
+    a summary (names, units, statuses: no identity numbers, addresses, family, salary, nor documents); or
+    only reminders and notices, each pointing to the web chat."""
+
+    FULL = "full"
+    SUMMARY = "summary"
+    NOTICES = "notices"
+
+
 def as_address(address: str | int | None) -> str | None:
     """An address as identities keep it: text (a Telegram user id arrives as a number)."""
     return None if address is None else str(address)
@@ -86,6 +96,8 @@ class Actor:
     personal_id: str | None = None
     # The bound account's status, even when it grants nothing (pending, locked, revoked).
     status: str | None = None
+    # What the channel of the update may carry: a summary narrows the role's mask (services.dossiers.masking).
+    content: Content = Content.FULL
 
     @property
     def is_anonymous(self) -> bool:

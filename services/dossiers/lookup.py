@@ -16,6 +16,7 @@ from services.core.i18n import N_
 from services.core.policy import Action, dossier_scope
 from services.core.text import fold
 from services.dossiers.io.columns import status_of
+from services.dossiers.masking import mask_for
 from services.platform.audit import record
 from services.platform.sessions import sensitive
 from services.platform.units import unit_by_code
@@ -39,7 +40,7 @@ class Candidate:
     birth_date: dt.date
     post: str | None
     unit: str
-    personal_id: str
+    personal_id: str | None  # None where the actor's mask withholds it (a channel carrying a summary)
     rank: str  # the code and its name, "01.003 Chuyên viên"; "" for none
 
 
@@ -128,8 +129,9 @@ class LookupService:
             rank_names = await names_of(repos, "rank") if any(item.rank_code for item in shown) else {}
             await record(repos, self.clock, self.actor, "dossier.search", "search", None, query=query, page=page,
                          filters=_filters(filters), shown=[item.id for item in shown])
+        shows_id = mask_for(self.actor).shows_field("personal_id")
         return FindPage(query, page, [
-            Candidate(f.id, f.full_name, f.birth_date, f.post, f.working_unit, f.personal_id,
+            Candidate(f.id, f.full_name, f.birth_date, f.post, f.working_unit, f.personal_id if shows_id else None,
                       coded(f.rank_code, rank_names.get(f.rank_code or ""))) for f in shown
         ], len(found) > PAGE_SIZE)
 

@@ -4,7 +4,9 @@ Only the fields a role needs are shown, masked by the data, not the section (inv
 of private data carries its subject from where it is made, read back from its kind and never from its
 words (services.regime.dossier_fields):
 
-- the dossier's fields: the addresses and the phone (`FIELD_SUBJECTS`) are ADDRESS;
+- the dossier's fields: the addresses and the phone (`FIELD_SUBJECTS`) are ADDRESS; the identity numbers and
+  the salary are IDENTITY_NUMBERS and SALARY, withheld from no role but kept off a channel that carries only a
+  summary (`NOT_IN_SUMMARY`, by the actor's `content`);
 - the repeating records: a family record, and a declaration of marriage or divorce (type "marital"),
   are FAMILY, in whatever section they are shown (`record_subject`);
 - the change events: a kind about private data (`ChangeKind.subject`: a marriage, a divorce, a change
@@ -24,9 +26,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.core.actor import Actor, Role
+from services.core.actor import Actor, Content, Role
 from services.regime.change_kinds import CUSTODY, KINDS, NEW_DOSSIER
-from services.regime.dossier_fields import ADDRESS, FAMILY, FIELD_SUBJECTS, SECTION_SUBJECTS, Record, record_subject
+from services.regime.dossier_fields import (
+    ADDRESS,
+    FAMILY,
+    FIELD_SUBJECTS,
+    IDENTITY_NUMBERS,
+    SALARY,
+    SECTION_SUBJECTS,
+    Record,
+    record_subject,
+)
 
 PRIVATE = frozenset({FAMILY, ADDRESS})
 # The private subjects each role sees, deny by default: a role not listed sees none of them. A manager
@@ -36,6 +47,10 @@ SEES: dict[Role, frozenset[str]] = {
     Role.ADMIN: PRIVATE, Role.CLERK: PRIVATE, Role.AUDITOR: PRIVATE, Role.EMPLOYEE: PRIVATE,
     Role.MANAGER: frozenset(),
 }
+
+# What a channel that carries only a summary (the actor's `content`) withholds whatever the role: names, units
+# and statuses remain.
+NOT_IN_SUMMARY = frozenset({FAMILY, ADDRESS, IDENTITY_NUMBERS, SALARY})
 
 _KIND_SUBJECTS = {kind.name: kind.subject for kind in (*KINDS.values(), NEW_DOSSIER, CUSTODY) if kind.subject}
 
@@ -78,5 +93,9 @@ class Mask:
 
 
 def mask_for(actor: Actor) -> Mask:
-    """The mask of the actor's role (which dossiers it reads at all is services.dossiers.readable)."""
-    return Mask(PRIVATE - SEES.get(actor.role, frozenset()) if actor.role is not None else PRIVATE)
+    """The mask of the actor's role (which dossiers it reads at all is services.dossiers.readable), narrowed
+    further on a channel that carries only a summary."""
+    withheld = PRIVATE - SEES.get(actor.role, frozenset()) if actor.role is not None else PRIVATE
+    if actor.content != Content.FULL:
+        withheld |= NOT_IN_SUMMARY
+    return Mask(withheld)

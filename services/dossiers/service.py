@@ -27,7 +27,7 @@ DATE_FIELDS = frozenset(name for name in FIELDS if Dossier.__table__.c[name].typ
 @dataclass(frozen=True, slots=True)
 class DossierCard:
     id: int
-    personal_id: str
+    personal_id: str | None  # None where the actor's mask withholds it (a channel carrying a summary)
     full_name: str
     sex: str
     birth_date: dt.date
@@ -86,7 +86,8 @@ class DossierService:
         if found is None:  # raised only now, so that the refusal's audit is committed
             raise PermissionDenied()
         dossier, custodian, working = found
-        return DossierCard(dossier.id, dossier.personal_id, dossier.full_name, dossier.sex, dossier.birth_date,
+        shown_id = dossier.personal_id if mask_for(self.actor).shows_field("personal_id") else None
+        return DossierCard(dossier.id, shown_id, dossier.full_name, dossier.sex, dossier.birth_date,
                            dossier.post, dossier.rank_code, rank_name_of(dossier, rank_names), custodian.name,
                            working.name, dossier.employment_status)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import hmac
-from dataclasses import asdict, dataclass
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from services.core.actor import Actor
@@ -26,6 +28,20 @@ def actor_label(actor: Actor) -> str:
     return "system"
 
 
+@dataclass
+class Disclosure:
+    """What the acts audited while it is current were about (their object types): the transport that opened
+    it checks what may leave after them (bot/content.py)."""
+
+    objects: set[str] = field(default_factory=set)
+
+    def read_beyond(self, allowed: Collection[str]) -> bool:
+        return any(kind not in allowed for kind in self.objects)
+
+
+DISCLOSURE: contextvars.ContextVar[Disclosure | None] = contextvars.ContextVar("hoso_disclosure", default=None)
+
+
 async def record(
     repos: Repositories,
     clock: Clock,
@@ -35,7 +51,13 @@ async def record(
     object_id: object | None = None,
     **details: Any,
 ) -> None:
-    """Audit one act inside the transaction doing it. Never pass a secret in `details`."""
+    """Audit one act inside the transaction doing it. Never pass a secret in `details`. The channel the actor
+    acts on is recorded with it (none for the command line)."""
+    disclosure = DISCLOSURE.get()
+    if disclosure is not None:
+        disclosure.objects.add(object_type or action.partition(".")[0])
+    if actor.channel is not None:
+        details = {"channel": actor.channel, **details}
     await repos.audit.append(
         at=clock.now(),
         action=action,

@@ -51,7 +51,14 @@ SECTION_TITLES = {
 FAMILY, ADDRESS = "family", "address"
 # The dossier's fields that are the person's address and contact.
 ADDRESS_FIELDS = frozenset({"permanent_address", "current_address", "phone"})
-FIELD_SUBJECTS: dict[str, str] = dict.fromkeys(ADDRESS_FIELDS, ADDRESS)
+# Not private to any role, but kept off a channel that carries only a summary (HOSO_CHANNEL_CONTENT): the
+# identity numbers and the salary.
+IDENTITY_NUMBERS, SALARY = "identity_numbers", "salary"
+IDENTITY_FIELDS = frozenset({"personal_id", "id_issued_on", "social_insurance_no"})
+SALARY_FIELDS = frozenset({"salary_step", "salary_coefficient", "salary_since", "position_allowance",
+                           "over_ceiling_percent", "other_allowances"})
+FIELD_SUBJECTS: dict[str, str] = {**dict.fromkeys(ADDRESS_FIELDS, ADDRESS), **dict.fromkeys(IDENTITY_FIELDS, IDENTITY_NUMBERS),
+                                  **dict.fromkeys(SALARY_FIELDS, SALARY)}
 
 RECORD_KINDS: dict[str, str] = {
     "work_history": N_("Work history"), "training": N_("Training"), "salary_history": N_("Salary history"),
@@ -62,7 +69,7 @@ HISTORY_KINDS = ("work_history", "training", "salary_history", "commendation", "
 # The type of the declaration a marriage or a divorce writes: about the family, wherever it is shown
 # (the card's history, item 29 of the printed form).
 MARITAL = "marital"
-RECORD_SUBJECTS: dict[str, str] = {"family": FAMILY}
+RECORD_SUBJECTS: dict[str, str] = {"family": FAMILY, "salary_history": SALARY}
 DECLARATION_SUBJECTS: dict[str, str] = {MARITAL: FAMILY}
 # The card's sections that hold nothing but one subject's data.
 SECTION_SUBJECTS: dict[str, str] = {"family": FAMILY}
