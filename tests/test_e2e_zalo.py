@@ -1,12 +1,14 @@
 """End to end on Zalo: `hoso run` as a subprocess, its Zalo channel against the local Zalo double
 (tests/zalo_stub.py) and its Telegram channel against the Telegram double, both on 127.0.0.1.
 
-The Zalo users are linked by binding their identities in the database before `hoso` starts (linking by a
-one-time code is another piece of work)."""
+Most Zalo users are linked by binding their identities in the database before `hoso` starts; the last test
+links one with a code from `hoso account link-code`, served by `hoso web` alone (no Telegram)."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import re
 import secrets
 import signal
@@ -16,7 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.core.actor import Channel
 from services.core.clock import SystemClock
@@ -24,7 +26,7 @@ from services.demo import DEMO_PASSWORD, seed_demo
 from services.platform.outbox import Due, enqueue
 from services.regime.deadlines import WorkingCalendar
 from storage import Database, UnitOfWork
-from storage.models import Account, Dossier, OrgUnit, Outbox
+from storage.models import Account, Dossier, LinkCode, OrgUnit, Outbox
 from tests.botapi_stub import BotAPIStub
 from tests.test_e2e import START_TIMEOUT, STOP_TIMEOUT, Hoso, Launcher, assert_no_secret, fake_token, free_port
 from tests.webchat import Browser
@@ -84,9 +86,10 @@ async def prepared(launcher: Launcher) -> Database:
     return database
 
 
-async def serving(launcher: Launcher, zalo: ZaloStub, *args: str) -> Hoso:
+async def serving(launcher: Launcher, zalo: ZaloStub, *args: str, web: bool = False) -> Hoso:
+    """`hoso run` (or `hoso web`, with no Telegram) once it polls Zalo."""
     since = len(zalo.calls)
-    hoso = await launcher.start("run", *args)
+    hoso = await launcher.start("web") if web else await launcher.start("run", *args)
     try:
         await zalo.wait_for("deleteWebhook", timeout=START_TIMEOUT, since=since)  # just before its first poll
     except TimeoutError:
@@ -305,3 +308,42 @@ async def test_a_zalo_token_refused_is_one_line_naming_it(launcher: Launcher, za
     line = one_line(hoso.stderr)
     assert "HOSO_ZALO_TOKEN: Zalo từ chối mã bot này" in line
     assert_no_secret(hoso, wrong)
+
+
+async def test_hoso_web_serves_zalo_without_telegram_and_links_an_account_with_a_code(
+        launcher: Launcher, zalo: ZaloStub) -> None:
+    """A province without Telegram: `hoso web` serves the web chat and Zalo. A code printed by `hoso account
+    link-code` links a Zalo user once; reused or expired, it is refused with the reason."""
+    from tests.test_e2e_signin import cli
+
+    launcher.env.update({"HOSO_ZALO_TOKEN": ZALO_TOKEN, "HOSO_ZALO_API_BASE": zalo.base_url, "HOSO_ZALO_RATE": "50",
+                         "HOSO_WEB_PORT": str(free_port())})
+    launcher.env.pop("HOSO_BOT_TOKEN", None)
+    database = await prepared(launcher)
+    newcomer, other = "0a1b2c3d4e5f6a7b", "9f8e7d6c5b4a3f2e"
+
+    async def link_code() -> str:
+        issued = await cli(launcher, "account", "link-code", "sgddt.giamdoc", "--channel", "zalo", "--json")
+        return str(json.loads(issued.stdout)["link_code"])
+
+    try:
+        first = await link_code()
+        hoso = await serving(launcher, zalo, web=True)
+        [explained] = await answer(zalo, newcomer, "xin chào")
+        assert explained.startswith("Đây là HoSo") and "/zalo" in explained
+        linked = await answer(zalo, newcomer, first.lower().replace("-", " "))  # as a phone may type it
+        assert "sgddt.giamdoc" in linked[-1] and "Lê Hoàng Minh" in linked[-1], linked
+        reused = await answer(zalo, other, first)
+        assert reused == ["Mã này đã được sử dụng. Hãy lấy mã mới trong trang trò chuyện web (/zalo)."], reused
+        second = await link_code()
+        async with UnitOfWork(database).write() as repos:  # fifteen minutes later
+            await repos.session.execute(update(LinkCode).where(LinkCode.used_at.is_(None))
+                                        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        expired = await answer(zalo, other, second)
+        assert expired[-1].startswith("Mã này đã hết hạn"), expired
+        helped = await answer(zalo, newcomer, "/help")  # linked now: the conversation, not the explanation
+        assert not helped[-1].startswith("Đây là HoSo"), helped
+        assert await hoso.stop(signal.SIGTERM) == 0, hoso.output()
+        assert_no_secret(hoso, ZALO_TOKEN, first, second)
+    finally:
+        await database.dispose()

@@ -116,7 +116,7 @@ def run(
     try:
         run_async(main())
     except ZaloStartError as error:  # before Telegram's: Zalo's refusals arrive as aiogram's errors too
-        fail(f"{error.setting}: " + _(error.reason).format(**error.params))
+        fail(zalo_start_line(error))
     except TelegramUnauthorizedError:
         fail("HOSO_BOT_TOKEN: " + _(N_("Telegram refused this token")))
     except TelegramNetworkError:
@@ -132,11 +132,13 @@ def web_listen_line(error: Exception) -> str:
     return "HOSO_WEB_HOST/HOSO_WEB_PORT: " + _(N_("cannot listen on {address}")).format(address=error)
 
 
-@app.command(help=_(N_("Serve the web chat (and the reminders) on HOSO_WEB_HOST:HOSO_WEB_PORT.")))
+@app.command(help=_(N_("Serve the web chat (and the reminders) on HOSO_WEB_HOST:HOSO_WEB_PORT, and Zalo "
+                        "beside it when HOSO_ZALO_TOKEN is set: HoSo without Telegram.")))
 def web() -> None:
     settings = settings_or_exit()
     from bot.runtime import open_runtime
     from bot.web.run import WebListenError, run_web
+    from bot.zalo.run import ZaloStartError
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
@@ -147,6 +149,12 @@ def web() -> None:
         run_async(main())
     except WebListenError as error:
         fail(web_listen_line(error))
+    except ZaloStartError as error:
+        fail(zalo_start_line(error))
+
+
+def zalo_start_line(error: Any) -> str:
+    return f"{error.setting}: " + _(error.reason).format(**error.params)
 
 
 @app.command(help=_(N_("Seed a demo province (only into an empty database) and serve the web chat; "

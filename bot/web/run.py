@@ -45,7 +45,12 @@ async def run_web(runtime: Runtime, ready: asyncio.Event | None = None) -> None:
     jobs = Jobs(runtime)
     stop = _stop_event()
     server, runner = await start_web(runtime, dispatcher, jobs)
+    zalo = None
     try:
+        if runtime.settings.zalo_token is not None:  # a province without Telegram: the web chat and Zalo
+            from bot.zalo.run import start_zalo
+
+            zalo = await start_zalo(runtime, dispatcher, jobs)
         await dispatcher.emit_startup(bot=server.chat.bot)
         await jobs.check_outage()
         jobs.run_in_background()
@@ -55,6 +60,8 @@ async def run_web(runtime: Runtime, ready: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         _release_signals()
+        if zalo is not None:
+            await zalo.stop()
         await jobs.stop()
         await dispatcher.emit_shutdown(bot=server.chat.bot)
         await runner.cleanup()
