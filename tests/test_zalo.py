@@ -424,3 +424,15 @@ async def test_a_group_gets_the_one_refusal_and_nothing_else(full: ZaloHarness) 
     [refusal] = full.zalo.texts_to("g-group-1")
     assert "chỉ làm việc trong trò chuyện riêng" in refusal
     assert full.zalo.texts_to("u5") == [] and {call.method for call in full.zalo.calls} == {"sendMessage"}
+
+
+async def test_a_find_list_is_answered_by_its_numbers_without_a_menu_of_bare_numbers(full: ZaloHarness) -> None:
+    """A trial of the transport showed "1. 1", "2. 2" under the numbered results of /find."""
+    import re
+
+    await full.bind_demo()
+    [*_, listed] = await full.say(CLERK, "/find Nguyễn")
+    assert re.search(r"^1\. ", listed, re.M) and "(1–" in listed, listed
+    assert not re.search(r"^(\d+)\. \1$", listed, re.M), listed
+    card = await full.say(CLERK, "1")  # the first result's card (the clerk's own unit, on `full`)
+    assert any("Nguyễn" in text for text in card), card

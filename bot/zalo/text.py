@@ -84,8 +84,9 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 
 def menu_of(markup: object) -> tuple[list[str], list[str]]:
-    """A keyboard as numbered lines: (the lines, the callback data of each number in order). A link button
-    is shown as its address; other kinds of buttons have no meaning here and are left out."""
+    """A keyboard as numbered lines: (the lines, the callback data of each number in order). A button that is
+    only its own number (the items of a /find list) needs no line. A link button is shown as its address; other
+    kinds of buttons have no meaning here and are left out."""
     lines: list[str] = []
     choices: list[str] = []
     if not isinstance(markup, InlineKeyboardMarkup):
@@ -94,7 +95,8 @@ def menu_of(markup: object) -> tuple[list[str], list[str]]:
         for button in row:
             if button.callback_data is not None:
                 choices.append(button.callback_data)
-                lines.append(f"{len(choices)}. {button.text}")
+                if button.text.strip() != str(len(choices)):  # "1. 1": the text above already numbers it
+                    lines.append(f"{len(choices)}. {button.text}")
             elif button.url and urlsplit(button.url).scheme in ("http", "https"):
                 lines.append(f"• {button.text}: {button.url}")
     return lines, choices
