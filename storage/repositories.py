@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from storage.database import SIGN_INS_CHANGED
 from storage.models import (
     Account,
     AccountScope,
@@ -331,6 +332,8 @@ class IdentityRepository(_Repository):
         ended = cast(CursorResult[Any], await self.session.execute(
             update(ChannelIdentity).where(*criteria).values(revoked_at=now)
             .execution_options(synchronize_session="fetch")))
+        if ended.rowcount:
+            self.session.info[SIGN_INS_CHANGED] = True  # a web session opened under it ends with it
         return int(ended.rowcount or 0)
 
     async def bind(self, account_id: int, channel: str, address: str, now: dt.datetime) -> ChannelIdentity:

@@ -6,12 +6,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
 
+from storage.database import SIGN_INS_CHANGED
 from storage.models import Account, ChannelIdentity, WebSession
 
 WEB = "web"
+# What a live session depends on: its row, the identity it was opened under, its account (the status).
+_SIGN_IN_MODELS = (WebSession, ChannelIdentity, Account)
+
+
+def sign_ins_changed(session: Session | AsyncSession) -> None:
+    """Mark the transaction as one that may end sign-ins: its commit moves `Database.sign_in_changes`."""
+    session.info[SIGN_INS_CHANGED] = True
+
+
+@event.listens_for(Session, "before_flush")
+def _flushing(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    """An account, identity or web session changed through the ORM (a lockout, a reset, a revocation): marked.
+    Any change of theirs counts, which may be more than needed, never less."""
+    if any(isinstance(row, _SIGN_IN_MODELS) for rows in (session.new, session.dirty, session.deleted) for row in rows):
+        sign_ins_changed(session)
 
 
 class WebSessionRepository:
@@ -58,4 +75,6 @@ class WebSessionRepository:
         if account_id is not None:
             query = query.where(WebSession.account_id == account_id)
         ended = cast(CursorResult[Any], await self.session.execute(query.values(ended_at=now, ended_reason=reason)))
+        if ended.rowcount:
+            sign_ins_changed(self.session)
         return int(ended.rowcount or 0)

@@ -101,17 +101,21 @@ async def say(request: web.Request) -> web.StreamResponse:
     if len(text) > MAX_MESSAGE_LENGTH:
         raise Refused(413, server.error_text(request, "too_long", limit=MAX_MESSAGE_LENGTH))
     _limited(request, signed_in)
+    changes = server.runtime.database.sign_in_changes
     await server.chat.say(signed_in.account_id, signed_in.username, text)
-    return await _after(request, signed_in)
+    return await _after(request, signed_in, changes)
 
 
-async def _after(request: web.Request, signed_in: WebSignIn) -> web.StreamResponse:
-    """The answer to a line or a press, once handled: the session is read again, for the update may have
-    ended it (/logout typed in the chat); every open page of the account is then told."""
+async def _after(request: web.Request, signed_in: WebSignIn, changes: int) -> web.StreamResponse:
+    """The answer to a line or a press, once handled. The update may have ended the session (/logout typed in
+    the chat, a lockout at a password prompt): then every open page of the account is told. Only a commit
+    that may end sign-ins can (storage/web_sessions.py marks them; `changes` is their count before the
+    update), so the session is read again only after one, of this update or of any other meanwhile."""
     server = _server(request)
-    request.pop(SIGNED_IN, None)
-    if await server.signed_in(request) is None:
-        server.conversations.end(signed_in.account_id)
+    if server.runtime.database.sign_in_changes != changes:
+        request.pop(SIGNED_IN, None)
+        if await server.signed_in(request) is None:
+            server.conversations.end(signed_in.account_id)
     return web.json_response({"ok": True, "last": server.conversations.last_seq(signed_in.account_id)})
 
 
@@ -123,9 +127,10 @@ async def press(request: web.Request) -> web.StreamResponse:
     if not isinstance(message_id, int) or not isinstance(data, str) or len(data) > 64:
         raise Refused(400, server.error_text(request, "bad_request"))
     _limited(request, signed_in)
+    changes = server.runtime.database.sign_in_changes
     if not await server.chat.press(signed_in.account_id, signed_in.username, message_id, data):
         raise Refused(409, server.error_text(request, "no_button"))
-    return await _after(request, signed_in)
+    return await _after(request, signed_in, changes)
 
 
 async def upload(request: web.Request) -> web.StreamResponse:
@@ -146,8 +151,9 @@ async def upload(request: web.Request) -> web.StreamResponse:
         content += chunk
         if len(content) > MAX_UPLOAD:
             raise Refused(413, server.error_text(request, "too_large"))
+    changes = server.runtime.database.sign_in_changes
     await server.chat.upload(signed_in.account_id, signed_in.username, Path(part.filename).name[:128], bytes(content))
-    return await _after(request, signed_in)
+    return await _after(request, signed_in, changes)
 
 
 async def commands(request: web.Request) -> web.StreamResponse:
