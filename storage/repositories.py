@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    Row,
     String,
     Table,
     and_,
@@ -60,6 +61,11 @@ def _upsert(
     columns = update if update is not None else [name for name in values if name not in keys]
     changes = {name: statement.excluded[name] for name in columns}
     return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+
+
+# A dossier's two units, aliased once: an alias built per query costs more than the query's own SQL.
+CUSTODIAN_UNIT = aliased(OrgUnit, name="custodian")
+WORKING_UNIT = aliased(OrgUnit, name="working")
 
 
 def under(path: Any, prefixes: Sequence[str]) -> ColumnElement[bool]:
@@ -216,6 +222,24 @@ class AccountRepository(_Repository):
         row = (await self.session.execute(query)).first()
         return None if row is None else (row[0], row[1], row[2])
 
+    async def acting(self, channel: str, address: str) -> Row[*tuple[Any, ...]] | None:
+        """What recognising the sender of an update needs, as plain columns in one query (it runs on every
+        update): the account behind the live identity (channel, address), its unit, the locale chosen there,
+        and whether its scope was extended (`extended`: only then are `scope_paths` worth a query)."""
+        extended = select(AccountScope.id).where(AccountScope.account_id == Account.id).exists()
+        query = (
+            select(Account.id, Account.username, Account.full_name, Account.role, Account.status, Account.locale,
+                   Account.personal_id, OrgUnit.id.label("unit_id"), OrgUnit.code.label("unit_code"),
+                   OrgUnit.name.label("unit_name"), OrgUnit.path.label("unit_path"),
+                   UserPreference.locale.label("preferred"), extended.label("extended"))
+            .join(ChannelIdentity, live_identity(channel))
+            .join(OrgUnit, OrgUnit.id == Account.unit_id)
+            .outerjoin(UserPreference, and_(UserPreference.channel == ChannelIdentity.channel,
+                                            UserPreference.address == ChannelIdentity.address))
+            .where(ChannelIdentity.address == address)
+        )
+        return (await self.session.execute(query)).first()
+
     async def add(self, account: Account) -> Account:
         self.session.add(account)
         await self.session.flush()
@@ -368,7 +392,7 @@ class DossierRepository(_Repository):
 
     async def with_units(self, dossier_id: int) -> tuple[Dossier, OrgUnit, OrgUnit] | None:
         """A dossier with its custodian and working units."""
-        custodian, working = aliased(OrgUnit), aliased(OrgUnit)
+        custodian, working = CUSTODIAN_UNIT, WORKING_UNIT
         query = (
             select(Dossier, custodian, working)
             .join(custodian, custodian.id == Dossier.custodian_unit_id)
@@ -460,7 +484,7 @@ class DossierRepository(_Repository):
         """The next `limit` dossiers by id after `after_id` whose custodian or working unit lies under
         one of `prefixes` (and under `subtree`, if given): the named columns, the id, and the codes of
         both units as custodian_code and working_code."""
-        custodian, working = aliased(OrgUnit), aliased(OrgUnit)
+        custodian, working = CUSTODIAN_UNIT, WORKING_UNIT
         names = dict.fromkeys(("id", *columns))
         query = (
             select(*(getattr(Dossier, name) for name in names),
@@ -510,6 +534,11 @@ class SubAccountRepository(_Repository):
 
 
 class ReferenceRepository(_Repository):
+    async def names(self, list_name: str) -> dict[str, str]:
+        """Code → name of a list's entries: plain rows, read on every card and search page."""
+        query = select(ReferenceItem.code, ReferenceItem.name).where(ReferenceItem.list_name == list_name)
+        return {code: name for code, name in (await self.session.execute(query)).all()}
+
     async def listing(self, list_name: str) -> Sequence[ReferenceItem]:
         query = select(ReferenceItem).where(ReferenceItem.list_name == list_name).order_by(ReferenceItem.code)
         return (await self.session.scalars(query)).all()

@@ -62,20 +62,19 @@ class WebSessions:
             return None
         now = self.clock.now()
         async with self.uow.read() as repos:
-            found = await repos.web_sessions.live(token_hash(token))
+            found = await repos.web_sessions.live_row(token_hash(token))
         if found is None:
             return None
-        session, account = found
-        reason = ("account" if account.status not in ACTING else
-                  "idle" if session.last_seen_at + self.idle <= now else
-                  "expired" if session.expires_at <= now else None)
-        if reason is not None or (touch and now - session.last_seen_at >= TOUCH_EVERY):
+        reason = ("account" if found.status not in ACTING else
+                  "idle" if found.last_seen_at + self.idle <= now else
+                  "expired" if found.expires_at <= now else None)
+        if reason is not None or (touch and now - found.last_seen_at >= TOUCH_EVERY):
             async with self.uow.write() as repos:
                 if reason is not None:
-                    await repos.web_sessions.end(now, reason, session_id=session.id)
+                    await repos.web_sessions.end(now, reason, session_id=found.id)
                     return None
-                await repos.web_sessions.touch(session.id, now)
-        return WebSignIn(session.id, account.id, account.username, account.full_name, session.csrf, account.locale)
+                await repos.web_sessions.touch(found.id, now)
+        return WebSignIn(found.id, found.account_id, found.username, found.full_name, found.csrf, found.locale)
 
     async def end(self, session_id: int, reason: str = "logout") -> None:
         async with self.uow.write() as repos:
