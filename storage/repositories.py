@@ -193,11 +193,14 @@ class AccountRepository(_Repository):
     async def extend_session(self, account_id: int, now: dt.datetime, idle: dt.timedelta) -> bool:
         """Move the session's last activity to `now` if it was within `idle`: one statement, False when stale."""
         # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
+        # On the table, not the mapped class: the same SQL without the ORM's bulk-update bookkeeping, on the
+        # path of every sensitive action.
+        account = table_of(Account)
         result = cast(CursorResult[Any], await self.session.execute(
-            update(Account)
-            .where(Account.id == account_id, Account.last_active_at.is_not(None), Account.last_active_at >= now - idle)
+            update(account)
+            .where(account.c.id == account_id, account.c.last_active_at.is_not(None),
+                   account.c.last_active_at >= now - idle)
             .values(last_active_at=now, last_seen_at=now)  # the last use, which outlives a sign-out
-            .execution_options(synchronize_session=False)
         ))
         return bool(result.rowcount)
 

@@ -20,7 +20,7 @@ from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 
 from bot.web.conversation import Event
 from bot.web.security import Handler, RateLimiter
-from bot.web.server import SERVER, SIGNED_IN, WebServer
+from bot.web.server import PRELOADED, SERVER, SIGNED_IN, WebServer
 from bot.web.sessions import COOKIE, WebSignIn, same_token
 from handlers.commands import COMMANDS
 from handlers.views import MAX_MESSAGE_LENGTH
@@ -50,9 +50,11 @@ def _server(request: web.Request) -> WebServer:
     return request.app[SERVER]
 
 
-async def _signed_in(request: web.Request, changes: bool = False) -> WebSignIn:
+async def _signed_in(request: web.Request, changes: bool = False, feeds: bool = False) -> WebSignIn:
+    """The request's live session, else a refusal. `changes`: it must carry the CSRF token; `feeds`: it feeds
+    an update at once, whose sender is read with the session (bot/web/transport.py `Preloaded`)."""
     server = _server(request)
-    signed_in = await server.signed_in(request)
+    signed_in = await server.signed_in(request, with_actor=feeds)
     if signed_in is None:
         raise Refused(401, server.error_text(request, "signed_out"))
     if changes and not same_token(signed_in.csrf, request.headers.get(CSRF_HEADER)):
@@ -92,7 +94,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def say(request: web.Request) -> web.StreamResponse:
-    signed_in = await _signed_in(request, changes=True)
+    signed_in = await _signed_in(request, changes=True, feeds=True)
     body = await _json(request)
     text = body.get("text")
     server = _server(request)
@@ -102,7 +104,7 @@ async def say(request: web.Request) -> web.StreamResponse:
         raise Refused(413, server.error_text(request, "too_long", limit=MAX_MESSAGE_LENGTH))
     _limited(request, signed_in)
     changes = server.runtime.database.sign_in_changes
-    await server.chat.say(signed_in.account_id, signed_in.username, text)
+    await server.chat.say(signed_in.account_id, signed_in.username, text, request.get(PRELOADED))
     return await _after(request, signed_in, changes)
 
 
@@ -120,7 +122,7 @@ async def _after(request: web.Request, signed_in: WebSignIn, changes: int) -> we
 
 
 async def press(request: web.Request) -> web.StreamResponse:
-    signed_in = await _signed_in(request, changes=True)
+    signed_in = await _signed_in(request, changes=True, feeds=True)
     body = await _json(request)
     server = _server(request)
     message_id, data = body.get("message_id"), body.get("data")
@@ -128,7 +130,8 @@ async def press(request: web.Request) -> web.StreamResponse:
         raise Refused(400, server.error_text(request, "bad_request"))
     _limited(request, signed_in)
     changes = server.runtime.database.sign_in_changes
-    if not await server.chat.press(signed_in.account_id, signed_in.username, message_id, data):
+    if not await server.chat.press(signed_in.account_id, signed_in.username, message_id, data,
+                                 request.get(PRELOADED)):
         raise Refused(409, server.error_text(request, "no_button"))
     return await _after(request, signed_in, changes)
 

@@ -4,22 +4,29 @@ loses its rights at its very next message, even in the middle of a guided entry.
 from __future__ import annotations
 
 from services.core.actor import AccountStatus, Actor, Role, as_address
-from storage import UnitOfWork
+from storage import Repositories, UnitOfWork
 
 
 async def load_actor(uow: UnitOfWork, channel: str, address: str | int | None) -> Actor:
     """The actor behind `address` on `channel`: the account whose live identity it is, else an anonymous
     visitor with the language chosen there. Only an active or restricted account's identity carries a role:
     a pending, locked or revoked account is recognised (its status is told) but may do nothing."""
+    if as_address(address) is None:
+        return Actor.anonymous(channel, None)
+    async with uow.read() as repos:
+        return await actor_of(repos, channel, address)
+
+
+async def actor_of(repos: Repositories, channel: str, address: str | int | None) -> Actor:
+    """`load_actor` inside a transaction the caller holds (the web chat reads it with the session)."""
     address = as_address(address)
     if address is None:
         return Actor.anonymous(channel, None)
-    async with uow.read() as repos:
-        found = await repos.accounts.acting(channel, address)
-        if found is None:
-            return Actor.anonymous(channel, address, await repos.preferences.locale_of(channel, address))
-        status = AccountStatus(found.status)
-        extensions = await repos.accounts.scope_paths(found.id) if status.grants_role and found.extended else []
+    found = await repos.accounts.acting(channel, address)
+    if found is None:
+        return Actor.anonymous(channel, address, await repos.preferences.locale_of(channel, address))
+    status = AccountStatus(found.status)
+    extensions = await repos.accounts.scope_paths(found.id) if status.grants_role and found.extended else []
     return Actor(
         channel=channel,
         address=address,
