@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.content import CURRENT, Exit, level_of
 from handlers.forms import is_form_button, prompt_refused
 from handlers.views import error_text, refusal
-from services.core.actor import Channel, Content
+from services.core.actor import Actor, Channel, Content
 from services.core.clock import Clock
 from services.core.errors import PermissionDenied
 from services.core.identity import load_actor
@@ -31,6 +31,9 @@ from storage import Database, UnitOfWork
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+# A transport that read the sender of this very update itself (the web chat, with the request's session) hands
+# it to `feed_update` under this key; it is used only for the sender it names (bot/web/transport.py says when).
+PRELOADED_ACTOR = "hoso_preloaded_actor"
 
 
 def channel_of(bot: object, default: str = Channel.TELEGRAM) -> str:
@@ -90,7 +93,12 @@ class ServicesMiddleware(BaseMiddleware):
         uow = UnitOfWork(self.database)
         # A transport whose session names its channel (the web chat's) speaks for it; else the configured one.
         channel = channel_of(data.get("bot"), self.channel)
-        actor = await load_actor(uow, channel, address_of(data.get("bot"), user.id) if user else None)
+        address = address_of(data.get("bot"), user.id) if user else None
+        preloaded: Actor | None = data.pop(PRELOADED_ACTOR, None)
+        if preloaded is not None and address is not None and (preloaded.channel, preloaded.address) == (channel, address):
+            actor = preloaded
+        else:
+            actor = await load_actor(uow, channel, address)
         level = level_of(self.content, channel)
         actor = dataclasses.replace(actor, content=level)
         data["actor"] = actor

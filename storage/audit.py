@@ -105,25 +105,11 @@ class AuditRepository:
         object_id: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> AuditEvent:
-        """Append one event in the caller's transaction, so it commits or rolls back with the work."""
-        await self._lock_chain()
-        # On SQLite the write transaction began IMMEDIATE: no other writer can move the head meanwhile.
-        head = await self.head()
-        event = AuditEvent(
-            seq=head.seq + 1,
-            occurred_at=at.astimezone(dt.UTC),
-            actor_account_id=actor_account_id,
-            actor_label=actor_label,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            details=details or {},
-            prev_hash=head.hash,
-        )
-        event.hash = chain_hash(head.hash, hashed_fields(event))
-        self.session.add(event)
-        await self.session.flush()
-        return event
+        """Append one event in the caller's transaction, so it commits or rolls back with the work. The event
+        is returned as written, not attached to the session (one INSERT, no flush of the unit of work)."""
+        row = (await self._insert([NewEvent(at, action, actor_label, actor_account_id, object_type, object_id,
+                                            details or {})]))[-1]
+        return AuditEvent(**row)
 
     async def append_many(self, events: Sequence[NewEvent]) -> ChainHead:
         """Append many events in the caller's transaction, hashed exactly as `append` hashes one: the
@@ -131,7 +117,12 @@ class AuditRepository:
         Returns the new head."""
         if not events:
             return await self.head()
+        last = (await self._insert(events))[-1]
+        return ChainHead(last["seq"], last["hash"])
+
+    async def _insert(self, events: Sequence[NewEvent]) -> list[dict[str, Any]]:
         await self._lock_chain()
+        # On SQLite the write transaction began IMMEDIATE: no other writer can move the head meanwhile.
         head = await self.head()
         seq, previous = head.seq, head.hash
         rows: list[dict[str, Any]] = []
@@ -146,7 +137,7 @@ class AuditRepository:
             rows.append({**values, "occurred_at": event.at.astimezone(dt.UTC), "prev_hash": previous, "hash": digest})
             previous = digest
         await self.session.execute(insert(table_of(AuditEvent)), rows)
-        return ChainHead(seq, previous)
+        return rows
 
     async def _lock_chain(self) -> None:
         """On PostgreSQL, appends to the chain take turns (a transaction-scoped advisory lock)."""

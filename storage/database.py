@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # The mark a session carries once it added outbox rows (`session.info`): its commit wakes the senders.
 OUTBOX_ADDED = "hoso_outbox_added"
+# The mark of a session that may have ended a sign-in (a web session, an identity, an account's status): its
+# commit moves `Database.sign_in_changes` on (storage/web_sessions.py sets it).
+SIGN_INS_CHANGED = "hoso_sign_ins_changed"
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -67,6 +70,11 @@ class Database:
     (the write lock is taken up front, so two writers queue instead of deadlocking on a lock upgrade),
     plain deferred BEGIN for reads, which WAL lets run beside a writer.
 
+    The process's own SQLite writers take turns on an asyncio lock before BEGIN IMMEDIATE: a writer waits
+    for the one before it to commit, instead of sleeping in SQLite's busy handler, which backs off up to
+    100 ms at a time while the lock is held a few milliseconds. Another process still meets the busy
+    timeout; so does a writer of this one that waited the whole timeout for its turn (it then tries anyway).
+
     It also tells this process's outbox senders that there is something new to send: a write transaction
     that added outbox rows sets every event handed out by `outbox_signal` once it has committed, never
     before and never after a rollback, so a woken sender finds the rows (no other process is told: its
@@ -82,6 +90,10 @@ class Database:
             self._prepare_sqlite()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self._outbox_signals: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
+        self._writers = asyncio.Lock() if self.is_sqlite else None
+        # Commits of this process that may have ended a sign-in: a caller compares it before and after some
+        # work to know whether a session it read may be over (the web chat after an update).
+        self.sign_in_changes = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -119,7 +131,7 @@ class Database:
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: a write commits on a clean exit; anything else ends in
         a rollback when the session closes. Objects loaded stay readable (detached) afterwards."""
-        async with self._sessions() as session:
+        async with self._turn(write), self._sessions() as session:
             await session.connection(execution_options={"hoso_write": write})
             try:
                 yield session
@@ -128,9 +140,28 @@ class Database:
                 raise
             if write:
                 await session.commit()
+                if session.info.pop(SIGN_INS_CHANGED, False):
+                    self.sign_in_changes += 1
                 if session.info.pop(OUTBOX_ADDED, False):
                     for signal in list(self._outbox_signals):
                         signal.set()
+
+    @asynccontextmanager
+    async def _turn(self, write: bool) -> AsyncIterator[None]:
+        """This process's turn to write on SQLite (see the class); nothing for a read or on PostgreSQL."""
+        if not write or self._writers is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):  # Lock.acquire is safe to cancel
+                await self._writers.acquire()
+        except TimeoutError:  # held that long: SQLite's busy timeout decides, as for another process
+            yield
+            return
+        try:
+            yield
+        finally:
+            self._writers.release()
 
     def outbox_signal(self) -> asyncio.Event:
         """An event of its own for one waiter (a sender's loop), set after each commit that added outbox

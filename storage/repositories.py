@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    Row,
     String,
     Table,
     and_,
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from storage.database import SIGN_INS_CHANGED
 from storage.models import (
     Account,
     AccountScope,
@@ -59,6 +61,11 @@ def _upsert(
     columns = update if update is not None else [name for name in values if name not in keys]
     changes = {name: statement.excluded[name] for name in columns}
     return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+
+
+# A dossier's two units, aliased once: an alias built per query costs more than the query's own SQL.
+CUSTODIAN_UNIT = aliased(OrgUnit, name="custodian")
+WORKING_UNIT = aliased(OrgUnit, name="working")
 
 
 def under(path: Any, prefixes: Sequence[str]) -> ColumnElement[bool]:
@@ -186,11 +193,14 @@ class AccountRepository(_Repository):
     async def extend_session(self, account_id: int, now: dt.datetime, idle: dt.timedelta) -> bool:
         """Move the session's last activity to `now` if it was within `idle`: one statement, False when stale."""
         # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
+        # On the table, not the mapped class: the same SQL without the ORM's bulk-update bookkeeping, on the
+        # path of every sensitive action.
+        account = table_of(Account)
         result = cast(CursorResult[Any], await self.session.execute(
-            update(Account)
-            .where(Account.id == account_id, Account.last_active_at.is_not(None), Account.last_active_at >= now - idle)
+            update(account)
+            .where(account.c.id == account_id, account.c.last_active_at.is_not(None),
+                   account.c.last_active_at >= now - idle)
             .values(last_active_at=now, last_seen_at=now)  # the last use, which outlives a sign-out
-            .execution_options(synchronize_session=False)
         ))
         return bool(result.rowcount)
 
@@ -214,6 +224,24 @@ class AccountRepository(_Repository):
         )
         row = (await self.session.execute(query)).first()
         return None if row is None else (row[0], row[1], row[2])
+
+    async def acting(self, channel: str, address: str) -> Row[*tuple[Any, ...]] | None:
+        """What recognising the sender of an update needs, as plain columns in one query (it runs on every
+        update): the account behind the live identity (channel, address), its unit, the locale chosen there,
+        and whether its scope was extended (`extended`: only then are `scope_paths` worth a query)."""
+        extended = select(AccountScope.id).where(AccountScope.account_id == Account.id).exists()
+        query = (
+            select(Account.id, Account.username, Account.full_name, Account.role, Account.status, Account.locale,
+                   Account.personal_id, OrgUnit.id.label("unit_id"), OrgUnit.code.label("unit_code"),
+                   OrgUnit.name.label("unit_name"), OrgUnit.path.label("unit_path"),
+                   UserPreference.locale.label("preferred"), extended.label("extended"))
+            .join(ChannelIdentity, live_identity(channel))
+            .join(OrgUnit, OrgUnit.id == Account.unit_id)
+            .outerjoin(UserPreference, and_(UserPreference.channel == ChannelIdentity.channel,
+                                            UserPreference.address == ChannelIdentity.address))
+            .where(ChannelIdentity.address == address)
+        )
+        return (await self.session.execute(query)).first()
 
     async def add(self, account: Account) -> Account:
         self.session.add(account)
@@ -331,6 +359,8 @@ class IdentityRepository(_Repository):
         ended = cast(CursorResult[Any], await self.session.execute(
             update(ChannelIdentity).where(*criteria).values(revoked_at=now)
             .execution_options(synchronize_session="fetch")))
+        if ended.rowcount:
+            self.session.info[SIGN_INS_CHANGED] = True  # a web session opened under it ends with it
         return int(ended.rowcount or 0)
 
     async def bind(self, account_id: int, channel: str, address: str, now: dt.datetime) -> ChannelIdentity:
@@ -365,7 +395,7 @@ class DossierRepository(_Repository):
 
     async def with_units(self, dossier_id: int) -> tuple[Dossier, OrgUnit, OrgUnit] | None:
         """A dossier with its custodian and working units."""
-        custodian, working = aliased(OrgUnit), aliased(OrgUnit)
+        custodian, working = CUSTODIAN_UNIT, WORKING_UNIT
         query = (
             select(Dossier, custodian, working)
             .join(custodian, custodian.id == Dossier.custodian_unit_id)
@@ -457,7 +487,7 @@ class DossierRepository(_Repository):
         """The next `limit` dossiers by id after `after_id` whose custodian or working unit lies under
         one of `prefixes` (and under `subtree`, if given): the named columns, the id, and the codes of
         both units as custodian_code and working_code."""
-        custodian, working = aliased(OrgUnit), aliased(OrgUnit)
+        custodian, working = CUSTODIAN_UNIT, WORKING_UNIT
         names = dict.fromkeys(("id", *columns))
         query = (
             select(*(getattr(Dossier, name) for name in names),
@@ -507,6 +537,11 @@ class SubAccountRepository(_Repository):
 
 
 class ReferenceRepository(_Repository):
+    async def names(self, list_name: str) -> dict[str, str]:
+        """Code → name of a list's entries: plain rows, read on every card and search page."""
+        query = select(ReferenceItem.code, ReferenceItem.name).where(ReferenceItem.list_name == list_name)
+        return {code: name for code, name in (await self.session.execute(query)).all()}
+
     async def listing(self, list_name: str) -> Sequence[ReferenceItem]:
         query = select(ReferenceItem).where(ReferenceItem.list_name == list_name).order_by(ReferenceItem.code)
         return (await self.session.scalars(query)).all()

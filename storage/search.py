@@ -14,10 +14,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, column, literal, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from storage.models import Dossier, OrgUnit
-from storage.repositories import under
+from storage.models import Dossier
+from storage.repositories import CUSTODIAN_UNIT, WORKING_UNIT, under
 
 _FTS = table("dossier_search", column("rowid"))
 _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.personal_id)  # as indexed on PostgreSQL
@@ -100,7 +99,7 @@ class DossierSearch:
     ) -> list[Found]:
         """Ranked candidates in scope (custodian or working unit): exact names first, then names whose
         words start as typed, then alphabetically."""
-        custodian, working = aliased(OrgUnit), aliased(OrgUnit)
+        custodian, working = CUSTODIAN_UNIT, WORKING_UNIT
         conditions = [or_(under(custodian.path, scope), under(working.path, scope))]
         if terms.birth_date is not None:
             conditions.append(Dossier.birth_date == terms.birth_date)

@@ -6,12 +6,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Row, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
 
+from storage.database import SIGN_INS_CHANGED
 from storage.models import Account, ChannelIdentity, WebSession
 
 WEB = "web"
+# What a live session depends on: its row, the identity it was opened under, its account (the status).
+_SIGN_IN_MODELS = (WebSession, ChannelIdentity, Account)
+
+
+def sign_ins_changed(session: Session | AsyncSession) -> None:
+    """Mark the transaction as one that may end sign-ins: its commit moves `Database.sign_in_changes`."""
+    session.info[SIGN_INS_CHANGED] = True
+
+
+@event.listens_for(Session, "before_flush")
+def _flushing(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    """An account, identity or web session changed through the ORM (a lockout, a reset, a revocation): marked.
+    Any change of theirs counts, which may be more than needed, never less."""
+    if any(isinstance(row, _SIGN_IN_MODELS) for rows in (session.new, session.dirty, session.deleted) for row in rows):
+        sign_ins_changed(session)
 
 
 class WebSessionRepository:
@@ -44,6 +61,19 @@ class WebSessionRepository:
         found = (await self.session.execute(query)).first()
         return (found[0], found[1]) if found else None
 
+    async def live_row(self, token_hash: str) -> Row[*tuple[Any, ...]] | None:
+        """What checking a request's session needs, as `live` finds it, in plain columns (it runs on every
+        request): the session's id, csrf, last_seen_at and expires_at; its account's account_id, username,
+        full_name, locale and status."""
+        query = (select(WebSession.id, WebSession.csrf, WebSession.last_seen_at, WebSession.expires_at,
+                        Account.id.label("account_id"), Account.username, Account.full_name, Account.locale,
+                        Account.status)
+                 .join(Account, Account.id == WebSession.account_id)
+                 .join(ChannelIdentity, (ChannelIdentity.id == WebSession.identity_id)
+                       & ChannelIdentity.revoked_at.is_(None))
+                 .where(WebSession.token_hash == token_hash, WebSession.ended_at.is_(None)))
+        return (await self.session.execute(query)).first()
+
     async def touch(self, session_id: int, now: dt.datetime) -> None:
         await self.session.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
 
@@ -58,4 +88,6 @@ class WebSessionRepository:
         if account_id is not None:
             query = query.where(WebSession.account_id == account_id)
         ended = cast(CursorResult[Any], await self.session.execute(query.values(ended_at=now, ended_reason=reason)))
+        if ended.rowcount:
+            sign_ins_changed(self.session)
         return int(ended.rowcount or 0)

@@ -16,7 +16,10 @@ from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from bot.web.security import RateLimiter
 from bot.web.server import Limits
+from bot.web.transport import Preloaded
+from services.core.actor import Channel
 from services.core.clock import FrozenClock
+from services.core.identity import load_actor
 from services.platform.outbox import Due, enqueue
 from services.regime.calendar import working_calendar
 from storage.models import ChannelIdentity, Outbox, WebSession
@@ -594,3 +597,33 @@ async def test_uploads_have_a_limit_of_their_own(runtime: Runtime) -> None:
                 statuses.append(response.status)
         assert statuses == [200, 200, 429]
         assert (await browser.say("/start"))[0] == 200  # messages are not held back by it
+
+
+# -- the sender read with the session --------------------------------------------------------------------------
+def last_bot_text(web: WebChatUnderTest, account_id: int) -> str:
+    shown = [event["message"] for event in web.server.conversations.since(account_id, 0)
+             if event.get("type") == "message" and event["message"].get("from") == "bot"]
+    return str(shown[-1]["html"])
+
+
+async def test_the_sender_read_with_the_session_is_not_used_once_another_update_of_the_account_ran(
+        web: WebChatUnderTest) -> None:
+    await active(web)
+    chat = web.server.chat
+    read_before = Preloaded(await load_actor(web.runtime.uow, Channel.WEB, 1), chat.mark())
+    assert read_before.actor.username == "lan.syt"
+    await chat.say(1, "lan.syt", "/logout")  # an update of the account ran since that read: it signed out
+    await chat.say(1, "lan.syt", "/start", read_before)
+    assert "Lan.Syt" not in last_bot_text(web, 1)  # read again: nobody is signed in at that address any more
+
+
+async def test_the_sender_read_with_the_session_stands_only_for_its_own_account(web: WebChatUnderTest) -> None:
+    await active(web)
+    await active(web, "hoa.syt")
+    chat = web.server.chat
+    other = Preloaded(await load_actor(web.runtime.uow, Channel.WEB, 2), chat.mark())
+    await chat.say(1, "lan.syt", "/start", other)
+    assert "Lan.Syt" in last_bot_text(web, 1) and "Hoa.Syt" not in last_bot_text(web, 1)
+    own = Preloaded(await load_actor(web.runtime.uow, Channel.WEB, 1), chat.mark())
+    await chat.say(1, "lan.syt", "/start", own)
+    assert "Lan.Syt" in last_bot_text(web, 1)

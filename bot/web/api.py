@@ -20,7 +20,7 @@ from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 
 from bot.web.conversation import Event
 from bot.web.security import Handler, RateLimiter
-from bot.web.server import SERVER, SIGNED_IN, WebServer
+from bot.web.server import PRELOADED, SERVER, SIGNED_IN, WebServer
 from bot.web.sessions import COOKIE, WebSignIn, same_token
 from handlers.commands import COMMANDS
 from handlers.views import MAX_MESSAGE_LENGTH
@@ -50,9 +50,11 @@ def _server(request: web.Request) -> WebServer:
     return request.app[SERVER]
 
 
-async def _signed_in(request: web.Request, changes: bool = False) -> WebSignIn:
+async def _signed_in(request: web.Request, changes: bool = False, feeds: bool = False) -> WebSignIn:
+    """The request's live session, else a refusal. `changes`: it must carry the CSRF token; `feeds`: it feeds
+    an update at once, whose sender is read with the session (bot/web/transport.py `Preloaded`)."""
     server = _server(request)
-    signed_in = await server.signed_in(request)
+    signed_in = await server.signed_in(request, with_actor=feeds)
     if signed_in is None:
         raise Refused(401, server.error_text(request, "signed_out"))
     if changes and not same_token(signed_in.csrf, request.headers.get(CSRF_HEADER)):
@@ -92,7 +94,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def say(request: web.Request) -> web.StreamResponse:
-    signed_in = await _signed_in(request, changes=True)
+    signed_in = await _signed_in(request, changes=True, feeds=True)
     body = await _json(request)
     text = body.get("text")
     server = _server(request)
@@ -101,31 +103,37 @@ async def say(request: web.Request) -> web.StreamResponse:
     if len(text) > MAX_MESSAGE_LENGTH:
         raise Refused(413, server.error_text(request, "too_long", limit=MAX_MESSAGE_LENGTH))
     _limited(request, signed_in)
-    await server.chat.say(signed_in.account_id, signed_in.username, text)
-    return await _after(request, signed_in)
+    changes = server.runtime.database.sign_in_changes
+    await server.chat.say(signed_in.account_id, signed_in.username, text, request.get(PRELOADED))
+    return await _after(request, signed_in, changes)
 
 
-async def _after(request: web.Request, signed_in: WebSignIn) -> web.StreamResponse:
-    """The answer to a line or a press, once handled: the session is read again, for the update may have
-    ended it (/logout typed in the chat); every open page of the account is then told."""
+async def _after(request: web.Request, signed_in: WebSignIn, changes: int) -> web.StreamResponse:
+    """The answer to a line or a press, once handled. The update may have ended the session (/logout typed in
+    the chat, a lockout at a password prompt): then every open page of the account is told. Only a commit
+    that may end sign-ins can (storage/web_sessions.py marks them; `changes` is their count before the
+    update), so the session is read again only after one, of this update or of any other meanwhile."""
     server = _server(request)
-    request.pop(SIGNED_IN, None)
-    if await server.signed_in(request) is None:
-        server.conversations.end(signed_in.account_id)
+    if server.runtime.database.sign_in_changes != changes:
+        request.pop(SIGNED_IN, None)
+        if await server.signed_in(request) is None:
+            server.conversations.end(signed_in.account_id)
     return web.json_response({"ok": True, "last": server.conversations.last_seq(signed_in.account_id)})
 
 
 async def press(request: web.Request) -> web.StreamResponse:
-    signed_in = await _signed_in(request, changes=True)
+    signed_in = await _signed_in(request, changes=True, feeds=True)
     body = await _json(request)
     server = _server(request)
     message_id, data = body.get("message_id"), body.get("data")
     if not isinstance(message_id, int) or not isinstance(data, str) or len(data) > 64:
         raise Refused(400, server.error_text(request, "bad_request"))
     _limited(request, signed_in)
-    if not await server.chat.press(signed_in.account_id, signed_in.username, message_id, data):
+    changes = server.runtime.database.sign_in_changes
+    if not await server.chat.press(signed_in.account_id, signed_in.username, message_id, data,
+                                 request.get(PRELOADED)):
         raise Refused(409, server.error_text(request, "no_button"))
-    return await _after(request, signed_in)
+    return await _after(request, signed_in, changes)
 
 
 async def upload(request: web.Request) -> web.StreamResponse:
@@ -146,8 +154,9 @@ async def upload(request: web.Request) -> web.StreamResponse:
         content += chunk
         if len(content) > MAX_UPLOAD:
             raise Refused(413, server.error_text(request, "too_large"))
+    changes = server.runtime.database.sign_in_changes
     await server.chat.upload(signed_in.account_id, signed_in.username, Path(part.filename).name[:128], bytes(content))
-    return await _after(request, signed_in)
+    return await _after(request, signed_in, changes)
 
 
 async def commands(request: web.Request) -> web.StreamResponse:

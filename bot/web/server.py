@@ -22,7 +22,7 @@ from bot.web.files import FileStore
 from bot.web.security import MAX_BODY, SECURE_KEY, RateLimiter, client_address, security_headers
 from bot.web.sessions import COOKIE, WebSessions, WebSignIn
 from bot.web.texts import ERRORS, PAGE, translated
-from bot.web.transport import WebChat
+from bot.web.transport import Preloaded, WebChat
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +88,16 @@ class WebServer:
             self._delivering.cancel()
 
     # -- per request -------------------------------------------------------------------------------
-    async def signed_in(self, request: web.Request) -> WebSignIn | None:
+    async def signed_in(self, request: web.Request, with_actor: bool = False) -> WebSignIn | None:
+        """The request's session, read once per request; `with_actor`: with the account as an update's sender
+        (read in the same transaction), for a request that feeds an update."""
         if SIGNED_IN in request:
             return request[SIGNED_IN]
-        found = await self.sessions.current(self.cookie(request, COOKIE))
+        mark = self.chat.mark()  # before the read: see WebChat
+        found = await self.sessions.current(self.cookie(request, COOKIE), with_actor=with_actor)
         request[SIGNED_IN] = found
+        if found is not None and found.actor is not None:
+            request[PRELOADED] = Preloaded(found.actor, mark)
         return found
 
     def client_address(self, request: web.Request) -> str:
@@ -152,3 +157,4 @@ class WebServer:
 
 SERVER = web.AppKey("server", WebServer)
 SIGNED_IN: web.RequestKey[WebSignIn | None] = web.RequestKey("signed_in")  # the session, read once per request
+PRELOADED: web.RequestKey[Preloaded] = web.RequestKey("preloaded")  # the sender, read with it (`with_actor`)

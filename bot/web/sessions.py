@@ -14,8 +14,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from services.core.actor import AccountStatus
+from services.core.actor import AccountStatus, Actor, Channel
 from services.core.clock import Clock
+from services.core.identity import actor_of
 from storage import UnitOfWork
 
 COOKIE = "hoso_session"
@@ -32,6 +33,9 @@ class WebSignIn:
     full_name: str
     csrf: str
     locale: str | None
+    # The account as the sender of an update (services/core/identity.py), read in the same transaction as the
+    # session when the request feeds one (`current(..., with_actor=True)`); None otherwise.
+    actor: Actor | None = None
 
 
 def token_hash(token: str) -> str:
@@ -55,27 +59,29 @@ class WebSessions:
                                                    now + 2 * self.idle)
         return token if opened is not None else None
 
-    async def current(self, token: str | None, touch: bool = True) -> WebSignIn | None:
+    async def current(self, token: str | None, touch: bool = True, with_actor: bool = False) -> WebSignIn | None:
         """The live session of this cookie, or None (no cookie, unknown, ended, idle, expired, or its account
-        no longer active). `touch=False` reads it without counting as activity (a page's own re-check)."""
+        no longer active). `touch=False` reads it without counting as activity (a page's own re-check);
+        `with_actor` reads the account as an update's sender too, in the same transaction."""
         if not token or len(token) > 128:
             return None
         now = self.clock.now()
         async with self.uow.read() as repos:
-            found = await repos.web_sessions.live(token_hash(token))
+            found = await repos.web_sessions.live_row(token_hash(token))
+            actor = (await actor_of(repos, Channel.WEB, found.account_id)
+                     if with_actor and found is not None and found.status in ACTING else None)
         if found is None:
             return None
-        session, account = found
-        reason = ("account" if account.status not in ACTING else
-                  "idle" if session.last_seen_at + self.idle <= now else
-                  "expired" if session.expires_at <= now else None)
-        if reason is not None or (touch and now - session.last_seen_at >= TOUCH_EVERY):
+        reason = ("account" if found.status not in ACTING else
+                  "idle" if found.last_seen_at + self.idle <= now else
+                  "expired" if found.expires_at <= now else None)
+        if reason is not None or (touch and now - found.last_seen_at >= TOUCH_EVERY):
             async with self.uow.write() as repos:
                 if reason is not None:
-                    await repos.web_sessions.end(now, reason, session_id=session.id)
+                    await repos.web_sessions.end(now, reason, session_id=found.id)
                     return None
-                await repos.web_sessions.touch(session.id, now)
-        return WebSignIn(session.id, account.id, account.username, account.full_name, session.csrf, account.locale)
+                await repos.web_sessions.touch(found.id, now)
+        return WebSignIn(found.id, found.account_id, found.username, found.full_name, found.csrf, found.locale, actor)
 
     async def end(self, session_id: int, reason: str = "logout") -> None:
         async with self.uow.write() as repos:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,11 +28,12 @@ from aiogram.types import CallbackQuery, Chat, Document, File, InlineKeyboardMar
 
 from bot.factory import create_bot
 from bot.local_session import LocalBotSession, resolve
+from bot.middlewares import PRELOADED_ACTOR
 from bot.web.conversation import Conversations, Event
 from bot.web.files import FileStore
 from bot.web.markup import safe_html
 from handlers.signin import SECRET_STATES
-from services.core.actor import Channel
+from services.core.actor import Actor, Channel
 from services.core.clock import Clock
 
 WEB_BOT_TOKEN = "4200000001:web-chat-in-process-session"
@@ -133,14 +135,41 @@ class WebBotSession(LocalBotSession):
         return next(self._message_ids)
 
 
+@dataclass(frozen=True, slots=True)
+class Preloaded:
+    """The sender of an update, read with the request's session (`WebSessions.current(with_actor=True)`), and
+    `WebChat.mark()` taken just before that read."""
+
+    actor: Actor
+    mark: int
+
+
 class WebChat:
-    """What the page sends, fed to the Dispatcher as the account's updates."""
+    """What the page sends, fed to the Dispatcher as the account's updates.
+
+    The sender of an update is read afresh for each update (bot/middlewares.py): after the account's previous
+    updates, which the Dispatcher handles one at a time, have ended. A request reads it with its session, in
+    one transaction (`Preloaded`); that actor is handed to the Dispatcher only if no update of the account was
+    under way or ended since just before that read, so it is as fresh as one read once the previous update
+    ended. Otherwise the middleware reads it itself."""
 
     def __init__(self, dispatcher: Dispatcher, conversations: Conversations, files: FileStore, clock: Clock) -> None:
         self.dispatcher, self.conversations, self.files, self.clock = dispatcher, conversations, files, clock
         self.session = WebBotSession(conversations, files, clock)
         self.bot = create_bot(WEB_BOT_TOKEN, session=self.session)
         self._updates = itertools.count(1)
+        self._ended = 0  # updates ended, all accounts together
+        self._last_ended: dict[int, int] = {}  # account → the count when its last update ended
+        self._running: dict[int, int] = {}  # account → its updates under way
+
+    def mark(self) -> int:
+        """Where the updates stand, to take before reading a `Preloaded` actor."""
+        return self._ended
+
+    def _fresh(self, account_id: int, preloaded: Preloaded | None) -> Actor | None:
+        if preloaded is None or preloaded.actor.account_id != account_id or self._running.get(account_id):
+            return None
+        return preloaded.actor if self._last_ended.get(account_id, -1) <= preloaded.mark else None
 
     @staticmethod
     def _user(account_id: int, username: str) -> User:
@@ -151,7 +180,7 @@ class WebChat:
         state = await self.dispatcher.fsm.get_context(self.bot, account_id, account_id).get_state()
         return state in SECRET_STATES
 
-    async def say(self, account_id: int, username: str, text: str) -> None:
+    async def say(self, account_id: int, username: str, text: str, preloaded: Preloaded | None = None) -> None:
         """A line typed in the page. Shown in the conversation unless it answers a password prompt."""
         message_id = self.session.next_message_id()
         if not await self.secret_prompt(account_id):
@@ -160,7 +189,7 @@ class WebChat:
         chat = Chat(id=account_id, type=ChatType.PRIVATE)
         message = Message(message_id=message_id, date=self.clock.now(), chat=chat,
                           from_user=self._user(account_id, username), text=text)
-        await self._feed(account_id, Update(update_id=next(self._updates), message=message))
+        await self._feed(account_id, Update(update_id=next(self._updates), message=message), preloaded)
 
     async def upload(self, account_id: int, username: str, name: str, content: bytes) -> None:
         """A file sent from the page (a scanned paper for a form): kept for the account, then fed as a
@@ -175,7 +204,8 @@ class WebChat:
                           from_user=self._user(account_id, username), document=document)
         await self._feed(account_id, Update(update_id=next(self._updates), message=message))
 
-    async def press(self, account_id: int, username: str, message_id: int, data: str) -> bool:
+    async def press(self, account_id: int, username: str, message_id: int, data: str,
+                    preloaded: Preloaded | None = None) -> bool:
         """A button of a message of this account's conversation; False if there is no such button (an old
         page, or a forged press): nothing is fed then."""
         message = self.session.messages.get((account_id, message_id))
@@ -187,14 +217,23 @@ class WebChat:
                               message=message, data=data)
         self.session.presses[query_id] = account_id
         try:
-            await self._feed(account_id, Update(update_id=next(self._updates), callback_query=query))
+            await self._feed(account_id, Update(update_id=next(self._updates), callback_query=query), preloaded)
         finally:
             self.session.presses.pop(query_id, None)
             self.session.answered_queries.discard(query_id)  # done with: a server must not remember every press
         return True
 
-    async def _feed(self, account_id: int, update: Update) -> None:
-        self.conversations.publish(account_id, {"type": "typing"}, stored=False)
-        await self.dispatcher.feed_update(self.bot, update)
+    async def _feed(self, account_id: int, update: Update, preloaded: Preloaded | None = None) -> None:
+        actor = self._fresh(account_id, preloaded)
+        self._running[account_id] = self._running.get(account_id, 0) + 1
+        try:
+            self.conversations.publish(account_id, {"type": "typing"}, stored=False)
+            await self.dispatcher.feed_update(self.bot, update, **({PRELOADED_ACTOR: actor} if actor else {}))
+        finally:
+            self._ended += 1
+            self._last_ended[account_id] = self._ended
+            self._running[account_id] -= 1
+            if not self._running[account_id]:
+                del self._running[account_id]
         self.conversations.publish(account_id, {"type": "input", "secret": await self.secret_prompt(account_id)},
                                    stored=False)

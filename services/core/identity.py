@@ -4,36 +4,42 @@ loses its rights at its very next message, even in the middle of a guided entry.
 from __future__ import annotations
 
 from services.core.actor import AccountStatus, Actor, Role, as_address
-from storage import UnitOfWork
+from storage import Repositories, UnitOfWork
 
 
 async def load_actor(uow: UnitOfWork, channel: str, address: str | int | None) -> Actor:
     """The actor behind `address` on `channel`: the account whose live identity it is, else an anonymous
     visitor with the language chosen there. Only an active or restricted account's identity carries a role:
     a pending, locked or revoked account is recognised (its status is told) but may do nothing."""
+    if as_address(address) is None:
+        return Actor.anonymous(channel, None)
+    async with uow.read() as repos:
+        return await actor_of(repos, channel, address)
+
+
+async def actor_of(repos: Repositories, channel: str, address: str | int | None) -> Actor:
+    """`load_actor` inside a transaction the caller holds (the web chat reads it with the session)."""
     address = as_address(address)
     if address is None:
         return Actor.anonymous(channel, None)
-    async with uow.read() as repos:
-        found = await repos.accounts.signed_in(channel, address)
-        if found is None:
-            return Actor.anonymous(channel, address, await repos.preferences.locale_of(channel, address))
-        account, unit, preferred = found
-        status = AccountStatus(account.status)
-        extensions = await repos.accounts.scope_paths(account.id) if status.grants_role else []
-        return Actor(
-            channel=channel,
-            address=address,
-            locale=account.locale or preferred,
-            account_id=account.id,
-            username=account.username,
-            full_name=account.full_name,
-            role=Role(account.role) if status.grants_role else None,
-            unit_id=unit.id,
-            unit_code=unit.code,
-            unit_name=unit.name,
-            unit_path=unit.path,
-            scope_paths=tuple(dict.fromkeys((unit.path, *extensions))),  # a merge can make them coincide
-            personal_id=account.personal_id,
-            status=status,
-        )
+    found = await repos.accounts.acting(channel, address)
+    if found is None:
+        return Actor.anonymous(channel, address, await repos.preferences.locale_of(channel, address))
+    status = AccountStatus(found.status)
+    extensions = await repos.accounts.scope_paths(found.id) if status.grants_role and found.extended else []
+    return Actor(
+        channel=channel,
+        address=address,
+        locale=found.locale or found.preferred,
+        account_id=found.id,
+        username=found.username,
+        full_name=found.full_name,
+        role=Role(found.role) if status.grants_role else None,
+        unit_id=found.unit_id,
+        unit_code=found.unit_code,
+        unit_name=found.unit_name,
+        unit_path=found.unit_path,
+        scope_paths=tuple(dict.fromkeys((found.unit_path, *extensions))),  # a merge can make them coincide
+        personal_id=found.personal_id,
+        status=status,
+    )

@@ -48,7 +48,7 @@ async def names_of(repos: Repositories, list_name: str) -> dict[str, str]:
     """Code → name of a reference list as the office keeps it, the shipped entries filling what the database
     lacks (a database set up before an entry was shipped still names it)."""
     names = dict(_shipped_names(list_name))
-    names.update({item.code: item.name for item in await repos.references.listing(list_name)})
+    names.update(await repos.references.names(list_name))
     return names
 
 
