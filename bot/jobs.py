@@ -1,7 +1,7 @@
 """Background work inside `hoso run`: the reminder scheduler and the outbox sender.
 
-One asyncio task, started with the dispatcher and cancelled with it. Every few seconds it sends what is
-due; every quarter of an hour it recomputes the reminders (idempotent: the outbox refuses a key it has)
+One asyncio task, started with the dispatcher and stopped with it (between passes, or after a grace). Every
+few seconds it sends what is due; every quarter of an hour it recomputes the reminders (idempotent: the outbox refuses a key it has)
 and escalates custody requests left pending too long. It also keeps a heartbeat, so that after an
 outage of the profile's number of working days the admin is told and offered to notify the units.
 Nothing is lost on restart: what was due is still in the outbox.
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 SEND_EVERY = 5.0  # seconds
 PLAN_EVERY = dt.timedelta(minutes=15)
 HEARTBEAT_KEY = "heartbeat"
+STOP_GRACE = 5.0  # seconds a pass under way may take to finish at shutdown
 
 
 # The web chat's bot is in-process: no rate to keep under, no per-chat spacing.
@@ -59,6 +60,7 @@ class Jobs:
     def __init__(self, runtime: Runtime, send_every: float = SEND_EVERY) -> None:
         self.runtime, self.send_every = runtime, send_every
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._planned_at: dt.datetime | None = None
         self.sender: OutboxSender | None = None
         self.others: list[OutboxSender] = []  # the senders of the process's other channels
@@ -85,23 +87,35 @@ class Jobs:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="hoso-jobs")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """The loop ends between passes; a pass under way may finish within `grace` seconds, else it is
+        cancelled (what it had claimed and not sent is recovered at the next start). Cancelled inside a
+        transaction, it would leave a database connection open, whose thread then holds the process."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        _done, late = await asyncio.wait({self._task}, timeout=grace)
+        for task in late:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._task = None
 
     async def _loop(self) -> None:
         queued = self.runtime.database.outbox_signal()
-        while True:
+        while not self._stopping.is_set():
             queued.clear()  # before the pass: rows committed during it wake the next one at once
             try:
                 await self.run_once()
             except Exception:  # a failed pass is retried at the next one; the loop must live
                 logger.exception("background pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(queued.wait(), self.send_every)
+            stop = asyncio.ensure_future(self._stopping.wait())
+            wake = asyncio.ensure_future(queued.wait())
+            try:
+                await asyncio.wait({stop, wake}, timeout=self.send_every, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+                wake.cancel()
 
     async def run_once(self, bot: Bot | None = None) -> int:
         """One pass: plan (when due), then send what is due. The number of messages sent."""

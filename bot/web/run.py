@@ -60,8 +60,12 @@ async def run_web(runtime: Runtime, ready: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         _release_signals()
+        logger.info("web chat stopping")
         if zalo is not None:
             await zalo.stop()
         await jobs.stop()
+        logger.info("web chat stopping: background jobs stopped")
         await dispatcher.emit_shutdown(bot=server.chat.bot)
+        logger.info("web chat stopping: updates in hand finished")
         await runner.cleanup()
+        logger.info("web chat stopped")

@@ -26,6 +26,8 @@ from bot.web.transport import Preloaded, WebChat
 
 logger = logging.getLogger(__name__)
 
+STOP_GRACE = 5.0  # seconds the outbox delivery of an opening page may take to finish at shutdown
+
 HERE = Path(__file__).parent
 LANG_COOKIE = "hoso_lang"
 
@@ -81,11 +83,15 @@ class WebServer:
 
     async def _close_pages(self, _app: web.Application) -> None:
         """At shutdown: every open page is told the server is going away (it reconnects), and the delivery a
-        page started is stopped; what it had not sent stays in the outbox."""
+        page started may finish (in-process, it is quick); past a few seconds it is stopped, and what it had not
+        sent stays in the outbox. Cancelled inside a transaction, it would leave a database connection open,
+        whose thread then holds the process after its stop."""
         for page in list(self.pages):  # each closes its socket on the way out
             page.cancel()
-        if self._delivering is not None:
-            self._delivering.cancel()
+        if self._delivering is not None and not self._delivering.done():
+            _done, late = await asyncio.wait({self._delivering}, timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
 
     # -- per request -------------------------------------------------------------------------------
     async def signed_in(self, request: web.Request, with_actor: bool = False) -> WebSignIn | None:
