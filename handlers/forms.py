@@ -24,7 +24,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views import button, error_text, esc, keyboard
-from services.core.actor import Actor
+from services.core.actor import Actor, Channel
 from services.core.errors import InvalidInput, ServiceError
 from services.core.i18n import N_
 from services.core.policy import Action, allows
@@ -283,7 +283,7 @@ async def _summarise(message: Message, state: FSMContext, services: Services, pr
     if progress.files:
         text += "\n" + _("Attached: {names}").format(names=esc(", ".join(f["name"] for f in progress.files)))
     if progress.form.attachments:
-        text += "\n" + _(progress.form.attachment_reminder)
+        text += "\n" + _(attachment_note(services, progress.form.attachment_reminder))
     actions = [button(_("✅ Confirm"), FormConfirm(action="confirm")), button(_("✏️ Edit field"), FormConfirm(action="edit")),
                button(_("✖ Cancel"), FormConfirm(action="cancel"))]
     await message.answer(text, reply_markup=keyboard(actions, 3))
@@ -328,6 +328,14 @@ async def _refused(message: Message, state: FSMContext, services: Services, prog
     await _ask(message, services, progress, error_text(error))
 
 
+# Zalo receives no files: the form says where the scan goes instead of asking for it there.
+NO_FILES_HERE = N_("Files are not received here: to enter this with its scanned paper, use the web chat.")
+
+
+def attachment_note(services: Services, note: str) -> str:
+    return NO_FILES_HERE if services.actor.channel == Channel.ZALO else note
+
+
 async def start_form(message: Message, state: FSMContext, form: Form, services: Services,
                      context: dict[str, Any] | None = None, intro: str | None = None) -> None:
     services.require(form.action)
@@ -336,7 +344,7 @@ async def start_form(message: Message, state: FSMContext, form: Form, services: 
     note = intro + "\n" if intro else ""
     note += _(form.keeping)
     if form.attachments:
-        note += "\n" + _(form.attachment_hint)
+        note += "\n" + _(attachment_note(services, form.attachment_hint))
     await message.answer(note)
     progress.step = progress.following() or 0
     await progress.save(state)

@@ -436,3 +436,10 @@ async def test_a_find_list_is_answered_by_its_numbers_without_a_menu_of_bare_num
     assert not re.search(r"^(\d+)\. \1$", listed, re.M), listed
     card = await full.say(CLERK, "1")  # the first result's card (the clerk's own unit, on `full`)
     assert any("Nguyễn" in text for text in card), card
+
+
+async def test_a_form_on_zalo_does_not_ask_for_a_file_it_cannot_receive(full: ZaloHarness) -> None:
+    await full.bind_demo()
+    started = "\n".join(await full.say(CLERK, "/new"))
+    assert "Tại đây không nhận tệp: để nhập kèm bản quét văn bản, hãy dùng trang trò chuyện web." in started, started
+    assert "PDF, JPG, PNG" not in started
