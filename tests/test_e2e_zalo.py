@@ -15,7 +15,6 @@ import signal
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -28,7 +27,16 @@ from services.regime.deadlines import WorkingCalendar
 from storage import Database, UnitOfWork
 from storage.models import Account, Dossier, LinkCode, OrgUnit, Outbox
 from tests.botapi_stub import BotAPIStub
-from tests.test_e2e import START_TIMEOUT, STOP_TIMEOUT, Hoso, Launcher, assert_no_secret, fake_token, free_port
+from tests.test_e2e import (  # noqa: F401 - the fixtures are used by name
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    Hoso,
+    Launcher,
+    assert_no_secret,
+    fake_token,
+    free_port,
+    launcher,
+)
 from tests.webchat import Browser
 from tests.zalo_stub import ZaloStub
 
@@ -37,15 +45,6 @@ pytestmark = pytest.mark.e2e
 ZALO_TOKEN = "3141592653:" + secrets.token_urlsafe(24)
 ADMIN, CLERK = "ad00ad00ad00ad00", "c1e2a3b4c5d6e7f8"
 REFUSED = "Nội dung này không hiển thị trên Zalo"
-
-
-@pytest.fixture
-async def launcher(tmp_path: Path) -> AsyncIterator[Launcher]:
-    launcher = Launcher(tmp_path)
-    try:
-        yield launcher
-    finally:
-        await launcher.cleanup()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -279,22 +280,28 @@ async def test_the_outbox_reaches_zalo_with_a_link_and_honours_a_429(notices: Za
     assert len(notices.zalo.texts_to(CLERK)) == 1
 
 
-async def test_the_webhook_checks_the_secret(full: ZaloHarness) -> None:
-    secret = "s3cret-of-the-zalo-webhook"
+@asynccontextmanager
+async def webhook(harness: ZaloHarness, secret: str) -> AsyncIterator[str]:
+    """The intake's webhook route served on a free loopback port: its URL."""
     app = web.Application()
-    app.router.add_post("/zalo/webhook", full.intake.webhook(secret))
+    app.router.add_post("/zalo/webhook", harness.intake.webhook(secret))
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/zalo/webhook"  # type: ignore[union-attr]
     try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/zalo/webhook"  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()
+
+
+async def test_the_webhook_checks_the_secret(full: ZaloHarness) -> None:
+    secret = "s3cret-of-the-zalo-webhook"
+    async with webhook(full, secret) as url:
         wrong = await full.zalo.post_update(url, full.zalo.update("u3", "/start"), "not-the-secret")
         missing = await full.zalo.post_update(url, full.zalo.update("u3", "/start"), None)
         right = await full.zalo.post_update(url, full.zalo.update("u3", "/start", envelope=False), secret)
         await full.intake.drain()
-    finally:
-        await runner.cleanup()
     assert wrong[0] == missing[0] == 401 and right[0] == 200
     assert len(full.zalo.texts_to("u3")) == 1
 
@@ -397,24 +404,14 @@ async def test_a_webhook_body_that_is_not_json_or_not_an_update_changes_nothing(
     import aiohttp
 
     secret = "s3cret-of-the-zalo-webhook"
-    app = web.Application()
-    app.router.add_post("/zalo/webhook", full.intake.webhook(secret))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/zalo/webhook"  # type: ignore[union-attr]
     headers = {"X-Bot-Api-Secret-Token": secret}
-    try:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(url, data=b"{not json", headers=headers) as response:
-                assert response.status == 400
-            for body in ([1, 2], {"ok": True, "result": {"event_name": "message.text.received"}}, {"foo": "bar"}):
-                async with http.post(url, json=body, headers=headers) as response:
-                    assert response.status == 200
+    async with webhook(full, secret) as url, aiohttp.ClientSession() as http:
+        async with http.post(url, data=b"{not json", headers=headers) as response:
+            assert response.status == 400
+        for body in ([1, 2], {"ok": True, "result": {"event_name": "message.text.received"}}, {"foo": "bar"}):
+            async with http.post(url, json=body, headers=headers) as response:
+                assert response.status == 200
         await full.intake.drain()
-    finally:
-        await runner.cleanup()
     assert full.zalo.calls_of("sendMessage", ok=None) == []
 
 
