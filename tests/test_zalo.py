@@ -18,6 +18,7 @@ from bot.jobs import sender_for
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from bot.web.files import FileStore
+from bot.zalo.chats import ZaloChats
 from bot.zalo.client import ZaloClient
 from bot.zalo.intake import ZaloIntake, updates_of
 from bot.zalo.run import document_keeper
@@ -65,7 +66,8 @@ def test_an_update_is_read_with_or_without_its_envelope() -> None:
 class ZaloHarness:
     def __init__(self, runtime: Runtime, zalo: ZaloStub) -> None:
         self.runtime, self.zalo = runtime, zalo
-        self.session = ZaloBotSession(ZaloClient(TOKEN, zalo.base_url), WEB, document_keeper(runtime))
+        self.session = ZaloBotSession(ZaloClient(TOKEN, zalo.base_url), WEB, document_keeper(runtime),
+                                      ZaloChats(runtime.fsm_storage))
         self.bot = create_bot(ZALO_BOT_TOKEN, session=self.session)
         self.dispatcher = create_dispatcher(runtime)
 
@@ -133,6 +135,20 @@ async def test_a_menu_becomes_numbered_lines_and_a_number_presses_the_button(ful
     assert "<" not in "".join(full.zalo.texts_to(CLERK))  # no HTML reaches Zalo
 
 
+async def test_a_menu_is_answered_on_another_instance_and_after_a_restart(full: ZaloHarness) -> None:
+    """The menu lives in the FSM storage the instances share: a second instance (its own session and intake,
+    as after a restart or behind a load balancer) turns the number into the same press."""
+    await full.bind_demo()
+    await full.say(CLERK, "/lang")
+    other = ZaloHarness(full.runtime, full.zalo)
+    try:
+        before = len(full.zalo.texts_to(CLERK))
+        await other.intake.handle(updates_of(full.zalo.update(CLERK, "2"))[0])
+        assert "The language is now English." in full.zalo.texts_to(CLERK)[before:]
+    finally:
+        await other.session.close()
+
+
 async def test_an_unlinked_zalo_user_gets_one_explanation_with_the_web_chats_link(full: ZaloHarness) -> None:
     for text in ("/lang", "/start", "xin chào", "1"):
         [answer] = await full.say("u-visitor", text)
@@ -145,7 +161,9 @@ async def test_bad_input_in_a_form_is_answered_and_loses_nothing(full: ZaloHarne
     asked_sex = await full.say(CLERK, "Trần Thị Mai")
     assert "1. " in asked_sex[-1] and "(1–" in asked_sex[-1]
     state, data = await full.state(CLERK)
-    choices = len(full.session.menus[full.session.chat_of(CLERK)].choices)
+    menu = await full.session.chats.menu(full.bot, full.session.chat_of(CLERK))
+    assert menu is not None
+    choices = len(menu.choices)
     assert await full.say(CLERK, "9") == [f"9 không phải là một lựa chọn: hãy trả lời bằng một số từ 1 đến {choices}."]
     assert await full.state(CLERK) == (state, data)  # refused before the Dispatcher: nothing changed
     re_asked = await full.say(CLERK, "không phải số")
@@ -369,13 +387,14 @@ async def test_an_edit_is_a_new_message_its_buttons_go_with_it_and_a_delete_does
                                                       InlineKeyboardButton(text="Không", callback_data="no")]])
     with full.runtime.i18n.context():
         sent = await full.bot.send_message(chat, "<b>Xác nhận?</b>", reply_markup=keyboard)
-        assert full.session.menus[chat].choices == ("yes", "no")
+        menu = await full.session.chats.menu(full.bot, chat)
+        assert menu is not None and menu.choices == ("yes", "no")
         await full.bot.edit_message_text("Đã xác nhận.", chat_id=chat, message_id=sent.message_id)
         assert await full.bot.delete_message(chat, sent.message_id) is True
         await full.bot.send_chat_action(chat, "typing")
     assert full.zalo.texts_to("u4") == ["Xác nhận?\n\n1. Có\n2. Không\nTrả lời bằng số của lựa chọn (1–2).",
                                         "Đã xác nhận."]
-    assert chat not in full.session.menus  # the edit took the buttons away: "1" is a typed answer now
+    assert await full.session.chats.menu(full.bot, chat) is None  # the edit took the buttons: "1" is typed now
     assert [call.params for call in full.zalo.calls_of("sendChatAction")] == [{"chat_id": "u4", "action": "typing"}]
     assert not {call.method for call in full.zalo.calls} - {"sendMessage", "sendChatAction"}
 

@@ -101,10 +101,10 @@ class ZaloIntake:
             await self._secret_refused(chat.id, address)
             return
         choice = CHOICE.fullmatch(text)
-        menu = self.session.menus.get(chat.id)
+        sent = await self.session.chats.state(self.bot, chat.id)
+        menu = sent.menu
         answers_menu = menu is not None and (
-            state is None or (self.session.last_sent.get(chat.id) == menu.message.message_id
-                              and len(menu.choices) >= 2))
+            state is None or (sent.last_sent == menu.message.message_id and len(menu.choices) >= 2))
         if choice is not None and menu is not None and answers_menu:
             number = int(choice.group(1))
             if not 1 <= number <= len(menu.choices):

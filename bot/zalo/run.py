@@ -18,6 +18,7 @@ from bot.factory import create_bot
 from bot.jobs import Jobs
 from bot.runtime import Runtime
 from bot.web.files import FileStore
+from bot.zalo.chats import ZaloChats
 from bot.zalo.client import ZaloClient
 from bot.zalo.intake import ZaloIntake
 from bot.zalo.session import ZALO_BOT_TOKEN, KeepDocument, ZaloBotSession
@@ -58,7 +59,8 @@ def zalo_bot(runtime: Runtime) -> tuple[Bot, ZaloBotSession]:
     settings = runtime.settings
     assert settings.zalo_token is not None
     client = ZaloClient(settings.zalo_token.get_secret_value(), settings.zalo_base)
-    session = ZaloBotSession(client, settings.web_address, document_keeper(runtime))
+    session = ZaloBotSession(client, settings.web_address, document_keeper(runtime),
+                             ZaloChats(runtime.fsm_storage))
     return create_bot(ZALO_BOT_TOKEN, session=session), session
 
 

@@ -4,7 +4,8 @@ What Zalo lacks is degraded, never dropped in silence:
 
 - HTML becomes plain text; a text over 2 000 characters goes as several messages, split at line ends;
 - an inline keyboard becomes numbered lines under the text, and the chat's menu (what each number means)
-  is kept until the next menu: the intake (`bot/zalo/intake.py`) turns a number into the button's press;
+  is kept until the next menu (`bot/zalo/chats.py`, in the FSM storage that every instance shares): the
+  intake (`bot/zalo/intake.py`) turns a number into the button's press;
 - an edit is a new message (an edit of the buttons alone sends the new menu, or nothing when they go);
   a delete does nothing (Zalo cannot delete);
 - a document or a photo becomes a link into the web chat, kept for the account the address belongs to and
@@ -24,9 +25,8 @@ import datetime as dt
 import hashlib
 import itertools
 import logging
-from collections import OrderedDict
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
@@ -59,6 +59,7 @@ from aiogram.types import Chat, Document, InlineKeyboardMarkup, InputFile, Messa
 from aiogram.utils.i18n import gettext
 
 from bot.local_session import resolve
+from bot.zalo.chats import ZaloChats
 from bot.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 from bot.zalo.text import menu_of, plain_text, split_text
 from services.core.actor import Channel
@@ -66,7 +67,6 @@ from services.core.actor import Channel
 logger = logging.getLogger(__name__)
 
 ZALO_BOT_TOKEN = "4200000002:zalo-bot-session-in-process"  # aiogram's Bot wants one; Zalo's own is the client's
-KEEP = 50_000  # menus and sent messages kept, all chats together (the oldest go first)
 RETRY_AFTER = 5  # seconds to wait after a 429 that names no delay (Zalo documents none)
 
 # (address, file name, content) → the link that opens the file in the web chat, None when the address is no
@@ -88,24 +88,19 @@ def chat_number(address: str) -> int:
     return int.from_bytes(hashlib.sha256(address.encode()).digest()[:8], "big") >> 2
 
 
-@dataclass(frozen=True, slots=True)
-class Menu:
-    message: Message  # the message the buttons belong to: a number answered is a press on it
-    choices: tuple[str, ...]  # the callback data of each number, 1 first
-
-
 class ZaloBotSession(BaseSession):
     channel = Channel.ZALO
 
-    def __init__(self, client: ZaloClient, web_url: str, keep_document: KeepDocument | None = None) -> None:
+    def __init__(self, client: ZaloClient, web_url: str, keep_document: KeepDocument | None = None,
+                 chats: ZaloChats | None = None) -> None:
         super().__init__()
         self.client, self.web_url, self.keep_document = client, web_url, keep_document
+        self.chats = chats if chats is not None else ZaloChats()
         self.addresses: dict[int, str] = {}
-        self.menus: OrderedDict[int, Menu] = OrderedDict()
-        self.last_sent: dict[int, int] = {}  # chat → the id of the last message sent there
-        self.messages: OrderedDict[tuple[int, int], Message] = OrderedDict()
         self.queries: dict[str, int] = {}  # a press being handled → its chat, for its answer
-        self._ids = itertools.count(1)
+        # Message ids counted from the start time in milliseconds: a menu's id stays unique in its chat across
+        # restarts and beside the other instances, whose menus share the storage.
+        self._ids = itertools.count(time.time_ns() // 1_000_000)
         self.bot_user: User | None = None
         self.retry_after = RETRY_AFTER
 
@@ -205,21 +200,16 @@ class ZaloBotSession(BaseSession):
         if choices:
             lines.append(_("Reply with the number of your choice (1–{count}).").format(count=len(choices)))
         whole = "\n\n".join(part for part in (shown, "\n".join(lines)) if part)
-        await self.deliver(chat, whole)
-        message = self._record(bot, chat, text=text or None, reply_markup=markup, **(extra or {}))
-        if choices:
-            self.menus[chat] = Menu(message, tuple(choices))
-            self.menus.move_to_end(chat)
-            while len(self.menus) > KEEP:
-                self.menus.popitem(last=False)
-        elif replaces is not None:
-            self._forget_menu(chat, replaces)
+        message = self._message(bot, chat, text=text or None, reply_markup=markup, **(extra or {}))
+        # The menu is kept before the user can read it, so that a quick reply finds it; an undelivered one goes.
+        await self.chats.sent(bot, message, tuple(choices), replaces)
+        try:
+            await self.deliver(chat, whole)
+        except BaseException:
+            if choices:
+                await self.chats.buttons_gone(bot, chat, message.message_id)
+            raise
         return message
-
-    def _forget_menu(self, chat: int, message_id: int | None) -> None:
-        live = self.menus.get(chat)
-        if live is not None and live.message.message_id == message_id:
-            del self.menus[chat]  # its buttons are gone: its numbers mean nothing any more
 
     async def _new_buttons(self, bot: Bot, method: EditMessageReplyMarkup) -> Message | bool:
         chat = int(method.chat_id) if method.chat_id is not None else None
@@ -228,7 +218,7 @@ class ZaloBotSession(BaseSession):
         _lines, choices = menu_of(method.reply_markup)
         if choices:
             return await self._send(bot, method, chat, "", method.reply_markup)
-        self._forget_menu(chat, method.message_id)
+        await self.chats.buttons_gone(bot, chat, method.message_id)
         return True
 
     async def _send_file(self, bot: Bot, method: SendDocument | SendPhoto) -> Message:
@@ -250,20 +240,16 @@ class ZaloBotSession(BaseSession):
         return await self._send(bot, SendMessage(chat_id=chat, text=text, parse_mode=None), chat, text,
                                 method.reply_markup, {"document": document, "caption": method.caption})
 
-    def _record(self, bot: Bot, chat: int, **fields: Any) -> Message:
+    def _message(self, bot: Bot, chat: int, **fields: Any) -> Message:
+        """The Message aiogram expects back for what was sent."""
         if not isinstance(fields.get("reply_markup"), InlineKeyboardMarkup):
             fields.pop("reply_markup", None)
         if fields.get("document") is not None:
             fields.pop("text", None)
-        message = Message(
+        return Message(
             message_id=next(self._ids), date=dt.datetime.now(dt.UTC), chat=Chat(id=chat, type=ChatType.PRIVATE),
             from_user=self.bot_user or User(id=0, is_bot=True, first_name="HoSo"), **fields,
         ).as_(bot)
-        self.last_sent[chat] = message.message_id
-        self.messages[(chat, message.message_id)] = message
-        while len(self.messages) > KEEP:
-            self.messages.popitem(last=False)
-        return message
 
 
 def _telegram_error(method: TelegramMethod[Any], error: ZaloError, retry_after: int) -> Exception:

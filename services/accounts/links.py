@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 
 from services.accounts.service import code_hash
-from services.core.actor import AccountStatus, Actor, Channel
+from services.core.actor import CHANNEL_LABELS, AccountStatus, Actor, Channel
 from services.core.clock import Clock
 from services.core.errors import InvalidInput, PermissionDenied, ServiceError
 from services.core.i18n import N_
@@ -171,7 +171,7 @@ class LinkService:
         holder = self.actor.account_id
         if holder is None or account is None or holder == account.id or self.actor.status == AccountStatus.REVOKED:
             return None
-        return LinkRefused(TAKEN, channel=channel.capitalize())
+        return LinkRefused(TAKEN, channel=CHANNEL_LABELS.get(channel, channel))
 
     @staticmethod
     def _refusal(found: LinkCode | None, account: Account | None, channel: str,
