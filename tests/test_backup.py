@@ -283,3 +283,29 @@ def test_the_files_of_a_backup_are_addressed_by_their_hash(tmp_path: Path) -> No
     assert store.stored() == [hashlib.sha256(PDF).hexdigest()]
 
 
+
+
+def test_the_commands_refuse_in_one_line_and_encrypt_a_store(tmp_path: Path) -> None:
+    from tests.test_attachments import PNG, STORAGE_KEY
+    from tests.test_cli import hoso
+
+    plain = FileStore(tmp_path / "files")
+    digests = [plain.put(Upload("a.pdf", PDF)).sha256, plain.put(Upload("b.png", PNG)).sha256]
+    env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path), "HOSO_FILES_DIR": str(tmp_path / "files"),
+           "HOSO_DEFAULT_LOCALE": "en"}
+    for args, extra, named in [
+        (["backup", "out.hosobak"], {}, "HOSO_BACKUP_KEY: missing; backups are encrypted with it"),
+        (["backup"], {"HOSO_BACKUP_KEY": KEY.decode()}, "FILE: name the backup file, or use --schedule"),
+        (["backup", "--schedule"], {"HOSO_BACKUP_KEY": KEY.decode()}, "HOSO_BACKUP_DIR: missing"),
+        (["restore", "none.hosobak"], {"HOSO_BACKUP_KEY": KEY.decode()}, "none.hosobak is not a HoSo backup."),
+        (["attachments", "encrypt"], {}, "HOSO_STORAGE_KEY: missing"),
+        (["attachments", "encrypt"], {"HOSO_STORAGE_KEY": "short"}, "HOSO_STORAGE_KEY: use at least 32"),
+    ]:
+        result = hoso(*args, cwd=tmp_path, env={**env, **extra})
+        assert result.returncode != 0, args
+        assert result.stderr.count("\n") == 1 and named in result.stderr, (args, result.stderr)
+    result = hoso("attachments", "encrypt", cwd=tmp_path, env={**env, "HOSO_STORAGE_KEY": STORAGE_KEY.decode()})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Encrypted 2 attachments; 0 were encrypted already."
+    sealed = FileStore(tmp_path / "files", STORAGE_KEY)
+    assert [sealed.read(digest) for digest in digests] == [PDF, PNG]
