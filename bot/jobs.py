@@ -72,6 +72,7 @@ class Jobs:
         self.sender: OutboxSender | None = None
         self.others: list[OutboxSender] = []  # the senders of the process's other channels
         self._backup: asyncio.Task[bool] | None = None
+        self._backup_day: str | None = None
 
     async def start_sender(self, bot: Bot) -> None:
         """The sender of the bot's channel, after taking back what a previous run left half done. The first
@@ -165,6 +166,9 @@ class Jobs:
         if settings.backup_dir is None or local.hour < settings.backup_hour:
             return False
         day = local.date().isoformat()
+        if self._backup_day == day:  # tried today by this process: no transaction at every pass
+            return False
+        self._backup_day = day
         async with uow.write() as repos:
             last = await repos.settings.get(BACKUP_KEY)
             if last and last.get("day") == day:
