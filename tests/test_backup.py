@@ -35,12 +35,14 @@ from services.platform.backup import (
     scheduled_backup,
     write_backup,
 )
+from services.platform.sealing import is_sealed_file
 from storage import Database, UnitOfWork
 from storage.models import Attachment, AuditEvent, ChangeEvent, Dossier, DossierRecord, DossierVersion, Outbox
 from tests.conftest import PG_SKIP, PG_URL, PostgresDatabases, sqlite_url
 from tests.test_accounts import sign_in, tree
+from tests.test_attachments import PNG, STORAGE_KEY
 from tests.test_changes import PAPER, PDF, new_dossiers, service, setup
-from tests.test_cli import HOSO
+from tests.test_cli import HOSO, hoso
 
 KEY = b"backup-key-for-the-tests-0123456789abcdef"
 COMPARED = [Dossier, DossierVersion, ChangeEvent, DossierRecord, Attachment]
@@ -110,14 +112,14 @@ async def test_a_backup_taken_while_writing_restores_the_same_records(
         await commend()
     before = {model: len(await rows(source, model)) for model in COMPARED}
     work = asyncio.create_task(clerk_at_work())
-    report = await write_backup(source, files, KEY, backup)
+    report = await write_backup(source, files, KEY, backup, batch=1)  # a row at a time: the clerk works between
     during = written - 2
     writing = False
     await work
     assert during > 0, "no change was logged while the backup ran"
 
     target = Database(target_url)
-    restored_files = FileStore(tmp_path / "restored-files")
+    restored_files = FileStore(tmp_path / "restored-files", STORAGE_KEY)  # the papers sealed at rest there
     try:
         result = await restore_backup(target, restored_files, KEY, backup, clock)
         for model in COMPARED:  # what the backup holds is the source as it stood at one moment
@@ -133,6 +135,7 @@ async def test_a_backup_taken_while_writing_restores_the_same_records(
         for attachment in (await rows(target, Attachment)).values():
             digest = attachment[table(Attachment).columns.keys().index("sha256")]
             assert restored_files.read(digest) == files.read(digest)
+            assert is_sealed_file(restored_files.path_of(digest).read_bytes())
         # A second restore into what is now a full database is refused, naming a table.
         with pytest.raises(InvalidInput) as refused:
             await restore_backup(target, restored_files, KEY, backup, clock)
@@ -286,9 +289,6 @@ def test_the_files_of_a_backup_are_addressed_by_their_hash(tmp_path: Path) -> No
 
 
 def test_the_commands_refuse_in_one_line_and_encrypt_a_store(tmp_path: Path) -> None:
-    from tests.test_attachments import PNG, STORAGE_KEY
-    from tests.test_cli import hoso
-
     plain = FileStore(tmp_path / "files")
     digests = [plain.put(Upload("a.pdf", PDF)).sha256, plain.put(Upload("b.png", PNG)).sha256]
     env = {"HOSO_DATABASE_URL": sqlite_url(tmp_path), "HOSO_FILES_DIR": str(tmp_path / "files"),

@@ -36,7 +36,7 @@ from services.platform.attachments import FileStore
 from services.platform.audit import AuditService, record
 from services.platform.sealing import Damaged, NotSealed, SealedWriter, WrongKey, open_stream
 from storage import Database, UnitOfWork
-from storage.dump import Loader, columns_of, first_table_with_rows, revision_in, rows_of, snapshot, tables
+from storage.dump import BATCH, Loader, columns_of, first_table_with_rows, revision_in, rows_of, snapshot, tables
 from storage.migrations import head_revision
 
 FORMAT = 1
@@ -112,14 +112,16 @@ def _json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-async def write_backup(database: Database, files: FileStore, key: bytes, path: Path) -> BackupReport:
-    """Write the sealed backup of the database and its attachments to `path`, complete or not at all."""
+async def write_backup(database: Database, files: FileStore, key: bytes, path: Path,
+                       batch: int = BATCH) -> BackupReport:
+    """Write the sealed backup of the database and its attachments to `path`, complete or not at all; the
+    rows are read `batch` at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
         with os.fdopen(handle, "wb") as out:
             archive, tally = _Archive(out, key), _Tally()
-            digests, head = await _write_records(database, files, archive, tally)
+            digests, head = await _write_records(database, files, archive, tally, batch)
             manifest = {"tables": tally.tables(), "files": tally.files, "audit": head}
             await asyncio.to_thread(archive.frame, MANIFEST, _json(manifest))
             archive.close()
@@ -133,8 +135,8 @@ async def write_backup(database: Database, files: FileStore, key: bytes, path: P
     return BackupReport(str(path), dict(tally.rows), len(digests), path.stat().st_size, int(head["seq"]))
 
 
-async def _write_records(database: Database, files: FileStore, archive: _Archive,
-                         tally: _Tally) -> tuple[set[str], dict[str, Any]]:
+async def _write_records(database: Database, files: FileStore, archive: _Archive, tally: _Tally,
+                         batch: int) -> tuple[set[str], dict[str, Any]]:
     digests: set[str] = set()
     head: dict[str, Any] = {"seq": 0, "hash": None}
     async with snapshot(database) as connection:
@@ -143,7 +145,7 @@ async def _write_records(database: Database, files: FileStore, archive: _Archive
         await asyncio.to_thread(archive.frame, HEADER, _json(header))
         for table in tables():
             names = columns_of(table)
-            async for rows in rows_of(connection, table):
+            async for rows in rows_of(connection, table, batch):
                 payload = _json({"table": table.name, "rows": rows})
                 tally.add_rows(table.name, payload, len(rows))
                 await asyncio.to_thread(archive.frame, ROWS, payload)
