@@ -28,6 +28,7 @@ from services.platform.backup import (
     DAMAGED,
     NOT_A_BACKUP,
     NOT_EMPTY,
+    OTHER_SCHEMA,
     WRONG_KEY,
     check_backup,
     prune,
@@ -143,6 +144,24 @@ async def test_a_backup_taken_while_writing_restores_the_same_records(
     finally:
         await target.dispose()
         await source.dispose()
+
+
+async def test_a_backup_of_another_schema_is_refused_before_anything_is_written(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, files, _clerk, _dossier = await seeded(tmp_path, clock)
+    backup = tmp_path / "hoso.hosobak"
+    await write_backup(source, files, KEY, backup)
+    await source.dispose()
+    monkeypatch.setattr("services.platform.backup.head_revision", lambda: "9999")  # a later HoSo
+    target = Database(sqlite_url(tmp_path, "target.db"))
+    try:
+        with pytest.raises(InvalidInput) as refused:
+            await restore_backup(target, FileStore(tmp_path / "t"), KEY, backup, clock)
+        assert refused.value.message == OTHER_SCHEMA and refused.value.params["head"] == "9999"
+        assert await target.current_revision() is None  # not even the schema was made
+    finally:
+        await target.dispose()
 
 
 async def test_an_altered_truncated_or_wrongly_keyed_backup_is_refused_by_name(
