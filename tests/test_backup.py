@@ -53,9 +53,9 @@ def table(model: Any) -> Table:
     return model.__table__  # type: ignore[no-any-return]
 
 
-async def seeded(tmp_path: Path, clock: FrozenClock, name: str = "source.db") -> tuple[Database, FileStore, Actor, int]:
-    """A province with a clerk, a new dossier with its paper and a change with another."""
-    database = Database(sqlite_url(tmp_path, name))
+async def seeded(tmp_path: Path, clock: FrozenClock, url: str | None = None) -> tuple[Database, FileStore, Actor, int]:
+    """A province with a clerk, a new dossier with its paper and a change with another (SQLite by default)."""
+    database = Database(url or sqlite_url(tmp_path, "source.db"))
     await database.upgrade()
     uow, files = UnitOfWork(database), tmp_path / "files"
     await setup(uow, clock, "hau-giang-2016")
@@ -144,6 +144,33 @@ async def test_a_backup_taken_while_writing_restores_the_same_records(
     finally:
         await target.dispose()
         await source.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_postgresql_backup_restores_into_sqlite(tmp_path: Path, clock: FrozenClock) -> None:
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    databases = PostgresDatabases(PG_URL)
+    url = await databases.create()
+    try:
+        source, files, clerk, dossier_id = await seeded(tmp_path, clock, url)
+        await service(UnitOfWork(source), clerk, clock, tmp_path / "files").log(
+            "commendation", dossier_id, {"form": "Bằng khen", **PAPER, "effective_on": "20/06/2026"},
+            [Upload("khen.pdf", PDF + b"%khen\n")])
+        backup = tmp_path / "hoso.hosobak"
+        await write_backup(source, files, KEY, backup)
+        target = Database(sqlite_url(tmp_path, "restored.db"))
+        try:
+            await restore_backup(target, FileStore(tmp_path / "restored-files"), KEY, backup, clock)
+            for model in COMPARED:
+                assert await rows(target, model) == await rows(source, model), model.__name__
+            original = await rows(source, AuditEvent)
+            assert {seq: row for seq, row in (await rows(target, AuditEvent)).items() if seq in original} == original
+        finally:
+            await target.dispose()
+            await source.dispose()
+    finally:
+        await databases.drop(url)
 
 
 async def test_a_backup_of_another_schema_is_refused_before_anything_is_written(
