@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, Callable[[int], int]] = {
     "reports": lambda runs: __import__("bench.reports", fromlist=["run"]).run(runs),
     "inspect": lambda runs: __import__("bench.inspect", fromlist=["run"]).run(runs),
     "web": lambda runs: __import__("bench.web", fromlist=["run"]).run(runs),
+    "backup": lambda runs: __import__("bench.backup", fromlist=["run"]).run(runs),
 }
 
 

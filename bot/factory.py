@@ -54,7 +54,8 @@ def create_dispatcher(runtime: Runtime, background: bool = False) -> Dispatcher:
     settings = runtime.settings
     dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock, settings.files_dir,
                                                           content=settings.content_levels,
-                                                          web_url=settings.web_address))
+                                                          web_url=settings.web_address,
+                                                          files_key=settings.storage_key_bytes))
     dispatcher["web_url"] = settings.web_address  # where a channel that cannot carry something sends people
     dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
     dispatcher.update.outer_middleware(PrivateChatGuard())

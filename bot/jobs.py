@@ -4,7 +4,9 @@ One asyncio task, started with the dispatcher and stopped with it (between passe
 few seconds it sends what is due; every quarter of an hour it recomputes the reminders (idempotent: the outbox refuses a key it has)
 and escalates custody requests left pending too long. It also keeps a heartbeat, so that after an
 outage of the profile's number of working days the admin is told and offered to notify the units.
-Nothing is lost on restart: what was due is still in the outbox.
+Nothing is lost on restart: what was due is still in the outbox. With HOSO_BACKUP_DIR set, it also writes the
+day's backup once the local hour reaches HOSO_BACKUP_HOUR (in a task of its own, beside the passes), keeps the
+last HOSO_BACKUP_KEEP, and tells the admins once when it fails.
 
 Between passes it waits for `send_every` seconds or until a transaction of this process commits new outbox
 rows (storage's `Database.outbox_signal`), so that a notice answering an action goes out at once.
@@ -23,9 +25,13 @@ from bot.content import Exit, level_of
 from bot.middlewares import channel_of
 from bot.runtime import Runtime
 from bot.sender import PER_CHAT_INTERVAL, OutboxSender
+from bot.settings import ConfigError
 from services.core.actor import Actor, Channel
 from services.core.clock import local_today
+from services.core.errors import ServiceError
 from services.custody.transfers import TransferService
+from services.platform.attachments import FileStore
+from services.platform.backup import scheduled_backup
 from services.platform.outbox import Due, enqueue
 from services.regime.calendar import working_calendar
 from services.reminders.service import ReminderService, load_active_profile
@@ -35,6 +41,7 @@ logger = logging.getLogger(__name__)
 SEND_EVERY = 5.0  # seconds
 PLAN_EVERY = dt.timedelta(minutes=15)
 HEARTBEAT_KEY = "heartbeat"
+BACKUP_KEY = "backup.last"  # the local day of the last scheduled backup tried: one try a day
 STOP_GRACE = 5.0  # seconds a pass under way may take to finish at shutdown
 
 
@@ -64,6 +71,8 @@ class Jobs:
         self._planned_at: dt.datetime | None = None
         self.sender: OutboxSender | None = None
         self.others: list[OutboxSender] = []  # the senders of the process's other channels
+        self._backup: asyncio.Task[bool] | None = None
+        self._backup_day: str | None = None
 
     async def start_sender(self, bot: Bot) -> None:
         """The sender of the bot's channel, after taking back what a previous run left half done. The first
@@ -94,8 +103,9 @@ class Jobs:
         if self._task is None:
             return
         self._stopping.set()
-        _done, late = await asyncio.wait({self._task}, timeout=grace)
-        for task in late:
+        running = {self._task} | ({self._backup} if self._backup is not None else set())
+        _done, late = await asyncio.wait(running, timeout=grace)
+        for task in late:  # a backup cancelled removes its temporary file
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -125,6 +135,8 @@ class Jobs:
             self.sender = sender_for(self.runtime, bot)
         now = self.runtime.clock.now()
         await self.beat(now)
+        if self._backup is None or self._backup.done():
+            self._backup = asyncio.create_task(self.backup_if_due(now), name="hoso-backup")
         if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
             await self.plan()
             self._planned_at = now
@@ -145,6 +157,47 @@ class Jobs:
     async def beat(self, now: dt.datetime) -> None:
         async with self.runtime.uow.write() as repos:
             await repos.settings.put(HEARTBEAT_KEY, {"at": now.isoformat()}, now)
+
+    async def backup_if_due(self, now: dt.datetime) -> bool:
+        """The day's backup, if the hour has come and it was not tried today; a failure tells the admins
+        (once: the day is marked before the try). Whether one was written."""
+        settings, clock, uow = self.runtime.settings, self.runtime.clock, self.runtime.uow
+        local = now.astimezone(clock.tz)
+        if settings.backup_dir is None or local.hour < settings.backup_hour:
+            return False
+        day = local.date().isoformat()
+        if self._backup_day == day:  # tried today by this process: no transaction at every pass
+            return False
+        self._backup_day = day
+        async with uow.write() as repos:
+            last = await repos.settings.get(BACKUP_KEY)
+            if last and last.get("day") == day:
+                return False
+            await repos.settings.put(BACKUP_KEY, {"day": day, "at": now.isoformat()}, now)
+        try:
+            await scheduled_backup(self.runtime.database, FileStore(settings.files_dir, settings.storage_key_bytes),
+                                   settings.require_backup_key(), settings.backup_dir, settings.backup_keep, clock)
+        except Exception as error:  # told to the admins; the bot goes on
+            logger.exception("scheduled backup failed")
+            await self.tell_backup_failed(day, error)
+            return False
+        return True
+
+    async def tell_backup_failed(self, day: str, error: Exception) -> int:
+        """A notice to every admin (the reason as a message id and its values, rendered in each one's language)."""
+        if isinstance(error, ServiceError | ConfigError):
+            reason = {"message": error.message, "params": {key: str(value) for key, value in error.params.items()}}
+            if isinstance(error, ConfigError):
+                reason["setting"] = error.setting
+        else:
+            reason = {"message": "", "params": {}, "detail": type(error).__name__}
+        uow, clock = self.runtime.uow, self.runtime.clock
+        async with uow.write() as repos:
+            calendar = await working_calendar(repos)
+            items = [Due("backup_failed", account, "backup", day, local_today(clock), {"day": day, **reason,
+                                                                                       "locale": locale})
+                     for account, locale in await repos.reminder_sources.admin_chats()]
+            return await enqueue(repos, clock, items, calendar, wanted=clock.now(), immediate=True)
 
     async def check_outage(self) -> int:
         """On start: if the last heartbeat is `outage_notice_working_days` working days old or more, tell

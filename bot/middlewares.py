@@ -84,8 +84,9 @@ class ServicesMiddleware(BaseMiddleware):
 
     def __init__(self, database: Database, clock: Clock, files_dir: Path | None = None,
                  channel: str = Channel.TELEGRAM, content: Mapping[str, Content] | None = None,
-                 web_url: str = "") -> None:
+                 web_url: str = "", files_key: bytes | None = None) -> None:
         self.database, self.clock, self.files_dir, self.channel = database, clock, files_dir, channel
+        self.files_key = files_key
         self.content, self.web_url = content or {}, web_url
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -102,7 +103,7 @@ class ServicesMiddleware(BaseMiddleware):
         level = level_of(self.content, channel)
         actor = dataclasses.replace(actor, content=level)
         data["actor"] = actor
-        data["services"] = Services(uow, actor, self.clock, self.files_dir)
+        data["services"] = Services(uow, actor, self.clock, self.files_dir, self.files_key)
         exit_ = Exit(channel, level, self.web_url)
         gate, audit = CURRENT.set(exit_), DISCLOSURE.set(exit_.disclosure)
         try:

@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     zalo_rate: float = Field(default=5.0, gt=0, le=100)
     # What each channel may carry (bot/content.py): full, summary or notices.
     channel_content: str = DEFAULT_CONTENT
+    # Keys kept outside the database (a vault, the service manager's secrets): the backups are sealed with the
+    # first, the scanned papers at rest with the second. Lose one and what it sealed is lost.
+    backup_key: SecretStr | None = None
+    storage_key: SecretStr | None = None
+    # The daily backup of `hoso run` (and `hoso backup --schedule`): where, at what local hour, how many kept.
+    backup_dir: Path | None = None
+    backup_hour: int = Field(default=2, ge=0, le=23)
+    backup_keep: int = Field(default=7, ge=1, le=365)
 
     @field_validator("bot_token")
     @classmethod
@@ -139,6 +147,13 @@ class Settings(BaseSettings):
         except ContentError as error:
             raise _Invalid(N_("expected channel=level pairs (full, summary or notices), not {part}"),
                            part=str(error)) from None
+        return value
+
+    @field_validator("backup_key", "storage_key")
+    @classmethod
+    def _sealing_key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise _Invalid(N_("use at least 32 random characters"))
         return value
 
     @field_validator("audit_key")
@@ -203,9 +218,29 @@ class Settings(BaseSettings):
             raise ConfigError(env_name("audit_key"), N_("missing; checkpoints are signed with it"))
         return self.audit_key.get_secret_value().encode()
 
+    def require_backup_key(self) -> bytes:
+        if self.backup_key is None:
+            raise ConfigError(env_name("backup_key"), N_("missing; backups are encrypted with it"))
+        return self.backup_key.get_secret_value().encode()
+
+    def require_storage_key(self) -> bytes:
+        if self.storage_key is None:
+            raise ConfigError(env_name("storage_key"), N_("missing; the attachments are encrypted with it"))
+        return self.storage_key.get_secret_value().encode()
+
+    def require_backup_dir(self) -> Path:
+        if self.backup_dir is None:
+            raise ConfigError(env_name("backup_dir"), N_("missing; set the folder the daily backups go to"))
+        return self.backup_dir
+
+    @property
+    def storage_key_bytes(self) -> bytes | None:
+        return self.storage_key.get_secret_value().encode() if self.storage_key is not None else None
+
     def secrets(self) -> list[str]:
         """Values that must never reach a log."""
-        values = [self.bot_token, self.webhook_secret, self.audit_key, self.zalo_token, self.zalo_webhook_secret]
+        values = [self.bot_token, self.webhook_secret, self.audit_key, self.zalo_token, self.zalo_webhook_secret,
+                  self.backup_key, self.storage_key]
         return [value.get_secret_value() for value in values if value is not None]
 
 

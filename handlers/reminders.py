@@ -63,10 +63,24 @@ def _date(value: Any) -> str:
     return format_date(dt.date.fromisoformat(str(value))) if value else ""
 
 
+def backup_failed(p: dict[str, Any]) -> Rendered:
+    """The day's backup failed (bot/jobs.py): the reason is a message id and its values, or an error's kind."""
+    reason = _(p["message"]).format(**p.get("params", {})) if p.get("message") else p.get("detail", "")
+    if p.get("setting"):
+        reason = f"{p['setting']}: {reason}"
+    return _("The backup of {day} failed: {reason}. Check HOSO_BACKUP_DIR and HOSO_BACKUP_KEY, then run "
+             "<code>hoso backup --schedule</code>.").format(day=_date(p["day"]), reason=esc(reason)), None
+
+
+# What the system tells the admins of itself, without a button.
+ALERTS: dict[str, Callable[[dict[str, Any]], Rendered]] = {"backup_failed": backup_failed}
+
+
 def render(kind: str, p: dict[str, Any]) -> Rendered:
     """The message of one reminder or notice; every dynamic value escaped."""
-    if kind in NOTICES:
-        return NOTICES[kind](p)
+    special = NOTICES.get(kind) or ALERTS.get(kind)
+    if special is not None:
+        return special(p)
     opener = keyboard([button(_("Open the dossier"), OpenDossier(id=int(p["dossier_id"])))], 1) if "dossier_id" in p else None
     if kind == "report_due":
         text = _("The half-yearly report {period} of {unit} is due before {due} ({days} days left). "

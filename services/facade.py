@@ -37,8 +37,10 @@ from storage import UnitOfWork
 
 
 class Services:
-    def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock, files_dir: Path | None = None) -> None:
+    def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock, files_dir: Path | None = None,
+                 files_key: bytes | None = None) -> None:
         self.uow, self.actor, self.clock, self.files_dir = uow, actor, clock, files_dir
+        self.files_key = files_key  # HOSO_STORAGE_KEY: the papers are sealed at rest
 
     def allows(self, action: Action) -> bool:
         return allows(self.actor, action)
@@ -61,7 +63,7 @@ class Services:
         return AuditService(self.uow, self.actor, self.clock)
 
     def _files(self) -> FileStore | None:
-        return FileStore(self.files_dir) if self.files_dir is not None else None
+        return FileStore(self.files_dir, self.files_key) if self.files_dir is not None else None
 
     @cached_property
     def changes(self) -> ChangeLog:

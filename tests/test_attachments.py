@@ -15,13 +15,17 @@ from services.platform.attachments import (
     ALLOWED,
     MAX_BYTES,
     NOT_ALLOWED,
+    TEMPORARY,
     TOO_LARGE,
+    EncryptReport,
     FileStore,
     StoredFile,
     Upload,
     check_announced,
+    encrypt_in_place,
     type_of_content,
 )
+from services.platform.sealing import is_sealed_file
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
@@ -169,3 +173,76 @@ def test_read_refuses_a_file_altered_on_disk(tmp_path: Path) -> None:
 def test_read_of_a_missing_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         FileStore(tmp_path).read(hashlib.sha256(b"never stored").hexdigest())
+
+
+STORAGE_KEY = b"storage-key-for-the-tests-0123456789"
+
+
+def test_a_paper_sealed_at_rest_reads_back_byte_identical_and_is_stored_once(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, STORAGE_KEY)
+    stored = store.put(Upload("quyet-dinh.pdf", PDF))
+    assert store.put(Upload("ban-sao.pdf", PDF)).sha256 == stored.sha256 == hashlib.sha256(PDF).hexdigest()
+    on_disk = store.path_of(stored.sha256).read_bytes()
+    assert is_sealed_file(on_disk) and PDF not in on_disk and b"Catalog" not in on_disk
+    assert store.read(stored.sha256) == PDF
+    assert store.stored() == [stored.sha256]
+    with pytest.raises(OSError, match="HOSO_STORAGE_KEY is not set"):
+        FileStore(tmp_path).read(stored.sha256)
+    with pytest.raises(OSError, match="does not open"):
+        FileStore(tmp_path, b"another-storage-key-0123456789abcdef").read(stored.sha256)
+
+
+def test_a_sealed_paper_altered_on_disk_is_refused(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, STORAGE_KEY)
+    sha = store.put(Upload("a.pdf", PDF)).sha256
+    sealed = bytearray(store.path_of(sha).read_bytes())
+    sealed[-1] ^= 0x01
+    store.path_of(sha).write_bytes(bytes(sealed))
+    with pytest.raises(OSError, match=sha):
+        store.read(sha)
+    # Another sealed paper put in its place does not stand in for it either.
+    other = store.put(Upload("b.png", PNG)).sha256
+    store.path_of(sha).write_bytes(store.path_of(other).read_bytes())
+    with pytest.raises(OSError, match=sha):
+        store.read(sha)
+
+
+def test_encrypting_a_store_interrupted_halfway_and_run_again_ends_complete(tmp_path: Path) -> None:
+    plain = FileStore(tmp_path)
+    papers = {plain.put(Upload(f"scan-{n}.pdf", PDF + f"% {n}\n".encode())).sha256: PDF + f"% {n}\n".encode()
+              for n in range(10)}
+    (tmp_path / "web-downloads").mkdir()
+    (tmp_path / "web-downloads" / "bao-cao.docx").write_bytes(b"not a paper of the store")
+    sealed = FileStore(tmp_path, STORAGE_KEY)
+    done: list[str] = []
+
+    def stop_halfway(digest: str) -> None:
+        done.append(digest)
+        if len(done) == 5:
+            # What a crash leaves: the next file half written under its temporary name.
+            nxt = sorted(set(papers) - set(done))[0]
+            (sealed.path_of(nxt).parent / f"{TEMPORARY}crash").write_bytes(b"HOSOENC\x01 half")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        encrypt_in_place(sealed, stop_halfway)
+    on_disk = {digest: sealed.path_of(digest).read_bytes() for digest in papers}
+    assert sum(is_sealed_file(data) for data in on_disk.values()) == 5
+    assert all(sealed.read(digest) == content for digest, content in papers.items())  # readable meanwhile
+    report = encrypt_in_place(sealed)
+    assert (report.encrypted, report.already, report.damaged) == (5, 5, [])
+    assert sorted(sealed.stored()) == sorted(papers)
+    assert all(is_sealed_file(sealed.path_of(digest).read_bytes()) for digest in papers)
+    assert all(sealed.read(digest) == content for digest, content in papers.items())
+    assert not list(tmp_path.glob(f"??/{TEMPORARY}*"))
+    assert (tmp_path / "web-downloads" / "bao-cao.docx").read_bytes() == b"not a paper of the store"
+    assert encrypt_in_place(sealed) == EncryptReport(0, 10, [])
+
+
+def test_encrypting_leaves_an_altered_plain_file_and_names_it(tmp_path: Path) -> None:
+    plain = FileStore(tmp_path)
+    sha = plain.put(Upload("a.pdf", PDF)).sha256
+    plain.path_of(sha).write_bytes(PDF + b"% tampered\n")
+    report = encrypt_in_place(FileStore(tmp_path, STORAGE_KEY))
+    assert report.damaged == [sha] and report.encrypted == 0
+    assert plain.path_of(sha).read_bytes() == PDF + b"% tampered\n"

@@ -13,7 +13,7 @@ import sys
 import typer
 import typer.main
 
-from bot.cli import accounts, audit, calendar, dossiers, oversight, reference, reminders, serving, units
+from bot.cli import accounts, audit, backup, calendar, dossiers, oversight, reference, reminders, serving, units
 from bot.cli.common import _
 from bot.cli.frame import frame
 from bot.cli.usage_errors import run
@@ -31,7 +31,9 @@ app = typer.Typer(
 app.add_typer(serving.app)  # init, run, demo, chat
 app.add_typer(dossiers.app)  # import, export
 app.add_typer(oversight.app)  # stats, inspect
+app.add_typer(backup.app)  # backup, restore
 app.add_typer(audit.app, name="audit")
+app.add_typer(backup.attachments_app, name="attachments")
 app.add_typer(units.app, name="unit")
 app.add_typer(accounts.app, name="account")
 app.add_typer(reference.app, name="reference")

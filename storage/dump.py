@@ -1,0 +1,215 @@
+"""The database as rows, the same on SQLite and PostgreSQL: what a backup carries and a restore writes back.
+
+Every table of the model is read inside one snapshot (PostgreSQL: a REPEATABLE READ, read-only transaction;
+SQLite: one read transaction, which WAL keeps at the state of its first read while writers go on), in
+foreign-key order, each row as a list of JSON values. A restore inserts them in the same order into an empty
+schema of the same revision, on either engine, then moves PostgreSQL's id sequences past the rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    Table,
+    TypeDecorator,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.database import Database
+from storage.models import Base
+
+BATCH = 2000
+JsonValue = Any
+
+
+def tables() -> list[Table]:
+    """The model's tables, each after the tables it refers to."""
+    return list(Base.metadata.sorted_tables)
+
+
+def columns_of(table: Table) -> list[str]:
+    return [column.name for column in table.columns]
+
+
+def _is_json(column: Column[Any]) -> bool:
+    return isinstance(column.type, JSON)
+
+
+def _kind(column: Column[Any]) -> Any:
+    """The column's type as the database stores it (a TypeDecorator's underlying type)."""
+    return column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+
+
+def _encoder(column: Column[Any]) -> Callable[[Any], JsonValue]:
+    kind = _kind(column)
+    if isinstance(kind, JSON):  # [value] for a JSON value (JSON's null included), None for SQL's NULL
+        return lambda value: [value]
+    if isinstance(kind, DateTime | Date):
+        return lambda value: None if value is None else value.isoformat()
+    if isinstance(kind, LargeBinary):
+        return lambda value: None if value is None else base64.b64encode(value).decode()
+    if isinstance(kind, Numeric):
+        return lambda value: None if value is None else str(value)
+    return lambda value: value
+
+
+def _decoder(column: Column[Any]) -> Callable[[JsonValue], Any]:
+    kind = _kind(column)
+    if isinstance(kind, JSON):
+        return lambda value: None if value is None else (JSON.NULL if value[0] is None else value[0])
+    if isinstance(kind, DateTime):
+        return lambda value: None if value is None else dt.datetime.fromisoformat(value)
+    if isinstance(kind, Date):
+        return lambda value: None if value is None else dt.date.fromisoformat(value)
+    if isinstance(kind, LargeBinary):
+        return lambda value: None if value is None else base64.b64decode(value)
+    if isinstance(kind, Numeric):
+        return lambda value: None if value is None else decimal.Decimal(value)
+    return lambda value: value
+
+
+@asynccontextmanager
+async def snapshot(database: Database) -> AsyncIterator[AsyncConnection]:
+    """One read-only transaction that sees the database as it stood at its first read."""
+    async with database.engine.connect() as connection:
+        if database.is_sqlite:
+            connection = await connection.execution_options(hoso_write=False)
+        else:
+            connection = await connection.execution_options(isolation_level="REPEATABLE READ",
+                                                            postgresql_readonly=True)
+        async with connection.begin():
+            yield connection
+
+
+async def rows_of(connection: AsyncConnection, table: Table, batch: int = BATCH) -> AsyncIterator[list[list[Any]]]:
+    """The table's rows in primary-key order, in batches, each row its columns' JSON values. A JSON column is
+    read with whether it holds SQL's NULL, which a JSON null must not become."""
+    encoders = [_encoder(column) for column in table.columns]
+    nulls = [column.is_(None).label(f"null_{column.name}") for column in table.columns if _is_json(column)]
+    query = select(*table.columns, *nulls).order_by(*table.primary_key.columns)
+    width = len(table.columns)
+    json_at = [index for index, column in enumerate(table.columns) if _is_json(column)]
+    result = await connection.stream(query)
+    async for part in result.partitions(batch):
+        rows = []
+        for row in part:
+            values = [encode(value) for encode, value in zip(encoders, row[:width], strict=True)]
+            for index, is_null in zip(json_at, row[width:], strict=True):
+                if is_null:
+                    values[index] = None
+            rows.append(values)
+        yield rows
+
+
+class NotEmpty(Exception):
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.table = table
+
+
+async def first_table_with_rows(database: Database) -> str | None:
+    """The first of the model's tables that exists here and holds a row; None for an empty database."""
+    async with database.engine.connect() as connection:
+        present = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+        for table in tables():
+            if table.name in present and await connection.scalar(select(func.count()).select_from(table)):
+                return table.name
+    return None
+
+
+class Loader:
+    """Writes rows back, table by table, inside the caller's transaction. Rows of a table that refers to
+    itself (a unit's parent, the unit it was merged into) are put after the rows they refer to."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self._shadows: dict[str, tuple[Table, list[Callable[[JsonValue], Any]]]] = {}
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+
+    def _shadow(self, table: Table) -> tuple[Table, list[Callable[[JsonValue], Any]]]:
+        """The table as inserted: its JSON columns take None as SQL's NULL (JSON's null comes as JSON.NULL)."""
+        if table.name not in self._shadows:
+            shadow = Table(table.name, MetaData(), *(
+                Column(column.name, JSON(none_as_null=True) if _is_json(column) else column.type)
+                for column in table.columns))
+            self._shadows[table.name] = (shadow, [_decoder(column) for column in table.columns])
+        return self._shadows[table.name]
+
+    async def add(self, table: Table, names: Sequence[str], rows: list[list[Any]]) -> None:
+        if names != columns_of(table):
+            raise ValueError(f"the columns of {table.name} differ from this schema's")
+        shadow, decoders = self._shadow(table)
+        values = [{name: decode(value) for name, decode, value in zip(names, decoders, row, strict=True)}
+                  for row in rows]
+        if _self_references(table):
+            self.pending.setdefault(table.name, []).extend(values)
+            return
+        if values:
+            await self.connection.execute(insert(shadow), values)
+
+    async def finish_table(self, table: Table) -> None:
+        rows = self.pending.pop(table.name, [])
+        if rows:
+            await self.connection.execute(insert(self._shadow(table)[0]), _parents_first(table, rows))
+
+    async def finish(self) -> None:
+        """On PostgreSQL, each id sequence moves past the largest id restored."""
+        if self.connection.dialect.name != "postgresql":
+            return
+        for table in tables():
+            column = table.autoincrement_column
+            if column is None:
+                continue
+            await self.connection.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"))
+
+
+def _self_references(table: Table) -> list[tuple[str, str]]:
+    return [(key.parent.name, key.column.name) for key in table.foreign_keys if key.column.table is table]
+
+
+def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    links = _self_references(table)
+    by_key = {(target, row[target]): row for row in rows for _source, target in links}
+    placed: set[int] = set()
+    ordered: list[dict[str, Any]] = []
+
+    def place(row: dict[str, Any], seen: frozenset[int]) -> None:
+        if id(row) in placed or id(row) in seen:
+            return
+        for source, target in links:
+            parent = by_key.get((target, row[source])) if row[source] is not None else None
+            if parent is not None:
+                place(parent, seen | {id(row)})
+        placed.add(id(row))
+        ordered.append(row)
+
+    for row in rows:
+        place(row, frozenset())
+    return ordered
+
+
+async def revision_in(connection: AsyncConnection) -> str | None:
+    """The schema revision as the snapshot sees it."""
+    from storage.migrations import current_revision
+
+    return await connection.run_sync(current_revision)
