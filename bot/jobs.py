@@ -20,9 +20,11 @@ import logging
 from aiogram import Bot
 
 from bot.content import Exit, level_of
+from bot.instances.pace import share_pace
+from bot.instances.planner import AlwaysPlan, PlannerLease
 from bot.middlewares import channel_of
 from bot.runtime import Runtime
-from bot.sender import PER_CHAT_INTERVAL, OutboxSender
+from bot.sender import DEFAULT_RATE, PER_CHAT_INTERVAL, OutboxSender
 from services.core.actor import Actor, Channel
 from services.core.clock import local_today
 from services.custody.transfers import TransferService
@@ -50,10 +52,13 @@ def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
         return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel,
                             reachable=getattr(bot.session, "reachable", None), rate=WEB_RATE, per_chat=WEB_PER_CHAT,
                             exit=exit_)
-    if channel == Channel.ZALO:  # its own cautious pace: Zalo documents no limit
-        return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel, rate=settings.zalo_rate,
-                            per_chat=PER_CHAT_INTERVAL, exit=exit_)
-    return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, exit=exit_)
+    # Zalo at its own cautious pace: it documents no limit.
+    rate = settings.zalo_rate if channel == Channel.ZALO else DEFAULT_RATE
+    # Several instances keep the channel's pace and its flood pauses together, through Redis.
+    shared = runtime.shared
+    pacer = None if shared is None else share_pace(shared.redis, shared.signals, bot, channel, rate, PER_CHAT_INTERVAL)
+    return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel, rate=rate,
+                        per_chat=PER_CHAT_INTERVAL, exit=exit_, pacer=pacer)
 
 
 class Jobs:
@@ -64,6 +69,9 @@ class Jobs:
         self._planned_at: dt.datetime | None = None
         self.sender: OutboxSender | None = None
         self.others: list[OutboxSender] = []  # the senders of the process's other channels
+        shared = runtime.shared
+        self.planner: PlannerLease | AlwaysPlan = (
+            AlwaysPlan() if shared is None else PlannerLease(shared.redis, PLAN_EVERY.total_seconds()))
 
     async def start_sender(self, bot: Bot) -> None:
         """The sender of the bot's channel, after taking back what a previous run left half done. The first
@@ -126,8 +134,11 @@ class Jobs:
         now = self.runtime.clock.now()
         await self.beat(now)
         if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
-            await self.plan()
-            self._planned_at = now
+            async with self.planner.turn() as ours:  # one planner among the instances
+                if ours:
+                    await self.plan()
+            if ours:  # else another instance plans: this one asks again at its next pass
+                self._planned_at = now
         # Each channel at its own pace, together: a Telegram backlog never holds the web chat's reminders back.
         senders = (self.sender, *self.others)
         before = sum(sender.report.sent for sender in senders)
