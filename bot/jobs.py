@@ -24,7 +24,7 @@ from bot.instances.pace import share_pace
 from bot.instances.planner import AlwaysPlan, PlannerLease
 from bot.middlewares import channel_of
 from bot.runtime import Runtime
-from bot.sender import DEFAULT_RATE, PER_CHAT_INTERVAL, OutboxSender
+from bot.sender import PER_CHAT_INTERVAL, OutboxSender
 from services.core.actor import Actor, Channel
 from services.core.clock import local_today
 from services.custody.transfers import TransferService
@@ -53,7 +53,7 @@ def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
                             reachable=getattr(bot.session, "reachable", None), rate=WEB_RATE, per_chat=WEB_PER_CHAT,
                             exit=exit_)
     # Zalo at its own cautious pace: it documents no limit.
-    rate = settings.zalo_rate if channel == Channel.ZALO else DEFAULT_RATE
+    rate = settings.zalo_rate if channel == Channel.ZALO else settings.telegram_rate
     # Several instances keep the channel's pace and its flood pauses together, through Redis.
     shared = runtime.shared
     pacer = None if shared is None else share_pace(shared.redis, shared.signals, bot, channel, rate, PER_CHAT_INTERVAL)

@@ -71,7 +71,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     shared = None
     if settings.redis_url:
         shared = Shared.from_url(settings.redis_url)
-        await shared.signals.start()
+        await shared.start()
     storage, isolation = build_fsm(settings, database, clock, shared)
     runtime = Runtime(settings, database, clock, create_i18n(settings.default_locale), storage, isolation, shared)
     try:

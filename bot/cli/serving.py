@@ -102,6 +102,7 @@ def run(
         fail(config_line(error))
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
+    from bot.instances import RedisUnreachable
     from bot.instances.presence import InstanceRefused, presence
     from bot.runners import ListenError, run_polling, run_webhook
     from bot.runtime import open_runtime
@@ -130,6 +131,12 @@ def run(
         fail(web_listen_line(error))
     except InstanceRefused as error:
         fail(refused_line(error))
+    except RedisUnreachable:
+        fail(redis_line())
+
+
+def redis_line() -> str:
+    return "HOSO_REDIS_URL: " + _(N_("Redis does not answer at this address"))
 
 
 def refused_line(error: Any) -> str:
@@ -151,6 +158,7 @@ def web_listen_line(error: Exception) -> str:
                         "beside it when HOSO_ZALO_TOKEN is set: HoSo without Telegram.")))
 def web() -> None:
     settings = settings_or_exit()
+    from bot.instances import RedisUnreachable
     from bot.instances.presence import InstanceRefused, presence
     from bot.runtime import open_runtime
     from bot.web.run import WebListenError, run_web
@@ -170,6 +178,8 @@ def web() -> None:
         fail(zalo_start_line(error))
     except InstanceRefused as error:
         fail(refused_line(error))
+    except RedisUnreachable:
+        fail(redis_line())
 
 
 def zalo_start_line(error: Any) -> str:

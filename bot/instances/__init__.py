@@ -10,10 +10,15 @@ a second) and each piece is the in-process one.
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.instances.signals import Signals
 
 PREFIX = "hoso:"  # every key and channel HoSo keeps in Redis for its instances
+
+
+class RedisUnreachable(Exception):
+    """HOSO_REDIS_URL is set and Redis does not answer there."""
 
 
 class Shared:
@@ -25,9 +30,17 @@ class Shared:
     def from_url(cls, url: str) -> Shared:
         return cls(Redis.from_url(url))
 
+    async def start(self) -> None:
+        """Subscribe to what the other instances tell; RedisUnreachable if Redis does not answer."""
+        try:
+            await self.signals.start()
+        except (RedisError, OSError) as exc:
+            await self.redis.aclose()
+            raise RedisUnreachable from exc
+
     async def close(self) -> None:
         await self.signals.close()
         await self.redis.aclose()
 
 
-__all__ = ["PREFIX", "Shared"]
+__all__ = ["PREFIX", "RedisUnreachable", "Shared"]
