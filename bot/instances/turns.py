@@ -120,7 +120,11 @@ class TurnIsolation(BaseEventIsolation):
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
         name = self.key_builder.build(key, "lock")
         ticket = await self.take(name)
-        await self._wait(name, ticket)
+        try:
+            await self._wait(name, ticket)
+        except asyncio.CancelledError:  # given up (a stop): if the turn came meanwhile, it is handed on at once
+            await asyncio.shield(self._done(keys=self._keys(name), args=[ticket, self.lease_ms, name]))
+            raise
         renewal = asyncio.create_task(self._keep(name, ticket))
         try:
             yield
