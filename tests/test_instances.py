@@ -16,6 +16,7 @@ import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import Chat, Message, Update, User
+from redis.asyncio import Redis
 
 from bot.factory import create_bot
 from bot.i18n import create_i18n
@@ -330,3 +331,15 @@ async def test_the_audit_chain_is_not_locked_across_the_work(any_database: Datab
     assert events == [(1, "2"), (2, "1")]  # the chain in the order of the appends
     report = await AuditService(uow, ADMIN, clock).verify()
     assert report.ok and report.count == 2
+
+
+async def test_without_an_answer_from_redis_the_sender_keeps_its_own_pace() -> None:
+    """Redis away: the instance paces the channel alone rather than stall with its rows claimed."""
+    away = Redis.from_url("redis://127.0.0.1:9/0")  # a closed port
+    pacer = SharedPacer(away, "telegram", rate=100, per_chat=PER_CHAT_INTERVAL)
+    try:
+        assert await pacer.try_take(1) == 0.0
+        assert pacer.alone
+        assert 0.5 < await pacer.try_take(1) <= PER_CHAT_INTERVAL  # the chat's pace, kept in-process
+    finally:
+        await away.aclose()

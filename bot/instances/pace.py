@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Hashable
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.instances.signals import PAUSES, Signals
 from bot.retry import FloodGate, RetryMiddleware
@@ -81,7 +82,7 @@ class SharedFloodGate(FloodGate):
         try:
             await self._pause(keys=[key(self.channel, "pause")], args=[round(seconds * 1000)])
             await self.redis.publish(PAUSES, f"{self.channel} {seconds}")
-        except Exception:  # this instance is paused anyway; the others meet Telegram's own 429
+        except (RedisError, OSError):  # this instance is paused anyway; the others meet Telegram's own 429
             logger.warning("could not share a flood pause of the %s channel", self.channel)
 
 
@@ -92,16 +93,24 @@ class SharedPacer(Pacer):
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(rate, per_chat, clock=clock, gate=gate)
         self.channel = channel
+        self.alone = False  # Redis did not answer the last booking
         self._take = redis.register_script(_TAKE)
 
     async def try_take(self, chat_id: Hashable) -> float:
         local = self.ready_at(chat_id) - self.clock()  # this instance's own knowledge first: no round trip
         if local > 0:
             return local
-        wait_ms = float(await self._take(
-            keys=[key(self.channel, "next"), key(self.channel, f"chat:{chat_id}"), key(self.channel, "pause")],
-            args=[_ms(self.spacing), _ms(self.per_chat), _ms(CATCH_UP)],
-        ))
+        try:
+            wait_ms = float(await self._take(
+                keys=[key(self.channel, "next"), key(self.channel, f"chat:{chat_id}"), key(self.channel, "pause")],
+                args=[_ms(self.spacing), _ms(self.per_chat), _ms(CATCH_UP)],
+            ))
+        except (RedisError, OSError):  # Redis away: this instance's own pace, rather than rows held claimed
+            if not self.alone:
+                logger.warning("Redis did not answer: the %s channel is paced by this instance alone", self.channel)
+            self.alone = True
+            return await super().try_take(chat_id)
+        self.alone = False
         if wait_ms > 0:
             return max(wait_ms / 1000, 0.001)
         self.take(chat_id)
