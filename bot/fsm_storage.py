@@ -21,7 +21,8 @@ class DatabaseStorage(BaseStorage):
 
     Every update reads the state, and most change nothing, so this saves a transaction per update. It
     is sound because this storage is the only writer of its table and one bot process serves a SQLite
-    database; several instances share Redis instead (HOSO_REDIS_URL). A write that changes nothing is
+    database; several instances share Redis instead (HOSO_REDIS_URL), and without it a second instance is
+    refused at start (bot/instances/presence.py). A write that changes nothing is
     skipped."""
 
     def __init__(self, database: Database, clock: Clock, key_builder: KeyBuilder | None = None,

@@ -2,7 +2,8 @@
 
 One asyncio task, started with the dispatcher and stopped with it (between passes, or after a grace). Every
 few seconds it sends what is due; every quarter of an hour it recomputes the reminders (idempotent: the outbox refuses a key it has)
-and escalates custody requests left pending too long. It also keeps a heartbeat, so that after an
+and escalates custody requests left pending too long (with Redis, one instance at a time plans: the one holding
+the planner's lease, bot/instances/planner.py). It also keeps a heartbeat, so that after an
 outage of the profile's number of working days the admin is told and offered to notify the units.
 Nothing is lost on restart: what was due is still in the outbox. With HOSO_BACKUP_DIR set, it also writes the
 day's backup once the local hour reaches HOSO_BACKUP_HOUR (in a task of its own, beside the passes), keeps the
@@ -22,6 +23,8 @@ import logging
 from aiogram import Bot
 
 from bot.content import Exit, level_of
+from bot.instances.pace import share_pace
+from bot.instances.planner import AlwaysPlan, PlannerLease
 from bot.middlewares import channel_of
 from bot.runtime import Runtime
 from bot.sender import PER_CHAT_INTERVAL, OutboxSender
@@ -42,6 +45,7 @@ SEND_EVERY = 5.0  # seconds
 PLAN_EVERY = dt.timedelta(minutes=15)
 HEARTBEAT_KEY = "heartbeat"
 BACKUP_KEY = "backup.last"  # the local day of the last scheduled backup tried: one try a day
+BACKUP_CLAIM = "hoso:backup:"  # + the local day: the instance that writes that day's backup
 STOP_GRACE = 5.0  # seconds a pass under way may take to finish at shutdown
 
 
@@ -57,10 +61,13 @@ def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
         return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel,
                             reachable=getattr(bot.session, "reachable", None), rate=WEB_RATE, per_chat=WEB_PER_CHAT,
                             exit=exit_)
-    if channel == Channel.ZALO:  # its own cautious pace: Zalo documents no limit
-        return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel, rate=settings.zalo_rate,
-                            per_chat=PER_CHAT_INTERVAL, exit=exit_)
-    return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, exit=exit_)
+    # Zalo at its own cautious pace: it documents no limit.
+    rate = settings.zalo_rate if channel == Channel.ZALO else settings.telegram_rate
+    # Several instances keep the channel's pace and its flood pauses together, through Redis.
+    shared = runtime.shared
+    pacer = None if shared is None else share_pace(shared.redis, shared.signals, bot, channel, rate, PER_CHAT_INTERVAL)
+    return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel, rate=rate,
+                        per_chat=PER_CHAT_INTERVAL, exit=exit_, pacer=pacer)
 
 
 class Jobs:
@@ -73,6 +80,9 @@ class Jobs:
         self.others: list[OutboxSender] = []  # the senders of the process's other channels
         self._backup: asyncio.Task[bool] | None = None
         self._backup_day: str | None = None
+        shared = runtime.shared
+        self.planner: PlannerLease | AlwaysPlan = (
+            AlwaysPlan() if shared is None else PlannerLease(shared.redis, PLAN_EVERY.total_seconds()))
 
     async def start_sender(self, bot: Bot) -> None:
         """The sender of the bot's channel, after taking back what a previous run left half done. The first
@@ -138,8 +148,11 @@ class Jobs:
         if self._backup is None or self._backup.done():
             self._backup = asyncio.create_task(self.backup_if_due(now), name="hoso-backup")
         if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
-            await self.plan()
-            self._planned_at = now
+            async with self.planner.turn() as ours:  # one planner among the instances
+                if ours:
+                    await self.plan()
+            if ours:  # else another instance plans: this one asks again at its next pass
+                self._planned_at = now
         # Each channel at its own pace, together: a Telegram backlog never holds the web chat's reminders back.
         senders = (self.sender, *self.others)
         before = sum(sender.report.sent for sender in senders)
@@ -169,6 +182,9 @@ class Jobs:
         if self._backup_day == day:  # tried today by this process: no transaction at every pass
             return False
         self._backup_day = day
+        shared = self.runtime.shared  # several instances: one claims the day (on PostgreSQL the marker below may race)
+        if shared is not None and not await shared.redis.set(f"{BACKUP_CLAIM}{day}", "1", nx=True, ex=2 * 86_400):
+            return False
         async with uow.write() as repos:
             last = await repos.settings.get(BACKUP_KEY)
             if last and last.get("day") == day:

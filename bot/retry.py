@@ -42,6 +42,9 @@ class FloodGate:
     def pause(self, seconds: float) -> None:
         self.until = max(self.until, self.clock() + seconds)
 
+    async def share(self, seconds: float) -> None:
+        """Tell the other instances of a pause (bot/instances/pace.py); one process has none to tell."""
+
     def remaining(self, now: float | None = None) -> float:
         return max(0.0, self.until - (self.clock() if now is None else now))
 
@@ -73,6 +76,7 @@ class RetryMiddleware(BaseRequestMiddleware):
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 self.gate.pause(float(exc.retry_after))  # before anything else runs: holds back every request
+                await self.gate.share(float(exc.retry_after))  # and every other instance's
                 # A longer wait than this is better left to the caller (the outbox reschedules).
                 if attempt >= self.attempts or exc.retry_after > self.max_retry_after:
                     raise

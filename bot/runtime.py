@@ -12,6 +12,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import CatalogI18n, create_i18n
+from bot.instances import Shared
+from bot.instances.turns import TurnIsolation
 from bot.settings import Settings
 from services.core.clock import Clock, SystemClock
 from storage import Database, UnitOfWork
@@ -25,6 +27,8 @@ class Runtime:
     i18n: CatalogI18n
     fsm_storage: BaseStorage
     events_isolation: BaseEventIsolation
+    # What several instances share through Redis (HOSO_REDIS_URL); None for one instance alone.
+    shared: Shared | None = None
 
     @property
     def uow(self) -> UnitOfWork:
@@ -33,30 +37,43 @@ class Runtime:
     async def close(self) -> None:
         await self.fsm_storage.close()
         await self.events_isolation.close()
+        if self.shared is not None:
+            await self.shared.close()
         await self.database.dispose()
 
 
-def build_fsm(settings: Settings, database: Database, clock: Clock) -> tuple[BaseStorage, BaseEventIsolation]:
+def build_fsm(settings: Settings, database: Database, clock: Clock,
+              shared: Shared | None = None) -> tuple[BaseStorage, BaseEventIsolation]:
     """Redis when HOSO_REDIS_URL is set (several instances share it), else the database itself.
-    Either way, one user's updates are handled one at a time."""
+    Either way, one user's updates are handled one at a time, in the order they arrived (with Redis: the
+    tickets of bot/instances/turns.py, across instances)."""
     if settings.redis_url:
         storage = redis_storage(settings.redis_url)
-        return storage, storage.create_isolation()
+        if shared is None:
+            return storage, storage.create_isolation()
+        return storage, TurnIsolation(shared, key_builder=KEYS)
     return DatabaseStorage(database, clock), SimpleEventIsolation()
+
+
+KEYS = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
 
 
 def redis_storage(url: str) -> RedisStorage:
     """The conversation state in Redis, keyed by bot too: the web chat's user 5 (an account id) is not
     Telegram's user 5."""
-    return RedisStorage.from_url(url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True))
+    return RedisStorage.from_url(url, key_builder=KEYS)
 
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     clock = clock or SystemClock(settings.timezone)
     database = Database(settings.database_url)
-    storage, isolation = build_fsm(settings, database, clock)
-    runtime = Runtime(settings, database, clock, create_i18n(settings.default_locale), storage, isolation)
+    shared = None
+    if settings.redis_url:
+        shared = Shared.from_url(settings.redis_url)
+        await shared.start()
+    storage, isolation = build_fsm(settings, database, clock, shared)
+    runtime = Runtime(settings, database, clock, create_i18n(settings.default_locale), storage, isolation, shared)
     try:
         yield runtime
     finally:

@@ -14,6 +14,8 @@ requests in flight so that a slow round trip does not slow the whole. Each messa
 "sending", which the next start turns into "ambiguous" (maybe delivered; never sent again, counted and
 reported). Claimed rows not yet attempted simply go back to "pending".
 
+Several instances sharing Redis pace each channel together (bot/instances/pace.py: `SharedPacer`).
+
 Answers: 429 waits `retry_after` and pauses everything (the bot's FloodGate, shared with the retry
 middleware: see bot.retry.FloodGate), a 5xx or a refused connection is retried
 with exponential backoff, a timeout is ambiguous, a 403 means the user blocked the bot (the
@@ -98,6 +100,15 @@ class Pacer:
         self.next_global = max(base, now - CATCH_UP) + self.spacing
         self.next_chat[chat_id] = now + self.per_chat
 
+    async def try_take(self, chat_id: Hashable) -> float:
+        """Start a message to the chat now if the pace allows (0.0), else the seconds to wait. Several
+        instances sharing Redis ask it instead (bot/instances/pace.py)."""
+        delay = self.ready_at(chat_id) - self.clock()
+        if delay > 0:
+            return delay
+        self.take(chat_id)
+        return 0.0
+
     def pause(self, seconds: float) -> None:
         self.gate.pause(seconds)
 
@@ -106,7 +117,7 @@ class OutboxSender:
     def __init__(self, uow: UnitOfWork, clock: Clock, bot: Bot, i18n: CatalogI18n, rate: float = DEFAULT_RATE,
                  per_chat: float = PER_CHAT_INTERVAL, in_flight: int = 8, sender_id: str | None = None,
                  channel: str = TELEGRAM, reachable: Callable[[], Iterable[str]] | None = None,
-                 exit: Exit | None = None) -> None:
+                 exit: Exit | None = None, pacer: Pacer | None = None) -> None:
         if channel not in SENDS:
             raise ValueError(f"no sender for the {channel} channel yet")
         self.exit = exit  # the channel's content policy, for what this sender sends
@@ -114,7 +125,8 @@ class OutboxSender:
         # Where the channel can deliver now (the web chat: the accounts with a page open); None: everywhere.
         self.reachable = reachable
         # The gate of the bot's retry middleware, so that a 429 any request sees pauses the pacer too.
-        self.pacer = Pacer(rate, per_chat, gate=flood_gate(bot))
+        # Several instances pass one whose pace is shared through Redis (bot/instances/pace.py).
+        self.pacer = pacer if pacer is not None else Pacer(rate, per_chat, gate=flood_gate(bot))
         self.in_flight = in_flight
         self.sender_id = sender_id or f"{socket.gethostname()}:{os.getpid()}"
         self.report = SendReport()
@@ -169,14 +181,13 @@ class OutboxSender:
                 _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 continue
             chat = min(queues, key=self.pacer.ready_at)
-            delay = self.pacer.ready_at(chat) - self.pacer.clock()
+            delay = await self.pacer.try_take(chat)
             if delay > 0:
                 if running:  # meanwhile, let the requests in flight finish
                     _done, running = await asyncio.wait(running, timeout=delay)
                 else:
                     await asyncio.sleep(delay)
                 continue
-            self.pacer.take(chat)
             row = queues[chat].popleft()
             if not queues[chat]:
                 del queues[chat]
@@ -199,6 +210,7 @@ class OutboxSender:
         except TelegramRetryAfter as exc:  # Telegram's pace, not the message's fault: no attempt used up
             self.report.rate_limited += 1
             self.pacer.pause(float(exc.retry_after))  # the middleware did already, if the bot has one
+            await self.pacer.gate.share(float(exc.retry_after))
             await self._later(row, float(exc.retry_after), "429", count=False)
         except TelegramForbiddenError as exc:
             self.report.blocked += 1

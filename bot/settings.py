@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./hoso.db"
     telegram_api_base: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     redis_url: str | None = None
+    # Messages a second to Telegram, all chats together: with Redis, for every instance together (Telegram
+    # allows about 30 a bot).
+    telegram_rate: float = Field(default=25.0, gt=0, le=30)
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
     # Signs audit checkpoints; keep it outside the database (a vault, the service manager's secrets).

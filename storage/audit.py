@@ -3,6 +3,12 @@
 Each row's hash is sha256(prev_hash ‖ canonical JSON of the row), so editing, inserting or removing a
 row anywhere breaks the chain from that row on. A wholesale rewrite (triggers dropped, every hash
 recomputed) is caught by comparing with a signed checkpoint kept outside the database.
+
+Appends take turns on the chain's head (on PostgreSQL an advisory lock held until the commit). So that the
+turn lasts only as long as the append, an act audited inside a unit of work is kept aside (`defer`) and the
+unit's events are appended together at its end, just before the commit (`settle`, which storage/uow.py calls):
+the lock is held for the append and the commit, not across the request's work. Reading the trail in the same
+transaction settles first, so a transaction always sees its own events.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from storage.repositories import table_of
 GENESIS_HASH = "0" * 64
 # Any constant: the key of the PostgreSQL advisory lock that makes appends to the chain one at a time.
 _CHAIN_LOCK = 0x486F536F
+# The events a transaction audited and has not appended yet (the session's `info`).
+PENDING = "hoso_audit_pending"
 
 
 def canonical(row: dict[str, Any]) -> str:
@@ -89,6 +97,10 @@ class AuditRepository:
         self.session = session
 
     async def head(self) -> ChainHead:
+        await self.settle()
+        return await self._head()
+
+    async def _head(self) -> ChainHead:
         row = (await self.session.execute(
             select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
         )).first()
@@ -111,6 +123,17 @@ class AuditRepository:
                                             details or {})]))[-1]
         return AuditEvent(**row)
 
+    def defer(self, event: NewEvent) -> None:
+        """Audit one event of this transaction, appended with the others when it settles (before its commit),
+        so that the chain's lock is not held while the rest of the work runs."""
+        self.session.info.setdefault(PENDING, []).append(event)
+
+    async def settle(self) -> None:
+        """Append what this transaction deferred, in the order it was deferred."""
+        pending = self.session.info.pop(PENDING, None)
+        if pending:
+            await self._insert(pending)
+
     async def append_many(self, events: Sequence[NewEvent]) -> ChainHead:
         """Append many events in the caller's transaction, hashed exactly as `append` hashes one: the
         head is read once, the chain extended in memory, the rows inserted in one executemany.
@@ -121,9 +144,10 @@ class AuditRepository:
         return ChainHead(last["seq"], last["hash"])
 
     async def _insert(self, events: Sequence[NewEvent]) -> list[dict[str, Any]]:
+        events = [*self.session.info.pop(PENDING, ()), *events]  # what was deferred comes first
         await self._lock_chain()
         # On SQLite the write transaction began IMMEDIATE: no other writer can move the head meanwhile.
-        head = await self.head()
+        head = await self._head()
         seq, previous = head.seq, head.hash
         rows: list[dict[str, Any]] = []
         for event in events:
@@ -145,9 +169,11 @@ class AuditRepository:
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
 
     async def count(self) -> int:
+        await self.settle()
         return int(await self.session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
     async def at_seq(self, seq: int) -> AuditEvent | None:
+        await self.settle()
         return await self.session.get(AuditEvent, seq)
 
     async def search(
@@ -162,6 +188,7 @@ class AuditRepository:
         limit: int = 10,
     ) -> list[AuditEvent]:
         """Newest first; `before_seq` pages back through the trail."""
+        await self.settle()
         query = select(AuditEvent)
         if actor_label is not None:
             query = query.where(AuditEvent.actor_label == actor_label)
@@ -178,6 +205,7 @@ class AuditRepository:
 
     async def stream(self, batch: int = 5000) -> AsyncIterator[AuditEvent]:
         """Every event in seq order, read in batches so a long trail does not sit in memory."""
+        await self.settle()
         last = 0
         while True:
             rows = (await self.session.scalars(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -109,6 +110,12 @@ class SettingRepository(_Repository):
         await self.session.execute(
             _upsert(self.session, AppSetting, {"key": key, "value": value, "updated_at": now}, "key")
         )
+
+    async def take_turn(self, key: str) -> None:
+        """Until this transaction ends, others taking the turn of the same key wait: on PostgreSQL a
+        transaction-scoped advisory lock; SQLite's write transactions already take turns (BEGIN IMMEDIATE)."""
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 class UnitRepository(_Repository):

@@ -77,7 +77,9 @@ class UnitOfWork:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Repositories]:
         async with self.database.session(write=True) as session:
-            yield Repositories(session)
+            repos = Repositories(session)
+            yield repos
+            await repos.audit.settle()  # the chain's lock from here to the commit only (storage/audit.py)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:

@@ -102,13 +102,16 @@ def run(
         fail(config_line(error))
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
+    from bot.instances import RedisUnreachable
+    from bot.instances.presence import InstanceRefused, presence
     from bot.runners import ListenError, run_polling, run_webhook
     from bot.runtime import open_runtime
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
             await require_current_schema(runtime.database)
-            await (run_webhook(runtime, with_web) if webhook else run_polling(runtime, with_web))
+            async with presence(runtime):
+                await (run_webhook(runtime, with_web) if webhook else run_polling(runtime, with_web))
 
     from bot.web.run import WebListenError
     from bot.zalo.run import ZaloStartError
@@ -126,6 +129,25 @@ def run(
         fail("HOSO_WEBHOOK_HOST/HOSO_WEBHOOK_PORT: " + _(N_("cannot listen on {address}")).format(address=error))
     except WebListenError as error:
         fail(web_listen_line(error))
+    except InstanceRefused as error:
+        fail(refused_line(error))
+    except RedisUnreachable:
+        fail(redis_line())
+
+
+def redis_line() -> str:
+    return "HOSO_REDIS_URL: " + _(N_("Redis does not answer at this address"))
+
+
+def refused_line(error: Any) -> str:
+    """Why a second instance may not start: one of the two would run without Redis."""
+    if error.shared:
+        reason = N_("instances with Redis already serve this database ({host}); set HOSO_REDIS_URL to run "
+                    "beside them")
+    else:
+        reason = N_("another instance already serves this database ({host}); several instances need Redis "
+                    "(HOSO_REDIS_URL)")
+    return "HOSO_REDIS_URL: " + _(reason).format(host=error.host)
 
 
 def web_listen_line(error: Exception) -> str:
@@ -136,6 +158,8 @@ def web_listen_line(error: Exception) -> str:
                         "beside it when HOSO_ZALO_TOKEN is set: HoSo without Telegram.")))
 def web() -> None:
     settings = settings_or_exit()
+    from bot.instances import RedisUnreachable
+    from bot.instances.presence import InstanceRefused, presence
     from bot.runtime import open_runtime
     from bot.web.run import WebListenError, run_web
     from bot.zalo.run import ZaloStartError
@@ -143,7 +167,8 @@ def web() -> None:
     async def main() -> None:
         async with open_runtime(settings) as runtime:
             await require_current_schema(runtime.database)
-            await run_web(runtime)
+            async with presence(runtime):
+                await run_web(runtime)
 
     try:
         run_async(main())
@@ -151,6 +176,10 @@ def web() -> None:
         fail(web_listen_line(error))
     except ZaloStartError as error:
         fail(zalo_start_line(error))
+    except InstanceRefused as error:
+        fail(refused_line(error))
+    except RedisUnreachable:
+        fail(redis_line())
 
 
 def zalo_start_line(error: Any) -> str:

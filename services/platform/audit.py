@@ -16,7 +16,7 @@ from services.core.i18n import N_
 from services.core.policy import Action, ensure
 from services.platform.sessions import sensitive
 from storage import Repositories, UnitOfWork
-from storage.audit import GENESIS_HASH, chain_hash, hashed_fields
+from storage.audit import GENESIS_HASH, NewEvent, chain_hash, hashed_fields
 
 
 def actor_label(actor: Actor) -> str:
@@ -52,13 +52,14 @@ async def record(
     **details: Any,
 ) -> None:
     """Audit one act inside the transaction doing it. Never pass a secret in `details`. The channel the actor
-    acts on is recorded with it (none for the command line)."""
+    acts on is recorded with it (none for the command line). The event joins the chain when the transaction
+    ends, just before its commit (storage/audit.py `defer`)."""
     disclosure = DISCLOSURE.get()
     if disclosure is not None:
         disclosure.objects.add(object_type or action.partition(".")[0])
     if actor.channel is not None:
         details = {"channel": actor.channel, **details}
-    await repos.audit.append(
+    repos.audit.defer(NewEvent(
         at=clock.now(),
         action=action,
         actor_label=actor_label(actor),
@@ -66,7 +67,7 @@ async def record(
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         details=details,
-    )
+    ))
 
 
 @dataclass(frozen=True, slots=True)
