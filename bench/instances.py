@@ -612,6 +612,10 @@ async def run_bench(options: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="hoso-instances-"))
     database_name = options.database
     ok = False
+    # SIGTERM ends the run as Ctrl-C does: through the clean-up below.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         print(f"PostgreSQL {database_name}: created afresh; Redis {REDIS_URL} flushed", flush=True)
         url = await fresh_database(database_name)
@@ -687,7 +691,14 @@ async def run_bench(options: argparse.Namespace) -> int:
             print(f"traceback in the instances' logs, {count}×: {line[:300]}")
         if children.exited():
             print(f"exited during the run: {', '.join(children.exited())}")
+    except RuntimeError:
+        for path in sorted(folder.glob("*.log")) + sorted(folder.glob("nginx/error.log")):
+            tail = path.read_text(errors="replace").strip().splitlines()[-5:]
+            if tail:
+                print(f"--- the end of {path.name}:\n" + "\n".join(tail), file=sys.stderr)
+        raise
     finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         await children.stop()
         await double.close()
         if options.keep:
@@ -808,9 +819,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--database: lower-case letters, digits and _")
     try:
         return asyncio.run(run_bench(args))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("interrupted; every child process was stopped", file=sys.stderr)
         return 130
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        print(f"bench.instances: {error}", file=sys.stderr)
+        return 1
 
 
 def run(runs: int = 1) -> int:
