@@ -38,6 +38,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import math
 import os
 import re
@@ -732,6 +733,20 @@ async def wait_until_ready(double: Any, instances: int, children: Children, prox
         return
 
 
+@functools.cache
+def apology_openings() -> tuple[str, ...]:
+    from bot.errors import APOLOGY
+    from bot.i18n import create_i18n
+
+    translate = create_i18n().translator
+    return tuple(translate(locale)(APOLOGY)[:40] for locale in ("vi", "en"))
+
+
+def is_apology(text: str) -> bool:
+    """The bot's answer to an update that failed (bot/errors.py), in either language."""
+    return text.startswith(apology_openings())
+
+
 def tracebacks(logs: Iterable[str]) -> Counter[str]:
     """Each traceback of the logs by its exception line (the first unindented line after it)."""
     found: Counter[str] = Counter()
@@ -759,6 +774,7 @@ def report(options: argparse.Namespace, tally: Tally, users: Sequence[User], del
     users_out_of_order = sum(1 for d in bursts if d.out_of_order)
     finished = len(tally.bursts)
     unexpected = sum(len(double.inboxes[user.chat].unexpected) for user in users)
+    apologies = sum(1 for user in users for received in double.inboxes[user.chat].all if is_apology(received.text))
     all_times = [received.at for received in double.sent]
     peak_all = peak_per_second(all_times)
     peak_fanout = peak_per_second(reminder_times)
@@ -790,7 +806,7 @@ def report(options: argparse.Namespace, tally: Tally, users: Sequence[User], del
     print(f"lost: steps never answered {dict(steps_lost) or 0}, refused by the proxy {tally.refused}, burst answers "
           f"{burst_lost}, reminders {len(expected - set(delivered))} of {len(expected)}")
     print(f"duplicated: burst answers {burst_duplicated}, changes recorded twice {changes_twice}, reminders twice "
-          f"{reminders_twice}; other replies (a form's opening lines): {unexpected}")
+          f"{reminders_twice}; other replies: {unexpected} (a form's opening lines, and {apologies} apologies for an error)")
     for failure in tally.failures[:5]:
         print(f"  {failure}")
     return lost == 0 and duplicated == 0 and out_of_order == 0 and peak_fanout <= rate and peak_all <= TELEGRAM_LIMIT

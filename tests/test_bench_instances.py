@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.instances import Delivery, check_order, nginx_config, p95, peak_per_second
+from bench.instances import Delivery, check_order, is_apology, nginx_config, p95, peak_per_second
+from bot.errors import APOLOGY
+from bot.i18n import create_i18n
 
 
 def test_replies_in_the_order_sent_are_all_counted_good() -> None:
@@ -57,3 +59,9 @@ def test_the_proxy_spreads_over_every_instance_and_listens_on_loopback_only() ->
     assert "listen 127.0.0.1:8443;" in config
     assert all(f"server 127.0.0.1:{port};" in config for port in (9001, 9002, 9003))
     assert "daemon off;" in config and "proxy_pass http://hoso;" in config
+
+
+def test_the_apology_for_an_error_is_recognised_in_both_languages() -> None:
+    for locale in ("vi", "en"):
+        assert is_apology(create_i18n().translator(locale)(APOLOGY))
+    assert not is_apology("Kết quả tìm <b>092182856436</b>, trang 1:")
