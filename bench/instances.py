@@ -203,8 +203,8 @@ def ensure_nginx() -> str:
 
 
 def nginx_config(folder: Path, listen: int, upstreams: Sequence[int]) -> str:
-    """The province's reverse proxy, reduced to the webhook: round robin over the instances. A POST is never
-    retried on another instance (nginx's default for non-idempotent requests): that would answer it twice."""
+    """The province's reverse proxy, reduced to the webhook: round robin over the instances. A POST that reached
+    one instance is not resent to another (nginx's default for non-idempotent requests): it would be answered twice."""
     servers = "\n".join(f"        server 127.0.0.1:{port};" for port in upstreams)
     return f"""daemon off;
 worker_processes 1;
