@@ -21,6 +21,10 @@ BENCHMARKS: dict[str, Callable[[int], int]] = {
     "web": lambda runs: __import__("bench.web", fromlist=["run"]).run(runs),
     "backup": lambda runs: __import__("bench.backup", fromlist=["run"]).run(runs),
 }
+# Run only when named: it needs nginx, PostgreSQL and Redis, and minutes (`python -m bench instances`).
+NAMED_ONLY: dict[str, Callable[[int], int]] = {
+    "instances": lambda runs: __import__("bench.instances", fromlist=["run"]).run(runs),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,9 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     args, options = parser.parse_known_args(argv)
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
-    unknown = [name for name in args.names if name not in BENCHMARKS]
+    known = {**BENCHMARKS, **NAMED_ONLY}
+    unknown = [name for name in args.names if name not in known]
     if unknown:
-        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(known)}")
     if options:  # a benchmark's own options: its own command line (`python -m bench.NAME …`)
         if len(args.names) != 1:
             parser.error(f"options {' '.join(options)} need exactly one NAME")
@@ -41,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(importlib.import_module(f"bench.{args.names[0]}").main(options + runs))
     failures = 0
     for name in args.names or BENCHMARKS:
-        failures += BENCHMARKS[name](5 if args.runs is None else args.runs) != 0
+        failures += known[name](5 if args.runs is None else args.runs) != 0
     return 1 if failures else 0
 
 
