@@ -26,6 +26,7 @@ from bot.sender import PER_CHAT_INTERVAL, OutboxSender
 from services.core.actor import Actor, Channel
 from services.core.clock import local_today
 from services.custody.transfers import TransferService
+from services.platform.audit_watch import AuditWatch, WatchReport
 from services.platform.outbox import Due, enqueue
 from services.regime.calendar import working_calendar
 from services.reminders.service import ReminderService, load_active_profile
@@ -128,6 +129,7 @@ class Jobs:
         if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
             await self.plan()
             self._planned_at = now
+            await self.watch_audit()
         # Each channel at its own pace, together: a Telegram backlog never holds the web chat's reminders back.
         senders = (self.sender, *self.others)
         before = sum(sender.report.sent for sender in senders)
@@ -141,6 +143,18 @@ class Jobs:
         added = 0
         added += await ReminderService(uow, system, clock).plan()
         return added
+
+    async def watch_audit(self) -> WatchReport | None:
+        """The audit trail's daily check and signed checkpoint (services/platform/audit_watch.py). A failure is
+        logged and tried again at the next planning: it must not hold the reminders back."""
+        settings = self.runtime.settings
+        key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
+        watch = AuditWatch(self.runtime.uow, self.runtime.clock, key, settings.audit_checkpoint_dir)
+        try:
+            return await watch.daily()
+        except Exception:
+            logger.exception("the audit trail's daily check failed")
+            return None
 
     async def beat(self, now: dt.datetime) -> None:
         async with self.runtime.uow.write() as repos:

@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.admin import AdminMenu
+from handlers.audit import broken_notice
 from handlers.changes import declaration_decided_notice, declaration_notice
 from handlers.changes import pending as pending_declarations
 from handlers.dossiers import OpenDossier
@@ -41,6 +42,7 @@ NOTICES: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "declaration_decided": declaration_decided_notice,
     "transfer_requested": request_notice,
     "transfer_decided": decided_notice,
+    "audit_broken": broken_notice,
 }
 
 

@@ -32,6 +32,8 @@ app.add_typer(serving.app)  # init, run, demo, chat
 app.add_typer(dossiers.app)  # import, export
 app.add_typer(oversight.app)  # stats, inspect
 app.add_typer(audit.app, name="audit")
+app.command("verify", help=_(N_("Check a printout's verification code: issued by HoSo or not, the version it shows, "
+                               "and whether the record changed since.")))(audit.verify_printout)
 app.add_typer(units.app, name="unit")
 app.add_typer(accounts.app, name="account")
 app.add_typer(reference.app, name="reference")

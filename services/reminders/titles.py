@@ -21,6 +21,7 @@ KIND_TITLES = {
     "transfer_escalation": N_("Custody requests overdue (escalation)"),
     "incident": N_("Incident notices"),
     "outage": N_("Outage of HoSo"),
+    "audit_broken": N_("The audit trail's daily check"),
     "subaccount_pending": N_("Sub-account requests waiting"),
     "change_deadline": N_("Registered decisions to enter"),
     "annual_supplement": N_("Supplementary resume campaign"),
