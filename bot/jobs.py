@@ -2,7 +2,8 @@
 
 One asyncio task, started with the dispatcher and stopped with it (between passes, or after a grace). Every
 few seconds it sends what is due; every quarter of an hour it recomputes the reminders (idempotent: the outbox refuses a key it has)
-and escalates custody requests left pending too long. It also keeps a heartbeat, so that after an
+and escalates custody requests left pending too long; once a day it checks the audit chain and signs a
+checkpoint outside the database (services/platform/audit_watch.py). It also keeps a heartbeat, so that after an
 outage of the profile's number of working days the admin is told and offered to notify the units.
 Nothing is lost on restart: what was due is still in the outbox.
 
