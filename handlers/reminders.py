@@ -42,8 +42,9 @@ NOTICES: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "declaration_decided": declaration_decided_notice,
     "transfer_requested": request_notice,
     "transfer_decided": decided_notice,
-    "audit_broken": broken_notice,
 }
+# Texts kept with their capability's handlers, of kinds that are not notices of an action.
+ELSEWHERE: dict[str, Callable[[dict[str, Any]], Rendered]] = {"audit_broken": broken_notice}
 
 
 class MuteToggle(CallbackData, prefix="mute"):
@@ -67,8 +68,9 @@ def _date(value: Any) -> str:
 
 def render(kind: str, p: dict[str, Any]) -> Rendered:
     """The message of one reminder or notice; every dynamic value escaped."""
-    if kind in NOTICES:
-        return NOTICES[kind](p)
+    own = NOTICES.get(kind, ELSEWHERE.get(kind))
+    if own is not None:
+        return own(p)
     opener = keyboard([button(_("Open the dossier"), OpenDossier(id=int(p["dossier_id"])))], 1) if "dossier_id" in p else None
     if kind == "report_due":
         text = _("The half-yearly report {period} of {unit} is due before {due} ({days} days left). "
