@@ -55,7 +55,9 @@ def create_dispatcher(runtime: Runtime, background: bool = False) -> Dispatcher:
     dispatcher.update.outer_middleware(ServicesMiddleware(runtime.database, runtime.clock, settings.files_dir,
                                                           content=settings.content_levels,
                                                           web_url=settings.web_address,
-                                                          files_key=settings.storage_key_bytes))
+                                                          files_key=settings.storage_key_bytes,
+                                                          verify_key=settings.verify_key_bytes,
+                                                          verify_url=settings.verify_url))
     dispatcher["web_url"] = settings.web_address  # where a channel that cannot carry something sends people
     dispatcher.update.outer_middleware(ActorI18nMiddleware(runtime.i18n))
     dispatcher.update.outer_middleware(PrivateChatGuard())

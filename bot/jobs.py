@@ -2,8 +2,9 @@
 
 One asyncio task, started with the dispatcher and stopped with it (between passes, or after a grace). Every
 few seconds it sends what is due; every quarter of an hour it recomputes the reminders (idempotent: the outbox refuses a key it has)
-and escalates custody requests left pending too long (with Redis, one instance at a time plans: the one holding
-the planner's lease, bot/instances/planner.py). It also keeps a heartbeat, so that after an
+and escalates custody requests left pending too long; once a day it checks the audit chain and signs a
+checkpoint outside the database (services/platform/audit_watch.py). With Redis, one instance at a time plans
+and checks: the one holding the planner's lease (bot/instances/planner.py). It also keeps a heartbeat, so that after an
 outage of the profile's number of working days the admin is told and offered to notify the units.
 Nothing is lost on restart: what was due is still in the outbox. With HOSO_BACKUP_DIR set, it also writes the
 day's backup once the local hour reaches HOSO_BACKUP_HOUR (in a task of its own, beside the passes), keeps the
@@ -34,6 +35,7 @@ from services.core.clock import local_today
 from services.core.errors import ServiceError
 from services.custody.transfers import TransferService
 from services.platform.attachments import FileStore
+from services.platform.audit_watch import AuditWatch, WatchReport
 from services.platform.backup import scheduled_backup
 from services.platform.outbox import Due, enqueue
 from services.regime.calendar import working_calendar
@@ -148,9 +150,10 @@ class Jobs:
         if self._backup is None or self._backup.done():
             self._backup = asyncio.create_task(self.backup_if_due(now), name="hoso-backup")
         if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
-            async with self.planner.turn() as ours:  # one planner among the instances
+            async with self.planner.turn() as ours:  # one planner (and audit check) among the instances
                 if ours:
                     await self.plan()
+                    await self.watch_audit()
             if ours:  # else another instance plans: this one asks again at its next pass
                 self._planned_at = now
         # Each channel at its own pace, together: a Telegram backlog never holds the web chat's reminders back.
@@ -166,6 +169,18 @@ class Jobs:
         added = 0
         added += await ReminderService(uow, system, clock).plan()
         return added
+
+    async def watch_audit(self) -> WatchReport | None:
+        """The audit trail's daily check and signed checkpoint (services/platform/audit_watch.py). A failure is
+        logged and tried again at the next planning: it must not hold the reminders back."""
+        settings = self.runtime.settings
+        key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
+        watch = AuditWatch(self.runtime.uow, self.runtime.clock, key, settings.audit_checkpoint_dir)
+        try:
+            return await watch.daily()
+        except Exception:
+            logger.exception("the audit trail's daily check failed")
+            return None
 
     async def beat(self, now: dt.datetime) -> None:
         async with self.runtime.uow.write() as repos:

@@ -84,10 +84,12 @@ class ServicesMiddleware(BaseMiddleware):
 
     def __init__(self, database: Database, clock: Clock, files_dir: Path | None = None,
                  channel: str = Channel.TELEGRAM, content: Mapping[str, Content] | None = None,
-                 web_url: str = "", files_key: bytes | None = None) -> None:
+                 web_url: str = "", files_key: bytes | None = None, verify_key: bytes | None = None,
+                 verify_url: str | None = None) -> None:
         self.database, self.clock, self.files_dir, self.channel = database, clock, files_dir, channel
         self.files_key = files_key
         self.content, self.web_url = content or {}, web_url
+        self.verify_key, self.verify_url = verify_key, verify_url
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -103,7 +105,8 @@ class ServicesMiddleware(BaseMiddleware):
         level = level_of(self.content, channel)
         actor = dataclasses.replace(actor, content=level)
         data["actor"] = actor
-        data["services"] = Services(uow, actor, self.clock, self.files_dir, self.files_key)
+        data["services"] = Services(uow, actor, self.clock, self.files_dir, self.files_key, self.verify_key,
+                                    self.verify_url)
         exit_ = Exit(channel, level, self.web_url)
         gate, audit = CURRENT.set(exit_), DISCLOSURE.set(exit_.disclosure)
         try:

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     # Signs audit checkpoints; keep it outside the database (a vault, the service manager's secrets).
     audit_key: SecretStr | None = None
+    # Where `hoso run` writes the chain's signed checkpoint after its daily check (outside the database: another
+    # disk or a mount the database's host cannot rewrite). Unset: the chain is still checked daily.
+    audit_checkpoint_dir: Path | None = None
+    # The key of the printouts' verification codes (services/platform/printouts.py), outside the database like
+    # the audit's. Unset: printouts carry no code and none can be verified.
+    verify_key: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     # The web chat (`hoso web`, `hoso run --web`): where it listens, and its public address behind the
@@ -159,9 +165,9 @@ class Settings(BaseSettings):
             raise _Invalid(N_("use at least 32 random characters"))
         return value
 
-    @field_validator("audit_key")
+    @field_validator("audit_key", "verify_key")
     @classmethod
-    def _audit_key_length(cls, value: SecretStr | None) -> SecretStr | None:
+    def _key_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise _Invalid(N_("use at least 32 characters"))
         return value
@@ -216,6 +222,15 @@ class Settings(BaseSettings):
             raise ConfigError(env_name("webhook_url"), N_("missing; set the public HTTPS address of the webhook"))
         return str(self.webhook_url), self.webhook_secret.get_secret_value()
 
+    @property
+    def verify_key_bytes(self) -> bytes | None:
+        return self.verify_key.get_secret_value().encode() if self.verify_key is not None else None
+
+    @property
+    def verify_url(self) -> str:
+        """The web chat's page that checks a printout's code (its QR points there)."""
+        return self.web_address.rstrip("/") + "/verify"
+
     def require_audit_key(self) -> bytes:
         if self.audit_key is None:
             raise ConfigError(env_name("audit_key"), N_("missing; checkpoints are signed with it"))
@@ -243,7 +258,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Values that must never reach a log."""
         values = [self.bot_token, self.webhook_secret, self.audit_key, self.zalo_token, self.zalo_webhook_secret,
-                  self.backup_key, self.storage_key]
+                  self.backup_key, self.storage_key, self.verify_key]
         return [value.get_secret_value() for value in values if value is not None]
 
 

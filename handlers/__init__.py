@@ -23,6 +23,7 @@ from handlers import (
     start,
     stats,
     transfers,
+    verify,
 )
 
 
@@ -31,5 +32,5 @@ def routers() -> list[Router]:
     works in every state), sign-in (the password prompts must win over anything else), the capabilities,
     the form answers, the fallback last. Fresh because a router can belong to one Dispatcher only."""
     modules = (linking, cancel, signin, start, language, find, dossiers, changes, history, transfers, reminders, reports, stats,
-               inspect, feedback, admin, audit, export, forms, fallback)  # ← new modules go before forms
+               inspect, feedback, admin, audit, verify, export, forms, fallback)  # ← new modules go before forms
     return [module.build_router() for module in modules]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -23,6 +24,14 @@ FILTER_KEY = "audit_filter"  # kept in the conversation's data, so that paging k
 
 class AuditOlder(CallbackData, prefix="aud"):
     before: int
+
+
+def broken_notice(p: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the daily check tells the administrators when the trail does not hold (once per break)."""
+    text = _("<b>The audit trail does not hold</b>: the daily check found it broken at event #{seq} ({reason}). "
+             "Keep the database and its files as they are, and check with <code>hoso audit verify</code>.").format(
+        seq=p["seq"], reason=esc(_(p["reason"])) if p.get("reason") else "")
+    return clip(text), None
 
 
 def parse_filter(text: str | None) -> AuditFilter | None:

@@ -52,5 +52,6 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec("zalo", N_("Link Zalo"), frozenset(Role), frozenset({Channel.WEB})),
     BotCommandSpec("subaccount", N_("Ask for an account for a subordinate unit"), frozenset({Role.CLERK})),
     BotCommandSpec("audit", N_("Read the audit trail"), frozenset({Role.ADMIN, Role.AUDITOR})),
+    BotCommandSpec("verify", N_("Check the verification code of a printed form or report"), frozenset(Role)),
     BotCommandSpec("admin", N_("Units, accounts and requests"), frozenset({Role.ADMIN})),
 )

@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.admin import AdminMenu
+from handlers.audit import broken_notice
 from handlers.changes import declaration_decided_notice, declaration_notice
 from handlers.changes import pending as pending_declarations
 from handlers.dossiers import OpenDossier
@@ -73,7 +74,8 @@ def backup_failed(p: dict[str, Any]) -> Rendered:
 
 
 # What the system tells the admins of itself, without a button.
-ALERTS: dict[str, Callable[[dict[str, Any]], Rendered]] = {"backup_failed": backup_failed}
+ALERTS: dict[str, Callable[[dict[str, Any]], Rendered]] = {"backup_failed": backup_failed,
+                                                          "audit_broken": broken_notice}
 
 
 def render(kind: str, p: dict[str, Any]) -> Rendered:

@@ -13,7 +13,6 @@ opens one unit's report.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Any
 
@@ -32,8 +31,7 @@ from services.core.clock import format_date, format_local_date, format_local_dat
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action
-from services.documents.report_docx import render_provincial_report, render_unit_report
-from services.documents.stats_workbook import provincial_workbook, statistics_title, statistics_workbook
+from services.documents.stats_workbook import statistics_title
 from services.facade import Services
 from services.oversight.compliance import Compliance
 from services.oversight.inspection import FINDINGS
@@ -282,9 +280,7 @@ async def send_report_files(message: Message, services: Services, i18n: I18n, vi
     draft = view.status != SUBMITTED
     title = statistics_title(view.unit_name, view.statistics, _)
     # Written off the event loop, so that other users are not kept waiting meanwhile.
-    document, workbook = await asyncio.gather(
-        asyncio.to_thread(render_unit_report, view, _vi(i18n), services.clock.now(), services.clock.tz),
-        asyncio.to_thread(statistics_workbook, view.statistics, _, title))
+    document, workbook = await services.unit_report_files(view, _vi(i18n), _, title)
     await message.answer_document(
         BufferedInputFile(document, filename=f"bao-cao-{stem}{'-du-thao' if draft else ''}.docx"),
         caption=(_("Draft of the report {period} of {unit}.") if draft else
@@ -438,9 +434,7 @@ async def province(query: CallbackQuery, callback_data: ProvinceReport, services
     made = await services.reports.provincial(callback_data.period)
     stem = f"tong-hop-{made.period.code.lower()}"
     title = statistics_title(made.province, made.statistics, _)
-    document, workbook = await asyncio.gather(
-        asyncio.to_thread(render_provincial_report, made, _vi(i18n), services.clock.now(), services.clock.tz),
-        asyncio.to_thread(provincial_workbook, made, _, title, services.clock.tz))
+    document, workbook = await services.province_report_files(made, _vi(i18n), _, title)
     await query.message.answer_document(BufferedInputFile(document, filename=f"bao-cao-{stem}.docx"), caption=_(
         "The province's report {period}: {submitted} of {total} units submitted.").format(
         period=esc(period_title(made.period.code, _)), submitted=made.board.count(SUBMITTED), total=len(made.board.lines)))

@@ -23,7 +23,7 @@ from services.core.clock import format_date, parse_date
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.documents.stats_chart import render_chart
-from services.documents.stats_workbook import statistics_title, statistics_workbook
+from services.documents.stats_workbook import statistics_title
 from services.facade import Services
 from services.oversight.statistics import StatTable
 
@@ -75,12 +75,14 @@ def summary(table: StatTable) -> str:
     return clip("\n".join(lines))
 
 
-async def send_statistics(message: Message, table: StatTable, stem: str) -> None:
-    """The table as an .xlsx document and the chart as a picture, in the reader's language."""
+async def send_statistics(message: Message, services: Services, table: StatTable, unit: str | None,
+                          stem: str) -> None:
+    """The table as an .xlsx document (with its verification code) and the chart as a picture, in the
+    reader's language."""
     title = statistics_title(scope_title(table), table, _)
     day = table.as_of.strftime("%Y%m%d")
     # Drawn and written off the event loop: a chart takes a good part of a second.
-    workbook, chart = await asyncio.gather(asyncio.to_thread(statistics_workbook, table, _, title),
+    workbook, chart = await asyncio.gather(services.statistics_file(table, unit, _, title),
                                            asyncio.to_thread(render_chart, table, _, title))
     await message.answer_document(
         BufferedInputFile(workbook, filename=f"{stem}-{day}.xlsx"),
@@ -101,7 +103,7 @@ async def stats(message: Message, command: CommandObject, services: Services) ->
         return
     unit, table = found
     await message.answer(summary(table))
-    await send_statistics(message, table, f"thong-ke-{(unit or services.actor.unit_code or 'all').lower()}")
+    await send_statistics(message, services, table, unit, f"thong-ke-{(unit or services.actor.unit_code or 'all').lower()}")
 
 
 def build_router() -> Router:

@@ -17,7 +17,9 @@ from services.core.errors import PermissionDenied
 from services.core.policy import Action, allows
 from services.custody.merge import UnitMerge
 from services.custody.transfers import TransferService
+from services.documents.issued import province_report_files, statistics_file, unit_report_files
 from services.documents.print2c import printed_2c
+from services.documents.report_docx import Translate
 from services.dossiers.history import HistoryService
 from services.dossiers.io.service import DossierIOService
 from services.dossiers.lookup import LookupService
@@ -25,12 +27,13 @@ from services.dossiers.service import DossierService
 from services.oversight.feedback import FeedbackService
 from services.oversight.inspection import InspectionService
 from services.oversight.overview import OverviewService
-from services.oversight.reports import ReportService
-from services.oversight.statistics import StatisticsService
+from services.oversight.reports import ProvincialReport, ReportService, ReportView
+from services.oversight.statistics import StatisticsService, StatTable
 from services.platform.attachments import FileStore
 from services.platform.audit import AuditService
 from services.platform.calendar import CalendarService
 from services.platform.preferences import PreferenceService
+from services.platform.printouts import PrintoutService
 from services.platform.units import UnitService
 from services.reminders.service import MyReminders, broadcast
 from storage import UnitOfWork
@@ -38,9 +41,12 @@ from storage import UnitOfWork
 
 class Services:
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock, files_dir: Path | None = None,
-                 files_key: bytes | None = None) -> None:
+                 files_key: bytes | None = None, verify_key: bytes | None = None,
+                 verify_url: str | None = None) -> None:
         self.uow, self.actor, self.clock, self.files_dir = uow, actor, clock, files_dir
         self.files_key = files_key  # HOSO_STORAGE_KEY: the papers are sealed at rest
+        # The key of the printouts' codes (HOSO_VERIFY_KEY: none, none issued) and the web chat's check page.
+        self.verify_key, self.verify_url = verify_key, verify_url
 
     def allows(self, action: Action) -> bool:
         return allows(self.actor, action)
@@ -144,6 +150,23 @@ class Services:
     def unit_merge(self) -> UnitMerge:
         return UnitMerge(self.uow, self.actor, self.clock)
 
+    @cached_property
+    def printouts(self) -> PrintoutService:
+        return PrintoutService(self.uow, self.actor, self.clock, self.verify_key, self.verify_url)
+
     async def printed_2c(self, dossier_id: int) -> tuple[str, bytes]:
         """The resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for viên chức) as a .docx, and its file name."""
-        return await printed_2c(self.dossiers, self.clock, dossier_id)
+        return await printed_2c(self.dossiers, self.clock, dossier_id, self.printouts)
+
+    async def unit_report_files(self, view: ReportView, vi: Translate, translate: Translate,
+                                title: str) -> tuple[bytes, bytes]:
+        """A unit's report (.docx) and its statistics (.xlsx), with their verification code."""
+        return await unit_report_files(self.printouts, self.clock, view, vi, translate, title)
+
+    async def province_report_files(self, report: ProvincialReport, vi: Translate, translate: Translate,
+                                    title: str) -> tuple[bytes, bytes]:
+        return await province_report_files(self.printouts, self.clock, report, vi, translate, title)
+
+    async def statistics_file(self, table: StatTable, unit_code: str | None, translate: Translate,
+                              title: str) -> bytes:
+        return await statistics_file(self.printouts, table, unit_code, translate, title)

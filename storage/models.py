@@ -513,6 +513,25 @@ class FsmRecord(Base):
     updated_at: Mapped[dt.datetime]
 
 
+class Printout(Base):
+    """A printout issued with a verification code (services/platform/printouts.py): what it showed (its kind,
+    subject, version, the digest of its content) and the state of its subject then, to tell later whether the
+    record changed since. The code's keyed hash is recomputed from these columns with a key kept outside the
+    database, so a row added here without the key verifies nothing. Never deleted."""
+
+    __tablename__ = "printout"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(255))
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+    issued_at: Mapped[dt.datetime]
+    issued_by: Mapped[str] = mapped_column(String(128))
+
+
 class AuditEvent(Base):
     """One audited read, change or sign-in. Append-only and hash-chained (storage/audit.py)."""
 
@@ -566,6 +585,7 @@ __all__ = [
     "FsmRecord",
     "OrgUnit",
     "Outbox",
+    "Printout",
     "ReferenceItem",
     "LinkAttempt",
     "LinkCode",

@@ -14,6 +14,7 @@ from storage.feedback import FeedbackRepository
 from storage.inspection import InspectionRepository
 from storage.links import LinkRepository
 from storage.outbox import OutboxRepository, ReminderSourceRepository
+from storage.printouts import PrintoutRepository
 from storage.reports import ReportRepository
 from storage.repositories import (
     AccountRepository,
@@ -58,6 +59,7 @@ class Repositories:
         self.feedback = FeedbackRepository(session)
         self.web_sessions = WebSessionRepository(session)
         self.links = LinkRepository(session)
+        self.printouts = PrintoutRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

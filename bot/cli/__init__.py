@@ -34,6 +34,8 @@ app.add_typer(oversight.app)  # stats, inspect
 app.add_typer(backup.app)  # backup, restore
 app.add_typer(audit.app, name="audit")
 app.add_typer(backup.attachments_app, name="attachments")
+app.command("verify", help=_(N_("Check a printout's verification code: issued by HoSo or not, the version it shows, "
+                               "and whether the record changed since.")))(audit.verify_printout)
 app.add_typer(units.app, name="unit")
 app.add_typer(accounts.app, name="account")
 app.add_typer(reference.app, name="reference")

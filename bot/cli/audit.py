@@ -14,6 +14,7 @@ from services.core.actor import Actor
 from services.core.clock import SystemClock
 from services.core.i18n import N_
 from services.platform.audit import AuditService, Checkpoint, VerifyReport
+from services.platform.printouts import PrintoutService, Verdict, describe
 
 app = typer.Typer(help=_(N_("The audit trail: verify its chain, sign checkpoints.")), no_args_is_help=True)
 
@@ -29,8 +30,9 @@ def audit_verify(
     signed, key = None, None
     if checkpoint is not None:
         try:
-            signed = Checkpoint(**json.loads(checkpoint.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
+            data = json.loads(checkpoint.read_text(encoding="utf-8"))  # the daemon's files also say when
+            signed = Checkpoint(data["seq"], data["hash"], data["signature"])
+        except (OSError, ValueError, TypeError, KeyError):
             fail(_(N_("--checkpoint: not a checkpoint file: {path}")).format(path=checkpoint))
         key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
 
@@ -61,3 +63,25 @@ def audit_checkpoint(as_json: JsonOption = False) -> None:
 
     signed: Checkpoint = run_async(main())
     emit(as_json, signed.as_dict(), f"({signed.seq}, {signed.hash}) {signed.signature}")
+
+
+def verify_printout(
+    code: Annotated[str, typer.Argument(metavar="CODE", help=_(N_(
+        "The verification code printed on the form, report or statistics sheet.")), show_default=False)],
+    as_json: JsonOption = False,
+) -> None:
+    """Whether a printout's code was issued by HoSo, the version it shows, and whether the record changed since
+    (the check is audited)."""
+    settings = settings_or_exit()
+
+    async def main() -> Verdict:
+        async with lightweight_uow(settings) as uow:
+            service = PrintoutService(uow, Actor.system(), SystemClock(settings.timezone), settings.verify_key_bytes)
+            return await service.verify(code)
+
+    verdict: Verdict = run_async(main())
+    lines = describe(verdict, _, SystemClock(settings.timezone).tz)
+    emit(as_json, {"code": verdict.code, "kind": verdict.kind, "subject": verdict.subject,
+                   "version": verdict.version, "issued_at": verdict.issued_at.isoformat(),
+                   "issued_by": verdict.issued_by, "changed": verdict.changed,
+                   "current_version": verdict.current_version}, "\n".join(lines))

@@ -122,6 +122,7 @@ def admin_call(call: Callable[[Services], Awaitable[T]]) -> T:
 
     async def main() -> T:
         async with lightweight_uow(settings) as uow:
-            return await call(Services(uow, Actor.system(), SystemClock(settings.timezone)))
+            return await call(Services(uow, Actor.system(), SystemClock(settings.timezone), None,
+                                       verify_key=settings.verify_key_bytes, verify_url=settings.verify_url))
 
     return run_async(main())

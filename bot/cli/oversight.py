@@ -19,8 +19,10 @@ from services.core.clock import SystemClock, format_date, format_local_date, par
 from services.core.i18n import N_
 
 if TYPE_CHECKING:
+    from services.facade import Services
     from services.oversight.feedback import FeedbackView
-    from services.oversight.reports import BoardLine
+    from services.oversight.reports import BoardLine, ProvincialReport
+    from services.oversight.statistics import StatTable
 
 app = typer.Typer()
 report_app = typer.Typer(help=_(N_("The half-yearly reports: the submission board, the province's report.")),
@@ -67,15 +69,20 @@ def stats(
         "--chart", help=_(N_("Also draw the main breakdowns as a picture: the .png file to write.")))] = None,
     as_json: JsonOption = False,
 ) -> None:
-    from services.documents.stats_workbook import statistics_title, statistics_workbook
+    from services.documents.stats_workbook import statistics_title
 
     writable("FILE", file, ".xlsx")
     if chart is not None:
         writable("--chart", chart, ".png")
     day = as_of_date(as_of)
-    table = admin_call(lambda services: services.statistics.table(unit, day))
+    async def made(services: Services) -> tuple[StatTable, bytes]:
+        table = await services.statistics.table(unit, day)
+        title = statistics_title(", ".join(table.scope), table, _)
+        return table, await services.statistics_file(table, unit, _, title)
+
+    table, workbook = admin_call(made)
     title = statistics_title(", ".join(table.scope), table, _)
-    write("FILE", file, statistics_workbook(table, _, title))
+    write("FILE", file, workbook)
     if chart is not None:
         from services.documents.stats_chart import render_chart
 
@@ -118,16 +125,19 @@ def province(
     period: PeriodOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    from services.documents.report_docx import render_provincial_report
-    from services.documents.stats_workbook import provincial_workbook, statistics_title
+    from services.documents.stats_workbook import statistics_title
 
     writable("FILE", file, ".docx")
-    clock = SystemClock(settings_or_exit().timezone)
-    made = admin_call(lambda services: services.reports.provincial(period))
-    write("FILE", file, render_provincial_report(made, translator("vi"), clock.now(), clock.tz))
+
+    async def files(services: Services) -> tuple[ProvincialReport, bytes, bytes]:
+        report = await services.reports.provincial(period)
+        title = statistics_title(report.province, report.statistics, _)
+        return report, *await services.province_report_files(report, translator("vi"), _, title)
+
+    made, document, workbook = admin_call(files)
+    write("FILE", file, document)
     sheet = file.with_suffix(".xlsx")
-    title = statistics_title(made.province, made.statistics, _)
-    write("FILE", sheet, provincial_workbook(made, _, title, clock.tz))
+    write("FILE", sheet, workbook)
     emit(as_json, {"period": made.period.code, "docx": str(file), "xlsx": str(sheet),
                    "submitted": made.board.count("submitted"), "units": len(made.board.lines)},
          _(N_("The province's report {period}: {submitted} of {total} units submitted.")).format(

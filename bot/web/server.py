@@ -149,7 +149,7 @@ class WebServer:
 
     # -- the application ---------------------------------------------------------------------------
     def application(self) -> web.Application:
-        from bot.web import api, pages
+        from bot.web import api, pages, verify
 
         app = web.Application(client_max_size=MAX_BODY, middlewares=[security_headers, api.errors])
         app.on_shutdown.append(self._close_pages)
@@ -157,6 +157,7 @@ class WebServer:
         app[SECURE_KEY] = self.secure
         pages.register(app)
         api.register(app)
+        verify.register(app)
         app.router.add_static("/static/", HERE / "static", show_index=False, follow_symlinks=False)
         return app
 

@@ -30,6 +30,10 @@ PAGE = {
     "expired_notice": N_("Your session has ended. Sign in again: what you were typing is kept."),
     "signed_out_notice": N_("You are signed out."),
     "skip": N_("Skip to the message box"),
+    "verify_title": N_("Check a printout's verification code"),
+    "verify_code": N_("The code printed beside the QR"),
+    "verify_button": N_("Check"),
+    "verify_back": N_("Back to the chat"),
 }
 
 SCRIPT = {

@@ -31,6 +31,7 @@ class Action(StrEnum):
     INSPECT = "inspection.run"  # the inspection of how the units keep their dossiers
     SEND_FEEDBACK = "feedback.send"  # a suggestion or a problem, to the personnel office (read-only accounts too)
     ANSWER_FEEDBACK = "feedback.answer"
+    VERIFY_PRINTOUT = "printout.verify"  # check the code of a printed form or report: every role holds paper
 
 
 # Actions that change something: a restricted account keeps only the others.
@@ -41,7 +42,7 @@ WRITES = frozenset({
 # Actions that concern no unit in particular.
 UNSCOPED = frozenset({
     Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.DECLARE, Action.VIEW_AUDIT, Action.MANAGE_UNITS, Action.MANAGE_ACCOUNTS,
-    Action.REVIEW_REPORTS, Action.INSPECT, Action.SEND_FEEDBACK, Action.ANSWER_FEEDBACK,
+    Action.REVIEW_REPORTS, Action.INSPECT, Action.SEND_FEEDBACK, Action.ANSWER_FEEDBACK, Action.VERIFY_PRINTOUT,
 })
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -49,12 +50,14 @@ GRANTS: dict[Role, frozenset[Action]] = {
     Role.CLERK: frozenset({
         Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.EDIT_DOSSIER, Action.REQUEST_TRANSFER,
         Action.APPROVE_TRANSFER, Action.REQUEST_SUBACCOUNT, Action.VIEW_STATISTICS, Action.FILE_REPORT,
-        Action.SEND_FEEDBACK,
+        Action.SEND_FEEDBACK, Action.VERIFY_PRINTOUT,
     }),
     Role.MANAGER: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.VIEW_DOSSIER, Action.VIEW_STATISTICS,
-                             Action.SEND_FEEDBACK}),
-    Role.AUDITOR: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT, Action.INSPECT, Action.SEND_FEEDBACK}),
-    Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.DECLARE, Action.SEND_FEEDBACK}),
+                             Action.SEND_FEEDBACK, Action.VERIFY_PRINTOUT}),
+    Role.AUDITOR: frozenset({Action.VIEW_OVERVIEW, Action.VIEW_AUDIT, Action.INSPECT, Action.SEND_FEEDBACK,
+                            Action.VERIFY_PRINTOUT}),
+    Role.EMPLOYEE: frozenset({Action.VIEW_OVERVIEW, Action.OPEN_DOSSIER, Action.DECLARE, Action.SEND_FEEDBACK,
+                             Action.VERIFY_PRINTOUT}),
 }
 
 EVERYWHERE = ("/",)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,9 @@ from docx.table import _Cell
 from services.core.clock import Clock, format_date, local_today
 from services.documents import docx_layout as layout
 from services.documents.docx_layout import TABLE_PT
+from services.documents.stamp import stamp_docx
 from services.dossiers.service import DossierService
+from services.platform.printouts import PrintoutService, Stamp
 from services.regime.dossier_fields import ADDRESS, FAMILY, DossierFull, Record
 
 TITLE_PT, NOTE_PT = 14, 11
@@ -110,8 +112,9 @@ def variant_of(rank_code: str | None) -> Variant:
     return PUBLIC_EMPLOYEE if (rank_code or "").strip().upper().startswith("V.") else CIVIL_SERVANT
 
 
-def render_2c(dossier: DossierFull, clock: Clock) -> bytes:
-    """The dossier's resume form as the bytes of a .docx, dated today in the clock's zone."""
+def render_2c(dossier: DossierFull, clock: Clock, stamp: Stamp | None = None) -> bytes:
+    """The dossier's resume form as the bytes of a .docx, dated today in the clock's zone; with a stamp, its
+    verification code and QR at the foot of every page."""
     values = dossier.values
     form = variant_of(values.get("rank_code"))
     doc = Document()
@@ -124,6 +127,7 @@ def render_2c(dossier: DossierFull, clock: Clock) -> bytes:
     _tables(doc, form, dossier)
     _assessment(doc, form)
     _signatures(doc, form, values, clock)
+    stamp_docx(doc, stamp)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
@@ -375,9 +379,12 @@ def _photo_box(cell: _Cell) -> None:
     leading.getparent().remove(leading)
 
 
-async def printed_2c(dossiers: DossierService, clock: Clock, dossier_id: int) -> tuple[str, bytes]:
-    """The form of one dossier as its reader may see it (the read audited as a print), and its file name.
-    Rendered off the event loop: python-docx takes a while over a long career."""
+async def printed_2c(dossiers: DossierService, clock: Clock, dossier_id: int,
+                     printouts: PrintoutService | None = None) -> tuple[str, bytes]:
+    """The form of one dossier as its reader may see it (the read audited as a print), and its file name,
+    with its verification code when printouts are issued. Rendered off the event loop: python-docx takes a
+    while over a long career."""
     dossier = await dossiers.full(dossier_id, purpose="print")
-    content = await asyncio.to_thread(render_2c, dossier, clock)
+    stamp = await printouts.issue_form(dossier.id, asdict(dossier)) if printouts is not None else None
+    content = await asyncio.to_thread(render_2c, dossier, clock, stamp)
     return f"2C-{dossier.values['personal_id']}.docx", content

@@ -17,11 +17,13 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
 from services.documents import docx_layout as layout
+from services.documents.stamp import stamp_docx
 from services.oversight.compliance import Compliance
 from services.oversight.inspection import FINDINGS
 from services.oversight.periods import Period
 from services.oversight.reports import ProvincialReport, Quality, ReportView, place_of
 from services.oversight.statistics import StatTable
+from services.platform.printouts import Stamp
 
 Translate = Callable[[str], str]
 DOTS = "…" * 8
@@ -121,7 +123,8 @@ def _save(doc: DocxDocument) -> bytes:
     return out.getvalue()
 
 
-def render_unit_report(view: ReportView, vi: Translate, now: dt.datetime, tz: dt.tzinfo) -> bytes:
+def render_unit_report(view: ReportView, vi: Translate, now: dt.datetime, tz: dt.tzinfo,
+                       stamp: Stamp | None = None) -> bytes:
     """One unit's report; a draft is marked as such and dated today."""
     draft = view.status != "submitted"
     day = (view.submitted_at or now).astimezone(tz).date()
@@ -149,10 +152,12 @@ def render_unit_report(view: ReportView, vi: Translate, now: dt.datetime, tz: dt
     # Signing for the head takes two lines ("KT. GIÁM ĐỐC" over "PHÓ GIÁM ĐỐC"): one paragraph, a line break.
     layout.signature_block(doc, ["- Sở Nội vụ;", "- Lưu: VT."], "\n".join(view.signature) or "THỦ TRƯỞNG ĐƠN VỊ",
                            view.signer or DOTS)
+    stamp_docx(doc, stamp)
     return _save(doc)
 
 
-def render_provincial_report(report: ProvincialReport, vi: Translate, now: dt.datetime, tz: dt.tzinfo) -> bytes:
+def render_provincial_report(report: ProvincialReport, vi: Translate, now: dt.datetime, tz: dt.tzinfo,
+                             stamp: Stamp | None = None) -> bytes:
     """The personnel office's report for the province: the submissions, then sections a) to đ) with the
     province's figures and each unit's own words."""
     day = now.astimezone(tz).date()
@@ -192,6 +197,7 @@ def render_provincial_report(report: ProvincialReport, vi: Translate, now: dt.da
             _body(doc, "Không có đơn vị nào nêu.")
     layout.text(doc, "")
     layout.signature_block(doc, ["- Bộ Nội vụ;", f"- {report.province};", "- Lưu: VT."], "GIÁM ĐỐC", DOTS)
+    stamp_docx(doc, stamp)
     return _save(doc)
 
 

@@ -17,15 +17,18 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.core.clock import format_date, format_local_date
 from services.core.i18n import N_
+from services.documents.stamp import stamp_sheet
 from services.dossiers.io.writers import print_setup
 from services.oversight.reports import REPORT_STATES, Board, ProvincialReport
 from services.oversight.statistics import OWN, SUBTOTAL, TOTAL, StatColumn, StatTable
+from services.platform.printouts import Stamp
 
 Translate = Callable[[str], str]
 THIN = Side(style="thin", color="808080")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 BOLD = Font(bold=True)
+VERIFICATION_CODE = N_("Verification code")
 
 
 def statistics_title(scope: str, table: StatTable, translate: Translate) -> str:
@@ -147,9 +150,10 @@ def save(workbook: Workbook) -> bytes:
     return out.getvalue()
 
 
-def statistics_workbook(table: StatTable, translate: Translate, title: str) -> bytes:
+def statistics_workbook(table: StatTable, translate: Translate, title: str, stamp: Stamp | None = None) -> bytes:
     workbook = Workbook()
     statistics_sheet(workbook.active, table, translate, title)
+    stamp_sheet(workbook.active, stamp, translate(VERIFICATION_CODE))
     return save(workbook)
 
 
@@ -159,9 +163,11 @@ def board_rows(board: Board, translate: Translate, tz: dt.tzinfo) -> list[list[o
             for line in board.lines]
 
 
-def provincial_workbook(report: ProvincialReport, translate: Translate, title: str, tz: dt.tzinfo) -> bytes:
+def provincial_workbook(report: ProvincialReport, translate: Translate, title: str, tz: dt.tzinfo,
+                        stamp: Stamp | None = None) -> bytes:
     workbook = Workbook()
     statistics_sheet(workbook.active, report.statistics, translate, title)
+    stamp_sheet(workbook.active, stamp, translate(VERIFICATION_CODE))
     compliance = workbook.create_sheet(translate(N_("Compliance"))[:31])
     table_sheet(compliance, [translate(h) for h in (
         N_("Unit"), N_("Changes on time"), N_("Changes late"), N_("New dossiers completed on time"),

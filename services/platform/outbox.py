@@ -37,7 +37,7 @@ NOTICES = frozenset({"declaration_new", "declaration_decided", "transfer_request
 # (the findings of its inspection, the answer to their feedback), and the notices: a request for a decision
 # muted would never be seen, and the answer to one's own request is no reminder.
 UNMUTABLE = frozenset({"transfer_escalation", "report_overdue_summary", "incident", "outage", "inspection_findings",
-                       "feedback_answer", "backup_failed"}) | NOTICES
+                       "feedback_answer", "backup_failed", "audit_broken"}) | NOTICES
 
 
 @dataclass(frozen=True, slots=True)

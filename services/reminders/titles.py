@@ -22,6 +22,7 @@ KIND_TITLES = {
     "incident": N_("Incident notices"),
     "outage": N_("Outage of HoSo"),
     "backup_failed": N_("Failed backups"),
+    "audit_broken": N_("The audit trail's daily check"),
     "subaccount_pending": N_("Sub-account requests waiting"),
     "change_deadline": N_("Registered decisions to enter"),
     "annual_supplement": N_("Supplementary resume campaign"),
