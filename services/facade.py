@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.accounts.links import LinkService
 from services.accounts.service import AccountService
@@ -17,9 +18,7 @@ from services.core.errors import PermissionDenied
 from services.core.policy import Action, allows
 from services.custody.merge import UnitMerge
 from services.custody.transfers import TransferService
-from services.documents.print2c import printed_2c
 from services.dossiers.history import HistoryService
-from services.dossiers.io.service import DossierIOService
 from services.dossiers.lookup import LookupService
 from services.dossiers.service import DossierService
 from services.oversight.feedback import FeedbackService
@@ -34,6 +33,9 @@ from services.platform.preferences import PreferenceService
 from services.platform.units import UnitService
 from services.reminders.service import MyReminders, broadcast
 from storage import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.dossiers.io.service import DossierIOService
 
 
 class Services:
@@ -100,6 +102,10 @@ class Services:
 
     @cached_property
     def dossier_io(self) -> DossierIOService:
+        # Imported on first use, as printed_2c below: spreadsheets and .docx (openpyxl, python-docx) take a
+        # while to load, and most updates and commands need neither.
+        from services.dossiers.io.service import DossierIOService
+
         return DossierIOService(self.uow, self.actor, self.clock)
 
     @cached_property
@@ -144,4 +150,6 @@ class Services:
 
     async def printed_2c(self, dossier_id: int) -> tuple[str, bytes]:
         """The resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for viên chức) as a .docx, and its file name."""
+        from services.documents.print2c import printed_2c
+
         return await printed_2c(self.dossiers, self.clock, dossier_id)
