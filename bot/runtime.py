@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import CatalogI18n, create_i18n
 from bot.settings import Settings
 from services.core.clock import Clock, SystemClock
 from storage import Database, UnitOfWork
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisStorage
 
 
 @dataclass
@@ -48,6 +51,8 @@ def build_fsm(settings: Settings, database: Database, clock: Clock) -> tuple[Bas
 def redis_storage(url: str) -> RedisStorage:
     """The conversation state in Redis, keyed by bot too: the web chat's user 5 (an account id) is not
     Telegram's user 5."""
+    from aiogram.fsm.storage.redis import RedisStorage  # the redis client loads only where Redis is set
+
     return RedisStorage.from_url(url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True))
 
 

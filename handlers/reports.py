@@ -32,8 +32,6 @@ from services.core.clock import format_date, format_local_date, format_local_dat
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action
-from services.documents.report_docx import render_provincial_report, render_unit_report
-from services.documents.stats_workbook import provincial_workbook, statistics_title, statistics_workbook
 from services.facade import Services
 from services.oversight.compliance import Compliance
 from services.oversight.inspection import FINDINGS
@@ -280,6 +278,10 @@ def _vi(i18n: I18n) -> Any:
 async def send_report_files(message: Message, services: Services, i18n: I18n, view: ReportView) -> None:
     stem = f"{view.unit_code.lower()}-{view.period.code.lower()}"
     draft = view.status != SUBMITTED
+    # The renderers load python-docx and openpyxl here, on first use, not at the bot's start.
+    from services.documents.report_docx import render_unit_report
+    from services.documents.stats_workbook import statistics_title, statistics_workbook
+
     title = statistics_title(view.unit_name, view.statistics, _)
     # Written off the event loop, so that other users are not kept waiting meanwhile.
     document, workbook = await asyncio.gather(
@@ -437,6 +439,9 @@ async def province(query: CallbackQuery, callback_data: ProvinceReport, services
         await query.bot.send_chat_action(query.message.chat.id, ChatAction.UPLOAD_DOCUMENT)
     made = await services.reports.provincial(callback_data.period)
     stem = f"tong-hop-{made.period.code.lower()}"
+    from services.documents.report_docx import render_provincial_report  # as in send_report_files
+    from services.documents.stats_workbook import provincial_workbook, statistics_title
+
     title = statistics_title(made.province, made.statistics, _)
     document, workbook = await asyncio.gather(
         asyncio.to_thread(render_provincial_report, made, _vi(i18n), services.clock.now(), services.clock.tz),
