@@ -1,8 +1,11 @@
-"""Start-up time of `hoso run`: from launching the process until the Bot API receives its first
-getUpdates (the bot is then serving), against a fake Bot API on 127.0.0.1 and a freshly initialised
-SQLite database in a temporary directory. For comparison, the time of importing aiogram alone.
+"""Start-up times of `hoso`, side by side with their targets: `hoso --help` and `hoso unit list` from launch to
+exit, and `hoso run` from launch until the Bot API receives its first getUpdates (the bot is then serving),
+against a fake Bot API on 127.0.0.1 and a freshly initialised SQLite database in a temporary directory.
 
     python -m bench.startup [--runs N]      (or `python -m bench`, which runs every benchmark)
+
+The runs are interleaved, so that a change of load weighs on every figure alike; on a loaded machine the
+figures are indicative (the load average is printed beside them).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from tests.botapi_stub import BotAPIStub
 
 LAUNCH_TIMEOUT = 60.0  # launch → first getUpdates
 STOP_TIMEOUT = 20.0
-IMPORT_PROBE = "import aiogram.types"
+# The figures, in the order printed, with their targets in seconds (issue 19, "Fast start").
+HELP, UNIT_LIST, RUN = "hoso --help", "hoso unit list", "hoso run → first getUpdates"
+TARGETS = {HELP: 1.0, UNIT_LIST: 1.0, RUN: 2.0}
 
 
 class BenchError(Exception):
@@ -108,9 +113,20 @@ async def one_startup(hoso: str, env: dict[str, str], workdir: Path, token: str,
                 await process.wait()
 
 
-def summary(values: list[float]) -> str:
-    return (f"median {statistics.median(values):.2f} s, min {min(values):.2f} s, max {max(values):.2f} s "
-            f"over {len(values)} run{'s' if len(values) != 1 else ''}")
+def load() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def table(figures: dict[str, list[float]]) -> list[str]:
+    """One line per figure: median and max against its target."""
+    lines = [f"{'figure':<30} {'median':>8} {'max':>8} {'target':>8}"]
+    for name, values in figures.items():
+        median, target = statistics.median(values), TARGETS[name]
+        verdict = "met" if median < target else "MISSED"
+        lines.append(f"{name:<30} {median:>7.2f}s {max(values):>7.2f}s {'< ' + format(target, 'g') + ' s':>8}  "
+                     f"{verdict} (median)")
+    return lines
 
 
 async def measure(runs: int) -> None:
@@ -121,20 +137,17 @@ async def measure(runs: int) -> None:
         env = clean_env(workdir, token)
         await run_command([hoso, "init"], env, workdir, LAUNCH_TIMEOUT)
 
-        # Interleaved, so that a change of load on the machine weighs on both series alike.
-        print(f'{runs} run{"s" if runs != 1 else ""} of `hoso run` (launch → first getUpdates) '
-              f'and of `python -c "{IMPORT_PROBE}"`:', flush=True)
-        startups: list[float] = []
-        imports: list[float] = []
+        print(f"{runs} run{'s' if runs != 1 else ''} of each, interleaved; {load()} at the start:", flush=True)
+        figures: dict[str, list[float]] = {HELP: [], UNIT_LIST: [], RUN: []}
         for index in range(1, runs + 1):
-            startups.append(await one_startup(hoso, env, workdir, token, workdir / f"run-{index}.log"))
-            imports.append(await run_command([sys.executable, "-c", IMPORT_PROBE], env, workdir, LAUNCH_TIMEOUT))
-            print(f"  run {index}: hoso run start-up {startups[-1]:.2f} s, import aiogram.types {imports[-1]:.2f} s",
+            figures[HELP].append(await run_command([hoso, "--help"], env, workdir, LAUNCH_TIMEOUT))
+            figures[UNIT_LIST].append(await run_command([hoso, "unit", "list"], env, workdir, LAUNCH_TIMEOUT))
+            figures[RUN].append(await one_startup(hoso, env, workdir, token, workdir / f"run-{index}.log"))
+            print(f"  run {index}: " + ", ".join(f"{name} {values[-1]:.2f} s" for name, values in figures.items()),
                   flush=True)
 
-    print(f"hoso run start-up (launch → first getUpdates): {summary(startups)}")
-    share = statistics.median(imports) / statistics.median(startups)
-    print(f'python -c "{IMPORT_PROBE}" alone: {summary(imports)} ({share:.0%} of the median start-up)')
+    print("\n".join(table(figures)))
+    print(f"({load()} at the end)")
 
 
 def run(runs: int = 5) -> int:

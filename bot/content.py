@@ -7,6 +7,8 @@
   and `services.dossiers.masking` withholds them at the source), and no documents;
 - `notices`: reminders and notices only, each with a link to the web chat.
 
+The setting is read in `bot/content_levels.py`.
+
 Two halves: `ServicesMiddleware` opens an `Exit` for each update (the channel, its level, and the audit's
 note of what the update read), and `ContentGate`, a middleware of every Bot's session, checks each request
 against it where the request leaves: a document on a channel below `full`, or anything an update says after it
@@ -35,35 +37,13 @@ from aiogram.methods import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from services.core.actor import CHANNEL_LABELS, Channel, Content
+from services.core.actor import CHANNEL_LABELS, Content
 from services.platform.audit import Disclosure
 
-DEFAULT_CONTENT = "web=full,telegram=full,zalo=notices"
 # What an update may have audited and still answer on a `notices` channel (the audit's object types): the
 # account's own sign-in, password and reminders' mute and unmute ("account"), a reminders campaign, a notice.
 # Anything else audited is dossier data.
 NOTICE_OBJECTS = frozenset({"account", "campaign", "notice"})
-
-
-class ContentError(ValueError):
-    """HOSO_CHANNEL_CONTENT is malformed; the message names the part."""
-
-
-def parse_content(value: str) -> dict[str, Content]:
-    """`channel=level` pairs over the defaults (every channel not named keeps its default)."""
-    levels = {channel: Content(level) for channel, level in
-              (pair.split("=") for pair in DEFAULT_CONTENT.split(","))}
-    for part in (piece.strip() for piece in value.split(",")):
-        if not part:
-            continue
-        channel, sep, level = (word.strip() for word in part.partition("="))
-        if not sep or channel not in {c.value for c in Channel}:
-            raise ContentError(part)
-        try:
-            levels[channel] = Content(level)
-        except ValueError:
-            raise ContentError(part) from None
-    return levels
 
 
 @dataclass

@@ -24,7 +24,6 @@ import logging
 from aiogram import Bot
 
 from bot.content import Exit, level_of
-from bot.instances.pace import share_pace
 from bot.instances.planner import AlwaysPlan, PlannerLease
 from bot.middlewares import channel_of
 from bot.runtime import Runtime
@@ -66,8 +65,11 @@ def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
     # Zalo at its own cautious pace: it documents no limit.
     rate = settings.zalo_rate if channel == Channel.ZALO else settings.telegram_rate
     # Several instances keep the channel's pace and its flood pauses together, through Redis.
-    shared = runtime.shared
-    pacer = None if shared is None else share_pace(shared.redis, shared.signals, bot, channel, rate, PER_CHAT_INTERVAL)
+    shared, pacer = runtime.shared, None
+    if shared is not None:
+        from bot.instances.pace import share_pace  # the redis client loads only where Redis is set
+
+        pacer = share_pace(shared.redis, shared.signals, bot, channel, rate, PER_CHAT_INTERVAL)
     return OutboxSender(runtime.uow, runtime.clock, bot, runtime.i18n, channel=channel, rate=rate,
                         per_chat=PER_CHAT_INTERVAL, exit=exit_, pacer=pacer)
 

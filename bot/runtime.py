@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import CatalogI18n, create_i18n
-from bot.instances import Shared
-from bot.instances.turns import TurnIsolation
 from bot.settings import Settings
 from services.core.clock import Clock, SystemClock
 from storage import Database, UnitOfWork
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from bot.instances.shared import Shared
 
 
 @dataclass
@@ -51,6 +54,8 @@ def build_fsm(settings: Settings, database: Database, clock: Clock,
         storage = redis_storage(settings.redis_url)
         if shared is None:
             return storage, storage.create_isolation()
+        from bot.instances.turns import TurnIsolation  # as RedisStorage: the redis client only where it is set
+
         return storage, TurnIsolation(shared, key_builder=KEYS)
     return DatabaseStorage(database, clock), SimpleEventIsolation()
 
@@ -61,6 +66,8 @@ KEYS = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
 def redis_storage(url: str) -> RedisStorage:
     """The conversation state in Redis, keyed by bot too: the web chat's user 5 (an account id) is not
     Telegram's user 5."""
+    from aiogram.fsm.storage.redis import RedisStorage  # the redis client loads only where Redis is set
+
     return RedisStorage.from_url(url, key_builder=KEYS)
 
 
@@ -70,6 +77,8 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     database = Database(settings.database_url)
     shared = None
     if settings.redis_url:
+        from bot.instances.shared import Shared
+
         shared = Shared.from_url(settings.redis_url)
         await shared.start()
     storage, isolation = build_fsm(settings, database, clock, shared)

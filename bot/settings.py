@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.content import DEFAULT_CONTENT, ContentError, parse_content
+from bot.content_levels import DEFAULT_CONTENT, ContentError, parse_content
 from services.core.actor import Content
 from services.core.clock import DEFAULT_TIMEZONE
 from services.core.i18n import DEFAULT_LOCALE, N_

@@ -27,7 +27,6 @@ from services.core.clock import format_date
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action
-from services.documents.inspection_workbook import inspection_workbook
 from services.facade import Services
 from services.oversight.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
 from services.oversight.statistics import StatRow
@@ -172,6 +171,8 @@ async def file(query: CallbackQuery, callback_data: InspectFile, services: Servi
     title = _("Inspection of {scope} on {date}").format(scope=inspection.table.total.unit_name or _("Total"),
                                                         date=format_date(inspection.as_of))
     name = f"kiem-tra-{(callback_data.unit or 'all').lower()}-{callback_data.day}.xlsx"
+    from services.documents.inspection_workbook import inspection_workbook  # openpyxl: on first use, not at start
+
     workbook = await asyncio.to_thread(inspection_workbook, inspection, _, title, services.clock.tz)
     await query.message.answer_document(
         BufferedInputFile(workbook, filename=name),

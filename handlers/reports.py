@@ -31,7 +31,6 @@ from services.core.clock import format_date, format_local_date, format_local_dat
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action
-from services.documents.stats_workbook import statistics_title
 from services.facade import Services
 from services.oversight.compliance import Compliance
 from services.oversight.inspection import FINDINGS
@@ -278,6 +277,9 @@ def _vi(i18n: I18n) -> Any:
 async def send_report_files(message: Message, services: Services, i18n: I18n, view: ReportView) -> None:
     stem = f"{view.unit_code.lower()}-{view.period.code.lower()}"
     draft = view.status != SUBMITTED
+    # The renderers' module loads openpyxl: here, on first use, not at the bot's start.
+    from services.documents.stats_workbook import statistics_title
+
     title = statistics_title(view.unit_name, view.statistics, _)
     # Written off the event loop, so that other users are not kept waiting meanwhile.
     document, workbook = await services.unit_report_files(view, _vi(i18n), _, title)
@@ -433,6 +435,8 @@ async def province(query: CallbackQuery, callback_data: ProvinceReport, services
         await query.bot.send_chat_action(query.message.chat.id, ChatAction.UPLOAD_DOCUMENT)
     made = await services.reports.provincial(callback_data.period)
     stem = f"tong-hop-{made.period.code.lower()}"
+    from services.documents.stats_workbook import statistics_title  # as in send_report_files
+
     title = statistics_title(made.province, made.statistics, _)
     document, workbook = await services.province_report_files(made, _vi(i18n), _, title)
     await query.message.answer_document(BufferedInputFile(document, filename=f"bao-cao-{stem}.docx"), caption=_(

@@ -22,8 +22,6 @@ from handlers.views import MAX_CAPTION_LENGTH, clip, esc, or_usage, share
 from services.core.clock import format_date, parse_date
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
-from services.documents.stats_chart import render_chart
-from services.documents.stats_workbook import statistics_title
 from services.facade import Services
 from services.oversight.statistics import StatTable
 
@@ -79,6 +77,10 @@ async def send_statistics(message: Message, services: Services, table: StatTable
                           stem: str) -> None:
     """The table as an .xlsx document (with its verification code) and the chart as a picture, in the
     reader's language."""
+    # The renderers load their libraries (openpyxl, matplotlib) here, on first use, not at the bot's start.
+    from services.documents.stats_chart import render_chart
+    from services.documents.stats_workbook import statistics_title
+
     title = statistics_title(scope_title(table), table, _)
     day = table.as_of.strftime("%Y%m%d")
     # Drawn and written off the event loop: a chart takes a good part of a second.

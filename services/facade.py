@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.accounts.links import LinkService
 from services.accounts.service import AccountService
@@ -17,11 +18,7 @@ from services.core.errors import PermissionDenied
 from services.core.policy import Action, allows
 from services.custody.merge import UnitMerge
 from services.custody.transfers import TransferService
-from services.documents.issued import province_report_files, statistics_file, unit_report_files
-from services.documents.print2c import printed_2c
-from services.documents.report_docx import Translate
 from services.dossiers.history import HistoryService
-from services.dossiers.io.service import DossierIOService
 from services.dossiers.lookup import LookupService
 from services.dossiers.service import DossierService
 from services.oversight.feedback import FeedbackService
@@ -37,6 +34,10 @@ from services.platform.printouts import PrintoutService
 from services.platform.units import UnitService
 from services.reminders.service import MyReminders, broadcast
 from storage import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.documents.report_docx import Translate
+    from services.dossiers.io.service import DossierIOService
 
 
 class Services:
@@ -108,6 +109,10 @@ class Services:
 
     @cached_property
     def dossier_io(self) -> DossierIOService:
+        # Imported on first use, as printed_2c below: spreadsheets and .docx (openpyxl, python-docx) take a
+        # while to load, and most updates and commands need neither.
+        from services.dossiers.io.service import DossierIOService
+
         return DossierIOService(self.uow, self.actor, self.clock)
 
     @cached_property
@@ -156,17 +161,25 @@ class Services:
 
     async def printed_2c(self, dossier_id: int) -> tuple[str, bytes]:
         """The resume form (Mẫu 2C-BNV/2008, or HS02-VC/BNV for viên chức) as a .docx, and its file name."""
+        from services.documents.print2c import printed_2c
+
         return await printed_2c(self.dossiers, self.clock, dossier_id, self.printouts)
 
     async def unit_report_files(self, view: ReportView, vi: Translate, translate: Translate,
                                 title: str) -> tuple[bytes, bytes]:
         """A unit's report (.docx) and its statistics (.xlsx), with their verification code."""
+        from services.documents.issued import unit_report_files
+
         return await unit_report_files(self.printouts, self.clock, view, vi, translate, title)
 
     async def province_report_files(self, report: ProvincialReport, vi: Translate, translate: Translate,
                                     title: str) -> tuple[bytes, bytes]:
+        from services.documents.issued import province_report_files
+
         return await province_report_files(self.printouts, self.clock, report, vi, translate, title)
 
     async def statistics_file(self, table: StatTable, unit_code: str | None, translate: Translate,
                               title: str) -> bytes:
+        from services.documents.issued import statistics_file
+
         return await statistics_file(self.printouts, table, unit_code, translate, title)

@@ -20,10 +20,10 @@ from redis.asyncio import Redis
 
 from bot.factory import create_bot
 from bot.i18n import create_i18n
-from bot.instances import Shared
 from bot.instances.pace import SharedFloodGate, SharedPacer, share_pace
 from bot.instances.planner import PLANNER_KEY
 from bot.instances.presence import STALE_AFTER, InstanceRefused, Presence
+from bot.instances.shared import Shared
 from bot.instances.signals import PAUSES
 from bot.instances.turns import TurnIsolation
 from bot.jobs import Jobs

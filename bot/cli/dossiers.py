@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,8 +17,9 @@ from services.core.errors import ServiceError
 from services.core.i18n import N_
 from services.dossiers.io.results import ExportReport, ImportReport
 from services.dossiers.io.spreadsheets import SUFFIXES
-from services.dossiers.io.writers import write_error_report, write_template
-from services.facade import Services
+
+if TYPE_CHECKING:
+    from services.facade import Services
 
 app = typer.Typer()
 
@@ -77,6 +78,8 @@ def import_summary(result: ImportReport, dry_run: bool, written: Path | None) ->
 def emit_template(as_json: bool, template: Path) -> None:
     """`hoso import --template OUT`: write the file to fill in, and say where."""
     check_suffix("--template", template)
+    from services.dossiers.io.writers import write_template  # openpyxl: loaded by the commands that write
+
     try:
         write_template(template)
     except OSError as error:
@@ -119,6 +122,8 @@ def import_(
             lambda services: services.dossier_io.import_file(file, unit, dry_run=dry_run, progress=update))
     written = None
     if result.errors or result.off_table:
+        from services.dossiers.io.writers import write_error_report  # openpyxl, as in emit_template
+
         try:
             written = write_error_report(result, report_path, _)
         except (OSError, ServiceError) as error:

@@ -113,7 +113,7 @@ def run(
             async with presence(runtime):
                 await (run_webhook(runtime, with_web) if webhook else run_polling(runtime, with_web))
 
-    from bot.web.run import WebListenError
+    from bot.web.errors import WebListenError
     from bot.zalo.run import ZaloStartError
 
     try:

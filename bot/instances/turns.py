@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder, KeyBuilder, StorageKey
 
-from bot.instances import Shared
+from bot.instances.shared import Shared
 from bot.instances.signals import TURNS
 
 logger = logging.getLogger(__name__)

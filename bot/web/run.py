@@ -11,13 +11,10 @@ from aiohttp import web
 from bot.factory import create_dispatcher
 from bot.jobs import Jobs
 from bot.runtime import Runtime
+from bot.web.errors import WebListenError
 from bot.web.server import WebServer
 
 logger = logging.getLogger(__name__)
-
-
-class WebListenError(Exception):
-    """The web chat could not bind its address."""
 
 
 async def start_web(runtime: Runtime, dispatcher: Dispatcher, jobs: Jobs) -> tuple[WebServer, web.AppRunner]:

@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import holidays
-
 from services.regime.profiles import Deadline
 
 SATURDAY = 5
@@ -21,11 +19,15 @@ SATURDAY = 5
 
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[dt.date]:
+    import holidays  # at the first count, not at import: the package loads every country's calendars
+
     return frozenset(holidays.country_holidays("VN", years=year).keys())
 
 
 def public_holidays(year: int, locale: str = "vi") -> list[tuple[dt.date, str]]:
     """Vietnam's public holidays of a year, named in `locale` (vi or en), in date order."""
+    import holidays  # see _public_holidays
+
     language = "vi" if locale == "vi" else "en_US"
     return sorted(holidays.country_holidays("VN", years=year, language=language).items())
 

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
 import sqlalchemy as sa
 from alembic import op
 
@@ -71,6 +70,9 @@ class Calendar:
 
     def working(self, day: dt.date) -> bool:
         if day.year not in self.years:
+            # Here, not at the top: every command's schema check reads this file, and the package is slow to load.
+            import holidays
+
             self.years[day.year] = holidays.country_holidays("VN", years=day.year)
         return day.weekday() < 5 and day not in self.years[day.year] and day not in self.days_off
 
