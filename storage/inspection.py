@@ -173,12 +173,13 @@ class InspectionRepository:
         ids ("others")."""
         pairs = (select(Dossier.folded_name, Dossier.birth_date).group_by(Dossier.folded_name, Dossier.birth_date)
                  .having(func.count() > 1))
-        pair = {"partition_by": (Dossier.folded_name, Dossier.birth_date), "order_by": Dossier.id}
+        by_pair = (Dossier.folded_name, Dossier.birth_date)
         joined = func.string_agg if self.dialect == "postgresql" else func.group_concat
         members = (select(Dossier.id, Dossier.full_name, Dossier.personal_id,
                           Dossier.custodian_unit_id.label("unit_id"), Dossier.birth_date,
-                          func.row_number().over(**pair).label("place"),
-                          joined(Dossier.personal_id, literal(", ")).over(**pair, rows=(1, None)).label("others"))
+                          func.row_number().over(partition_by=by_pair, order_by=Dossier.id).label("place"),
+                          joined(Dossier.personal_id, literal(", "))
+                          .over(partition_by=by_pair, order_by=Dossier.id, rows=(1, None)).label("others"))
                    .where(tuple_(Dossier.folded_name, Dossier.birth_date).in_(pairs))
                    .subquery())
         return (select(members.c.id, members.c.full_name, members.c.personal_id, members.c.unit_id, OrgUnit.path,

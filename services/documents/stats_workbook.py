@@ -106,8 +106,8 @@ def statistics_sheet(sheet: WriteOnlyWorksheet, table: StatTable, translate: Tra
     numbers = item_numbers([(row.kind, row.depth) for row in table.rows])
     for number, row in zip(numbers, table.rows, strict=True):
         bold = BOLD if row.kind in (TOTAL, SUBTOTAL) else None
-        values = [number, _row_name(row.kind, row.unit_name, translate), row.people, *row.counts]
-        cells = [_cell(sheet, value, font=bold, border=GRID) for value in values]
+        line: list[object] = [number, _row_name(row.kind, row.unit_name, translate), row.people, *row.counts]
+        cells = [_cell(sheet, value, font=bold, border=GRID) for value in line]
         cells[1].alignment = Alignment(indent=row.depth)
         sheet.append(cells)
 
