@@ -159,12 +159,17 @@ class InspectionRepository:
             "merged_custodian": and_(serving, OrgUnit.status == "merged"),
         }
         flags = [case((test, 1), else_=0).label(f"flag.{name}") for name, test in conditions.items()]
-        query = (
+        # Each rule tested once per dossier in service: OFFSET 0 keeps the flags a subquery's own columns,
+        # which the filter on them reads instead of testing the rules again.
+        tested = (
             select(Dossier.id, Dossier.full_name, Dossier.personal_id, Dossier.custodian_unit_id.label("unit_id"),
                    OrgUnit.path, *(getattr(Dossier, name) for name in FACTS), OrgUnit.merged_into_id, *flags)
             .join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
-            .where(under(OrgUnit.path, prefixes), or_(*conditions.values()))
+            .where(under(OrgUnit.path, prefixes), serving)
+            .offset(0)
+            .subquery()
         )
+        query = select(tested).where(or_(*(tested.c[f"flag.{name}"] == 1 for name in conditions)))
         return query.cte("flagged"), list(conditions)
 
     def _duplicates(self, prefixes: Sequence[str]) -> Any:
