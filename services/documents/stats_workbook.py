@@ -127,15 +127,20 @@ class TableSheet:
     rows), streamed: `add` the rows as they come, `close` once all are in."""
 
     def __init__(self, sheet: WriteOnlyWorksheet, headers: Sequence[str], title: str) -> None:
-        self.sheet, self.width, self.rows = sheet, len(headers), 0
+        self.sheet, self.headers, self.rows, self.begun = sheet, list(headers), 0, False
         sheet.column_dimensions["A"].width = 42
         for index in range(2, len(headers) + 1):
             sheet.column_dimensions[get_column_letter(index)].width = 16
         sheet.freeze_panes = "B2"
         self.retitle(title)
-        heading = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.append([_cell(sheet, value, font=BOLD, fill=HEAD_FILL, border=GRID, alignment=heading)
-                      for value in headers])
+
+    def _begin(self) -> None:
+        """The heading row, with the first rows: a sheet given up before them leaves no writer open."""
+        if not self.begun:
+            heading = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            self.sheet.append([_cell(self.sheet, value, font=BOLD, fill=HEAD_FILL, border=GRID, alignment=heading)
+                               for value in self.headers])
+            self.begun = True
 
     def retitle(self, title: str) -> None:
         """The title printed above each page (it is written with the sheet's end)."""
@@ -143,11 +148,13 @@ class TableSheet:
 
     def add(self, rows: Iterable[Sequence[object]]) -> None:
         for values in rows:
+            self._begin()
             self.sheet.append([_cell(self.sheet, value) for value in values])
             self.rows += 1
 
     def close(self) -> None:
-        self.sheet.auto_filter.ref = f"A1:{get_column_letter(self.width)}{self.rows + 1}"
+        self._begin()
+        self.sheet.auto_filter.ref = f"A1:{get_column_letter(len(self.headers))}{self.rows + 1}"
 
 
 def table_sheet(sheet: WriteOnlyWorksheet, headers: Sequence[str], rows: Iterable[Sequence[object]],
