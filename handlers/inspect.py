@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 
 from aiogram import Router
 from aiogram.enums import ChatAction
@@ -28,7 +29,7 @@ from services.core.errors import InvalidInput
 from services.core.i18n import N_
 from services.core.policy import Action
 from services.facade import Services
-from services.oversight.inspection import FIELD_LABELS, FINDINGS, Inspection, badness, finding_text
+from services.oversight.inspection import FIELD_LABELS, FINDINGS, Finding, Inspection, badness, finding_text
 from services.oversight.statistics import StatRow
 
 USAGE_HINT = N_("/inspect [UNIT] [dd/mm/yyyy]")  # the arguments named in the reader's language
@@ -94,7 +95,7 @@ def unit_detail(inspection: Inspection, unit_code: str, services: Services
     table, day = inspection.table, inspection.as_of
     row = table.total
     value = table.value
-    path_findings = list(inspection.findings)  # the inspection is of this unit and its subunits
+    shown = inspection.findings  # the first of the findings of this unit and its subunits (SHOWN_FINDINGS)
     lines = [_("<b>{unit}</b> on {date}").format(unit=esc(row.unit_name), date=format_date(day)),
              _("Dossiers of people in service: {count}; complete {complete} ({share})").format(
                  count=row.people, complete=value(row, "complete"), share=share(value(row, "complete"), row.people))]
@@ -113,22 +114,22 @@ def unit_detail(inspection: Inspection, unit_code: str, services: Services
                    "untouched for 24 months {untouched}").format(
         pending=value(row, "accounts.pending"), idle=value(row, "accounts.idle"),
         locked=value(row, "accounts.locked"), untouched=value(row, "untouched")))
-    lines += ["", _("<b>Findings</b>: {count}").format(count=len(path_findings))]
+    lines += ["", _("<b>Findings</b>: {count}").format(count=inspection.count)]
     opens = []
     may_open = services.allows(Action.OPEN_DOSSIER) and services.allows(Action.VIEW_DOSSIER)
-    for number, finding in enumerate(path_findings[:SHOWN_FINDINGS], start=1):
+    for number, finding in enumerate(shown[:SHOWN_FINDINGS], start=1):
         lines.append(f"{number}. {esc(_(FINDINGS[finding.kind]))} — <b>{esc(finding.full_name)}</b> "
                      f"(<code>{esc(finding.personal_id)}</code>, {esc(finding.unit_name)}): "
                      f"{esc(finding_text(finding, _))}")
         if may_open:
             opens.append(button(str(number), OpenDossier(id=finding.dossier_id)))
-    if len(path_findings) > SHOWN_FINDINGS:
-        lines.append(_("… and {count} more in the .xlsx.").format(count=len(path_findings) - SHOWN_FINDINGS))
+    if inspection.count > SHOWN_FINDINGS:
+        lines.append(_("… and {count} more in the .xlsx.").format(count=inspection.count - SHOWN_FINDINGS))
     subunits = [r for r in table.rows[1:] if r.depth == 1 and r.kind != "own"]
     below = [button("↳ " + (r.unit_name or ""), InspectUnit(unit=r.unit_code or "", day=day_key(day)))
              for r in subunits[:10]]
     actions = [button("📊 .xlsx", InspectFile(unit=unit_code, day=day_key(day)))]
-    if services.allows(Action.MANAGE_UNITS) and path_findings:
+    if services.allows(Action.MANAGE_UNITS) and inspection.count:
         actions.insert(0, button("📨 " + _("Send the list to the unit's clerks"), InspectSend(unit=unit_code,
                                                                                              day=day_key(day))))
     rows = [opens[i:i + 8] for i in range(0, len(opens), 8)] + [[b] for b in below] + [actions]
@@ -141,7 +142,7 @@ async def inspect(message: Message, command: CommandObject, services: Services) 
         unit, day = parse_args(command.args)
         if message.bot is not None:
             await message.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-        return unit, await services.inspection.run(unit, day)
+        return unit, await services.inspection.run(unit, day, keep=SHOWN_FINDINGS if unit else 0)
 
     found = await or_usage(message, USAGE_HINT, inspection_of_the_arguments)
     if found is None:
@@ -152,7 +153,7 @@ async def inspect(message: Message, command: CommandObject, services: Services) 
 
 
 async def open_unit(query: CallbackQuery, callback_data: InspectUnit, services: Services) -> None:
-    inspection = await services.inspection.run(callback_data.unit, day_of(callback_data.day))
+    inspection = await services.inspection.run(callback_data.unit, day_of(callback_data.day), keep=SHOWN_FINDINGS)
     if isinstance(query.message, Message):
         text, markup = unit_detail(inspection, callback_data.unit, services)
         await query.message.answer(text, reply_markup=markup)
@@ -167,13 +168,19 @@ async def send(query: CallbackQuery, callback_data: InspectSend, services: Servi
 async def file(query: CallbackQuery, callback_data: InspectFile, services: Services) -> None:
     if not isinstance(query.message, Message):
         return
-    inspection = await services.inspection.run(callback_data.unit or None, day_of(callback_data.day))
+    from services.documents.inspection_workbook import InspectionWorkbook  # openpyxl: on first use, not at start
+
+    book = InspectionWorkbook(_, services.clock.tz)
+
+    async def write(findings: Sequence[Finding]) -> None:  # row by row as they stream, off the event loop
+        await asyncio.to_thread(book.add, findings)
+
+    inspection = await services.inspection.run(callback_data.unit or None, day_of(callback_data.day), keep=0,
+                                               each=write)
     title = _("Inspection of {scope} on {date}").format(scope=inspection.table.total.unit_name or _("Total"),
                                                         date=format_date(inspection.as_of))
     name = f"kiem-tra-{(callback_data.unit or 'all').lower()}-{callback_data.day}.xlsx"
-    from services.documents.inspection_workbook import inspection_workbook  # openpyxl: on first use, not at start
-
-    workbook = await asyncio.to_thread(inspection_workbook, inspection, _, title, services.clock.tz)
+    workbook = await asyncio.to_thread(book.finish, inspection, title)
     await query.message.answer_document(
         BufferedInputFile(workbook, filename=name),
         caption=_("The figures per unit, every finding with its dossier, and the accounts not in use."))

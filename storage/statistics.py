@@ -1,9 +1,12 @@
-"""The statistics' counting: one set-based query over the dossiers, whatever the number of columns.
+"""The statistics' counting: one aggregate over the dossiers in service, whatever the number of columns.
 
-A column is a `Tally`: the dossiers whose field is among some values, outside some values, or falls in
-a range. The service decides which raw values belong to which column (it folds and classes them); here
-every column becomes one `SUM(CASE …)` of a single scan grouped by custodian unit, on SQLite and
-PostgreSQL alike.
+Two kinds of figure come out of it, per custodian unit. A `Tally` is a test on the dossier (its field
+among some values, or in a range): each is a yes/no key of one grouping, so the people of a unit are
+counted by the combination of tallies they meet. A typed field (a qualification, an ethnicity, a rank
+code) is counted by its raw values, each field a grouping of its own: the service folds and classes the
+values it finds (a few hundred at most) into its columns. On PostgreSQL the groupings are the GROUPING
+SETS of one scan; SQLite has none, so there each grouping reads the dossiers in service once more from a
+materialised table of them.
 """
 
 from __future__ import annotations
@@ -13,8 +16,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from storage.models import ChangeEvent, Dossier, OrgUnit
 from storage.repositories import under
@@ -28,12 +46,12 @@ ENDING_KINDS = ("retirement", "resignation", "death")
 
 @dataclass(frozen=True, slots=True)
 class Tally:
-    """One column: the dossiers whose `field` is `in` the values, `not_in` them (and not empty), or
-    `between` (after the first value, up to and including the second; None leaves that side open)."""
+    """One column: the dossiers whose `field` is `in` the values, or `between` them (after the first
+    value, up to and including the second; None leaves that side open)."""
 
     key: str
     field: str
-    op: Literal["in", "not_in", "between"]
+    op: Literal["in", "between"]
     values: tuple[Any, ...]
 
 
@@ -47,9 +65,6 @@ def _condition(tally: Tally) -> ColumnElement[bool]:
     column = getattr(Dossier, tally.field)
     if tally.op == "in":
         return column.in_(_many(tally.values)) if tally.values else false()
-    if tally.op == "not_in":
-        filled = column.is_not(None) & (column != "")
-        return and_(filled, column.not_in(_many(tally.values))) if tally.values else filled
     low, high = tally.values
     parts = [column.is_not(None)]
     if low is not None:
@@ -71,33 +86,76 @@ def in_service_on(day: dt.date) -> ColumnElement[bool]:
     )
 
 
+@dataclass(slots=True)
+class Counted:
+    """One custodian unit's people in service: how many, how many meet each tally, and how many hold
+    each raw value of each typed field (an empty value is counted as empty, None as None)."""
+
+    people: int
+    tallies: dict[str, int]
+    values: dict[str, dict[str | None, int]]
+
+
 class StatisticsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
-    async def distinct_values(self, fields: Sequence[str]) -> dict[str, list[str]]:
-        """The values each text field holds anywhere: a few hundred at most, which the service classes."""
-        found: dict[str, list[str]] = {}
-        for name in fields:
-            column = getattr(Dossier, name)
-            query = select(column).where(column.is_not(None), column != "").distinct()
-            found[name] = [str(value) for value in await self.session.scalars(query)]
+    async def counted(self, prefixes: Sequence[str], day: dt.date, tallies: Sequence[Tally], fields: Sequence[str]
+                      ) -> dict[int, Counted]:
+        """Per custodian unit within `prefixes`, of the people in service on `day`: the tallies and the
+        values of `fields`, in one aggregate."""
+        unit = Dossier.custodian_unit_id.label("unit")
+        flags = [_condition(t).label(f"t{i}") for i, t in enumerate(tallies)]
+        typed = [getattr(Dossier, name).label(f"f{i}") for i, name in enumerate(fields)]
+        serving = (select(unit, *flags, *typed).join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
+                   .where(under(OrgUnit.path, prefixes), in_service_on(day)))
+        # The groupings: every tally together, then each typed field alone; each with the unit.
+        groupings = [[f"t{i}" for i in range(len(tallies))], *([f"f{i}"] for i in range(len(fields)))]
+        if self.dialect == "postgresql":
+            rows = await self._grouping_sets(serving.subquery("serving"), groupings)
+        else:
+            rows = await self._union(serving.cte("serving").prefix_with("MATERIALIZED"), groupings)
+        found: dict[int, Counted] = {}
+        for which, unit_id, keys, people in rows:
+            counted = found.setdefault(unit_id, Counted(0, {t.key: 0 for t in tallies}, {name: {} for name in fields}))
+            if which == 0:
+                counted.people += people
+                for tally, met in zip(tallies, keys, strict=True):
+                    if met:
+                        counted.tallies[tally.key] += people
+            else:
+                counted.values[fields[which - 1]][keys[0]] = people
         return found
 
-    async def tallies(self, prefixes: Sequence[str], day: dt.date, tallies: Sequence[Tally]
-                      ) -> dict[int, dict[str, int]]:
-        """Per custodian unit within `prefixes`: the people in service on `day` ("total") and each tally."""
-        columns = [func.count().label("total")]
-        columns += [func.sum(case((_condition(t), 1), else_=0)).label(f"t{i}") for i, t in enumerate(tallies)]
-        query = (
-            select(Dossier.custodian_unit_id, *columns)
-            .join(OrgUnit, OrgUnit.id == Dossier.custodian_unit_id)
-            .where(under(OrgUnit.path, prefixes), in_service_on(day))
-            .group_by(Dossier.custodian_unit_id)
-        )
-        result: dict[int, dict[str, int]] = {}
+    async def _grouping_sets(self, serving: Any, groupings: list[list[str]]) -> list[tuple[int, int, list[Any], int]]:
+        names = [name for grouping in groupings for name in grouping]
+        columns = [serving.c[name] for name in names]
+        # GROUPING() of every key: the bits left at 0 name the grouping a row belongs to.
+        masks = {sum(1 << (len(names) - 1 - names.index(n)) for n in names if n not in grouping): index
+                 for index, grouping in enumerate(groupings)}
+        query = (select(func.grouping(*columns), serving.c.unit, *columns, func.count())
+                 .group_by(func.grouping_sets(*(tuple_(serving.c.unit, *(serving.c[n] for n in grouping))
+                                                for grouping in groupings))))
+        rows = []
         for row in await self.session.execute(query):
-            values = {"total": int(row.total)}
-            values.update({t.key: int(row[i + 2] or 0) for i, t in enumerate(tallies)})
-            result[int(row[0])] = values
-        return result
+            which = masks[int(row[0])]
+            rows.append((which, int(row[1]), [row[2 + names.index(n)] for n in groupings[which]], int(row[-1])))
+        return rows
+
+    async def _union(self, serving: Any, groupings: list[list[str]]) -> list[tuple[int, int, list[Any], int]]:
+        width = max(len(grouping) for grouping in groupings)
+        parts = []
+        for index, grouping in enumerate(groupings):
+            keys = [serving.c[name] for name in grouping]
+            padding = [null()] * (width - len(keys))
+            # Untyped: a column of the union holds the keys of every grouping (the first one's type would
+            # convert the others').
+            parts.append(select(literal(index), serving.c.unit, *(type_coerce(k, NullType()) for k in keys), *padding,
+                                func.count())
+                         .group_by(serving.c.unit, *keys))
+        rows = []
+        for row in await self.session.execute(union_all(*parts)):
+            which = int(row[0])
+            rows.append((which, int(row[1]), list(row[2:2 + len(groupings[which])]), int(row[-1])))
+        return rows

@@ -8,6 +8,9 @@ the server's shell (the statistics, the half-yearly reports, the inspection, the
 from __future__ import annotations
 
 import datetime as dt
+import json
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -160,13 +163,31 @@ def inspect(
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    from services.documents.inspection_workbook import inspection_workbook
-    from services.oversight.inspection import FINDINGS, badness, finding_text
+    from services.documents.inspection_workbook import InspectionWorkbook
+    from services.oversight.inspection import FINDINGS, Finding, badness, finding_text
 
     if file is not None:
         writable("FILE", file, ".xlsx")
     day = as_of_date(as_of)
-    made = admin_call(lambda services: services.inspection.run(unit, day))
+    clock = SystemClock(settings_or_exit().timezone)
+    # The findings are streamed, never all held: into the workbook's sheet as they come, and for --json
+    # into a temporary file, one line of JSON each, which the document is then written from.
+    book = InspectionWorkbook(_, clock.tz) if file is not None else None
+    listed = tempfile.TemporaryFile("w+", encoding="utf-8") if as_json else None
+
+    def finding_json(f: Finding) -> dict[str, Any]:  # what a script follows up, as the workbook's sheet has it
+        return {"kind": f.kind, "finding": _(FINDINGS[f.kind]), "unit": f.unit_code, "unit_name": f.unit_name,
+                "dossier": f.dossier_id, "personal_id": f.personal_id, "full_name": f.full_name,
+                "facts": dict(f.facts), "details": finding_text(f, _)}
+
+    async def each(findings: Sequence[Finding]) -> None:
+        if book is not None:
+            book.add(findings)
+        if listed is not None:
+            listed.writelines(json.dumps(finding_json(f), ensure_ascii=False) + "\n" for f in findings)
+
+    wanted = each if book is not None or listed is not None else None
+    made = admin_call(lambda services: services.inspection.run(unit, day, keep=0, each=wanted))
     table = made.table
     rows = []
     for row in table.rows:
@@ -177,20 +198,26 @@ def inspect(
                      "complete": values["complete"],
                      "findings": {kind: values[f"finding.{kind}"] for kind in FINDINGS},
                      "issues_per_100": round(badness({**values, "total": row.people}), 1)})
-    if file is not None:
+    if book is not None and file is not None:
         title = _(N_("Inspection of {scope} on {date}")).format(scope=table.total.unit_name or "",
                                                                  date=format_date(made.as_of))
-        clock = SystemClock(settings_or_exit().timezone)
-        write("FILE", file, inspection_workbook(made, _, title, clock.tz))
-    footer = (_(N_("{count} findings on {date}.")).format(count=len(made.findings), date=format_date(made.as_of))
-              + (f" {file}" if file else ""))
-    # Each finding with its dossier, as the workbook's sheet lists them: what a script follows up.
-    findings = [{"kind": f.kind, "finding": _(FINDINGS[f.kind]), "unit": f.unit_code, "unit_name": f.unit_name,
-                 "dossier": f.dossier_id, "personal_id": f.personal_id, "full_name": f.full_name,
-                 "facts": dict(f.facts), "details": finding_text(f, _)} for f in made.findings]
-    emit_rows(as_json, rows, inspection_line, footer=footer, document=lambda units: {
-        "as_of": made.as_of.isoformat(), "units": units, "count": len(made.findings), "findings": findings,
-        "file": str(file) if file else None})
+        try:
+            book.finish(made, title, file)
+        except OSError as error:
+            fail(f"FILE: {error.strerror or error}: {file}")
+    if listed is None:
+        footer = (_(N_("{count} findings on {date}.")).format(count=made.count, date=format_date(made.as_of))
+                  + (f" {file}" if file else ""))
+        emit_rows(False, rows, inspection_line, footer=footer)
+        return
+    # The document as one JSON object, its findings copied line by line from the temporary file.
+    head = json.dumps({"as_of": made.as_of.isoformat(), "units": rows, "count": made.count}, ensure_ascii=False)
+    typer.echo(head[:-1] + ', "findings": [', nl=False)
+    listed.seek(0)
+    for number, line in enumerate(listed):
+        typer.echo((", " if number else "") + line.rstrip("\n"), nl=False)
+    listed.close()
+    typer.echo("], \"file\": " + json.dumps(str(file) if file else None) + "}")
 
 
 def feedback_json(item: FeedbackView) -> dict[str, Any]:

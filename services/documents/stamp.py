@@ -13,7 +13,7 @@ from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 from openpyxl.drawing.image import Image
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from services.platform.printouts import Stamp
 
@@ -44,14 +44,15 @@ def stamp_docx(doc: DocxDocument, stamp: Stamp | None) -> None:
         text.font.size = Pt(9)
 
 
-def stamp_sheet(sheet: Worksheet, stamp: Stamp | None, label: str) -> None:
-    """The code in the printed footer of every page, and the code with its QR two rows below the table."""
+def stamp_sheet(sheet: WriteOnlyWorksheet, stamp: Stamp | None, label: str, rows: int) -> None:
+    """The code in the printed footer of every page, and the code with its QR two rows below the table
+    (`rows`: what the streamed sheet holds so far)."""
     if stamp is None:
         return
     sheet.oddFooter.left.text = f"{label}: {stamp.code}"
     sheet.oddFooter.left.size = 8
-    row = sheet.max_row + 2
-    sheet.cell(row=row, column=2, value=f"{label}: {stamp.code}")
+    sheet.append([])
+    sheet.append([None, f"{label}: {stamp.code}"])
     image = Image(io.BytesIO(qr_png(stamp.qr_text)))
     image.width = image.height = QR_PIXELS
-    sheet.add_image(image, f"B{row + 1}")
+    sheet.add_image(image, f"B{rows + 3}")

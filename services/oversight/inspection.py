@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,9 +156,15 @@ class AccountIssue:
 @dataclass(frozen=True, slots=True)
 class Inspection:
     as_of: dt.date
-    table: StatTable  # the figures per unit, siblings worst first
-    findings: tuple[Finding, ...]
+    table: StatTable  # the figures per unit, siblings worst first; the findings counted by kind
+    findings: tuple[Finding, ...]  # the first of them in order, as many as were kept (all by default)
     accounts: tuple[AccountIssue, ...]
+    count: int = 0  # the findings, kept or not
+
+    def counts(self, row: StatRow | None = None) -> dict[str, int]:
+        """The findings of a row (the total) by kind."""
+        row = row or self.table.total
+        return {kind: self.table.value(row, f"finding.{kind}") for kind in FINDINGS}
 
     def value(self, row: StatRow, key: str) -> int:
         return self.table.value(row, key)
@@ -223,8 +230,14 @@ async def rules_for(repos: Repositories, profile: Profile, day: dt.date) -> tupl
     return rules, ranks
 
 
-async def inspect(repos: Repositories, prefixes: tuple[str, ...], day: dt.date, clock: Clock) -> Inspection:
-    """The whole inspection of the units under `prefixes` on `day`."""
+Sink = Callable[[Sequence[Finding]], Awaitable[None]]
+
+
+async def inspect(repos: Repositories, prefixes: tuple[str, ...], day: dt.date, clock: Clock, *,
+                  keep: int | None = None, each: Sink | None = None) -> Inspection:
+    """The whole inspection of the units under `prefixes` on `day`. The findings stream from the database
+    in their order and are counted as they pass; the first `keep` of them (all when None) stay in the
+    result, and `each` (a writer) is given every one, batch by batch, before the result is made."""
     profile = await profile_of(repos)
     roots, units = await scope_units(repos, prefixes)
     paths = [root.path for root in roots]
@@ -249,11 +262,17 @@ async def inspect(repos: Repositories, prefixes: tuple[str, ...], day: dt.date, 
                            ("registered", c.registered), ("registered.overdue", c.registered_overdue)):
             figures[unit_id][key] += value
 
-    # The findings, each with its dossier.
-    findings = await _findings(repos, paths, day, profile, everything)
-    ids = {u.code: u.id for u in everything.values()}
-    for finding in findings:
-        figures[ids[finding.unit_code]][f"finding.{finding.kind}"] += 1
+    # The findings, each with its dossier: counted, the first kept, every one handed to `each`.
+    kept: list[Finding] = []
+    count = 0
+    async for batch in _findings(repos, paths, day, profile, everything):
+        for unit_id, finding in batch:
+            figures[unit_id][f"finding.{finding.kind}"] += 1
+        count += len(batch)
+        if keep is None or len(kept) < keep:
+            kept += [finding for _unit_id, finding in batch[:None if keep is None else keep - len(kept)]]
+        if each is not None and batch:
+            await each([finding for _unit_id, finding in batch])
 
     # The accounts.
     idle_before, _end = local_bounds(day - dt.timedelta(days=IDLE_DAYS), day, clock)
@@ -268,67 +287,71 @@ async def inspect(repos: Repositories, prefixes: tuple[str, ...], day: dt.date, 
             count for key, count in values.items() if key.startswith(ISSUES) and key != "issues")
     counted = {unit_id: dict(values) for unit_id, values in figures.items() if unit_id in by_id}
     table = build_table(day, COLUMNS, roots, units, counted, worst=badness)
-    return Inspection(day, table, tuple(findings), tuple(accounts))
+    return Inspection(day, table, tuple(kept), tuple(accounts), count)
 
 
 async def _findings(repos: Repositories, paths: list[str], day: dt.date, profile: Profile,
-                    units: dict[int, OrgUnit]) -> list[Finding]:
+                    units: dict[int, OrgUnit]) -> AsyncIterator[list[tuple[int, Finding]]]:
+    """The findings in order, batch by batch, each with the id of the unit it is counted in: the
+    database's candidates, less those a recorded reason or the exact date clears."""
     rules, ranks = await rules_for(repos, profile, day)
     postponements = await repos.changes.postponements()
     # A decision registered to enter later that sets a new step (a raise, a rank raise) is its reason.
     awaited = {dossier_id for dossier_id, for_kind in await repos.changes.registered_kinds()
                if for_kind in ("salary_raise", "rank_raise")}
-    found: list[Finding] = []
 
-    def add(finding: str, row: dict[str, Any], unit_id: int, /, **facts: str) -> None:
-        unit = units[unit_id]
-        found.append(Finding(finding, int(row["id"]), row["full_name"], row["personal_id"], unit.code, unit.name,
-                             unit.path, tuple(facts.items())))
-
-    for row in await repos.inspection.flagged(paths, rules):
-        unit_id = row["custodian_unit_id"]
-        if row["flag.salary_overdue"] and row["id"] not in awaited:
+    def finding(row: dict[str, Any]) -> Finding | None:
+        kind, unit_id = row["kind"], row["unit_id"]
+        facts: dict[str, str]
+        if kind == "salary_overdue":
+            if row["id"] in awaited:
+                return None
             since = row["salary_since"]
             months = step_period(ranks.get(row["rank_code"] or "", {}), profile.salary, row["over_ceiling_percent"])
             due = raise_due(since, months + postponed_months(since, postponements.get(row["id"], [])))
-            if due < day:  # a decision putting it off is the recorded reason, for its months
-                add("salary_overdue", row, unit_id, step=str(row["salary_step"] or "—"), since=format_date(since),
-                    due=format_date(due))
-        if row["flag.salary_off_table"]:
+            if due >= day:  # a decision putting it off is the recorded reason, for its months
+                return None
+            facts = {"step": str(row["salary_step"] or "—"), "since": format_date(since), "due": format_date(due)}
+        elif kind == "salary_off_table":
             group = str(ranks.get(row["rank_code"] or "", {}).get("group") or "")
             table = table_coefficient(group, row["salary_step"])
-            add("salary_off_table", row, unit_id, rank=row["rank_code"], step=str(row["salary_step"]),
-                coefficient=f"{row['salary_coefficient']:.2f}", table=f"{table:.2f}" if table is not None else "—")
-        if row["flag.past_retirement"]:
-            add("past_retirement", row, unit_id, date=format_date(retirement_date(row["sex"], row["birth_date"])))
-        if row["flag.probation_overdue"]:
-            end = add_months(row["recruited_on"], probation_months(row["rank_code"], ranks.get(row["rank_code"] or "", {}),
-                                                                   profile))
-            if end < day:
-                add("probation_overdue", row, unit_id, since=format_date(row["recruited_on"]), end=format_date(end))
-        if row["flag.bad_personal_id"]:
-            add("bad_personal_id", row, unit_id, value=row["personal_id"])
-        if row["flag.merged_custodian"]:
+            facts = {"rank": row["rank_code"], "step": str(row["salary_step"]),
+                     "coefficient": f"{row['salary_coefficient']:.2f}",
+                     "table": f"{table:.2f}" if table is not None else "—"}
+        elif kind == "past_retirement":
+            facts = {"date": format_date(retirement_date(row["sex"], row["birth_date"]))}
+        elif kind == "probation_overdue":
+            end = add_months(row["recruited_on"], probation_months(row["rank_code"],
+                                                                   ranks.get(row["rank_code"] or "", {}), profile))
+            if end >= day:
+                return None
+            facts = {"since": format_date(row["recruited_on"]), "end": format_date(end)}
+        elif kind == "bad_personal_id":
+            facts = {"value": row["personal_id"]}
+        elif kind == "merged_custodian":
             into = units.get(row["merged_into_id"] or 0)
-            add("merged_custodian", row, unit_id, unit=units[unit_id].name, into=into.name if into else "—")
-    for row in await repos.inspection.duplicates(paths):
-        if row["first"]:  # one case per person found twice, where the first of their dossiers is kept
-            add("duplicate_person", row, row["custodian_unit_id"], others=", ".join(row["others"]),
-                born=format_date(row["birth_date"]))
-    for row in await repos.inspection.undocumented(paths, PAPER_KINDS):
-        add("no_source_document", row, row["unit_id"], event=str(row["event_id"]), kind=row["kind"],
-            date=format_date(row["effective_on"]))
-    order = list(FINDINGS)
-    found.sort(key=lambda f: (f.unit_path, order.index(f.kind), f.full_name, f.dossier_id))
-    return found
+            facts = {"unit": units[unit_id].name, "into": into.name if into else "—"}
+        elif kind == "duplicate_person":
+            facts = {"others": row["others"], "born": format_date(row["birth_date"])}
+        else:  # no_source_document
+            facts = {"event": str(row["event_id"]), "kind": row["change_kind"], "date": format_date(row["effective_on"])}
+        unit = units[unit_id]
+        return Finding(kind, int(row["id"]), row["full_name"], row["personal_id"], unit.code, unit.name, unit.path,
+                       tuple(facts.items()))
+
+    async for rows in repos.inspection.candidates(paths, rules, PAPER_KINDS, list(FINDINGS)):
+        found = ((row["unit_id"], finding(row)) for row in rows)
+        yield [(unit_id, f) for unit_id, f in found if f is not None]
 
 
 class InspectionService:
     def __init__(self, uow: UnitOfWork, actor: Actor, clock: Clock) -> None:
         self.uow, self.actor, self.clock = uow, actor, clock
 
-    async def run(self, unit_code: str | None = None, as_of: dt.date | None = None) -> Inspection:
-        """The inspection of the province (or of one unit's subtree) on a date (today)."""
+    async def run(self, unit_code: str | None = None, as_of: dt.date | None = None, *, keep: int | None = None,
+                  each: Sink | None = None) -> Inspection:
+        """The inspection of the province (or of one unit's subtree) on a date (today), with the first
+        `keep` findings (all when None); `each` is given every finding as they stream (see `inspect`)."""
         day = as_of or local_today(self.clock)
         if day > local_today(self.clock):
             raise InvalidInput("as_of", N_("The date {value} is in the future."), value=format_date(day))
@@ -339,7 +362,7 @@ class InspectionService:
             await record(repos, self.clock, self.actor, "inspection.run", "unit", unit_code or None,
                          as_of=day.isoformat())
         async with self.uow.read() as repos:
-            return await inspect(repos, prefixes, day, self.clock)
+            return await inspect(repos, prefixes, day, self.clock, keep=keep, each=each)
 
     async def _prefixes(self, repos: Repositories, unit_code: str | None) -> tuple[str, ...]:
         if unit_code is None:
@@ -353,23 +376,20 @@ class InspectionService:
         """Send the unit's clerks its findings, through the outbox; the number of clerks it goes to."""
         if not allows(self.actor, Action.MANAGE_UNITS):  # the personnel office tells the units
             raise PermissionDenied()
-        inspection = await self.run(unit_code, as_of)
+        inspection = await self.run(unit_code, as_of, keep=MESSAGE_FINDINGS)
         head = inspection.table.total
         async with sensitive(self.uow, self.actor, self.clock, Action.MANAGE_UNITS) as repos:
             unit = await unit_by_code(repos, unit_code, active=False)
             clerks = await repos.changes.clerks_reached(unit.path)
-            people = [{"name": f.full_name, "kind": f.kind, "personal_id": f.personal_id}
-                      for f in inspection.findings][:MESSAGE_FINDINGS]
-            counts: dict[str, int] = defaultdict(int)
-            for finding in inspection.findings:
-                counts[finding.kind] += 1
+            people = [{"name": f.full_name, "kind": f.kind, "personal_id": f.personal_id} for f in inspection.findings]
+            counts = {kind: count for kind, count in inspection.counts().items() if count}
             payload = {"unit": unit.name, "unit_path": unit.path, "as_of": inspection.as_of.isoformat(),
                        "total": head.people, "complete": inspection.value(head, "complete"),
-                       "counts": dict(counts), "people": people, "count": len(inspection.findings)}
+                       "counts": counts, "people": people, "count": inspection.count}
             items = [Due("inspection_findings", account, "unit", str(unit.id), local_today(self.clock),
                          {**payload, "locale": locale}) for account, locale in clerks]
             calendar = await working_calendar(repos)
             added = await enqueue(repos, self.clock, items, calendar)
             await record(repos, self.clock, self.actor, "inspection.remind", "unit", unit.code, clerks=len(clerks),
-                         findings=len(inspection.findings))
+                         findings=inspection.count)
         return added

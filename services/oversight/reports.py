@@ -27,7 +27,7 @@ from services.core.errors import InvalidInput, PermissionDenied
 from services.core.i18n import N_
 from services.core.policy import Action, allows, can
 from services.oversight.compliance import Compliance, compliance_by_unit, rolled_up
-from services.oversight.inspection import FINDINGS, inspect
+from services.oversight.inspection import inspect
 from services.oversight.periods import Period, overdue_period, parse_period, period_for
 from services.oversight.statistics import StatTable, compute_table
 from services.platform.audit import actor_label, record
@@ -215,12 +215,9 @@ class Quality:
 
 
 async def quality_of(repos: Repositories, unit: OrgUnit, day: dt.date, clock: Clock) -> Quality:
-    inspection = await inspect(repos, (unit.path,), day, clock)
-    counts: dict[str, int] = {kind: 0 for kind in FINDINGS}
-    for finding in inspection.findings:
-        counts[finding.kind] += 1
+    inspection = await inspect(repos, (unit.path,), day, clock, keep=0)  # counted by kind in its table
     head = inspection.table.total
-    return Quality(head.people, inspection.value(head, "complete"), counts)
+    return Quality(head.people, inspection.value(head, "complete"), inspection.counts())
 
 
 def _figures(compliance: Compliance, statistics: StatTable, quality: Quality) -> dict[str, Any]:

@@ -6,8 +6,9 @@ Rows are units with subtotals up the tree. The people are counted by the unit th
 (the custodian), as the personnel office counts dossiers.
 
 Dossiers hold these qualifications as typed text ("Đại học", "Cử nhân Luật", "ThS", "Trung cấp LLCT"…).
-Each distinct value is classed here once, folded and word by word, by the phrases below; the database
-then counts every column in one scan (storage/statistics.py). A value no phrase matches is counted in
+The database counts the people of each unit by the raw values of these fields, in the one aggregate
+that also counts the party members, the women and the age bands (storage/statistics.py); each distinct
+value is then classed here once, folded and word by word, by the phrases below. A value no phrase matches is counted in
 no column of its group (or, for IT and languages, as a certificate). The age bands come from the
 regulation profile.
 """
@@ -178,29 +179,9 @@ def columns_for(profile: Profile) -> tuple[StatColumn, ...]:
     return tuple(columns)
 
 
-async def tallies_for(repos: Repositories, profile: Profile, day: dt.date) -> list[Tally]:
-    """Every column as a tally the database counts, the typed values classed first."""
-    fields = ["ethnicity", "religion", *(d.field for d in DIMENSIONS)]
-    values = await repos.statistics.distinct_values(fields)
-    tallies = [
-        Tally("party", "party_joined_on", "between", (None, day)),
-        Tally("women", "sex", "in", ("F",)),
-        Tally("minority", "ethnicity", "not_in", tuple(v for v in values["ethnicity"] if is_majority(v) or
-                                                       says_none(words_of(v)))),
-        Tally("religious", "religion", "not_in", tuple(v for v in values["religion"] if says_none(words_of(v)))),
-    ]
-    ranks: dict[str, list[str]] = defaultdict(list)
-    for item in await repos.references.listing("rank"):
-        category = rank_category(dict(item.extra))
-        if category is not None:
-            ranks[category].append(item.code)
-    tallies += [Tally(f"rank.{c.code}", "rank_code", "in", tuple(ranks[c.code])) for c in RANK_CATEGORIES]
-    for dimension in DIMENSIONS:
-        classed: dict[str | None, list[str]] = defaultdict(list)
-        for value in values[dimension.field]:
-            classed[classify(dimension, value)].append(value)
-        tallies += [Tally(f"{dimension.key}.{c.code}", dimension.field, "in", tuple(classed[c.code]))
-                    for c in dimension.categories]
+def tallies_for(profile: Profile, day: dt.date) -> list[Tally]:
+    """The columns the database tests each dossier for: party members and women on `day`, the age bands."""
+    tallies = [Tally("party", "party_joined_on", "between", (None, day)), Tally("women", "sex", "in", ("F",))]
     # Age on `day` in whole years: in [low, high] when born after (day − high − 1 years) and on or before
     # (day − low years). The last band is open above, so nobody falls outside.
     bands = profile.age_bands
@@ -208,6 +189,52 @@ async def tallies_for(repos: Repositories, profile: Profile, day: dt.date) -> li
         after = None if index == len(bands) - 1 else years_before(day, high + 1)
         tallies.append(Tally(f"age.{index}", "birth_date", "between", (after, years_before(day, low))))
     return tallies
+
+
+TYPED = ("ethnicity", "religion", "rank_code", *(d.field for d in DIMENSIONS))  # counted by their raw values
+
+
+async def classes_of(repos: Repositories) -> dict[str, Callable[[str], tuple[str, ...]]]:
+    """For each typed field, the columns a raw value counts in (a filled-in value; empty ones count in none)."""
+    ranks: dict[str, str] = {}
+    for item in await repos.references.listing("rank"):
+        category = rank_category(dict(item.extra))
+        if category is not None:
+            ranks[item.code] = f"rank.{category}"
+    classes: dict[str, Callable[[str], tuple[str, ...]]] = {
+        "ethnicity": lambda value: () if is_majority(value) or says_none(words_of(value)) else ("minority",),
+        "religion": lambda value: () if says_none(words_of(value)) else ("religious",),
+        "rank_code": lambda value: (ranks[value],) if value in ranks else (),
+    }
+    for dimension in DIMENSIONS:
+        def classed(value: str, dimension: Dimension = dimension) -> tuple[str, ...]:
+            code = classify(dimension, value)
+            return () if code is None else (f"{dimension.key}.{code}",)
+        classes[dimension.field] = classed
+    return classes
+
+
+async def count_units(repos: Repositories, profile: Profile, prefixes: Sequence[str], day: dt.date
+                      ) -> dict[int, dict[str, int]]:
+    """Per custodian unit, the people in service on `day` ("total") and each column: one aggregate, then
+    each distinct typed value classed once."""
+    counted = await repos.statistics.counted(prefixes, day, tallies_for(profile, day), TYPED)
+    classes = await classes_of(repos)
+    seen: dict[tuple[str, str], tuple[str, ...]] = {}
+    result: dict[int, dict[str, int]] = {}
+    for unit_id, unit in counted.items():
+        values: dict[str, int] = defaultdict(int, {"total": unit.people, **unit.tallies})
+        for name, held in unit.values.items():
+            for value, people in held.items():
+                if value is None or value == "":
+                    continue
+                key = (name, str(value))
+                if key not in seen:
+                    seen[key] = classes[name](str(value))
+                for column in seen[key]:
+                    values[column] += people
+        result[unit_id] = dict(values)
+    return result
 
 
 # -- the table ----------------------------------------------------------------------------------------
@@ -325,7 +352,7 @@ async def scope_units(repos: Repositories, prefixes: Sequence[str]) -> tuple[lis
 async def compute_table(repos: Repositories, prefixes: Sequence[str], day: dt.date) -> StatTable:
     profile = await profile_of(repos)
     roots, units = await scope_units(repos, prefixes)
-    counted = await repos.statistics.tallies([r.path for r in roots], day, await tallies_for(repos, profile, day))
+    counted = await count_units(repos, profile, [r.path for r in roots], day)
     return build_table(day, columns_for(profile), roots, units, counted)
 
 

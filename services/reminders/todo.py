@@ -12,13 +12,13 @@ earliest date first (what is overdue comes before what is coming), then by the o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.core.clock import Clock, format_date
 from services.core.i18n import N_
-from services.oversight.inspection import FIELD_LABELS, FINDINGS, inspect
+from services.oversight.inspection import FIELD_LABELS, FINDINGS, Finding, inspect
 from services.oversight.periods import Period, overdue_period, period_for
 from services.oversight.reports import NEW, REPORT_STATES, SUBMITTED, reporting_units
 from services.regime.dossier_fields import MANDATORY_FIELDS
@@ -251,6 +251,11 @@ async def _retirements(repos: Repositories, prefixes: tuple[str, ...], day: dt.d
 
 async def _findings(repos: Repositories, prefixes: tuple[str, ...], day: dt.date, clock: Clock) -> list[Todo]:
     """What the personnel office's inspection finds in these units today, beyond the raises and retirements."""
-    inspection = await inspect(repos, prefixes, day, clock)
-    return [Todo("finding", day, f.unit_code, f.unit_name, f.full_name, f.dossier_id, {"finding": f.kind})
-            for f in inspection.findings if f.kind not in COVERED_FINDINGS]
+    items: list[Todo] = []
+
+    async def listed(findings: Sequence[Finding]) -> None:
+        items.extend(Todo("finding", day, f.unit_code, f.unit_name, f.full_name, f.dossier_id, {"finding": f.kind})
+                     for f in findings if f.kind not in COVERED_FINDINGS)
+
+    await inspect(repos, prefixes, day, clock, keep=0, each=listed)
+    return items
