@@ -1,8 +1,10 @@
-"""Dossier search over the maintained index: FTS5 trigram on SQLite, pg_trgm on PostgreSQL.
+"""Dossier search over the maintained index: FTS5 trigram on SQLite; on PostgreSQL the word prefixes of
+the folded name (a GIN index over a text[] column) and pg_trgm for digits inside a personal ID.
 
-Every word of the query must appear in the folded name or the personal ID, in any order. The index
-answers words of three characters or more; shorter ones (Vietnamese has many: "an", "ha") are matched
-as the start of a name word among those candidates.
+Every word of the query must start a word of the folded name, or (digits) appear in the personal ID, in
+any order. On SQLite the trigram index answers words of three characters or more with the space before
+them; shorter ones (Vietnamese has many: "an", "ha") are matched as the start of a name word among those
+candidates. On PostgreSQL every name word, even of one letter, is looked up whole in the prefix index.
 """
 
 from __future__ import annotations
@@ -12,7 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, column, literal, literal_column, or_, select, table
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Text,
+    and_,
+    bindparam,
+    case,
+    column,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Dossier
@@ -20,6 +35,8 @@ from storage.repositories import CUSTODIAN_UNIT, WORKING_UNIT, under
 
 _FTS = table("dossier_search", column("rowid"))
 _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.personal_id)  # as indexed on PostgreSQL
+# Every prefix of every word of the folded name, computed by PostgreSQL (migration 0015); not on SQLite.
+_PREFIXES = literal_column("dossier.name_prefixes", ARRAY(Text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +92,16 @@ class DossierSearch:
         inside longer words brings no candidates."""
         conditions: list[ColumnElement[bool]] = []
         if use_index and self.dialect == "postgresql":
-            conditions += [_BODY.like(f"%{w}%") for w in words if len(w) >= 3]
-        elif use_index:
+            # The word-prefix index answers "starts a word of the name" exactly, however short the word:
+            # no second condition on the name, so the planner's estimate is that of the index's own column.
+            name_words = [w for w in words if not w.isdigit()]
+            if name_words:
+                conditions.append(_PREFIXES.op("@>")(bindparam(None, name_words, type_=ARRAY(Text))))
+            digits = [w for w in words if w.isdigit()]
+            conditions += [_BODY.like(f"%{w}%") for w in digits if len(w) >= 3]
+            conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits]
+            return conditions
+        if use_index:
             phrases = [w if w.isdigit() else f" {w}" for w in words]
             match = " AND ".join(_fts_phrase(p) for p in phrases if len(p) >= 3)
             if match:
