@@ -83,7 +83,7 @@ class DossierSearch:
         self.session = session
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
-    def _text_filter(self, words: Sequence[str], use_index: bool = True) -> list[ColumnElement[bool]]:
+    def _text_filter(self, words: Sequence[str]) -> list[ColumnElement[bool]]:
         """The index narrows the candidates; then a name word must start a word of the name ("yen" is
         not found inside "nguyen"), and digits may sit anywhere in the personal ID.
 
@@ -91,7 +91,7 @@ class DossierSearch:
         answers as "a word starting so": two letters are enough ("an" → " an"), and a common letter run
         inside longer words brings no candidates."""
         conditions: list[ColumnElement[bool]] = []
-        if use_index and self.dialect == "postgresql":
+        if self.dialect == "postgresql":
             # The word-prefix index answers "starts a word of the name" exactly, however short the word:
             # no second condition on the name, so the planner's estimate is that of the index's own column.
             name_words = [w for w in words if not w.isdigit()]
@@ -101,12 +101,11 @@ class DossierSearch:
             conditions += [_BODY.like(f"%{w}%") for w in digits if len(w) >= 3]
             conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits]
             return conditions
-        if use_index:
-            phrases = [w if w.isdigit() else f" {w}" for w in words]
-            match = " AND ".join(_fts_phrase(p) for p in phrases if len(p) >= 3)
-            if match:
-                conditions.append(Dossier.id.in_(
-                    select(_FTS.c.rowid).where(literal_column("dossier_search").op("MATCH")(match))))
+        phrases = [w if w.isdigit() else f" {w}" for w in words]
+        match = " AND ".join(_fts_phrase(p) for p in phrases if len(p) >= 3)
+        if match:
+            conditions.append(Dossier.id.in_(
+                select(_FTS.c.rowid).where(literal_column("dossier_search").op("MATCH")(match))))
         for word in words:
             conditions.append(Dossier.personal_id.like(f"%{word}%") if word.isdigit() else _word_start(word))
         return conditions
@@ -151,11 +150,13 @@ class DossierSearch:
         if name_words and len(name_words) == len(terms.words):
             # Fast path: names starting with the words as typed are the best matches (ranks 0 and 1),
             # and a walk of the folded-name index finds them without sorting every candidate. When they
-            # fill the page, the page is exactly what the ranked query would give.
+            # fill the page, the page is exactly what the ranked query would give. A name that starts
+            # with the phrase has each of its words at a word start already: no second condition, whose
+            # guessed selectivity would make PostgreSQL expect a handful of "nguyen" instead of a third of
+            # the table, and sort them all.
             phrase = " ".join(name_words)
             upper = phrase[:-1] + chr(ord(phrase[-1]) + 1)
-            fast = (base().where(Dossier.folded_name >= phrase, Dossier.folded_name < upper,
-                                 *self._text_filter(terms.words, use_index=False))
+            fast = (base().where(Dossier.folded_name >= phrase, Dossier.folded_name < upper)
                     .order_by(Dossier.folded_name, Dossier.id).limit(offset + limit))
             rows = (await self.session.execute(fast)).all()
             if len(rows) >= offset + limit:
