@@ -191,27 +191,29 @@ def measure(runs: int) -> None:
             workdir.mkdir()
             server, database = pg_server(), f"hoso_bench_import_{os.getpid()}_{index}"
             env = clean_env(workdir, asyncio.run(pg_database(server, database)) if server else None)
-            run_measured([hoso, "init"], env, workdir, workdir / "init.log")
-            asyncio.run(prepare_units(env["HOSO_DATABASE_URL"]))
+            try:
+                run_measured([hoso, "init"], env, workdir, workdir / "init.log")
+                asyncio.run(prepare_units(env["HOSO_DATABASE_URL"]))
 
-            seconds, rss, out = run_measured([hoso, "import", str(source), "--json"], env, workdir,
-                                             workdir / "import.log")
-            counts = json.loads(out)
-            if counts["created"] != size or counts["failed"]:
-                raise BenchError(f"hoso import created {counts['created']} of {size}, {counts['failed']} failed")
-            imports.append(seconds)
-            import_rss.append(rss)
-            print(f"  run {index}: hoso import {seconds:.1f} s, peak RSS {rss:.0f} MB", flush=True)
+                seconds, rss, out = run_measured([hoso, "import", str(source), "--json"], env, workdir,
+                                                 workdir / "import.log")
+                counts = json.loads(out)
+                if counts["created"] != size or counts["failed"]:
+                    raise BenchError(f"hoso import created {counts['created']} of {size}, {counts['failed']} failed")
+                imports.append(seconds)
+                import_rss.append(rss)
+                print(f"  run {index}: hoso import {seconds:.1f} s, peak RSS {rss:.0f} MB", flush=True)
 
-            seconds, rss, out = run_measured([hoso, "export", str(workdir / "out.xlsx"), "--json"], env, workdir,
-                                             workdir / "export.log")
-            if json.loads(out)["count"] != size:
-                raise BenchError(f"hoso export wrote {json.loads(out)['count']} of {size} dossiers")
-            exports.append(seconds)
-            export_rss.append(rss)
-            print(f"  run {index}: hoso export {seconds:.1f} s, peak RSS {rss:.0f} MB", flush=True)
-            if server:
-                asyncio.run(pg_database(server, database, drop_only=True))
+                seconds, rss, out = run_measured([hoso, "export", str(workdir / "out.xlsx"), "--json"], env, workdir,
+                                                 workdir / "export.log")
+                if json.loads(out)["count"] != size:
+                    raise BenchError(f"hoso export wrote {json.loads(out)['count']} of {size} dossiers")
+                exports.append(seconds)
+                export_rss.append(rss)
+                print(f"  run {index}: hoso export {seconds:.1f} s, peak RSS {rss:.0f} MB", flush=True)
+            finally:  # the run's database goes, whatever became of the run
+                if server:
+                    asyncio.run(pg_database(server, database, drop_only=True))
 
     rate = size / statistics.median(imports)
     backend = "PostgreSQL" if pg_server() else "SQLite"
