@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from bisect import bisect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Generic, TypeVar
@@ -507,7 +508,13 @@ async def is_empty(uow: UnitOfWork) -> bool:
         return await repos.units.count() == 0 and await repos.accounts.count() == 0
 
 
-async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) -> DemoProvince | None:
+# How a batch of drawn dossiers and their records is written: `_store` through the repositories; a benchmark may
+# pass a faster writer for its backend (bench/scale.py copies into PostgreSQL).
+Store = Callable[[Repositories, list[dict], dict[str, list[dict]], dt.datetime], Awaitable[None]]
+
+
+async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026,
+                    store: Store = _store) -> DemoProvince | None:
     """Seed the demo province into an empty database; None when it already holds data."""
     if size < 0:
         raise ValueError("size must not be negative")
@@ -564,9 +571,9 @@ async def seed_demo(uow: UnitOfWork, clock: Clock, size: int, seed: int = 2026) 
                 employee = row
             history[str(row["personal_id"])] = records
             if len(batch) >= 5000:
-                await _store(repos, batch, history, now)
+                await store(repos, batch, history, now)
                 batch, history = [], {}
-        await _store(repos, batch, history, now)
+        await store(repos, batch, history, now)
         accounts = {role.value: CONSOLE_USER_IDS[role] for *_, role in ACCOUNTS}
         if employee is not None:  # a teacher of the clerk's department, to try /declare
             teacher = await repos.accounts.add(Account(

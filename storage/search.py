@@ -1,8 +1,10 @@
-"""Dossier search over the maintained index: FTS5 trigram on SQLite, pg_trgm on PostgreSQL.
+"""Dossier search over the maintained index: FTS5 trigram on SQLite; on PostgreSQL the word prefixes of
+the folded name (a GIN index over a text[] column) and pg_trgm for digits inside a personal ID.
 
-Every word of the query must appear in the folded name or the personal ID, in any order. The index
-answers words of three characters or more; shorter ones (Vietnamese has many: "an", "ha") are matched
-as the start of a name word among those candidates.
+Every word of the query must start a word of the folded name, or (digits) appear in the personal ID, in
+any order. On SQLite the trigram index answers words of three characters or more with the space before
+them; shorter ones (Vietnamese has many: "an", "ha") are matched as the start of a name word among those
+candidates. On PostgreSQL every name word, even of one letter, is looked up whole in the prefix index.
 """
 
 from __future__ import annotations
@@ -12,7 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, column, literal, literal_column, or_, select, table
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Text,
+    and_,
+    bindparam,
+    case,
+    column,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Dossier
@@ -20,6 +35,8 @@ from storage.repositories import CUSTODIAN_UNIT, WORKING_UNIT, under
 
 _FTS = table("dossier_search", column("rowid"))
 _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.personal_id)  # as indexed on PostgreSQL
+# Every prefix of every word of the folded name, computed by PostgreSQL (migration 0015); not on SQLite.
+_PREFIXES = literal_column("dossier.name_prefixes", ARRAY(Text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +83,7 @@ class DossierSearch:
         self.session = session
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
-    def _text_filter(self, words: Sequence[str], use_index: bool = True) -> list[ColumnElement[bool]]:
+    def _text_filter(self, words: Sequence[str]) -> list[ColumnElement[bool]]:
         """The index narrows the candidates; then a name word must start a word of the name ("yen" is
         not found inside "nguyen"), and digits may sit anywhere in the personal ID.
 
@@ -74,14 +91,21 @@ class DossierSearch:
         answers as "a word starting so": two letters are enough ("an" → " an"), and a common letter run
         inside longer words brings no candidates."""
         conditions: list[ColumnElement[bool]] = []
-        if use_index and self.dialect == "postgresql":
-            conditions += [_BODY.like(f"%{w}%") for w in words if len(w) >= 3]
-        elif use_index:
-            phrases = [w if w.isdigit() else f" {w}" for w in words]
-            match = " AND ".join(_fts_phrase(p) for p in phrases if len(p) >= 3)
-            if match:
-                conditions.append(Dossier.id.in_(
-                    select(_FTS.c.rowid).where(literal_column("dossier_search").op("MATCH")(match))))
+        if self.dialect == "postgresql":
+            # The word-prefix index answers "starts a word of the name" exactly, however short the word:
+            # no second condition on the name, so the planner's estimate is that of the index's own column.
+            name_words = [w for w in words if not w.isdigit()]
+            if name_words:
+                conditions.append(_PREFIXES.op("@>")(bindparam(None, name_words, type_=ARRAY(Text))))
+            digits = [w for w in words if w.isdigit()]
+            conditions += [_BODY.like(f"%{w}%") for w in digits if len(w) >= 3]
+            conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits]
+            return conditions
+        phrases = [w if w.isdigit() else f" {w}" for w in words]
+        match = " AND ".join(_fts_phrase(p) for p in phrases if len(p) >= 3)
+        if match:
+            conditions.append(Dossier.id.in_(
+                select(_FTS.c.rowid).where(literal_column("dossier_search").op("MATCH")(match))))
         for word in words:
             conditions.append(Dossier.personal_id.like(f"%{word}%") if word.isdigit() else _word_start(word))
         return conditions
@@ -126,11 +150,13 @@ class DossierSearch:
         if name_words and len(name_words) == len(terms.words):
             # Fast path: names starting with the words as typed are the best matches (ranks 0 and 1),
             # and a walk of the folded-name index finds them without sorting every candidate. When they
-            # fill the page, the page is exactly what the ranked query would give.
+            # fill the page, the page is exactly what the ranked query would give. A name that starts
+            # with the phrase has each of its words at a word start already: no second condition, whose
+            # guessed selectivity would make PostgreSQL expect a handful of "nguyen" instead of a third of
+            # the table, and sort them all.
             phrase = " ".join(name_words)
             upper = phrase[:-1] + chr(ord(phrase[-1]) + 1)
-            fast = (base().where(Dossier.folded_name >= phrase, Dossier.folded_name < upper,
-                                 *self._text_filter(terms.words, use_index=False))
+            fast = (base().where(Dossier.folded_name >= phrase, Dossier.folded_name < upper)
                     .order_by(Dossier.folded_name, Dossier.id).limit(offset + limit))
             rows = (await self.session.execute(fast)).all()
             if len(rows) >= offset + limit:

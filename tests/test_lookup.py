@@ -15,13 +15,19 @@ from services.core.errors import InvalidInput, PermissionDenied
 from services.core.text import fold
 from services.dossiers.lookup import FindFilters, LookupService, parse_query, split_filters
 from services.regime.dossier_fields import DossierFull, Record
-from storage import UnitOfWork
+from storage import Database, UnitOfWork
 from storage.models import Dossier
 from storage.search import SearchTerms
 from tests.conftest import BotHarness, sent_texts
 from tests.test_accounts import sign_in, tree
 
 pytestmark = pytest.mark.both_transports  # the same flows over the web chat's transport (tests/conftest.py)
+
+
+@pytest.fixture
+def database(any_database: Database) -> Database:
+    """The service tests of /find run on each backend: SQLite's FTS5 index and PostgreSQL's word index."""
+    return any_database
 
 PEOPLE = [
     # personal ID, name, birth date, unit, status, rank

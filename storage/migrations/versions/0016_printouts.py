@@ -1,7 +1,7 @@
 """Printouts issued with a verification code: what each showed, to verify it later. Never deleted, never changed.
 
-Revision ID: 0019
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 02:20:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0019'
-down_revision: str | None = '0014'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

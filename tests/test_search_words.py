@@ -1,0 +1,97 @@
+"""/find's word index on both backends: every write that sets a name (an import, a new dossier, an import that
+renames) keeps it current; migration 0015 fills it for the rows already there; and each PostgreSQL connection
+plans with its parameters, so a statement prepared on an empty table keeps no stale plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import text
+
+from services.changes.new_dossiers import NewDossiers
+from services.core.actor import Actor
+from services.core.clock import FrozenClock
+from services.core.text import fold
+from services.dossiers.io.service import DossierIOService
+from services.dossiers.lookup import LookupService, parse_query
+from storage import Database, UnitOfWork
+from storage.models import OrgUnit
+from tests.test_accounts import sign_in
+from tests.test_changes import setup
+from tests.test_import_export import row, write_csv
+
+
+async def found(uow: UnitOfWork, actor: Actor, clock: FrozenClock, query: str) -> list[str]:
+    return [candidate.full_name for candidate in (await LookupService(uow, actor, clock).find(query)).candidates]
+
+
+async def prefixes_in_step(database: Database) -> None:
+    """On PostgreSQL: the stored word prefixes of every dossier are those of its folded name as it is now."""
+    if database.is_sqlite:
+        return
+    async with database.session(write=False) as session:
+        stale = await session.scalar(text(
+            "SELECT count(*) FROM dossier WHERE name_prefixes IS DISTINCT FROM hoso_name_prefixes(folded_name)"))
+        words = await session.scalar(text("SELECT count(*) FROM dossier WHERE cardinality(name_prefixes) > 0"))
+        total = await session.scalar(text("SELECT count(*) FROM dossier"))
+    assert (stale, words) == (0, total)
+
+
+async def test_every_write_of_a_name_keeps_the_word_index_current(
+    any_database: Database, clock: FrozenClock, tmp_path: Path
+) -> None:
+    uow = UnitOfWork(any_database)
+    await setup(uow, clock, "hau-giang-2016")
+    clerk = await sign_in(uow, clock, "lan.syt", "SYT", "clerk", 501)
+
+    # A new dossier, through /new's service.
+    answers = {"full_name": "Vũ Thị Thuỷ", "sex": "F", "birth_date": "12/03/1995", "personal_id": "092195001234",
+               "ethnicity": "Kinh", "custodian_unit": "bv", "rank_code": "01.003", "post": "Chuyên viên",
+               "employment_status": "probation", "doc_number": "45/QĐ-SYT", "doc_date": "20/06/2026",
+               "doc_issuer": "Sở Y tế", "effective_on": "22/06/2026"}
+    await NewDossiers(uow, clerk, clock, None).create(answers)
+    assert await found(uow, clerk, clock, "vu thuy") == ["Vũ Thị Thuỷ"]  # "vu": two letters, a whole word
+    await prefixes_in_step(any_database)
+
+    # An import that creates, then one that renames.
+    service = DossierIOService(uow, Actor.system(), clock)
+    created = await service.import_file(write_csv(tmp_path / "a.csv", [row("092190000999", "Mai Văn Hùng", "SYT")]))
+    assert (created.created, created.failed) == (1, 0), created.errors
+    assert await found(uow, clerk, clock, "mai hung") == ["Mai Văn Hùng"]
+    renamed = await service.import_file(write_csv(tmp_path / "b.csv", [row("092190000999", "Hồ Văn Hùng", "SYT")]))
+    assert (renamed.updated, renamed.failed) == (1, 0), renamed.errors
+    assert await found(uow, clerk, clock, "mai hung") == []
+    assert await found(uow, clerk, clock, "ho hung") == ["Hồ Văn Hùng"]
+    assert await found(uow, clerk, clock, "h v h") == ["Hồ Văn Hùng"]  # one letter a word
+    await prefixes_in_step(any_database)
+
+
+async def test_the_migration_fills_the_word_index_for_existing_dossiers(
+    database_url: str, clock: FrozenClock
+) -> None:
+    database = Database(database_url)
+    try:
+        await database.upgrade("0014")
+        now = clock.now()
+        async with UnitOfWork(database).write() as repos:
+            unit = await repos.units.add(OrgUnit(code="SYT", name="Sở Y tế", path="", created_at=now))
+            await repos.dossiers.add_many([{
+                "personal_id": f"09219000000{n}", "full_name": name, "folded_name": fold(name), "sex": "F",
+                "birth_date": dt.date(1990, 1, 1), "custodian_unit_id": unit.id, "working_unit_id": unit.id,
+                "employment_status": "active", "created_at": now, "updated_at": now,
+            } for n, name in enumerate(["Lê Thị An", "Võ An Khang", "Trần Văn Lê"])])
+        await database.upgrade()
+        await prefixes_in_step(database)
+        async with UnitOfWork(database).read() as repos:
+            hits = await repos.search.find(parse_query("le an"), ["/"])
+        assert [hit.full_name for hit in hits] == ["Lê Thị An"]
+    finally:
+        await database.dispose()
+
+
+async def test_postgresql_connections_plan_with_the_parameters(any_database: Database) -> None:
+    if any_database.is_sqlite:
+        return
+    async with any_database.session(write=False) as session:
+        assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
