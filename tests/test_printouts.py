@@ -29,7 +29,7 @@ from services.platform.printouts import (
     parse,
 )
 from storage import Database, UnitOfWork
-from storage.models import AuditEvent, Printout
+from storage.models import AuditEvent, OrgUnit, Printout, UnitReport
 from tests.test_accounts import audit_actions, sign_in
 from tests.test_changes import PAPER, service, setup
 
@@ -171,6 +171,41 @@ async def test_the_statistics_sheet_and_the_unit_report_carry_their_code(world, 
     clock.advance(dt.timedelta(minutes=5))
     await services.reports.save("SYT", view.period.code, {"a": "Đơn vị đã cập nhật đầy đủ."})
     assert (await services.printouts.verify(report_code)).changed  # the draft was written since
+
+
+async def test_a_statistics_code_names_the_unit_counted_however_it_was_asked(world, clock: FrozenClock) -> None:  # noqa: ANN001
+    """The unit typed in any case, or none (the clerk's own scope), is the subject: never the province's 0."""
+    uow, _people, clerk = world
+    services = facade(uow, clerk, clock)
+    async with uow.read() as repos:
+        syt = await repos.units.by_code("SYT")
+    assert syt is not None
+    for typed in ("syt", None):
+        table = await services.statistics.table(typed)
+        sheet = load_workbook(io.BytesIO(await services.statistics_file(table, typed, lambda m: m, "Thống kê"))).active
+        code = CODE.search("\n".join(str(cell.value) for row in sheet.iter_rows() for cell in row if cell.value))
+        assert code and code.group().startswith(f"TK-{syt.id}."), (typed, code)
+        assert (await services.printouts.verify(code.group())).subject.startswith(f"{syt.id}.")
+
+
+async def test_the_province_reports_state_fits_its_column_whatever_the_units(world, clock: FrozenClock) -> None:  # noqa: ANN001
+    """Compared for equality only, the state of a province report is a digest: 40 units' reports fit (PostgreSQL
+    refused the joined text past a handful), and a change in one of them changes it."""
+    uow, _people, _clerk = world
+    now = clock.now()
+    async with uow.write() as repos:
+        for index in range(40):
+            unit = await repos.units.add(OrgUnit(code=f"U{index:02}", name=f"Đơn vị {index}", path="/", created_at=now))
+            repos.session.add(UnitReport(unit_id=unit.id, period="2026-H2", status="draft", sections={},
+                                         created_at=now, updated_at=now))
+    async with uow.read() as repos:
+        before = await repos.printouts.report_state(None, "2026-H2")
+    assert len(before) <= 255
+    async with uow.write() as repos:
+        report = (await repos.session.scalars(select(UnitReport).limit(1))).one()
+        report.updated_at = now + dt.timedelta(minutes=1)
+    async with uow.read() as repos:
+        assert await repos.printouts.report_state(None, "2026-H2") != before
 
 
 async def test_without_a_key_nothing_is_issued_and_nothing_verified(world, clock: FrozenClock) -> None:  # noqa: ANN001

@@ -28,11 +28,13 @@ from services.core.actor import Actor
 from services.core.clock import Clock
 from services.core.errors import InvalidInput, ServiceError
 from services.core.i18n import N_
-from services.core.policy import Action
+from services.core.policy import EVERYWHERE, Action, scope_of
 from services.platform.audit import actor_label, record
 from services.platform.sessions import sensitive
+from services.platform.units import normalise_code
 from storage import Repositories, UnitOfWork
 from storage.audit import chain_hash, hashed_fields
+from storage.models import OrgUnit
 
 FORM, UNIT_REPORT, PROVINCE_REPORT, STATISTICS = "2C", "BC", "BT", "TK"
 # The kind in a code (Vietnamese initials: 2C form, báo cáo, báo cáo tỉnh, thống kê) and its title.
@@ -178,7 +180,7 @@ class PrintoutService:
             return None
         digest = content_digest(content)
         async with self.uow.write() as repos:
-            unit = await repos.units.by_code(unit_code) if unit_code else None
+            unit = await self._unit_of(repos, unit_code)
             subject = subject_of(unit.id if unit is not None else 0)
             own_version, state = await STATES[kind](repos, subject)
             await record(repos, self.clock, self.actor, "printout.issue", "printout", f"{kind}-{subject}",
@@ -191,6 +193,18 @@ class PrintoutService:
                                       issued_by=actor_label(self.actor))
         url = f"{self.verify_url}?code={code}" if self.verify_url else None
         return Stamp(code, url)
+
+    async def _unit_of(self, repos: Repositories, unit_code: str | None) -> OrgUnit | None:
+        """The unit a printout is about: the one named (as typed: any case), else the top of the reader's own
+        scope, as the statistics counted it; None for the whole province."""
+        if unit_code:
+            return await repos.units.by_code(normalise_code(unit_code))
+        prefixes = scope_of(self.actor, Action.VIEW_STATISTICS)
+        if prefixes == EVERYWHERE:
+            return None
+        if len(prefixes) == 1:
+            return next((unit for unit in await repos.units.subtree(prefixes[0]) if unit.path == prefixes[0]), None)
+        return await repos.units.by_code(self.actor.unit_code) if self.actor.unit_code else None
 
     async def verify(self, typed: str) -> Verdict:
         """What the printout of this code showed and whether it still stands; a code HoSo did not issue, or
