@@ -149,6 +149,35 @@ async def test_a_menu_is_answered_on_another_instance_and_after_a_restart(full: 
         await other.session.close()
 
 
+async def test_a_reply_and_a_notice_sent_together_keep_the_menu(full: ZaloHarness) -> None:
+    """A menu and a plain message to one chat at the same moment (a reply and an outbox notice), over a storage
+    that answers a read only after others ran: the menu stays live, whichever write lands last."""
+    import asyncio
+
+    from aiogram.fsm.storage.memory import MemoryStorage
+    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+    class SlowStorage(MemoryStorage):
+        async def get_data(self, key):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+            data = await super().get_data(key)
+            await asyncio.sleep(0)  # let the other writer read the same state meanwhile
+            return data
+
+    chats, chat = ZaloChats(SlowStorage()), full.session.chat_of("u5")
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Có", callback_data="yes"),
+                                                      InlineKeyboardButton(text="Không", callback_data="no")]])
+    menu = full.session._message(full.bot, chat, text="Xác nhận?", reply_markup=keyboard)
+    notice = full.session._message(full.bot, chat, text="Nhắc việc.")
+    await asyncio.gather(chats.sent(full.bot, menu, ("yes", "no")), chats.sent(full.bot, notice))
+    live = await chats.menu(full.bot, chat)
+    assert live is not None and live.message.message_id == menu.message_id
+    assert (await chats.state(full.bot, chat)).last_sent == notice.message_id
+    older = full.session._message(full.bot, chat, text="Cũ", reply_markup=keyboard)
+    await chats.sent(full.bot, full.session._message(full.bot, chat, text="Mới", reply_markup=keyboard), ("a", "b"))
+    await chats.sent(full.bot, older, ("yes", "no"))  # late: an older menu never replaces a newer one
+    assert (await chats.menu(full.bot, chat)).choices == ("a", "b")  # type: ignore[union-attr]
+
+
 async def test_an_unlinked_zalo_user_gets_one_explanation_with_the_web_chats_link(full: ZaloHarness) -> None:
     for text in ("/lang", "/start", "xin chào", "1"):
         [answer] = await full.say("u-visitor", text)

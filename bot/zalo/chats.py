@@ -7,6 +7,8 @@ conversation itself: a reply reaches its menu whichever instance sent the menu, 
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,9 @@ class ChatState:
 class ZaloChats:
     def __init__(self, storage: BaseStorage | None = None) -> None:
         self.storage = storage if storage is not None else MemoryStorage()
+        # A reply and an outbox message to one chat may interleave: each read-and-write of its state is one
+        # at a time in this process, and a menu never gives way to an older one (the ids grow with time).
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     @staticmethod
     def _key(bot: Bot, chat: int) -> StorageKey:
@@ -54,20 +59,23 @@ class ZaloChats:
         """`message` went to its chat: with `choices` it is the live menu; without, it ends the menu of the
         message it `replaces` (an edit takes the buttons with it, as on Telegram)."""
         key = self._key(bot, message.chat.id)
-        data: dict[str, Any] = dict(await self.storage.get_data(key))
-        data["last"] = message.message_id
-        if choices:
-            data["menu"] = {"message": message.model_dump(mode="json", exclude_none=True),
-                            "choices": list(choices)}
-        elif replaces is not None:
-            _end_menu_of(data, replaces)
-        await self.storage.set_data(key, data)
+        async with self._locks[message.chat.id]:
+            data: dict[str, Any] = dict(await self.storage.get_data(key))
+            data["last"] = max(message.message_id, data.get("last") or 0)
+            live = (data.get("menu") or {}).get("message", {}).get("message_id", 0)
+            if choices and message.message_id > live:
+                data["menu"] = {"message": message.model_dump(mode="json", exclude_none=True),
+                                "choices": list(choices)}
+            elif replaces is not None:
+                _end_menu_of(data, replaces)
+            await self.storage.set_data(key, data)
 
     async def buttons_gone(self, bot: Bot, chat: int, message_id: int | None) -> None:
         key = self._key(bot, chat)
-        data: dict[str, Any] = dict(await self.storage.get_data(key))
-        if _end_menu_of(data, message_id):
-            await self.storage.set_data(key, data)
+        async with self._locks[chat]:
+            data: dict[str, Any] = dict(await self.storage.get_data(key))
+            if _end_menu_of(data, message_id):
+                await self.storage.set_data(key, data)
 
 
 def _end_menu_of(data: dict[str, Any], message_id: int | None) -> bool:
