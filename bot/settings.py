@@ -227,9 +227,10 @@ class Settings(BaseSettings):
         return self.verify_key.get_secret_value().encode() if self.verify_key is not None else None
 
     @property
-    def verify_url(self) -> str:
-        """The web chat's page that checks a printout's code (its QR points there)."""
-        return self.web_address.rstrip("/") + "/verify"
+    def verify_url(self) -> str | None:
+        """The web chat's page that checks a printout's code (its QR points there). Only at HOSO_WEB_URL: the
+        loopback listener means nothing on paper, so without it the QR holds the code alone."""
+        return None if self.web_url is None else self.web_address.rstrip("/") + "/verify"
 
     def require_audit_key(self) -> bytes:
         if self.audit_key is None:

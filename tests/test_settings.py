@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 
 TOKEN = "123456:" + "A" * 35
 
@@ -97,3 +97,9 @@ def test_the_log_never_shows_a_secret() -> None:
     text = RedactingFormatter(FORMAT, [TOKEN]).format(record)
     assert TOKEN not in text
     assert "calling bot***" in text and "https://api/bot***/getMe" in text
+
+
+def test_the_printouts_qr_points_to_the_public_address_only() -> None:
+    """A QR on paper pointing to the loopback listener would lead nowhere: without HOSO_WEB_URL, the code alone."""
+    assert Settings(_env_file=None).verify_url is None
+    assert Settings(_env_file=None, web_url="https://hoso.example.vn/").verify_url == "https://hoso.example.vn/verify"
