@@ -9,12 +9,14 @@ a second) and each piece is the in-process one.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from bot.instances.signals import Signals
 
 PREFIX = "hoso:"  # every key and channel HoSo keeps in Redis for its instances
+MAX_CONNECTIONS = 50  # HOSO_REDIS_MAX_CONNECTIONS's default
+POOL_TIMEOUT = 30.0  # seconds a command waits for a free connection before it fails as Redis being away
 
 
 class RedisUnreachable(Exception):
@@ -27,8 +29,12 @@ class Shared:
         self.signals = Signals(redis)
 
     @classmethod
-    def from_url(cls, url: str) -> Shared:
-        return cls(Redis.from_url(url))
+    def from_url(cls, url: str, max_connections: int = MAX_CONNECTIONS) -> Shared:
+        """The process's one Redis client (the FSM storage uses it too). Its pool blocks: a command beyond
+        `max_connections` in flight waits up to `POOL_TIMEOUT` for a connection to come free, where redis-py's
+        default pool raises MaxConnectionsError at once. The subscription holds one connection for good."""
+        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=POOL_TIMEOUT)
+        return cls(Redis(connection_pool=pool))
 
     async def start(self) -> None:
         """Subscribe to what the other instances tell; RedisUnreachable if Redis does not answer."""
