@@ -399,3 +399,26 @@ async def test_the_webhook_takes_the_turn_before_it_answers(shared: Callable[[],
         for client in clients:
             await client.close()
     assert handled == [1, 2]
+
+
+@pytest.mark.redis
+async def test_replies_of_two_instances_keep_the_channels_one_pace(shared: Callable[[], Awaitable[Shared]]) -> None:
+    """Telegram counts every message of the bot: replies to updates go through the same shared schedule as the
+    outbox's reminders (bot/instances/pace.py, SharedSends), not beside it."""
+    count = 30
+    async with BotAPIStub(TOKEN) as stub:
+        bots = [create_bot(TOKEN, stub.base_url) for _ in range(2)]
+        for bot in bots:  # two instances, each its own Bot and Redis client
+            instance = await shared()
+            share_pace(instance.redis, instance.signals, bot, "telegram", RATE, PER_CHAT_INTERVAL)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(
+                bots[n % 2].send_message(8000 + n, f"reply {n}") for n in range(count))), timeout=60)
+            await bots[0].send_chat_action(8000, "typing")  # not a message: no slot booked for it
+        finally:
+            for bot in bots:
+                await bot.session.close()
+    times = [call.at for call in stub.calls_of("sendMessage") if call.status == 200]
+    assert len(times) == count
+    assert busiest_second(times) <= 1.5 * RATE, sorted(times)  # each alone, unpaced, would send all at once
+    assert max(times) - min(times) >= 0.75 * (count - 1) / RATE
