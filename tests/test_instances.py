@@ -422,18 +422,3 @@ async def test_replies_of_two_instances_keep_the_channels_one_pace(shared: Calla
     assert len(times) == count
     assert busiest_second(times) <= 1.5 * RATE, sorted(times)  # each alone, unpaced, would send all at once
     assert max(times) - min(times) >= 0.75 * (count - 1) / RATE
-
-
-@pytest.mark.redis
-async def test_sends_late_for_their_slots_do_not_go_together(shared: Callable[[], Awaitable[Shared]]) -> None:
-    """Slots booked 1/rate apart, their senders stalled (a busy process) and all waking at once: no more than the
-    rate is let through in one second, the rest wait for the window (SharedSends.confirm)."""
-    from bot.instances.pace import SharedSends
-
-    instances = [await shared(), await shared()]
-    sends = [SharedSends(one.redis, "telegram", rate=5) for one in instances]
-    for number in range(8):
-        await sends[number % 2].slot()  # booked, then not slept for: late for every one of them
-    waits = [await sends[number % 2].confirm() for number in range(8)]
-    assert waits[:5] == [0.0] * 5  # the rate's worth goes now
-    assert all(0 < wait <= 1.0 for wait in waits[5:])  # the others wait for the oldest to leave the second

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
@@ -73,21 +72,6 @@ redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil(after - now) + 60000
 return tostring(slot - now)
 """
 
-# KEYS: the channel's sends of the last second (a sorted set by time). ARGV: how many a second, a unique member.
-# "0" when this send is counted in and may go now, else the ms until the oldest leaves the window.
-_CONFIRM = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 1000)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], 2000)
-  return '0'
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tostring(math.max(1, tonumber(oldest[2]) + 1000 - now))
-"""
-
 # KEYS: the channel's pause. ARGV: its length in ms. The later end wins.
 _PAUSE = """
 local t = redis.call('TIME')
@@ -136,8 +120,7 @@ class SharedSends(BaseRequestMiddleware):
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.channel, self.spacing, self.sleep, self.clock = channel, 1.0 / rate, sleep, clock
-        self._reserve, self._confirm = redis.register_script(_RESERVE), redis.register_script(_CONFIRM)
-        self._id, self._sends = secrets.token_hex(6), 0  # each send's own member of the window's set
+        self._reserve = redis.register_script(_RESERVE)
         self._next_alone = 0.0  # this instance's own schedule, while Redis does not answer
 
     async def slot(self) -> float:
@@ -152,25 +135,11 @@ class SharedSends(BaseRequestMiddleware):
             self._next_alone = slot + self.spacing
             return slot - now
 
-    async def confirm(self) -> float:
-        """Count this send in the channel's last second, now that its slot came; else the seconds to wait. A
-        sender late for its slot (its process busy) would otherwise go together with the next ones, and a
-        second would see more than the rate."""
-        try:
-            self._sends += 1
-            wait_ms = await self._confirm(keys=[key(self.channel, "sent")],
-                                          args=[max(1, math.floor(1.0 / self.spacing)), f"{self._id}:{self._sends}"])
-            return float(wait_ms) / 1000
-        except (RedisError, OSError):  # the slot booked alone is this instance's own pace already
-            return 0.0
-
     async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
                        method: TelegramMethod[Any]) -> Response[Any]:
         if method.__api_method__ in PACED_METHODS:
             wait = await self.slot()
             if wait > 0:
-                await self.sleep(wait)
-            while (wait := await self.confirm()) > 0:
                 await self.sleep(wait)
         return await make_request(bot, method)
 
