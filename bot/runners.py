@@ -7,13 +7,18 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.factory import create_bot, create_dispatcher, register_commands
+from bot.instances.turns import TurnIsolation
 from bot.runtime import Runtime
 from bot.settings import Settings
 
@@ -73,6 +78,37 @@ async def run_polling(runtime: Runtime, with_web: bool = False) -> None:
         await bot.session.close()
 
 
+class OrderedRequestHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, which answers Telegram at once and handles the update in the background, with
+    one step before the answer when several instances share Redis: the update takes its user's turn ticket
+    (bot/instances/turns.py). Answered before that, the user's next update, sent to another instance, could
+    take an earlier ticket and be handled first. Only the ticket is awaited, never the turn itself."""
+
+    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        isolation = self.dispatcher.fsm.events_isolation
+        if not isinstance(isolation, TurnIsolation):
+            return await super()._handle_request_background(bot, request)
+        raw = await request.json(loads=bot.session.json_loads)
+        update = Update.model_validate(raw, context={"bot": bot})
+        where = UserContextMiddleware.resolve_event_context(update)
+        context = self.dispatcher.fsm.resolve_context(bot, where.chat_id, where.user_id, where.thread_id,
+                                                      where.business_connection_id)
+        if context is not None:
+            await isolation.arrive(context.key)
+        task = asyncio.create_task(self._feed_in_turn(bot, raw, isolation))  # copies the ticket's context
+        self._background_feed_update_tasks.add(task)
+        task.add_done_callback(self._background_feed_update_tasks.discard)
+        return web.json_response({}, dumps=bot.session.json_dumps)
+
+    async def _feed_in_turn(self, bot: Bot, raw: dict[str, Any], isolation: TurnIsolation) -> None:
+        try:
+            result = await self.dispatcher.feed_raw_update(bot, raw, **self.data)
+            if isinstance(result, TelegramMethod):
+                await self.dispatcher.silent_call_request(bot=bot, result=result)
+        finally:
+            await isolation.settle_arrival()
+
+
 class WebhookApp:
     """The aiohttp application and what registers it with Telegram once it listens."""
 
@@ -82,7 +118,7 @@ class WebhookApp:
         self.runtime = runtime
         self.app = web.Application()
         # Every request must carry the secret in Telegram's header, or it gets 401.
-        handler = SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot, secret_token=self.secret)
+        handler = OrderedRequestHandler(dispatcher=self.dispatcher, bot=self.bot, secret_token=self.secret)
         handler.register(self.app, path=urlsplit(self.url).path or "/")
         setup_application(self.app, self.dispatcher, bot=self.bot)
 

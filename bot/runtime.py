@@ -51,12 +51,14 @@ def build_fsm(settings: Settings, database: Database, clock: Clock,
     Either way, one user's updates are handled one at a time, in the order they arrived (with Redis: the
     tickets of bot/instances/turns.py, across instances)."""
     if settings.redis_url:
-        storage = redis_storage(settings.redis_url)
         if shared is None:
+            storage = redis_storage(settings.redis_url)
             return storage, storage.create_isolation()
-        from bot.instances.turns import TurnIsolation  # as RedisStorage: the redis client only where it is set
+        # As RedisStorage: the redis client loads only where it is set.
+        from bot.instances.shared import SharedRedisStorage
+        from bot.instances.turns import TurnIsolation
 
-        return storage, TurnIsolation(shared, key_builder=KEYS)
+        return SharedRedisStorage(shared.redis, key_builder=KEYS), TurnIsolation(shared, key_builder=KEYS)
     return DatabaseStorage(database, clock), SimpleEventIsolation()
 
 
@@ -74,12 +76,12 @@ def redis_storage(url: str) -> RedisStorage:
 @asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     clock = clock or SystemClock(settings.timezone)
-    database = Database(settings.database_url)
+    database = settings.open_database()
     shared = None
     if settings.redis_url:
         from bot.instances.shared import Shared
 
-        shared = Shared.from_url(settings.redis_url)
+        shared = Shared.from_url(settings.redis_url, settings.redis_max_connections)
         await shared.start()
     storage, isolation = build_fsm(settings, database, clock, shared)
     runtime = Runtime(settings, database, clock, create_i18n(settings.default_locale), storage, isolation, shared)

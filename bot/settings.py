@@ -14,7 +14,7 @@ from bot.content_levels import DEFAULT_CONTENT, ContentError, parse_content
 from services.core.actor import Content
 from services.core.clock import DEFAULT_TIMEZONE
 from services.core.i18n import DEFAULT_LOCALE, N_
-from storage import DatabaseUrlError, normalize_database_url
+from storage import Database, DatabaseUrlError, PoolLimits, normalize_database_url
 
 ENV_PREFIX = "HOSO_"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
@@ -45,8 +45,17 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     database_url: str = "sqlite+aiosqlite:///./hoso.db"
+    # PostgreSQL connections one process keeps open, those it may open beyond them at a peak, and how long an
+    # update waits for one when all are busy before it fails (seconds). Several instances together must stay
+    # under the server's max_connections (100 by default) with room for the CLI.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_timeout: float = Field(default=60.0, gt=0, le=600)
     telegram_api_base: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     redis_url: str | None = None
+    # Redis connections one process may hold at once (one client per process); a command beyond them waits
+    # for one to come free, up to the pool timeout, rather than fail.
+    redis_max_connections: int = Field(default=50, ge=4, le=10_000)
     # Messages a second to Telegram, all chats together: with Redis, for every instance together (Telegram
     # allows about 30 a bot).
     telegram_rate: float = Field(default=25.0, gt=0, le=30)
@@ -208,6 +217,14 @@ class Settings(BaseSettings):
     @property
     def web_secure(self) -> bool:
         return self.web_url is not None and self.web_url.scheme == "https"
+
+    @property
+    def pool_limits(self) -> PoolLimits:
+        return PoolLimits(self.database_pool_size, self.database_max_overflow, self.database_pool_timeout)
+
+    def open_database(self) -> Database:
+        """The process's database, its PostgreSQL pool sized by the settings."""
+        return Database(self.database_url, pool=self.pool_limits)
 
     def require_token(self) -> str:
         if self.bot_token is None:

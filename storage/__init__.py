@@ -3,7 +3,7 @@
 Imports neither aiogram nor the service layer; services reach the data through `UnitOfWork`.
 """
 
-from storage.database import Database, DatabaseUrlError, normalize_database_url
+from storage.database import Database, DatabaseUrlError, PoolLimits, normalize_database_url
 from storage.uow import Repositories, UnitOfWork
 
-__all__ = ["Database", "DatabaseUrlError", "Repositories", "UnitOfWork", "normalize_database_url"]
+__all__ = ["Database", "DatabaseUrlError", "PoolLimits", "Repositories", "UnitOfWork", "normalize_database_url"]

@@ -7,6 +7,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,16 @@ for _name in ("aiosqlite", "sqlalchemy.engine.Engine"):
     logging.getLogger(_name).addFilter(_DROP_DEBUG)
 
 
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """A PostgreSQL connection pool: the connections kept, those opened beyond them at a peak, and how long
+    a session waits for one when all are in use (then SQLAlchemy's TimeoutError)."""
+
+    size: int = 10
+    overflow: int = 10
+    timeout: float = 60.0
+
+
 class DatabaseUrlError(ValueError):
     """The database URL names no backend HoSo runs on."""
 
@@ -89,8 +100,12 @@ class Database:
     sender finds them at its next pass).
     """
 
-    def __init__(self, url: str, *, echo: bool = False, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool: PoolLimits | None = None, **engine_kwargs: Any) -> None:
         self.url: URL = make_url(normalize_database_url(url))
+        if self.url.get_backend_name() != "sqlite":  # SQLite's pools are its own (one file, one writer)
+            pool = pool or PoolLimits()
+            engine_kwargs = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout,
+                             **engine_kwargs}
         # hide_parameters: no bound value in SQL logging nor in the text of a database error, which
         # an incident log prints with its traceback.
         if not self.is_sqlite:

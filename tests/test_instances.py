@@ -343,3 +343,82 @@ async def test_without_an_answer_from_redis_the_sender_keeps_its_own_pace() -> N
         assert 0.5 < await pacer.try_take(1) <= PER_CHAT_INTERVAL  # the chat's pace, kept in-process
     finally:
         await away.aclose()
+
+
+class SlowToStart(Dispatcher):
+    """An instance whose background handling starts late (a loaded process): only once `go` is set."""
+
+    def __init__(self, go: asyncio.Event, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.go = go
+
+    async def feed_raw_update(self, bot: Bot, update: dict[str, object], **kwargs: object) -> object:
+        await self.go.wait()
+        return await super().feed_raw_update(bot, update, **kwargs)
+
+
+@pytest.mark.redis
+async def test_the_webhook_takes_the_turn_before_it_answers(shared: Callable[[], Awaitable[Shared]]) -> None:
+    """A user's two updates answered by two instances, the first slow to start handling its own: the first
+    still goes first, as its ticket was taken before Telegram got its answer (bot/runners.py)."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.runners import OrderedRequestHandler
+
+    handled: list[int] = []
+    router_go, both = asyncio.Event(), asyncio.Event()
+    clients = []
+    for slow in (True, False):
+        router = Router()
+
+        @router.message()
+        async def note(message: Message) -> None:
+            handled.append(int(message.text or 0))
+            if len(handled) == 2:
+                both.set()
+
+        isolation = TurnIsolation(await shared())
+        dispatcher = (SlowToStart(router_go, storage=MemoryStorage(), events_isolation=isolation) if slow
+                      else Dispatcher(storage=MemoryStorage(), events_isolation=isolation))
+        dispatcher.include_router(router)
+        app = web.Application()
+        OrderedRequestHandler(dispatcher=dispatcher, bot=Bot(TOKEN), secret_token="s" * 16).register(app, path="/hook")
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s" * 16}
+    try:
+        for number, client in enumerate(clients, start=1):  # Telegram waits for each answer before the next
+            answer = await client.post("/hook", json=message_update(number).model_dump(mode="json", exclude_none=True),
+                                       headers=headers)
+            assert answer.status == 200
+        router_go.set()  # now the first instance starts handling its update
+        await asyncio.wait_for(both.wait(), timeout=30)
+    finally:
+        for client in clients:
+            await client.close()
+    assert handled == [1, 2]
+
+
+@pytest.mark.redis
+async def test_replies_of_two_instances_keep_the_channels_one_pace(shared: Callable[[], Awaitable[Shared]]) -> None:
+    """Telegram counts every message of the bot: replies to updates go through the same shared schedule as the
+    outbox's reminders (bot/instances/pace.py, SharedSends), not beside it."""
+    count = 30
+    async with BotAPIStub(TOKEN) as stub:
+        bots = [create_bot(TOKEN, stub.base_url) for _ in range(2)]
+        for bot in bots:  # two instances, each its own Bot and Redis client
+            instance = await shared()
+            share_pace(instance.redis, instance.signals, bot, "telegram", RATE, PER_CHAT_INTERVAL)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(
+                bots[n % 2].send_message(8000 + n, f"reply {n}") for n in range(count))), timeout=60)
+            await bots[0].send_chat_action(8000, "typing")  # not a message: no slot booked for it
+        finally:
+            for bot in bots:
+                await bot.session.close()
+    times = [call.at for call in stub.calls_of("sendMessage") if call.status == 200]
+    assert len(times) == count
+    assert busiest_second(times) <= 1.5 * RATE, sorted(times)  # each alone, unpaced, would send all at once
+    assert max(times) - min(times) >= 0.75 * (count - 1) / RATE

@@ -21,7 +21,6 @@ from services.platform.backup import (
     scheduled_backup,
     write_backup,
 )
-from storage import Database
 
 app = typer.Typer()
 attachments_app = typer.Typer(help=_(N_("The scanned papers kept under HOSO_FILES_DIR.")), no_args_is_help=True)
@@ -89,7 +88,7 @@ def restore(
     key = _key(settings)
 
     async def main() -> RestoreReport:
-        database = Database(settings.database_url)
+        database = settings.open_database()
         try:
             return await restore_backup(database, _store(settings), key, file, SystemClock(settings.timezone))
         finally:

@@ -108,7 +108,7 @@ async def require_current_schema(database: Database) -> None:
 @asynccontextmanager
 async def lightweight_uow(settings: Settings) -> AsyncIterator[UnitOfWork]:
     """The database alone, for administrative commands that need no bot (and so no aiogram)."""
-    database = Database(settings.database_url)
+    database = settings.open_database()
     try:
         await require_current_schema(database)
         yield UnitOfWork(database)

@@ -71,7 +71,7 @@ def init(
     settings = settings_or_exit()
 
     async def main() -> dict[str, Any]:
-        database = Database(settings.database_url)
+        database = settings.open_database()
         try:
             return await prepare_database(database, SystemClock(settings.timezone), profile.value if profile else None)
         finally:

@@ -11,6 +11,8 @@ process without Redis never loads it.
 from __future__ import annotations
 
 PREFIX = "hoso:"  # every key and channel HoSo keeps in Redis for its instances
+MAX_CONNECTIONS = 50  # HOSO_REDIS_MAX_CONNECTIONS's default
+POOL_TIMEOUT = 30.0  # seconds a command waits for a free connection before it fails as Redis being away
 
 
 class RedisUnreachable(Exception):

@@ -1,9 +1,15 @@
 """A channel's send pace and flood pause, shared by every instance through Redis.
 
-Each instance's sender asks Redis, in one script, whether a message to a chat may start now: the channel's
-global spacing (1/rate, the same virtual schedule as the in-process `Pacer`, a late start catching up by at
-most `CATCH_UP`), the chat's own spacing, and the pause a 429 set. If it may, the script books it; else it
-answers how long to wait. The time is Redis's own (TIME), so the instances' clocks play no part.
+Telegram's limit (about 30 messages a second) counts every message of the bot: the replies to updates as much
+as the outbox's reminders. So the global pace is kept at the last moment, for every message-sending request of
+the Bot, by a request middleware (`SharedSends`): it books the channel's next slot in Redis (one script; the
+time is Redis's own, TIME, so the instances' clocks play no part) and sleeps until it. Booked just before the
+request, never before a commit, a slot cannot bunch with others booked apart (a slow commit of the outbox's
+"sending" row once did: 35 in a second at 25 configured).
+
+The outbox's sender asks, before it marks a row "sending", only what the message to that chat must wait for:
+the chat's own spacing, the pause a 429 set, and the channel's schedule when it is booked too far ahead
+(`AHEAD`, replies queued there), so that its rows do not wait "sending" in the middleware (`SharedPacer`).
 
 A 429 any instance receives sets the channel's pause in Redis (`hoso:pace:<channel>:pause`, the later of the
 two ends wins) and tells the other instances at once (`signals.PAUSES`), whose Bot's FloodGate then holds back
@@ -12,39 +18,58 @@ every request too, not only the outbox's.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import Response, TelegramMethod
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.instances.signals import PAUSES, Signals
 from bot.retry import FloodGate, RetryMiddleware
-from bot.sender import CATCH_UP, Pacer
+from bot.sender import Pacer
 
 logger = logging.getLogger(__name__)
 
 KEY = "hoso:pace:{channel}:{part}"
+# The requests that are messages in Telegram's count (a chat action, a callback's answer are not).
+PACED_METHODS = frozenset({"sendMessage", "editMessageText", "editMessageCaption", "editMessageMedia",
+                           "sendDocument", "sendPhoto", "sendMediaGroup", "copyMessage", "forwardMessage",
+                           "sendVideo", "sendAudio", "sendVoice", "sendLocation", "sendContact"})
+AHEAD = 0.5  # seconds the channel's schedule may be booked ahead before the outbox waits to mark a row sending
 
-# KEYS: the channel's next global start, the chat's next start, the channel's pause.
-# ARGV: spacing ms, per-chat spacing ms, catch-up ms. Returns "0" when booked, else the ms to wait.
+# KEYS: the channel's next free slot, the chat's next start, the channel's pause.
+# ARGV: how far ahead the channel's schedule may be booked (ms), per-chat spacing ms. "0" when the message may go
+# (the chat's next start booked), else the ms to wait.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local pause = tonumber(redis.call('GET', KEYS[3]) or '0')
-local nextg = tonumber(redis.call('GET', KEYS[1]) or '0')
+local nextg = tonumber(redis.call('GET', KEYS[1]) or '0') - tonumber(ARGV[1])
 local nextc = tonumber(redis.call('GET', KEYS[2]) or '0')
 local ready = math.max(pause, nextg, nextc)
 if ready > now then return tostring(ready - now) end
-local spacing, perchat, catchup = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local base = nextg
-if base == 0 then base = now end
-base = math.max(base, now - catchup) + spacing
-redis.call('SET', KEYS[1], tostring(base), 'PX', math.ceil(base - now) + 60000)
+local perchat = tonumber(ARGV[2])
 if perchat > 0 then redis.call('SET', KEYS[2], tostring(now + perchat), 'PX', math.ceil(perchat) + 1) end
 return '0'
+"""
+
+# KEYS: the channel's next free slot, its pause. ARGV: spacing ms. Books the next slot, never before now nor in
+# the pause, and returns the ms until it.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local pause = tonumber(redis.call('GET', KEYS[2]) or '0')
+local slot = math.max(now, pause, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local after = slot + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil(after - now) + 60000)
+return tostring(slot - now)
 """
 
 # KEYS: the channel's pause. ARGV: its length in ms. The later end wins.
@@ -86,8 +111,42 @@ class SharedFloodGate(FloodGate):
             logger.warning("could not share a flood pause of the %s channel", self.channel)
 
 
+class SharedSends(BaseRequestMiddleware):
+    """Every message-sending request of the Bot waits for its slot of the channel's global pace, booked in
+    Redis by every instance together (see the module). Registered inside the retry middleware: a retry books
+    a slot of its own. Redis away, this instance keeps the pace alone."""
+
+    def __init__(self, redis: Redis, channel: str, rate: float,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.channel, self.spacing, self.sleep, self.clock = channel, 1.0 / rate, sleep, clock
+        self._reserve = redis.register_script(_RESERVE)
+        self._next_alone = 0.0  # this instance's own schedule, while Redis does not answer
+
+    async def slot(self) -> float:
+        """Book the next slot; the seconds until it."""
+        try:
+            wait_ms = await self._reserve(keys=[key(self.channel, "next"), key(self.channel, "pause")],
+                                          args=[_ms(self.spacing)])
+            return max(0.0, float(wait_ms) / 1000)
+        except (RedisError, OSError):
+            now = self.clock()
+            slot = max(now, self._next_alone)
+            self._next_alone = slot + self.spacing
+            return slot - now
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Response[Any]:
+        if method.__api_method__ in PACED_METHODS:
+            wait = await self.slot()
+            if wait > 0:
+                await self.sleep(wait)
+        return await make_request(bot, method)
+
+
 class SharedPacer(Pacer):
-    """The in-process Pacer's choice of the next chat, and Redis's word on whether it may start now."""
+    """The in-process Pacer's choice of the next chat, and Redis's word on whether its message may start now
+    (the global slot is booked by `SharedSends`, just before the request)."""
 
     def __init__(self, redis: Redis, channel: str, rate: float, per_chat: float, gate: FloodGate | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -103,7 +162,7 @@ class SharedPacer(Pacer):
         try:
             wait_ms = float(await self._take(
                 keys=[key(self.channel, "next"), key(self.channel, f"chat:{chat_id}"), key(self.channel, "pause")],
-                args=[_ms(self.spacing), _ms(self.per_chat), _ms(CATCH_UP)],
+                args=[_ms(AHEAD), _ms(self.per_chat)],
             ))
         except (RedisError, OSError):  # Redis away: this instance's own pace, rather than rows held claimed
             if not self.alone:
@@ -122,11 +181,15 @@ def _ms(seconds: float) -> str:
 
 
 def share_pace(redis: Redis, signals: Signals, bot: object, channel: str, rate: float,
-               per_chat: float) -> SharedPacer:
-    """The shared pacer of the channel the bot serves, its Bot's FloodGate made the shared one."""
+                 per_chat: float) -> SharedPacer:
+    """The shared pacer of the channel the bot serves, its Bot's FloodGate made the shared one, and every
+    message the Bot sends (replies too) paced by the channel's shared schedule."""
     gate = SharedFloodGate(redis, signals, channel)
-    for middleware in getattr(getattr(bot, "session", None), "middleware", ()):
+    middlewares = getattr(getattr(bot, "session", None), "middleware", None)
+    for middleware in middlewares or ():
         if isinstance(middleware, RetryMiddleware):
             gate.until = middleware.gate.until
             middleware.gate = gate
+    if middlewares is not None and not any(isinstance(one, SharedSends) for one in middlewares):
+        middlewares(SharedSends(redis, channel, rate))  # the innermost: right before the request
     return SharedPacer(redis, channel, rate, per_chat, gate=gate)

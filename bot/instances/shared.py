@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from bot.instances import RedisUnreachable
+from bot.instances import MAX_CONNECTIONS, POOL_TIMEOUT, RedisUnreachable
 from bot.instances.signals import Signals
 
 
@@ -15,8 +16,12 @@ class Shared:
         self.signals = Signals(redis)
 
     @classmethod
-    def from_url(cls, url: str) -> Shared:
-        return cls(Redis.from_url(url))
+    def from_url(cls, url: str, max_connections: int = MAX_CONNECTIONS) -> Shared:
+        """The process's one Redis client (the FSM storage uses it too). Its pool blocks: a command beyond
+        `max_connections` in flight waits up to `POOL_TIMEOUT` for a connection to come free, where redis-py's
+        default pool raises MaxConnectionsError at once. The subscription holds one connection for good."""
+        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=POOL_TIMEOUT)
+        return cls(Redis(connection_pool=pool))
 
     async def start(self) -> None:
         """Subscribe to what the other instances tell; RedisUnreachable if Redis does not answer."""
@@ -29,3 +34,11 @@ class Shared:
     async def close(self) -> None:
         await self.signals.close()
         await self.redis.aclose()
+
+
+class SharedRedisStorage(RedisStorage):
+    """The conversation state on the process's one Redis client and pool (`Shared`), which the runtime
+    closes after everything that uses it: closing the storage leaves it be."""
+
+    async def close(self) -> None:
+        return None

@@ -9,9 +9,12 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
+if TYPE_CHECKING:  # the runner imports this module (through turns) without Redis set
+    from redis.asyncio import Redis
+    from redis.asyncio.client import PubSub
+
 
 logger = logging.getLogger(__name__)
 

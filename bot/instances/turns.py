@@ -19,11 +19,15 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder, KeyBuilder, StorageKey
 
-from bot.instances.shared import Shared
 from bot.instances.signals import TURNS
+
+if TYPE_CHECKING:
+    from bot.instances.shared import Shared
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +91,10 @@ return 0
 """
 
 
+# The ticket an update took as it was received (webhook), for its handling: (the key's name, ticket).
+ARRIVED: ContextVar[tuple[str, int] | None] = ContextVar("hoso_turn_arrived", default=None)
+
+
 class _Arrivals:
     """The updates of one user taking their tickets in this process, one after the other."""
 
@@ -116,10 +124,40 @@ class TurnIsolation(BaseEventIsolation):
         for event in self._waiting.get(name, ()):
             event.set()
 
+    async def arrive(self, key: StorageKey) -> None:
+        """Take this update's ticket now, as it is received, for the `lock` its handling asks for later (in a
+        task started from this context, which copies it). The webhook answers Telegram only after this: the
+        next update of the user, which may reach another instance, then takes a later ticket."""
+        name = self.key_builder.build(key, "lock")
+        ARRIVED.set((name, await self.take(name)))
+
+    async def settle_arrival(self) -> None:
+        """An update handled without asking for its turn (no FSM context after all): its ticket still waits its
+        turn and hands it on, or the user's next update would wait for the lease to run out."""
+        arrived = ARRIVED.get()
+        if arrived is not None:
+            ARRIVED.set(None)
+            name, ticket = arrived
+            await self._serve(name, ticket)
+
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
         name = self.key_builder.build(key, "lock")
-        ticket = await self.take(name)
+        arrived = ARRIVED.get()
+        if arrived is not None and arrived[0] == name:
+            ARRIVED.set(None)
+            ticket = arrived[1]
+        else:
+            ticket = await self.take(name)
+        async with self._serving(name, ticket):
+            yield
+
+    async def _serve(self, name: str, ticket: int) -> None:
+        async with self._serving(name, ticket):
+            pass
+
+    @asynccontextmanager
+    async def _serving(self, name: str, ticket: int) -> AsyncIterator[None]:
         try:
             await self._wait(name, ticket)
         except asyncio.CancelledError:  # given up (a stop): if the turn came meanwhile, it is handed on at once
