@@ -200,8 +200,14 @@ class Jobs:
             return False
         self._backup_day = day
         shared = self.runtime.shared  # several instances: one claims the day (on PostgreSQL the marker below may race)
-        if shared is not None and not await shared.redis.set(f"{BACKUP_CLAIM}{day}", "1", nx=True, ex=2 * 86_400):
-            return False
+        if shared is not None:
+            from redis.exceptions import RedisError  # only where Redis is set
+
+            try:
+                if not await shared.redis.set(f"{BACKUP_CLAIM}{day}", "1", nx=True, ex=2 * 86_400):
+                    return False
+            except (RedisError, OSError):  # Redis away: the database's marker alone decides
+                logger.warning("Redis did not answer: the day's backup is claimed in the database only")
         async with uow.write() as repos:
             last = await repos.settings.get(BACKUP_KEY)
             if last and last.get("day") == day:

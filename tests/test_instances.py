@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from bot.factory import create_bot
 from bot.i18n import create_i18n
 from bot.instances.pace import SharedFloodGate, SharedPacer, share_pace
-from bot.instances.planner import PLANNER_KEY
+from bot.instances.planner import PLANNER_KEY, PlannerLease
 from bot.instances.presence import STALE_AFTER, InstanceRefused, Presence
 from bot.instances.shared import Shared
 from bot.instances.signals import PAUSES
@@ -341,6 +341,17 @@ async def test_without_an_answer_from_redis_the_sender_keeps_its_own_pace() -> N
         assert await pacer.try_take(1) == 0.0
         assert pacer.alone
         assert 0.5 < await pacer.try_take(1) <= PER_CHAT_INTERVAL  # the chat's pace, kept in-process
+    finally:
+        await away.aclose()
+
+
+@pytest.mark.redis
+async def test_without_an_answer_from_redis_the_planner_skips_its_turn_and_the_pass_goes_on() -> None:
+    """The lease cannot be asked for: this pass plans nothing, and raises nothing that would stop the sending."""
+    away = Redis.from_url("redis://127.0.0.1:9/0")  # a closed port
+    try:
+        async with PlannerLease(away, 900).turn() as ours:
+            assert ours is False
     finally:
         await away.aclose()
 

@@ -43,8 +43,15 @@ class PlannerLease:
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[bool]:
         """True inside when this instance is the one to plan now; False when another plans or planned."""
+        from redis.exceptions import RedisError  # only where Redis is set: this module is imported without it
+
         token = secrets.token_hex(8)
-        if not await self.redis.set(PLANNER_KEY, token, nx=True, px=self.lease_ms):
+        try:
+            taken = await self.redis.set(PLANNER_KEY, token, nx=True, px=self.lease_ms)
+        except (RedisError, OSError):  # Redis away: no planning this pass, but the sending goes on
+            logger.warning("Redis did not answer: the reminder planning waits for it")
+            taken = False
+        if not taken:
             yield False
             return
         renewal = asyncio.create_task(self._keep(token))
@@ -58,7 +65,8 @@ class PlannerLease:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewal
         # Done: nobody plans again before the next pass is due (from when this one began, roughly).
-        await self._extend(keys=[PLANNER_KEY], args=[token, self.every_ms])
+        with contextlib.suppress(RedisError, OSError):  # away now: the lease runs out, and another may plan sooner
+            await self._extend(keys=[PLANNER_KEY], args=[token, self.every_ms])
 
     async def _keep(self, token: str) -> None:
         while True:
