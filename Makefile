@@ -46,7 +46,7 @@ lint: install-dev
 	$(BIN)/mypy
 
 test: install-dev catalogs lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=20 $(PYTEST_ARGS)
 
 bench: install-dev catalogs
 	$(BIN)/python -m bench
