@@ -1,18 +1,27 @@
 """The database as rows, the same on SQLite and PostgreSQL: what a backup carries and a restore writes back.
 
-Every table of the model is read inside one snapshot (PostgreSQL: a REPEATABLE READ, read-only transaction;
-SQLite: one read transaction, which WAL keeps at the state of its first read while writers go on), in
-foreign-key order, each row as a list of JSON values. A restore inserts them in the same order into an empty
+Every table of the model is read inside one snapshot, in foreign-key order, each row as a list of JSON values.
+PostgreSQL: a REPEATABLE READ, read-only transaction, whose snapshot a `pg_dump --snapshot` can share. SQLite: the
+engine's own online copy (the backup API, in a worker thread) into a private file in a scratch folder, read
+after the name is unlinked: the live database's WAL is pinned only while the pages are copied, not through the
+long read, compression and sealing of a backup, and nothing of the copy is left on disk once it is closed or
+the process dies. A restore inserts them in the same order into an empty
 schema of the same revision, on either engine, then moves PostgreSQL's id sequences past the rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import decimal
+import os
+import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -31,7 +40,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from storage.database import Database
 from storage.models import Base
@@ -87,8 +97,14 @@ def _decoder(column: Column[Any]) -> Callable[[JsonValue], Any]:
 
 
 @asynccontextmanager
-async def snapshot(database: Database) -> AsyncIterator[AsyncConnection]:
-    """One read-only transaction that sees the database as it stood at its first read."""
+async def snapshot(database: Database, scratch: Path | None = None) -> AsyncIterator[AsyncConnection]:
+    """One read-only transaction that sees the database as it stood at its first read; on a SQLite file, with
+    a `scratch` folder, the transaction reads the backup API's copy of it (see the module)."""
+    source = _sqlite_file(database)
+    if source is not None and scratch is not None:
+        async with _sqlite_copy(source, scratch) as connection:
+            yield connection
+        return
     async with database.engine.connect() as connection:
         if database.is_sqlite:
             connection = await connection.execution_options(hoso_write=False)
@@ -97,6 +113,40 @@ async def snapshot(database: Database) -> AsyncIterator[AsyncConnection]:
                                                             postgresql_readonly=True)
         async with connection.begin():
             yield connection
+
+
+def _sqlite_file(database: Database) -> Path | None:
+    name = database.url.database if database.is_sqlite else None
+    return None if not name or name == ":memory:" or name.startswith("file:") else Path(name)
+
+
+def _copy_pages(source: Path, copy: Path) -> None:
+    """SQLite's online backup of `source` into `copy`, in one step: one read transaction on the source (WAL
+    writers go on beside it), so the copy is the database as it stood at one commit."""
+    with contextlib.closing(sqlite3.connect(source, timeout=30)) as live, \
+            contextlib.closing(sqlite3.connect(copy)) as target:
+        live.backup(target, pages=-1)
+        target.execute("PRAGMA journal_mode=DELETE")  # read-only and alone after this: no -wal, no -shm
+
+
+@asynccontextmanager
+async def _sqlite_copy(source: Path, scratch: Path) -> AsyncIterator[AsyncConnection]:
+    scratch.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=scratch, prefix=".hoso-snapshot-", suffix=".db")  # mode 0600
+    os.close(handle)
+    copy = Path(name)
+    try:
+        await asyncio.to_thread(_copy_pages, source, copy)
+        engine = create_async_engine(f"sqlite+aiosqlite:///file:{copy}?mode=ro&uri=true", poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT count(*) FROM sqlite_schema")  # the file is open
+                copy.unlink()  # read on through the open descriptor; the space goes with it
+                yield connection
+        finally:
+            await engine.dispose()
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 async def rows_of(connection: AsyncConnection, table: Table, batch: int = BATCH) -> AsyncIterator[list[list[Any]]]:

@@ -5,9 +5,11 @@ backup refused by name; the daily backup keeps N and tells the admins once when 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,35 @@ async def test_a_backup_taken_while_writing_restores_the_same_records(
         await source.dispose()
 
 
+async def test_a_sqlite_backup_reads_the_engines_own_copy_and_leaves_the_wal_to_checkpoint(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """The rows are read from the backup API's private copy: while the backup is read, compressed and sealed, the
+    clerk's commits are checkpointed into the live file in full (a reader pinned on the live database would
+    hold back every frame after its snapshot), and no copy of the database is left beside the backup."""
+    source, files, clerk, dossier_id = await seeded(tmp_path, clock)
+    changes = service(UnitOfWork(source), clerk, clock, tmp_path / "files")
+    out, live = tmp_path / "out", str(source.url.database)
+    backup = asyncio.create_task(write_backup(source, files, KEY, out / "hoso.hosobak", batch=1))
+    checkpoints: list[tuple[int, int]] = []
+    try:
+        while not backup.done():
+            await changes.log("commendation", dossier_id, {"form": f"Bằng khen {len(checkpoints)}", **PAPER,
+                                                           "effective_on": "20/06/2026"}, [])
+            with contextlib.closing(sqlite3.connect(live, isolation_level=None)) as connection:
+                _busy, log, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if not backup.done():
+                checkpoints.append((log, done))
+        report = await backup
+    finally:
+        await source.dispose()
+    assert len(checkpoints) >= 3, "the backup ended before the clerk could work beside it"
+    assert all(log == done > 0 for log, done in checkpoints[1:]), checkpoints  # the first may meet the copy
+    assert [path.name for path in out.iterdir()] == ["hoso.hosobak"]
+    header, manifest = check_backup(out / "hoso.hosobak", KEY)
+    assert manifest["audit"]["seq"] == report.audit_seq and header["source"] == "sqlite"
+
+
 @pytest.mark.postgres
 async def test_a_postgresql_backup_restores_into_sqlite(tmp_path: Path, clock: FrozenClock) -> None:
     if not PG_URL:
@@ -263,6 +294,7 @@ def test_a_backup_killed_midway_leaves_no_file_that_restore_accepts(tmp_path: Pa
     process.wait()
     left = partial()
     assert not target.exists()
+    assert not [path for path in out.iterdir() if "snapshot" in path.name]  # no copy of the database in clear
     for candidate in [target, *left]:
         with pytest.raises(InvalidInput) as refused:
             check_backup(candidate, KEY)

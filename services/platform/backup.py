@@ -121,7 +121,7 @@ async def write_backup(database: Database, files: FileStore, key: bytes, path: P
     try:
         with os.fdopen(handle, "wb") as out:
             archive, tally = _Archive(out, key), _Tally()
-            digests, head = await _write_records(database, files, archive, tally, batch)
+            digests, head = await _write_records(database, files, archive, tally, batch, path.parent)
             manifest = {"tables": tally.tables(), "files": tally.files, "audit": head}
             await asyncio.to_thread(archive.frame, MANIFEST, _json(manifest))
             archive.close()
@@ -136,10 +136,10 @@ async def write_backup(database: Database, files: FileStore, key: bytes, path: P
 
 
 async def _write_records(database: Database, files: FileStore, archive: _Archive, tally: _Tally,
-                         batch: int) -> tuple[set[str], dict[str, Any]]:
+                         batch: int, scratch: Path) -> tuple[set[str], dict[str, Any]]:
     digests: set[str] = set()
     head: dict[str, Any] = {"seq": 0, "hash": None}
-    async with snapshot(database) as connection:
+    async with snapshot(database, scratch) as connection:
         header = {"format": FORMAT, "revision": await revision_in(connection), "source": database.dialect,
                   "tables": {table.name: columns_of(table) for table in tables()}}
         await asyncio.to_thread(archive.frame, HEADER, _json(header))
