@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import decimal
 import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -125,6 +126,7 @@ def _copy_pages(source: Path, copy: Path) -> None:
     writers go on beside it), so the copy is the database as it stood at one commit."""
     with contextlib.closing(sqlite3.connect(source, timeout=30)) as live, \
             contextlib.closing(sqlite3.connect(copy)) as target:
+        target.execute("PRAGMA synchronous=OFF")  # a scratch file: no fsync while the live file is held
         live.backup(target, pages=-1)
         target.execute("PRAGMA journal_mode=DELETE")  # read-only and alone after this: no -wal, no -shm
 
@@ -147,6 +149,54 @@ async def _sqlite_copy(source: Path, scratch: Path) -> AsyncIterator[AsyncConnec
             await engine.dispose()
     finally:
         copy.unlink(missing_ok=True)
+
+
+NATIVE_CHUNK = 1024 * 1024
+
+
+class NativeDumpFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def pg_dump_tool() -> str | None:
+    """pg_dump as found on PATH, or None."""
+    return shutil.which("pg_dump")
+
+
+async def export_snapshot(connection: AsyncConnection) -> str:
+    """The name of the snapshot of this REPEATABLE READ transaction, for `pg_dump --snapshot` to share."""
+    return str(await connection.scalar(text("SELECT pg_export_snapshot()")))
+
+
+def _libpq_environment(database: Database) -> dict[str, str]:
+    """Where pg_dump connects, as libpq's variables: no password on a command line that `ps` shows."""
+    url = database.url
+    named = {"PGHOST": url.host, "PGPORT": url.port, "PGUSER": url.username, "PGPASSWORD": url.password,
+             "PGDATABASE": url.database}
+    return {**os.environ, **{name: str(value) for name, value in named.items() if value is not None}}
+
+
+async def pg_dump(database: Database, snapshot_name: str, tool: str) -> AsyncIterator[bytes]:
+    """pg_dump's custom-format archive (`-Fc`) of the exported snapshot, as it streams out, never on disk."""
+    process = await asyncio.create_subprocess_exec(
+        tool, "--format=custom", f"--snapshot={snapshot_name}", "--no-password",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=_libpq_environment(database))
+    assert process.stdout is not None and process.stderr is not None
+    errors = asyncio.ensure_future(process.stderr.read())
+    try:
+        while chunk := await process.stdout.read(NATIVE_CHUNK):
+            yield chunk
+        if await process.wait() != 0:
+            lines = (await errors).decode(errors="replace").strip().splitlines()
+            raise NativeDumpFailed(lines[-1] if lines else f"exit status {process.returncode}")
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        errors.cancel()
 
 
 async def rows_of(connection: AsyncConnection, table: Table, batch: int = BATCH) -> AsyncIterator[list[list[Any]]]:

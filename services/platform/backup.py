@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from services.core.actor import Actor
 from services.core.clock import Clock
 from services.core.errors import InvalidInput
@@ -36,11 +38,25 @@ from services.platform.attachments import FileStore
 from services.platform.audit import AuditService, record
 from services.platform.sealing import Damaged, NotSealed, SealedWriter, WrongKey, open_stream
 from storage import Database, UnitOfWork
-from storage.dump import BATCH, Loader, columns_of, first_table_with_rows, revision_in, rows_of, snapshot, tables
+from storage.dump import (
+    BATCH,
+    Loader,
+    NativeDumpFailed,
+    columns_of,
+    export_snapshot,
+    first_table_with_rows,
+    pg_dump,
+    pg_dump_tool,
+    revision_in,
+    rows_of,
+    snapshot,
+    tables,
+)
 from storage.migrations import head_revision
 
 FORMAT = 1
-HEADER, ROWS, FILE, MANIFEST = b"H", b"R", b"F", b"M"
+HEADER, ROWS, FILE, NATIVE, MANIFEST = b"H", b"R", b"F", b"N", b"M"
+NATIVE_FORMAT = "pg_dump -Fc"
 FIELD = "FILE"
 SUFFIX = ".hosobak"
 
@@ -51,6 +67,11 @@ OTHER_SCHEMA = N_("{name} holds schema {revision}; this version of HoSo restores
 NOT_EMPTY = N_("the database is not empty (table {table} has rows); restore only into an empty database.")
 CHAIN_BROKEN = N_("the restored audit trail is broken at seq {seq}; the restore is not to be trusted.")
 FILE_ALTERED = N_("attachment {digest} does not match its hash after the restore.")
+NATIVE_SKIPPED = N_("PostgreSQL's own copy (pg_dump -Fc) was skipped: pg_dump is not installed on this machine (not "
+                    "on PATH); the backup holds the rows only, which hoso restore loads.")
+NATIVE_FAILED = N_("pg_dump failed: {reason}; no backup was written.")
+NO_NATIVE = N_("{name} holds no copy made by pg_dump (only a backup of PostgreSQL made where pg_dump was installed "
+               "does).")
 FILE_UNREADABLE = N_("attachment {digest} is missing or altered in the store; no backup was written.")
 
 
@@ -61,10 +82,12 @@ class BackupReport:
     files: int
     size: int
     audit_seq: int
+    native: dict[str, Any] | None = None  # pg_dump's archive carried: its format, size and sha256
+    native_skipped: bool = False  # a PostgreSQL backup without it: pg_dump is not installed
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "rows": self.rows, "files": self.files, "size": self.size,
-                "audit_seq": self.audit_seq}
+                "audit_seq": self.audit_seq, "native": self.native, "native_skipped": self.native_skipped}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +122,17 @@ class _Tally:
     rows: dict[str, int] = field(default_factory=dict)
     hashes: dict[str, Any] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
+    native_size: int = 0
+    native_hash: Any = field(default_factory=hashlib.sha256)
+
+    def add_native(self, chunk: bytes) -> None:
+        self.native_size += len(chunk)
+        self.native_hash.update(chunk)
+
+    def native(self) -> dict[str, Any] | None:
+        if not self.native_size:
+            return None
+        return {"format": NATIVE_FORMAT, "size": self.native_size, "sha256": self.native_hash.hexdigest()}
 
     def add_rows(self, table: str, payload: bytes, count: int) -> None:
         self.rows[table] = self.rows.get(table, 0) + count
@@ -121,8 +155,8 @@ async def write_backup(database: Database, files: FileStore, key: bytes, path: P
     try:
         with os.fdopen(handle, "wb") as out:
             archive, tally = _Archive(out, key), _Tally()
-            digests, head = await _write_records(database, files, archive, tally, batch, path.parent)
-            manifest = {"tables": tally.tables(), "files": tally.files, "audit": head}
+            digests, head, skipped = await _write_records(database, files, archive, tally, batch, path.parent)
+            manifest = {"tables": tally.tables(), "files": tally.files, "audit": head, "native": tally.native()}
             await asyncio.to_thread(archive.frame, MANIFEST, _json(manifest))
             archive.close()
             out.flush()
@@ -132,17 +166,22 @@ async def write_backup(database: Database, files: FileStore, key: bytes, path: P
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return BackupReport(str(path), dict(tally.rows), len(digests), path.stat().st_size, int(head["seq"]))
+    return BackupReport(str(path), dict(tally.rows), len(digests), path.stat().st_size, int(head["seq"]),
+                        tally.native(), skipped)
 
 
 async def _write_records(database: Database, files: FileStore, archive: _Archive, tally: _Tally,
-                         batch: int, scratch: Path) -> tuple[set[str], dict[str, Any]]:
+                         batch: int, scratch: Path) -> tuple[set[str], dict[str, Any], bool]:
+    """The snapshot's frames; whether PostgreSQL's own copy was skipped for want of pg_dump."""
     digests: set[str] = set()
     head: dict[str, Any] = {"seq": 0, "hash": None}
+    skipped = False
     async with snapshot(database, scratch) as connection:
         header = {"format": FORMAT, "revision": await revision_in(connection), "source": database.dialect,
                   "tables": {table.name: columns_of(table) for table in tables()}}
         await asyncio.to_thread(archive.frame, HEADER, _json(header))
+        if database.dialect == "postgresql":
+            skipped = not await _write_native(database, connection, archive, tally)
         for table in tables():
             names = columns_of(table)
             async for rows in rows_of(connection, table, batch):
@@ -162,7 +201,22 @@ async def _write_records(database: Database, files: FileStore, archive: _Archive
                 raise InvalidInput("attachment", FILE_UNREADABLE, digest=digest) from None
             tally.files[digest] = len(content)
             await asyncio.to_thread(archive.frame, FILE, digest.encode() + content)
-    return digests, head
+    return digests, head, skipped
+
+
+async def _write_native(database: Database, connection: AsyncConnection, archive: _Archive, tally: _Tally) -> bool:
+    """pg_dump's archive of the very snapshot the rows are read in (its exported name), framed as it streams;
+    False when pg_dump is not installed."""
+    tool = pg_dump_tool()
+    if tool is None:
+        return False
+    try:
+        async for chunk in pg_dump(database, await export_snapshot(connection), tool):
+            tally.add_native(chunk)
+            await asyncio.to_thread(archive.frame, NATIVE, chunk)
+    except NativeDumpFailed as error:
+        raise InvalidInput("pg_dump", NATIVE_FAILED, reason=error.reason) from None
+    return True
 
 
 def _sync_directory(directory: Path) -> None:
@@ -221,6 +275,8 @@ def check_backup(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, Any]
                 if hashlib.sha256(content).hexdigest() != digest:
                     raise damaged
                 tally.files[digest] = len(content)
+            elif kind == NATIVE:
+                tally.add_native(payload)
             elif kind == MANIFEST:
                 manifest = json.loads(payload)
             else:
@@ -229,7 +285,8 @@ def check_backup(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, Any]
         raise damaged from None
     if header is None or manifest is None or header.get("format") != FORMAT:
         raise damaged
-    if manifest.get("tables") != tally.tables() or manifest.get("files") != tally.files:
+    if (manifest.get("tables") != tally.tables() or manifest.get("files") != tally.files
+            or manifest.get("native") != tally.native()):
         raise damaged
     return header, manifest
 
@@ -285,6 +342,28 @@ async def _load(database: Database, files: FileStore, key: bytes, path: Path, he
         if current is not None:
             await loader.finish_table(current)
         await loader.finish()
+
+
+def extract_native(path: Path, key: bytes, out: Path) -> int:
+    """Write pg_dump's archive carried by a whole backup to `out` (mode 0600, complete or not at all), for
+    pg_restore; its size. The backup is checked through first."""
+    _header, manifest = check_backup(path, key)
+    if manifest.get("native") is None:
+        raise InvalidInput(FIELD, NO_NATIVE, name=path.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as target:
+            for kind, payload in _frames(path, key):
+                if kind == NATIVE:
+                    target.write(payload)
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return int(manifest["native"]["size"])
 
 
 def backup_name(clock: Clock) -> str:
