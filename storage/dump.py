@@ -152,6 +152,7 @@ async def _sqlite_copy(source: Path, scratch: Path) -> AsyncIterator[AsyncConnec
 
 
 NATIVE_CHUNK = 1024 * 1024
+LOAD_CACHE_KIB = 256 * 1024
 
 
 class NativeDumpFailed(Exception):
@@ -237,42 +238,75 @@ async def first_table_with_rows(database: Database) -> str | None:
 
 class Loader:
     """Writes rows back, table by table, inside the caller's transaction. Rows of a table that refers to
-    itself (a unit's parent, the unit it was merged into) are put after the rows they refer to."""
+    itself (a unit's parent, the unit it was merged into) are put after the rows they refer to.
+
+    Each value goes through its column type's own bind processor, as an ORM insert's would (the stored form
+    is the same), but without a statement's per-row parameter dictionaries: on SQLite the driver's
+    executemany of one compiled INSERT, on PostgreSQL a binary COPY (asyncpg `copy_records_to_table`)."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
         self._shadows: dict[str, tuple[Table, list[Callable[[JsonValue], Any]]]] = {}
-        self.pending: dict[str, list[dict[str, Any]]] = {}
+        self.pending: dict[str, list[tuple[Any, ...]]] = {}
+        self._driver: Any = None
 
     def _shadow(self, table: Table) -> tuple[Table, list[Callable[[JsonValue], Any]]]:
-        """The table as inserted: its JSON columns take None as SQL's NULL (JSON's null comes as JSON.NULL)."""
+        """The table as inserted: its JSON columns take None as SQL's NULL (JSON's null comes as JSON.NULL);
+        with, per column, the JSON value of a backup made what the driver takes."""
         if table.name not in self._shadows:
             shadow = Table(table.name, MetaData(), *(
                 Column(column.name, JSON(none_as_null=True) if _is_json(column) else column.type)
                 for column in table.columns))
-            self._shadows[table.name] = (shadow, [_decoder(column) for column in table.columns])
+            dialect = self.connection.dialect
+            writers = [_driver_value(_decoder(column),
+                                     shadow.columns[column.name].type.dialect_impl(dialect).bind_processor(dialect))
+                       for column in table.columns]
+            self._shadows[table.name] = (shadow, writers)
         return self._shadows[table.name]
 
-    async def add(self, table: Table, names: Sequence[str], rows: list[list[Any]]) -> None:
+    def prepare(self, table: Table, names: Sequence[str], rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+        """A backup's rows of the table as the driver's values (plain Python: fit for a worker thread)."""
         if names != columns_of(table):
             raise ValueError(f"the columns of {table.name} differ from this schema's")
-        shadow, decoders = self._shadow(table)
-        values = [{name: decode(value) for name, decode, value in zip(names, decoders, row, strict=True)}
-                  for row in rows]
+        _shadow, writers = self._shadow(table)
+        return [tuple([write(value) for write, value in zip(writers, row, strict=True)]) for row in rows]
+
+    async def add(self, table: Table, values: list[tuple[Any, ...]]) -> None:
+        """Rows made by `prepare`, written (or held back until `finish_table`, for a table naming itself)."""
+        shadow, _writers = self._shadow(table)
         if _self_references(table):
             self.pending.setdefault(table.name, []).extend(values)
             return
-        if values:
-            await self.connection.execute(insert(shadow), values)
+        await self._write(shadow, values)
 
     async def finish_table(self, table: Table) -> None:
         rows = self.pending.pop(table.name, [])
         if rows:
-            await self.connection.execute(insert(self._shadow(table)[0]), _parents_first(table, rows))
+            await self._write(self._shadow(table)[0], _parents_first(table, rows))
+
+    async def _write(self, shadow: Table, values: list[tuple[Any, ...]]) -> None:
+        if not values:
+            return
+        if self.connection.dialect.name == "postgresql":
+            if self._driver is None:
+                await self.connection.execute(text("SELECT 1"))  # the transaction begun, so COPY runs in it
+                self._driver = (await self.connection.get_raw_connection()).driver_connection
+            await self._driver.copy_records_to_table(shadow.name, records=values,
+                                                     columns=[column.name for column in shadow.columns])
+            return
+        statement = str(insert(shadow).compile(dialect=self.connection.dialect))
+        await self.connection.exec_driver_sql(statement, values)
+
+    async def start(self) -> None:
+        """On SQLite, a page cache that holds the load (the default 2 MB spills the transaction's pages into
+        the WAL again and again); `finish` gives the connection its default back."""
+        if self.connection.dialect.name == "sqlite":
+            await self.connection.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
 
     async def finish(self) -> None:
         """On PostgreSQL, each id sequence moves past the largest id restored."""
         if self.connection.dialect.name != "postgresql":
+            await self.connection.exec_driver_sql("PRAGMA cache_size=-2000")
             return
         for table in tables():
             column = table.autoincrement_column
@@ -283,17 +317,34 @@ class Loader:
                 f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"))
 
 
+async def checkpoint(database: Database) -> None:
+    """On SQLite, a loaded database's WAL written into the file and emptied (what a restore leaves)."""
+    if not database.is_sqlite:
+        return
+    async with database.engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # outside any transaction
+
+
+def _driver_value(decode: Callable[[JsonValue], Any],
+                  process: Callable[[Any], Any] | None) -> Callable[[JsonValue], Any]:
+    if process is None:
+        return decode
+    return lambda value: process(decode(value))
+
+
 def _self_references(table: Table) -> list[tuple[str, str]]:
     return [(key.parent.name, key.column.name) for key in table.foreign_keys if key.column.table is table]
 
 
-def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    links = _self_references(table)
+def _parents_first(table: Table, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    at = {name: index for index, name in enumerate(columns_of(table))}
+    links = [(at[source], at[target]) for source, target in _self_references(table)]
     by_key = {(target, row[target]): row for row in rows for _source, target in links}
     placed: set[int] = set()
-    ordered: list[dict[str, Any]] = []
+    ordered: list[tuple[Any, ...]] = []
 
-    def place(row: dict[str, Any], seen: frozenset[int]) -> None:
+    def place(row: tuple[Any, ...], seen: frozenset[int]) -> None:
         if id(row) in placed or id(row) in seen:
             return
         for source, target in links:

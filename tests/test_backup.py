@@ -150,6 +150,28 @@ async def test_a_backup_taken_while_writing_restores_the_same_records(
         await source.dispose()
 
 
+async def test_a_restore_that_fails_after_the_rows_leaves_the_database_empty(
+    tmp_path: Path, clock: FrozenClock, target_url: str
+) -> None:
+    """The rows are written in bulk (SQLite's executemany, PostgreSQL's COPY) inside the restore's one
+    transaction: the papers come after them, and a store that cannot take one undoes every row."""
+    source, files, _clerk, _dossier = await seeded(tmp_path, clock)
+    backup = tmp_path / "hoso.hosobak"
+    await write_backup(source, files, KEY, backup)
+    await source.dispose()
+    (tmp_path / "not-a-folder").write_bytes(b"")
+    target = Database(target_url)
+    try:
+        with pytest.raises(OSError):
+            await restore_backup(target, FileStore(tmp_path / "not-a-folder"), KEY, backup, clock)
+        for model in [*COMPARED, AuditEvent]:
+            assert await rows(target, model) == {}, model.__name__
+        restored = await restore_backup(target, FileStore(tmp_path / "restored-files"), KEY, backup, clock)
+        assert restored.rows["dossier"] == len(await rows(target, Dossier)) > 0
+    finally:
+        await target.dispose()
+
+
 async def test_a_sqlite_backup_reads_the_engines_own_copy_and_leaves_the_wal_to_checkpoint(
     tmp_path: Path, clock: FrozenClock
 ) -> None:

@@ -42,6 +42,7 @@ from storage.dump import (
     BATCH,
     Loader,
     NativeDumpFailed,
+    checkpoint,
     columns_of,
     export_snapshot,
     first_table_with_rows,
@@ -305,6 +306,7 @@ async def restore_backup(database: Database, files: FileStore, key: bytes, path:
         raise InvalidInput("database", NOT_EMPTY, table=occupied)
     await database.upgrade()
     await _load(database, files, key, path, header)
+    await checkpoint(database)
     uow = UnitOfWork(database)
     chain = await AuditService(uow, Actor.system(), clock).verify()
     if not chain.ok:
@@ -327,6 +329,7 @@ async def _load(database: Database, files: FileStore, key: bytes, path: Path, he
     frames = _frames(path, key)
     async with database.session(write=True) as session:
         loader = Loader(await session.connection())
+        await loader.start()
         current = None
         while (item := await asyncio.to_thread(next, frames, None)) is not None:
             kind, payload = item
@@ -336,7 +339,7 @@ async def _load(database: Database, files: FileStore, key: bytes, path: Path, he
                 if current is not None and current is not table:
                     await loader.finish_table(current)
                 current = table
-                await loader.add(table, header["tables"][table.name], data["rows"])
+                await loader.add(table, loader.prepare(table, header["tables"][table.name], data["rows"]))
             elif kind == FILE:
                 await asyncio.to_thread(files.keep, payload[:64].decode(), payload[64:])
         if current is not None:
