@@ -1,17 +1,19 @@
 """Backup and restore: the records and their scanned papers in one sealed file, restorable on either engine.
 
-Why rows and not the engine's own copy (SQLite's backup API, pg_dump): a province must be able to move its
-records from SQLite to PostgreSQL and back, and a pg_dump cannot be loaded into SQLite. The rows are read in one
-snapshot transaction (storage/dump.py), which is what makes pg_dump and SQLite's backup API consistent too, so
-the backup runs while the bot serves.
+The rows are what a restore loads, not the engine's own copy: a province must be able to move its records from
+SQLite to PostgreSQL and back, and a pg_dump cannot be loaded into SQLite. They are read in one snapshot that is
+the engine's own (storage/dump.py): on SQLite the backup API's private copy, on PostgreSQL a REPEATABLE READ
+transaction whose exported snapshot pg_dump shares when it is installed, its custom-format archive then carried
+too (frames of kind N, for pg_restore: `extract_native`). So the backup runs while the bot serves.
 
 The file: the HoSo sealed stream (services/platform/sealing.py, HOSO_BACKUP_KEY) around a zlib stream of
 frames, each a kind byte, a 4-byte length and the payload: first the header (format, schema revision, the
-tables and their columns), then the rows of each table in foreign-key order, then the attachments (their
-sha256 and bytes), last the manifest (each table's row count and the sha256 of its frames, each file's size,
-the head of the audit chain). It is written under a temporary name, fsynced and renamed only when complete;
-a restore reads it through once before it writes anything, and refuses a file that is cut short, altered,
-sealed with another key, or whose manifest does not match what it carries.
+tables and their columns), then pg_dump's archive in chunks (PostgreSQL with pg_dump only), then the rows of
+each table in foreign-key order, then the attachments (their sha256 and bytes), last the manifest (each table's
+row count and the sha256 of its frames, each file's size, the head of the audit chain, the size and sha256 of
+pg_dump's archive or null). It is written under a temporary name, fsynced and renamed only when complete; a
+restore reads it through once before it writes anything, and refuses a file that is cut short, altered, sealed
+with another key, or whose manifest does not match what it carries.
 """
 
 from __future__ import annotations
