@@ -326,6 +326,32 @@ async def test_without_pg_dump_a_postgresql_backup_says_so_in_one_line_and_compl
         await databases.drop(url)
 
 
+@pytest.mark.postgres
+async def test_a_pg_dump_that_fails_fails_the_backup_by_name_and_leaves_no_file(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    databases = PostgresDatabases(PG_URL)
+    url = await databases.create()
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "pg_dump").write_text("#!/bin/sh\necho 'pg_dump: error: aborting because of server version mismatch' >&2\n"
+                                   "exit 1\n")
+    (tools / "pg_dump").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tools))
+    try:
+        source, files, _clerk, _dossier = await seeded(tmp_path, clock, url)
+        with pytest.raises(InvalidInput) as refused:
+            await write_backup(source, files, KEY, tmp_path / "out" / "hoso.hosobak")
+        await source.dispose()
+        assert refused.value.field == "pg_dump"
+        assert refused.value.params["reason"] == "pg_dump: error: aborting because of server version mismatch"
+        assert list((tmp_path / "out").iterdir()) == []
+    finally:
+        await databases.drop(url)
+
+
 async def test_a_backup_of_another_schema_is_refused_before_anything_is_written(
     tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
