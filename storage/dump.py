@@ -139,7 +139,7 @@ async def _sqlite_copy(source: Path, scratch: Path) -> AsyncIterator[AsyncConnec
     copy = Path(name)
     try:
         await asyncio.to_thread(_copy_pages, source, copy)
-        engine = create_async_engine(f"sqlite+aiosqlite:///file:{copy}?mode=ro&uri=true", poolclass=NullPool)
+        engine = create_async_engine(f"sqlite+aiosqlite:///file:{copy}?mode=ro&immutable=1&uri=true", poolclass=NullPool)
         try:
             async with engine.connect() as connection:
                 await connection.exec_driver_sql("SELECT count(*) FROM sqlite_schema")  # the file is open
