@@ -1,10 +1,10 @@
 """Backup and restore at 200 000 dossiers on SQLite, and what sealing costs a read of an attachment.
 
-    python -m bench.backup [--size 200000] [--reads 400] [--runs 1]
+    python -m bench.backup [--size 200000] [--reads 400] [--runs 1] [--restore-url postgresql://…/empty_db]
 
 The database is bench/seed.py's cached demo province. The backup (`hoso backup`'s code) is written into a
 temporary folder, then restored into a new SQLite database (`hoso restore`'s code: the whole file checked, the
-rows loaded, the chain recomputed). The attachment reads compare the same scans stored plain and sealed
+rows loaded, the chain recomputed), and with --restore-url into that empty database too (PostgreSQL: COPY). The attachment reads compare the same scans stored plain and sealed
 (HOSO_STORAGE_KEY), read alternately in the same run: p50 and p95 of each, side by side. Figures on a shared,
 loaded machine are indicative.
 """
@@ -34,7 +34,7 @@ def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:,.1f} MB"
 
 
-async def backup_and_restore(size: int, folder: Path) -> None:
+async def backup_and_restore(size: int, folder: Path, restore_url: str | None = None) -> None:
     seeded = await ensure_seeded(size)
     source = Database(sqlite_url(seeded.path))
     files = FileStore(folder / "files")
@@ -59,6 +59,14 @@ async def backup_and_restore(size: int, folder: Path) -> None:
     print(f"{'backup (sealed)':24}{backup_s:>10.1f}{_mb(report.size):>14}")
     print(f"{'restore + verify':24}{restore_s:>10.1f}{_mb((folder / 'restored.db').stat().st_size):>14}"
           f"   chain of {restored.audit_count:,} events verified")
+    if restore_url:
+        other = Database(restore_url)
+        try:
+            started = time.perf_counter()
+            await restore_backup(other, FileStore(folder / "other-files"), KEY, backup, SystemClock())
+            print(f"{'restore into ' + other.dialect:24}{time.perf_counter() - started:>10.1f}")
+        finally:
+            await other.dispose()
 
 
 def attachment_reads(reads: int, folder: Path) -> None:
@@ -85,10 +93,10 @@ def attachment_reads(reads: int, folder: Path) -> None:
     print(f"overhead of sealing at p95: {sealed95 - plain95:+.2f} ms ({(sealed95 / plain95 - 1) * 100:+.0f} %)")
 
 
-def run(runs: int = 1, size: int = DEFAULT_SIZE, reads: int = 400) -> int:
+def run(runs: int = 1, size: int = DEFAULT_SIZE, reads: int = 400, restore_url: str | None = None) -> int:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="hoso-bench-backup-") as folder:
-            asyncio.run(backup_and_restore(size, Path(folder)))
+            asyncio.run(backup_and_restore(size, Path(folder), restore_url))
             attachment_reads(reads, Path(folder))
     print("(a shared machine under the load of other work: the figures are indicative)")
     return 0
@@ -99,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help=f"dossiers (default: {DEFAULT_SIZE})")
     parser.add_argument("--reads", type=int, default=400, help="reads of each kind (default: 400)")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--restore-url", help="also restore into this empty database (one run only)")
     args = parser.parse_args(argv)
-    return run(args.runs, args.size, args.reads)
+    return run(args.runs, args.size, args.reads, args.restore_url)
 
 
 if __name__ == "__main__":

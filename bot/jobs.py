@@ -214,12 +214,16 @@ class Jobs:
                 return False
             await repos.settings.put(BACKUP_KEY, {"day": day, "at": now.isoformat()}, now)
         try:
-            await scheduled_backup(self.runtime.database, FileStore(settings.files_dir, settings.storage_key_bytes),
-                                   settings.require_backup_key(), settings.backup_dir, settings.backup_keep, clock)
+            report = await scheduled_backup(self.runtime.database,
+                                            FileStore(settings.files_dir, settings.storage_key_bytes),
+                                            settings.require_backup_key(), settings.backup_dir,
+                                            settings.backup_keep, clock)
         except Exception as error:  # told to the admins; the bot goes on
             logger.exception("scheduled backup failed")
             await self.tell_backup_failed(day, error)
             return False
+        if report.native_skipped:
+            logger.warning("the daily backup holds no pg_dump archive: pg_dump is not installed (not on PATH)")
         return True
 
     async def tell_backup_failed(self, day: str, error: Exception) -> int:

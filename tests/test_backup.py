@@ -5,15 +5,19 @@ backup refused by name; the daily backup keeps N and tells the admins once when 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import os
+import shutil
+import sqlite3
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import Table, make_url, select
 
 from bot.jobs import Jobs
 from bot.runtime import open_runtime
@@ -146,6 +150,68 @@ async def test_a_backup_taken_while_writing_restores_the_same_records(
         await source.dispose()
 
 
+async def test_a_restore_that_fails_after_the_rows_leaves_the_database_empty(
+    tmp_path: Path, clock: FrozenClock, target_url: str
+) -> None:
+    """The rows are written in bulk (SQLite's executemany, PostgreSQL's COPY) inside the restore's one
+    transaction: the papers come after them, and a store that cannot take one undoes every row."""
+    source, files, _clerk, _dossier = await seeded(tmp_path, clock)
+    backup = tmp_path / "hoso.hosobak"
+    await write_backup(source, files, KEY, backup)
+    await source.dispose()
+    (tmp_path / "not-a-folder").write_bytes(b"")
+    target = Database(target_url)
+    try:
+        with pytest.raises(OSError):
+            await restore_backup(target, FileStore(tmp_path / "not-a-folder"), KEY, backup, clock)
+        for model in [*COMPARED, AuditEvent]:
+            assert await rows(target, model) == {}, model.__name__
+        restored = await restore_backup(target, FileStore(tmp_path / "restored-files"), KEY, backup, clock)
+        assert restored.rows["dossier"] == len(await rows(target, Dossier)) > 0
+    finally:
+        await target.dispose()
+
+
+async def test_a_sqlite_backup_reads_the_engines_own_copy_and_leaves_the_wal_to_checkpoint(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """The rows are read from the backup API's private copy: while the backup is under way (held here at its
+    papers, which it reads inside its snapshot), the clerk's commits are checkpointed into the live file in full
+    (a reader pinned on the live database would hold back every frame after its snapshot), none of them is in
+    the backup, and no copy of the database is left beside it."""
+    source, files, clerk, dossier_id = await seeded(tmp_path, clock)
+    changes = service(UnitOfWork(source), clerk, clock, tmp_path / "files")
+    reading, go_on = threading.Event(), threading.Event()
+
+    class HeldStore(FileStore):
+        def read(self, digest: str) -> bytes:
+            reading.set()
+            go_on.wait(timeout=60)
+            return super().read(digest)
+
+    out, live = tmp_path / "out", str(source.url.database)
+    before = max(await rows(source, AuditEvent))
+    backup = asyncio.create_task(write_backup(source, HeldStore(tmp_path / "files"), KEY, out / "hoso.hosobak"))
+    checkpoints: list[tuple[int, int]] = []
+    try:
+        assert await asyncio.to_thread(reading.wait, 60)
+        for n in range(3):
+            await changes.log("commendation", dossier_id, {"form": f"Bằng khen {n}", **PAPER,
+                                                           "effective_on": "20/06/2026"}, [])
+            with contextlib.closing(sqlite3.connect(live, isolation_level=None)) as connection:
+                _busy, log, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            checkpoints.append((log, done))
+        assert not backup.done()
+    finally:
+        go_on.set()
+        report = await backup
+        await source.dispose()
+    assert all(log == done > 0 for log, done in checkpoints), checkpoints
+    assert [path.name for path in out.iterdir()] == ["hoso.hosobak"]
+    header, manifest = check_backup(out / "hoso.hosobak", KEY)
+    assert manifest["audit"]["seq"] == report.audit_seq == before and header["source"] == "sqlite"
+
+
 @pytest.mark.postgres
 async def test_a_postgresql_backup_restores_into_sqlite(tmp_path: Path, clock: FrozenClock) -> None:
     if not PG_URL:
@@ -169,6 +235,119 @@ async def test_a_postgresql_backup_restores_into_sqlite(tmp_path: Path, clock: F
         finally:
             await target.dispose()
             await source.dispose()
+    finally:
+        await databases.drop(url)
+
+
+def libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not shutil.which("pg_dump") or not shutil.which("pg_restore"), reason="no PostgreSQL client")
+async def test_a_postgresql_backup_carries_pg_dumps_archive_of_the_same_snapshot(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """pg_dump shares the snapshot the rows are read in: while the clerk works, the archive `hoso restore
+    --native-to` hands out, loaded by pg_restore, holds exactly what the rows restore."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    databases = PostgresDatabases(PG_URL)
+    url, native_url = await databases.create(), await databases.create()
+    source, files, clerk, dossier_id = await seeded(tmp_path, clock, url)
+    changes, writing, written = service(UnitOfWork(source), clerk, clock, tmp_path / "files"), True, 0
+
+    async def clerk_at_work() -> None:
+        nonlocal written
+        while writing:
+            await changes.log("commendation", dossier_id, {"form": f"Bằng khen {written}", **PAPER,
+                                                           "effective_on": "20/06/2026"}, [])
+            written += 1
+
+    backup, dump = tmp_path / "hoso.hosobak", tmp_path / "dump" / "hoso.pgdump"
+    target, native = Database(sqlite_url(tmp_path, "restored.db")), Database(native_url)
+    try:
+        work = asyncio.create_task(clerk_at_work())
+        report = await write_backup(source, files, KEY, backup, batch=1)
+        writing = False
+        await work
+        assert written > 0 and report.native is not None and not report.native_skipped
+        assert report.native["format"] == "pg_dump -Fc"
+        result = hoso("restore", str(backup), "--native-to", str(dump), cwd=tmp_path,
+                      env={"HOSO_BACKUP_KEY": KEY.decode(), "HOSO_DEFAULT_LOCALE": "en",
+                           "HOSO_DATABASE_URL": sqlite_url(tmp_path, "unused.db")})
+        assert result.returncode == 0, result.stderr
+        assert f"PostgreSQL's own copy written to {dump}" in result.stdout
+        assert dump.read_bytes().startswith(b"PGDMP") and dump.stat().st_mode & 0o777 == 0o600
+        assert dump.stat().st_size == report.native["size"]
+        loaded = subprocess.run(["pg_restore", "--no-owner", f"--dbname={libpq(native_url)}", str(dump)],
+                                capture_output=True, text=True, timeout=120)
+        assert loaded.returncode == 0, loaded.stderr
+        await restore_backup(target, FileStore(tmp_path / "restored-files"), KEY, backup, clock)
+        for model in COMPARED:
+            assert await rows(native, model) == await rows(target, model), model.__name__
+        restored_audit = {seq: row for seq, row in (await rows(target, AuditEvent)).items() if seq <= report.audit_seq}
+        assert await rows(native, AuditEvent) == restored_audit
+        assert len(restored_audit) == report.audit_seq < len(await rows(source, AuditEvent))
+    finally:
+        for database in (target, native, source):
+            await database.dispose()
+        await databases.drop(url)
+        await databases.drop(native_url)
+
+
+@pytest.mark.postgres
+async def test_without_pg_dump_a_postgresql_backup_says_so_in_one_line_and_completes(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    databases = PostgresDatabases(PG_URL)
+    url = await databases.create()
+    try:
+        source, _files, _clerk, _dossier = await seeded(tmp_path, clock, url)
+        await source.dispose()
+        (tmp_path / "bin").mkdir()
+        env = {"HOSO_DATABASE_URL": url, "HOSO_FILES_DIR": str(tmp_path / "files"), "HOSO_BACKUP_KEY": KEY.decode(),
+               "HOSO_DEFAULT_LOCALE": "en", "PATH": str(tmp_path / "bin")}  # a PATH without pg_dump
+        result = hoso("backup", "hoso.hosobak", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ("PostgreSQL's own copy (pg_dump -Fc) was skipped: pg_dump is not installed on this "
+                                 "machine (not on PATH); the backup holds the rows only, which hoso restore loads.\n")
+        _header, manifest = check_backup(tmp_path / "hoso.hosobak", KEY)
+        dossiers = manifest["tables"]["dossier"]["rows"]
+        assert manifest["native"] is None and dossiers > 0
+        assert result.stdout.startswith(f"Backup written to hoso.hosobak: {dossiers} dossiers")
+        refused = hoso("restore", "hoso.hosobak", "--native-to", "hoso.pgdump", cwd=tmp_path, env=env)
+        assert refused.returncode != 0 and refused.stderr.count("\n") == 1
+        assert "hoso.hosobak holds no copy made by pg_dump" in refused.stderr
+        assert not (tmp_path / "hoso.pgdump").exists()
+    finally:
+        await databases.drop(url)
+
+
+@pytest.mark.postgres
+async def test_a_pg_dump_that_fails_fails_the_backup_by_name_and_leaves_no_file(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    databases = PostgresDatabases(PG_URL)
+    url = await databases.create()
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "pg_dump").write_text("#!/bin/sh\necho 'pg_dump: error: aborting because of server version mismatch' >&2\n"
+                                   "exit 1\n")
+    (tools / "pg_dump").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tools))
+    try:
+        source, files, _clerk, _dossier = await seeded(tmp_path, clock, url)
+        with pytest.raises(InvalidInput) as refused:
+            await write_backup(source, files, KEY, tmp_path / "out" / "hoso.hosobak")
+        await source.dispose()
+        assert refused.value.field == "pg_dump"
+        assert refused.value.params["reason"] == "pg_dump: error: aborting because of server version mismatch"
+        assert list((tmp_path / "out").iterdir()) == []
     finally:
         await databases.drop(url)
 
@@ -263,6 +442,7 @@ def test_a_backup_killed_midway_leaves_no_file_that_restore_accepts(tmp_path: Pa
     process.wait()
     left = partial()
     assert not target.exists()
+    assert not [path for path in out.iterdir() if "snapshot" in path.name]  # no copy of the database in clear
     for candidate in [target, *left]:
         with pytest.raises(InvalidInput) as refused:
             check_backup(candidate, KEY)

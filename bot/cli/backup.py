@@ -3,6 +3,7 @@ database (services/platform/backup.py, services/platform/attachments.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +15,11 @@ from services.core.clock import SystemClock
 from services.core.i18n import N_
 from services.platform.attachments import EncryptReport, FileStore, encrypt_in_place
 from services.platform.backup import (
+    NATIVE_SKIPPED,
     BackupReport,
     RestoreReport,
     audit_backup,
+    extract_native,
     restore_backup,
     scheduled_backup,
     write_backup,
@@ -73,6 +76,8 @@ def backup(
             return report
 
     report: BackupReport = run_async(main())
+    if report.native_skipped:
+        typer.echo(_(NATIVE_SKIPPED), err=True)
     emit(as_json, report.as_dict(), _(N_("Backup written to {path}: {dossiers} dossiers, {files} attachments, "
                                          "audit up to seq {seq}, {size}.")).format(
         path=report.path, dossiers=report.rows.get("dossier", 0), files=report.files, seq=report.audit_seq,
@@ -82,10 +87,21 @@ def backup(
 @app.command(help=_(N_("Restore a backup into an empty database (SQLite or PostgreSQL), then verify it.")))
 def restore(
     file: Annotated[Path, typer.Argument(metavar="FILE", help=_(N_("The backup file to restore.")))],
+    native_to: Annotated[Path | None, typer.Option(
+        "--native-to", metavar="DUMP",
+        help=_(N_("Do not restore: write the backup's pg_dump archive (PostgreSQL's own copy) to DUMP, for "
+                  "pg_restore."))),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     settings = settings_or_exit()
     key = _key(settings)
+    if native_to is not None:
+        size = run_async(asyncio.to_thread(extract_native, file, key, native_to))
+        emit(as_json, {"path": str(native_to), "size": size}, _(N_(
+            "PostgreSQL's own copy written to {path} ({size}); load it into an empty database with: "
+            "pg_restore --no-owner --dbname=DATABASE {path}")).format(path=native_to, size=_size(size)))
+        return
 
     async def main() -> RestoreReport:
         database = settings.open_database()

@@ -1,17 +1,19 @@
 """Backup and restore: the records and their scanned papers in one sealed file, restorable on either engine.
 
-Why rows and not the engine's own copy (SQLite's backup API, pg_dump): a province must be able to move its
-records from SQLite to PostgreSQL and back, and a pg_dump cannot be loaded into SQLite. The rows are read in one
-snapshot transaction (storage/dump.py), which is what makes pg_dump and SQLite's backup API consistent too, so
-the backup runs while the bot serves.
+The rows are what a restore loads, not the engine's own copy: a province must be able to move its records from
+SQLite to PostgreSQL and back, and a pg_dump cannot be loaded into SQLite. They are read in one snapshot that is
+the engine's own (storage/dump.py): on SQLite the backup API's private copy, on PostgreSQL a REPEATABLE READ
+transaction whose exported snapshot pg_dump shares when it is installed, its custom-format archive then carried
+too (frames of kind N, for pg_restore: `extract_native`). So the backup runs while the bot serves.
 
 The file: the HoSo sealed stream (services/platform/sealing.py, HOSO_BACKUP_KEY) around a zlib stream of
 frames, each a kind byte, a 4-byte length and the payload: first the header (format, schema revision, the
-tables and their columns), then the rows of each table in foreign-key order, then the attachments (their
-sha256 and bytes), last the manifest (each table's row count and the sha256 of its frames, each file's size,
-the head of the audit chain). It is written under a temporary name, fsynced and renamed only when complete;
-a restore reads it through once before it writes anything, and refuses a file that is cut short, altered,
-sealed with another key, or whose manifest does not match what it carries.
+tables and their columns), then pg_dump's archive in chunks (PostgreSQL with pg_dump only), then the rows of
+each table in foreign-key order, then the attachments (their sha256 and bytes), last the manifest (each table's
+row count and the sha256 of its frames, each file's size, the head of the audit chain, the size and sha256 of
+pg_dump's archive or null). It is written under a temporary name, fsynced and renamed only when complete; a
+restore reads it through once before it writes anything, and refuses a file that is cut short, altered, sealed
+with another key, or whose manifest does not match what it carries.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from services.core.actor import Actor
 from services.core.clock import Clock
 from services.core.errors import InvalidInput
@@ -36,11 +40,26 @@ from services.platform.attachments import FileStore
 from services.platform.audit import AuditService, record
 from services.platform.sealing import Damaged, NotSealed, SealedWriter, WrongKey, open_stream
 from storage import Database, UnitOfWork
-from storage.dump import BATCH, Loader, columns_of, first_table_with_rows, revision_in, rows_of, snapshot, tables
+from storage.dump import (
+    BATCH,
+    Loader,
+    NativeDumpFailed,
+    checkpoint,
+    columns_of,
+    export_snapshot,
+    first_table_with_rows,
+    pg_dump,
+    pg_dump_tool,
+    revision_in,
+    rows_of,
+    snapshot,
+    tables,
+)
 from storage.migrations import head_revision
 
 FORMAT = 1
-HEADER, ROWS, FILE, MANIFEST = b"H", b"R", b"F", b"M"
+HEADER, ROWS, FILE, NATIVE, MANIFEST = b"H", b"R", b"F", b"N", b"M"
+NATIVE_FORMAT = "pg_dump -Fc"
 FIELD = "FILE"
 SUFFIX = ".hosobak"
 
@@ -51,6 +70,11 @@ OTHER_SCHEMA = N_("{name} holds schema {revision}; this version of HoSo restores
 NOT_EMPTY = N_("the database is not empty (table {table} has rows); restore only into an empty database.")
 CHAIN_BROKEN = N_("the restored audit trail is broken at seq {seq}; the restore is not to be trusted.")
 FILE_ALTERED = N_("attachment {digest} does not match its hash after the restore.")
+NATIVE_SKIPPED = N_("PostgreSQL's own copy (pg_dump -Fc) was skipped: pg_dump is not installed on this machine (not "
+                    "on PATH); the backup holds the rows only, which hoso restore loads.")
+NATIVE_FAILED = N_("pg_dump failed: {reason}; no backup was written.")
+NO_NATIVE = N_("{name} holds no copy made by pg_dump (only a backup of PostgreSQL made where pg_dump was installed "
+               "does).")
 FILE_UNREADABLE = N_("attachment {digest} is missing or altered in the store; no backup was written.")
 
 
@@ -61,10 +85,12 @@ class BackupReport:
     files: int
     size: int
     audit_seq: int
+    native: dict[str, Any] | None = None  # pg_dump's archive carried: its format, size and sha256
+    native_skipped: bool = False  # a PostgreSQL backup without it: pg_dump is not installed
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "rows": self.rows, "files": self.files, "size": self.size,
-                "audit_seq": self.audit_seq}
+                "audit_seq": self.audit_seq, "native": self.native, "native_skipped": self.native_skipped}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +125,17 @@ class _Tally:
     rows: dict[str, int] = field(default_factory=dict)
     hashes: dict[str, Any] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
+    native_size: int = 0
+    native_hash: Any = field(default_factory=hashlib.sha256)
+
+    def add_native(self, chunk: bytes) -> None:
+        self.native_size += len(chunk)
+        self.native_hash.update(chunk)
+
+    def native(self) -> dict[str, Any] | None:
+        if not self.native_size:
+            return None
+        return {"format": NATIVE_FORMAT, "size": self.native_size, "sha256": self.native_hash.hexdigest()}
 
     def add_rows(self, table: str, payload: bytes, count: int) -> None:
         self.rows[table] = self.rows.get(table, 0) + count
@@ -121,8 +158,8 @@ async def write_backup(database: Database, files: FileStore, key: bytes, path: P
     try:
         with os.fdopen(handle, "wb") as out:
             archive, tally = _Archive(out, key), _Tally()
-            digests, head = await _write_records(database, files, archive, tally, batch)
-            manifest = {"tables": tally.tables(), "files": tally.files, "audit": head}
+            digests, head, skipped = await _write_records(database, files, archive, tally, batch, path.parent)
+            manifest = {"tables": tally.tables(), "files": tally.files, "audit": head, "native": tally.native()}
             await asyncio.to_thread(archive.frame, MANIFEST, _json(manifest))
             archive.close()
             out.flush()
@@ -132,17 +169,22 @@ async def write_backup(database: Database, files: FileStore, key: bytes, path: P
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return BackupReport(str(path), dict(tally.rows), len(digests), path.stat().st_size, int(head["seq"]))
+    return BackupReport(str(path), dict(tally.rows), len(digests), path.stat().st_size, int(head["seq"]),
+                        tally.native(), skipped)
 
 
 async def _write_records(database: Database, files: FileStore, archive: _Archive, tally: _Tally,
-                         batch: int) -> tuple[set[str], dict[str, Any]]:
+                         batch: int, scratch: Path) -> tuple[set[str], dict[str, Any], bool]:
+    """The snapshot's frames; whether PostgreSQL's own copy was skipped for want of pg_dump."""
     digests: set[str] = set()
     head: dict[str, Any] = {"seq": 0, "hash": None}
-    async with snapshot(database) as connection:
+    skipped = False
+    async with snapshot(database, scratch) as connection:
         header = {"format": FORMAT, "revision": await revision_in(connection), "source": database.dialect,
                   "tables": {table.name: columns_of(table) for table in tables()}}
         await asyncio.to_thread(archive.frame, HEADER, _json(header))
+        if database.dialect == "postgresql":
+            skipped = not await _write_native(database, connection, archive, tally)
         for table in tables():
             names = columns_of(table)
             async for rows in rows_of(connection, table, batch):
@@ -162,7 +204,22 @@ async def _write_records(database: Database, files: FileStore, archive: _Archive
                 raise InvalidInput("attachment", FILE_UNREADABLE, digest=digest) from None
             tally.files[digest] = len(content)
             await asyncio.to_thread(archive.frame, FILE, digest.encode() + content)
-    return digests, head
+    return digests, head, skipped
+
+
+async def _write_native(database: Database, connection: AsyncConnection, archive: _Archive, tally: _Tally) -> bool:
+    """pg_dump's archive of the very snapshot the rows are read in (its exported name), framed as it streams;
+    False when pg_dump is not installed."""
+    tool = pg_dump_tool()
+    if tool is None:
+        return False
+    try:
+        async for chunk in pg_dump(database, await export_snapshot(connection), tool):
+            tally.add_native(chunk)
+            await asyncio.to_thread(archive.frame, NATIVE, chunk)
+    except NativeDumpFailed as error:
+        raise InvalidInput("pg_dump", NATIVE_FAILED, reason=error.reason) from None
+    return True
 
 
 def _sync_directory(directory: Path) -> None:
@@ -221,6 +278,8 @@ def check_backup(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, Any]
                 if hashlib.sha256(content).hexdigest() != digest:
                     raise damaged
                 tally.files[digest] = len(content)
+            elif kind == NATIVE:
+                tally.add_native(payload)
             elif kind == MANIFEST:
                 manifest = json.loads(payload)
             else:
@@ -229,7 +288,8 @@ def check_backup(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, Any]
         raise damaged from None
     if header is None or manifest is None or header.get("format") != FORMAT:
         raise damaged
-    if manifest.get("tables") != tally.tables() or manifest.get("files") != tally.files:
+    if (manifest.get("tables") != tally.tables() or manifest.get("files") != tally.files
+            or manifest.get("native") != tally.native()):
         raise damaged
     return header, manifest
 
@@ -248,6 +308,7 @@ async def restore_backup(database: Database, files: FileStore, key: bytes, path:
         raise InvalidInput("database", NOT_EMPTY, table=occupied)
     await database.upgrade()
     await _load(database, files, key, path, header)
+    await checkpoint(database)
     uow = UnitOfWork(database)
     chain = await AuditService(uow, Actor.system(), clock).verify()
     if not chain.ok:
@@ -270,6 +331,7 @@ async def _load(database: Database, files: FileStore, key: bytes, path: Path, he
     frames = _frames(path, key)
     async with database.session(write=True) as session:
         loader = Loader(await session.connection())
+        await loader.start()
         current = None
         while (item := await asyncio.to_thread(next, frames, None)) is not None:
             kind, payload = item
@@ -279,12 +341,34 @@ async def _load(database: Database, files: FileStore, key: bytes, path: Path, he
                 if current is not None and current is not table:
                     await loader.finish_table(current)
                 current = table
-                await loader.add(table, header["tables"][table.name], data["rows"])
+                await loader.add(table, loader.prepare(table, header["tables"][table.name], data["rows"]))
             elif kind == FILE:
                 await asyncio.to_thread(files.keep, payload[:64].decode(), payload[64:])
         if current is not None:
             await loader.finish_table(current)
         await loader.finish()
+
+
+def extract_native(path: Path, key: bytes, out: Path) -> int:
+    """Write pg_dump's archive carried by a whole backup to `out` (mode 0600, complete or not at all), for
+    pg_restore; its size. The backup is checked through first."""
+    _header, manifest = check_backup(path, key)
+    if manifest.get("native") is None:
+        raise InvalidInput(FIELD, NO_NATIVE, name=path.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as target:
+            for kind, payload in _frames(path, key):
+                if kind == NATIVE:
+                    target.write(payload)
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return int(manifest["native"]["size"])
 
 
 def backup_name(clock: Clock) -> str:
