@@ -26,6 +26,7 @@ from handlers.reminders import render
 from services.core.actor import Actor
 from services.core.clock import FrozenClock
 from services.core.errors import InvalidInput
+from services.oversight.feedback import FeedbackService
 from services.platform.attachments import FileStore, Upload
 from services.platform.audit import AuditService
 from services.platform.backup import (
@@ -42,7 +43,16 @@ from services.platform.backup import (
 )
 from services.platform.sealing import is_sealed_file
 from storage import Database, UnitOfWork
-from storage.models import Attachment, AuditEvent, ChangeEvent, Dossier, DossierRecord, DossierVersion, Outbox
+from storage.models import (
+    Attachment,
+    AuditEvent,
+    ChangeEvent,
+    Dossier,
+    DossierRecord,
+    DossierVersion,
+    Feedback,
+    Outbox,
+)
 from tests.conftest import PG_SKIP, PG_URL, PostgresDatabases, sqlite_url
 from tests.test_accounts import sign_in, tree
 from tests.test_attachments import PNG, STORAGE_KEY
@@ -69,6 +79,9 @@ async def seeded(tmp_path: Path, clock: FrozenClock, url: str | None = None) -> 
                "employment_status": "probation", "doc_number": "45/QĐ-SYT", "doc_date": "20/06/2026",
                "doc_issuer": "Sở Y tế", "effective_on": "22/06/2026"}
     created = await new_dossiers(uow, clerk, clock, files).create(answers, [Upload("quyet-dinh.pdf", PDF)])
+    # A feedback screenshot is a file of the store too, named by its own table.
+    await FeedbackService(uow, clerk, clock, FileStore(files)).send("problem", "Nút Lưu không phản hồi.",
+                                                                    Upload("man-hinh.png", PNG))
     return database, FileStore(files), clerk, created.dossier_id
 
 
@@ -141,6 +154,9 @@ async def test_a_backup_taken_while_writing_restores_the_same_records(
             digest = attachment[table(Attachment).columns.keys().index("sha256")]
             assert restored_files.read(digest) == files.read(digest)
             assert is_sealed_file(restored_files.path_of(digest).read_bytes())
+        [screenshot] = [row[table(Feedback).columns.keys().index("screenshot_sha256")]
+                        for row in (await rows(target, Feedback)).values()]
+        assert restored_files.read(screenshot) == files.read(screenshot) == PNG
         # A second restore into what is now a full database is refused, naming a table.
         with pytest.raises(InvalidInput) as refused:
             await restore_backup(target, restored_files, KEY, backup, clock)

@@ -69,6 +69,8 @@ DAMAGED = N_("{name} is damaged or incomplete (altered or cut short): refused.")
 OTHER_SCHEMA = N_("{name} holds schema {revision}; this version of HoSo restores schema {head}.")
 NOT_EMPTY = N_("the database is not empty (table {table} has rows); restore only into an empty database.")
 CHAIN_BROKEN = N_("the restored audit trail is broken at seq {seq}; the restore is not to be trusted.")
+# The columns that name a file of the store by its sha256: a backup carries every file they name.
+FILE_COLUMNS = {"attachment": "sha256", "feedback": "screenshot_sha256"}
 FILE_ALTERED = N_("attachment {digest} does not match its hash after the restore.")
 NATIVE_SKIPPED = N_("PostgreSQL's own copy (pg_dump -Fc) was skipped: pg_dump is not installed on this machine (not "
                     "on PATH); the backup holds the rows only, which hoso restore loads.")
@@ -191,9 +193,9 @@ async def _write_records(database: Database, files: FileStore, archive: _Archive
                 payload = _json({"table": table.name, "rows": rows})
                 tally.add_rows(table.name, payload, len(rows))
                 await asyncio.to_thread(archive.frame, ROWS, payload)
-                if table.name == "attachment":
-                    at = names.index("sha256")
-                    digests.update(row[at] for row in rows)
+                if table.name in FILE_COLUMNS:
+                    at = names.index(FILE_COLUMNS[table.name])
+                    digests.update(row[at] for row in rows if row[at])
                 elif table.name == "audit_event" and rows:
                     head = {"seq": rows[-1][names.index("seq")], "hash": rows[-1][names.index("hash")]}
         # Still inside the snapshot: the papers its rows name (a file, once stored, never changes).
