@@ -119,6 +119,13 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield sqlite_url(tmp_path)
         return
+    async with throwaway_postgres() as url:
+        yield url
+
+
+@asynccontextmanager
+async def throwaway_postgres() -> AsyncIterator[str]:
+    """A database of its own on the server of HOSO_TEST_PG_URL (the test is skipped without one), dropped after."""
     if not PG_URL:
         pytest.skip(PG_SKIP)
     databases = PostgresDatabases(PG_URL)

@@ -92,19 +92,10 @@ async def rows(database: Database, model: Any) -> dict[Any, tuple[Any, ...]]:
     return {row._mapping[key]: tuple(row) for row in found}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def target_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path, "restored.db")
-        return
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    databases = PostgresDatabases(PG_URL)
-    url = await databases.create()
-    try:
-        yield url
-    finally:
-        await databases.drop(url)
+@pytest.fixture
+def target_url(database_url: str) -> str:
+    """The empty database a restore goes into, on each backend (conftest's `database_url`)."""
+    return database_url
 
 
 async def test_a_backup_taken_while_writing_restores_the_same_records(

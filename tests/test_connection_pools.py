@@ -15,7 +15,7 @@ from bot.runtime import build_fsm
 from bot.settings import Settings
 from services.core.clock import FrozenClock
 from storage import Database, PoolLimits
-from tests.conftest import PG_SKIP, PG_URL, REDIS_URL, PostgresDatabases, sqlite_url
+from tests.conftest import REDIS_URL, sqlite_url, throwaway_postgres
 
 
 def test_the_settings_size_the_postgresql_pool() -> None:
@@ -39,14 +39,8 @@ def test_sqlite_keeps_its_own_pool(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    databases = PostgresDatabases(PG_URL)
-    url = await databases.create()
-    try:
+    async with throwaway_postgres() as url:
         yield url
-    finally:
-        await databases.drop(url)
 
 
 @pytest.mark.postgres

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
+from services.platform.atomic import atomic_file
 from services.platform.sealing import Damaged, file_cipher, is_sealed_file, open_file, seal_file
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -124,18 +123,9 @@ class FileStore:
 
     @staticmethod
     def write_atomically(target: Path, data: bytes) -> None:
-        """Write to a temporary name beside the target, fsync, rename: a crash leaves the old file or the new."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=TEMPORARY)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        """A crash leaves the old file or the new, and a leftover named TEMPORARY."""
+        with atomic_file(target, TEMPORARY) as out:
+            out.write(data)
 
     def read(self, sha256: str) -> bytes:
         data = self.path_of(sha256).read_bytes()

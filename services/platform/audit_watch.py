@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.core.actor import Actor
 from services.core.clock import Clock, local_today
+from services.platform.atomic import atomic_file
 from services.platform.audit import AuditService, Checkpoint, VerifyReport
 from services.platform.outbox import Due, enqueue
 from services.regime.deadlines import WorkingCalendar
@@ -48,12 +48,10 @@ def read_checkpoint(directory: Path) -> Checkpoint | None:
 
 def write_checkpoint(directory: Path, checkpoint: Checkpoint, at: dt.datetime) -> Path:
     """The checkpoint as `checkpoint-<seq>.json` and as the latest, each written whole then renamed."""
-    directory.mkdir(parents=True, exist_ok=True)
     data = {**checkpoint.as_dict(), "at": at.astimezone(dt.UTC).isoformat()}
     for name in (f"checkpoint-{checkpoint.seq}.json", LATEST):
-        temporary = directory / f".{name}.tmp"
-        temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        os.replace(temporary, directory / name)
+        with atomic_file(directory / name) as out:
+            out.write(json.dumps(data, indent=1).encode())
     return directory / LATEST
 
 

@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from services.core.actor import Actor
 from services.core.clock import Clock
 from services.core.errors import InvalidInput
 from services.core.i18n import N_
+from services.platform.atomic import atomic_file
 from services.platform.attachments import FileStore
 from services.platform.audit import AuditService, record
 from services.platform.sealing import Damaged, NotSealed, SealedWriter, WrongKey, open_stream
@@ -155,22 +155,13 @@ async def write_backup(database: Database, files: FileStore, key: bytes, path: P
                        batch: int = BATCH) -> BackupReport:
     """Write the sealed backup of the database and its attachments to `path`, complete or not at all; the
     rows are read `batch` at a time."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            archive, tally = _Archive(out, key), _Tally()
-            digests, head, skipped = await _write_records(database, files, archive, tally, batch, path.parent)
-            manifest = {"tables": tally.tables(), "files": tally.files, "audit": head, "native": tally.native()}
-            await asyncio.to_thread(archive.frame, MANIFEST, _json(manifest))
-            archive.close()
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-        _sync_directory(path.parent)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as out:
+        archive, tally = _Archive(out, key), _Tally()
+        digests, head, skipped = await _write_records(database, files, archive, tally, batch, path.parent)
+        manifest = {"tables": tally.tables(), "files": tally.files, "audit": head, "native": tally.native()}
+        await asyncio.to_thread(archive.frame, MANIFEST, _json(manifest))
+        archive.close()
+    _sync_directory(path.parent)
     return BackupReport(str(path), dict(tally.rows), len(digests), path.stat().st_size, int(head["seq"]),
                         tally.native(), skipped)
 
@@ -357,19 +348,10 @@ def extract_native(path: Path, key: bytes, out: Path) -> int:
     _header, manifest = check_backup(path, key)
     if manifest.get("native") is None:
         raise InvalidInput(FIELD, NO_NATIVE, name=path.name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as target:
-            for kind, payload in _frames(path, key):
-                if kind == NATIVE:
-                    target.write(payload)
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(out) as target:
+        for kind, payload in _frames(path, key):
+            if kind == NATIVE:
+                target.write(payload)
     return int(manifest["native"]["size"])
 
 
