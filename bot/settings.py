@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
@@ -14,7 +14,9 @@ from bot.content_levels import DEFAULT_CONTENT, ContentError, parse_content
 from services.core.actor import Content
 from services.core.clock import DEFAULT_TIMEZONE
 from services.core.i18n import DEFAULT_LOCALE, N_
-from storage import Database, DatabaseUrlError, PoolLimits, normalize_database_url
+
+if TYPE_CHECKING:  # storage brings SQLAlchemy: `hoso --help` needs neither
+    from storage import Database, PoolLimits
 
 ENV_PREFIX = "HOSO_"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
@@ -117,6 +119,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str) -> str:
+        from storage.database import DatabaseUrlError, normalize_database_url
+
         try:
             return normalize_database_url(value)
         except DatabaseUrlError:
@@ -220,10 +224,14 @@ class Settings(BaseSettings):
 
     @property
     def pool_limits(self) -> PoolLimits:
+        from storage.database import PoolLimits
+
         return PoolLimits(self.database_pool_size, self.database_max_overflow, self.database_pool_timeout)
 
     def open_database(self) -> Database:
         """The process's database, its PostgreSQL pool sized by the settings."""
+        from storage.database import Database
+
         return Database(self.database_url, pool=self.pool_limits)
 
     def require_token(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -13,6 +14,7 @@ from services.demo import is_empty, seed_demo
 from storage import Database, UnitOfWork
 from storage.migrations import head_revision
 from storage.models import Account, OrgUnit
+from tests.conftest import sqlite_url
 
 TABLES = {"app_setting", "org_unit", "account", "user_preference", "dossier", "fsm_record", "alembic_version"}
 
@@ -22,6 +24,28 @@ async def test_migration_reaches_head_and_creates_the_tables(any_database: Datab
     async with any_database.engine.connect() as connection:
         tables = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
     assert TABLES <= tables
+
+
+def test_the_head_read_from_the_file_names_is_alembics_own() -> None:
+    """The check before every command reads the migrations' numbers instead of importing alembic: each file's
+    revision is its number, each revises the one before, and the highest is alembic's head."""
+    from alembic.script import ScriptDirectory
+
+    from storage.migrations import MIGRATIONS_DIR, VERSION_FILES, alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    numbers = sorted(path.name.partition("_")[0] for path in (MIGRATIONS_DIR / "versions").glob(VERSION_FILES))
+    assert [scripts.get_revision(number).down_revision for number in numbers] == [None, *numbers[:-1]]
+    assert head_revision() == scripts.get_current_head() == numbers[-1]
+    assert len(numbers) == len(list((MIGRATIONS_DIR / "versions").glob("*.py"))) - 1  # all but __init__.py
+
+
+async def test_a_database_before_its_first_migration_has_no_revision(tmp_path: Path) -> None:
+    database = Database(sqlite_url(tmp_path))
+    try:
+        assert await database.current_revision() is None
+    finally:
+        await database.dispose()
 
 
 async def test_upgrade_twice_is_harmless(any_database: Database) -> None:

@@ -6,16 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli.common import JsonOption, _, admin_call, emit, emit_rows
-from services.accounts.links import IssuedLink
-from services.accounts.service import AccountView, IssuedCode
 from services.core.actor import ROLE_LABELS, STATUS_LABELS, AccountStatus, Role
 from services.core.clock import DEFAULT_TIMEZONE, SystemClock, format_local_datetime
 from services.core.i18n import N_
+
+if TYPE_CHECKING:
+    from services.accounts.links import IssuedLink
+    from services.accounts.service import AccountView, IssuedCode
 
 app = typer.Typer(help=_(N_("Accounts: issue, list, restrict, extend, revoke, unlock, reset, link Zalo.")),
                   no_args_is_help=True)

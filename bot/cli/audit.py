@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,8 +13,10 @@ from bot.settings import ConfigError
 from services.core.actor import Actor
 from services.core.clock import SystemClock
 from services.core.i18n import N_
-from services.platform.audit import AuditService, Checkpoint, VerifyReport
-from services.platform.printouts import PrintoutService, Verdict, describe
+
+if TYPE_CHECKING:  # each command imports what it runs: `hoso --help` needs no SQLAlchemy
+    from services.platform.audit import Checkpoint, VerifyReport
+    from services.platform.printouts import Verdict
 
 app = typer.Typer(help=_(N_("The audit trail: verify its chain, sign checkpoints.")), no_args_is_help=True)
 
@@ -26,6 +28,8 @@ def audit_verify(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
+    from services.platform.audit import AuditService, Checkpoint
+
     settings = settings_or_exit()
     signed, key = None, None
     if checkpoint is not None:
@@ -51,6 +55,8 @@ def audit_verify(
 
 @app.command("checkpoint", help=_(N_("Print the head of the chain (seq, hash), signed with HOSO_AUDIT_KEY.")))
 def audit_checkpoint(as_json: JsonOption = False) -> None:
+    from services.platform.audit import AuditService
+
     settings = settings_or_exit()
     try:
         key = settings.require_audit_key()
@@ -72,6 +78,8 @@ def verify_printout(
 ) -> None:
     """Whether a printout's code was issued by HoSo, the version it shows, and whether the record changed since
     (the check is audited)."""
+    from services.platform.printouts import PrintoutService, describe
+
     settings = settings_or_exit()
 
     async def main() -> Verdict:

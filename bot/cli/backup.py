@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,17 +13,10 @@ from bot.cli.common import JsonOption, _, config_line, emit, fail, lightweight_u
 from bot.settings import ConfigError, Settings
 from services.core.clock import SystemClock
 from services.core.i18n import N_
-from services.platform.attachments import EncryptReport, FileStore, encrypt_in_place
-from services.platform.backup import (
-    NATIVE_SKIPPED,
-    BackupReport,
-    RestoreReport,
-    audit_backup,
-    extract_native,
-    restore_backup,
-    scheduled_backup,
-    write_backup,
-)
+
+if TYPE_CHECKING:  # each command imports what it runs: `hoso --help` needs no SQLAlchemy nor cryptography
+    from services.platform.attachments import EncryptReport, FileStore
+    from services.platform.backup import BackupReport, RestoreReport
 
 app = typer.Typer()
 attachments_app = typer.Typer(help=_(N_("The scanned papers kept under HOSO_FILES_DIR.")), no_args_is_help=True)
@@ -37,6 +30,8 @@ def _key(settings: Settings) -> bytes:
 
 
 def _store(settings: Settings) -> FileStore:
+    from services.platform.attachments import FileStore
+
     return FileStore(settings.files_dir, settings.storage_key_bytes)
 
 
@@ -54,6 +49,8 @@ def backup(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
+    from services.platform.backup import NATIVE_SKIPPED, audit_backup, scheduled_backup, write_backup
+
     settings = settings_or_exit()
     key = _key(settings)
     if schedule == (file is not None):
@@ -94,6 +91,8 @@ def restore(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
+    from services.platform.backup import extract_native, restore_backup
+
     settings = settings_or_exit()
     key = _key(settings)
     if native_to is not None:
@@ -119,6 +118,8 @@ def restore(
 @attachments_app.command("encrypt", help=_(N_("Encrypt the stored attachments in place with HOSO_STORAGE_KEY; "
                                               "safe to interrupt and run again.")))
 def encrypt(as_json: JsonOption = False) -> None:
+    from services.platform.attachments import FileStore, encrypt_in_place
+
     settings = settings_or_exit()
     try:
         key = settings.require_storage_key()

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -23,9 +23,10 @@ from services.core.actor import Actor
 from services.core.clock import SystemClock
 from services.core.errors import ServiceError
 from services.core.i18n import DEFAULT_LOCALE, N_
-from services.facade import Services
-from storage import Database, UnitOfWork
-from storage.migrations import head_revision
+
+if TYPE_CHECKING:  # the services and storage bring SQLAlchemy and alembic: each command imports them when it runs
+    from services.facade import Services
+    from storage import Database, UnitOfWork
 
 T = TypeVar("T")
 
@@ -98,6 +99,8 @@ def run_async(coroutine: Any) -> Any:
 
 
 async def require_current_schema(database: Database) -> None:
+    from storage.migrations import head_revision
+
     current, head = await database.current_revision(), head_revision()
     if current != head:
         fail(_(N_("the database schema is at {current}, this version needs {head}: run `hoso init`")).format(
@@ -108,6 +111,8 @@ async def require_current_schema(database: Database) -> None:
 @asynccontextmanager
 async def lightweight_uow(settings: Settings) -> AsyncIterator[UnitOfWork]:
     """The database alone, for administrative commands that need no bot (and so no aiogram)."""
+    from storage import UnitOfWork
+
     database = settings.open_database()
     try:
         await require_current_schema(database)
@@ -118,6 +123,8 @@ async def lightweight_uow(settings: Settings) -> AsyncIterator[UnitOfWork]:
 
 def admin_call(call: Callable[[Services], Awaitable[T]]) -> T:
     """Run one service call as the operator on the server (trusted like the personnel office)."""
+    from services.facade import Services
+
     settings = settings_or_exit()
 
     async def main() -> T:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,8 +23,10 @@ from bot.cli.common import (
 )
 from services.core.clock import format_date, parse_date
 from services.core.i18n import N_
-from services.facade import Services
 from services.reminders.titles import KIND_TITLES
+
+if TYPE_CHECKING:
+    from services.facade import Services
 
 app = typer.Typer(help=_(N_("Reminders and notices: preview a day, send what is due.")), no_args_is_help=True)
 

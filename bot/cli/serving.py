@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,12 +27,10 @@ from bot.settings import ConfigError
 from services.core.actor import Role
 from services.core.clock import Clock, SystemClock
 from services.core.i18n import N_
-from services.demo import ACCOUNTS as DEMO_ACCOUNTS
-from services.demo import ANONYMOUS_CONSOLE_USER_ID, DEMO_PASSWORD, console_user_id, seed_demo
 from services.regime.profiles import DEFAULT_PROFILE, available_profiles
-from services.regime.reference import install_reference_lists
-from services.regime.setup import install_profile
-from storage import Database, UnitOfWork
+
+if TYPE_CHECKING:  # the commands import the database and the demo when they run: `hoso --help` needs neither
+    from storage import Database
 
 app = typer.Typer()
 
@@ -52,6 +50,10 @@ DownloadsOption = Annotated[
 
 
 async def prepare_database(database: Database, clock: Clock, profile: str | None) -> dict[str, Any]:
+    from services.regime.reference import install_reference_lists
+    from services.regime.setup import install_profile
+    from storage import UnitOfWork
+
     await database.upgrade()
     installed = await install_profile(UnitOfWork(database), clock, profile)
     await install_reference_lists(UnitOfWork(database))
@@ -200,6 +202,8 @@ def demo(
     from bot.console import ConsoleChat
     from bot.runtime import open_runtime
     from bot.web.run import WebListenError, run_web
+    from services.demo import ACCOUNTS as DEMO_ACCOUNTS
+    from services.demo import DEMO_PASSWORD, console_user_id, seed_demo
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
@@ -231,17 +235,19 @@ def demo(
 @app.command(help=_(N_("Open the terminal chat on an existing database.")))
 def chat(
     user_id: Annotated[
-        int, typer.Option(help=_(N_("Telegram user id to chat as (an account bound to it signs you in)."))),
-    ] = ANONYMOUS_CONSOLE_USER_ID,
+        int | None, typer.Option(help=_(N_(
+            "Telegram user id to chat as (an account bound to it signs you in); by default one bound to none."))),
+    ] = None,
     downloads: DownloadsOption = Path("hoso-downloads"),
 ) -> None:
     settings = settings_or_exit()
     from bot.console import ConsoleChat
     from bot.runtime import open_runtime
+    from services.demo import ANONYMOUS_CONSOLE_USER_ID
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
             await require_current_schema(runtime.database)
-            await ConsoleChat(runtime, user_id, downloads).run()
+            await ConsoleChat(runtime, ANONYMOUS_CONSOLE_USER_ID if user_id is None else user_id, downloads).run()
 
     run_async(main())

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli.common import JsonOption, _, admin_call, emit, emit_rows
 from services.core.i18n import N_
-from services.platform.units import UnitView
+
+if TYPE_CHECKING:
+    from services.platform.units import UnitView
 
 app = typer.Typer(help=_(N_("The unit tree: add, list, rename, move, merge.")), no_args_is_help=True)
 

@@ -7,9 +7,11 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage import Repositories, UnitOfWork
+
+if TYPE_CHECKING:  # the lists themselves are read by `hoso --help`, which needs no database
+    from storage import Repositories, UnitOfWork
 
 LISTS = ("ethnicity", "religion", "rank", "education")
 
