@@ -1,10 +1,12 @@
-"""Dossier search over the maintained index: FTS5 trigram on SQLite; on PostgreSQL the word prefixes of
-the folded name (a GIN index over a text[] column) and pg_trgm for digits inside a personal ID.
+"""Dossier search over the maintained index: FTS5 trigram on SQLite; on PostgreSQL the terms of the folded name
+(a GIN index over a text[] column, migration 0017) and pg_trgm for digits inside a personal ID.
 
 Every word of the query must start a word of the folded name, or (digits) appear in the personal ID, in
 any order. On SQLite the trigram index answers words of three characters or more with the space before
 them; shorter ones (Vietnamese has many: "an", "ha") are matched as the start of a name word among those
-candidates. On PostgreSQL every name word, even of one letter, is looked up whole in the prefix index.
+candidates. On PostgreSQL every name word, even of one letter, is looked up whole in the terms' index, and a
+page of names is found tier by tier of the ranking, each a bounded walk or a small set (`_tiers`), so that
+its cost does not grow with the number of matches.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,8 +38,19 @@ from storage.repositories import CUSTODIAN_UNIT, WORKING_UNIT, under
 
 _FTS = table("dossier_search", column("rowid"))
 _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.personal_id)  # as indexed on PostgreSQL
-# Every prefix of every word of the folded name, computed by PostgreSQL (migration 0015); not on SQLite.
-_PREFIXES = literal_column("dossier.name_prefixes", ARRAY(Text))
+# The terms of the folded name, computed by PostgreSQL (migration 0017); not on SQLite: every prefix of every
+# word ("ngu"), of every word after the first ("~ngu"), and each word followed by a prefix of the next ("nguyen t").
+_TERMS = literal_column("dossier.name_terms", ARRAY(Text))
+INNER = "~"
+
+
+def _has_terms(terms: Sequence[str]) -> ColumnElement[bool]:
+    return _TERMS.op("@>")(bindparam(None, list(terms), type_=ARRAY(Text)))
+
+
+def _upper_bound(prefix: str) -> str:
+    """The least string above every string starting with `prefix`: a prefix is a range of the name's index."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +93,9 @@ def _rank(words: Sequence[str]) -> ColumnElement[int]:
 
 
 class DossierSearch:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, tiered: bool = True) -> None:
         self.session = session
+        self.tiered = tiered  # False: a name's page from the one ranked query (the tests' reference)
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
     def _text_filter(self, words: Sequence[str]) -> list[ColumnElement[bool]]:
@@ -92,11 +107,11 @@ class DossierSearch:
         inside longer words brings no candidates."""
         conditions: list[ColumnElement[bool]] = []
         if self.dialect == "postgresql":
-            # The word-prefix index answers "starts a word of the name" exactly, however short the word:
+            # The terms index answers "starts a word of the name" exactly, however short the word:
             # no second condition on the name, so the planner's estimate is that of the index's own column.
             name_words = [w for w in words if not w.isdigit()]
             if name_words:
-                conditions.append(_PREFIXES.op("@>")(bindparam(None, name_words, type_=ARRAY(Text))))
+                conditions.append(_has_terms(name_words))
             digits = [w for w in words if w.isdigit()]
             conditions += [_BODY.like(f"%{w}%") for w in digits if len(w) >= 3]
             conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits]
@@ -155,12 +170,13 @@ class DossierSearch:
             # guessed selectivity would make PostgreSQL expect a handful of "nguyen" instead of a third of
             # the table, and sort them all.
             phrase = " ".join(name_words)
-            upper = phrase[:-1] + chr(ord(phrase[-1]) + 1)
-            fast = (base().where(Dossier.folded_name >= phrase, Dossier.folded_name < upper)
+            fast = (base().where(Dossier.folded_name >= phrase, Dossier.folded_name < _upper_bound(phrase))
                     .order_by(Dossier.folded_name, Dossier.id).limit(offset + limit))
             rows = (await self.session.execute(fast)).all()
             if len(rows) >= offset + limit:
                 return [Found(*row) for row in rows[offset:]]
+            if self.dialect == "postgresql" and self.tiered:
+                return await self._tiers(base, name_words, rows, offset, limit)
         ranking = [_rank(name_words)] if name_words else []
         query = (
             base()
@@ -171,3 +187,44 @@ class DossierSearch:
         )
         rows = (await self.session.execute(query)).all()
         return [Found(*row) for row in rows]
+
+    async def _tiers(self, base: Any, words: Sequence[str], first: Sequence[Any], offset: int, limit: int
+                     ) -> list[Found]:
+        """The ranked page of a name on PostgreSQL once the fast path has found every name starting with it
+        (`first`: ranks 0 and 1, fewer than the page). Every other match has each word at a word start: rank 2
+        when the words follow one another as typed further on, else rank 3; each rank in the name's order.
+
+        Each part below is the first `wanted` rows, in the name's order, of a set holding all of one rank, and
+        the page is the best of them, each row once at its rank. The planner makes a part a walk of the folded
+        name's index that stops at `wanted` rows, or a set from the terms' index, whichever its statistics say
+        is cheaper; neither grows with the number of matches.
+        - Rank 2, one word: the names with it after the first word ("~mai").
+        - Rank 2, several: the names with each pair of the phrase's words ("nguyen mai"), and the phrase.
+        - Rank 3: for each word, the names whose first word starts with it (most "nguyen mai" are "nguyen …
+          mai", dense in that range of the index), and the names with every word after the first ("~nguyen",
+          "~mai"): a name of neither kind would have no word first.
+        A part may hold rows of a better rank. Each still brings every row of its own rank that the page can
+        show: fewer than `wanted` rows rank before any of them."""
+        wanted = offset + limit
+        phrase = " ".join(words)
+
+        def part(*conditions: ColumnElement[bool]) -> Any:
+            return (base().add_columns(Dossier.folded_name).where(*conditions)
+                    .order_by(Dossier.folded_name, Dossier.id).limit(wanted))
+
+        parts = [part(_has_terms([INNER + word for word in words]))]
+        if len(words) > 1:
+            pairs = [f"{one} {after}" for one, after in zip(words, words[1:], strict=False)]
+            # Two words: their pair term is the phrase at a word start, exactly, and its frequency is known to
+            # the planner (a LIKE beside it would be guessed, and the part taken for a handful of rows).
+            parts.append(part(_has_terms(pairs), *([_word_start(phrase)] if len(words) > 2 else [])))
+            parts += [part(Dossier.folded_name >= word, Dossier.folded_name < _upper_bound(word), _has_terms(words))
+                      for word in dict.fromkeys(words)]
+        seen = {row[0] for row in first}
+        later: dict[int, tuple[int, str, int, Any]] = {}
+        for *found, folded in (await self.session.execute(union_all(*parts))).all():
+            if found[0] not in seen:
+                rank = 2 if f" {phrase}" in f" {folded}" else 3  # as _rank: the phrase at a word start
+                later[found[0]] = (rank, folded, found[0], found)
+        page = [*first, *(row for *_key, row in sorted(later.values(), key=lambda item: item[:3]))]
+        return [Found(*row) for row in page[offset:wanted]]

@@ -1,22 +1,29 @@
 """/find's word index on both backends: every write that sets a name (an import, a new dossier, an import that
-renames) keeps it current; migration 0015 fills it for the rows already there; and each PostgreSQL connection
-plans with its parameters, so a statement prepared on an empty table keeps no stale plan."""
+renames) keeps it current; migrations 0015 and 0017 fill it for the rows already there; a name's page found tier
+by tier on PostgreSQL is the page of the one ranked query; and each PostgreSQL connection plans with its
+parameters, so a statement prepared on an empty table keeps no stale plan."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from services.changes.new_dossiers import NewDossiers
 from services.core.actor import Actor
 from services.core.clock import FrozenClock
 from services.core.text import fold
+from services.demo import seed_demo
 from services.dossiers.io.service import DossierIOService
 from services.dossiers.lookup import LookupService, parse_query
+from services.regime.reference import install_reference_lists
+from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
-from storage.models import OrgUnit
+from storage.models import Dossier, OrgUnit
+from storage.search import DossierSearch
+from tests.conftest import migrated, throwaway_postgres
 from tests.test_accounts import sign_in
 from tests.test_changes import setup
 from tests.test_import_export import row, write_csv
@@ -27,13 +34,13 @@ async def found(uow: UnitOfWork, actor: Actor, clock: FrozenClock, query: str) -
 
 
 async def prefixes_in_step(database: Database) -> None:
-    """On PostgreSQL: the stored word prefixes of every dossier are those of its folded name as it is now."""
+    """On PostgreSQL: the stored name terms of every dossier are those of its folded name as it is now."""
     if database.is_sqlite:
         return
     async with database.session(write=False) as session:
         stale = await session.scalar(text(
-            "SELECT count(*) FROM dossier WHERE name_prefixes IS DISTINCT FROM hoso_name_prefixes(folded_name)"))
-        words = await session.scalar(text("SELECT count(*) FROM dossier WHERE cardinality(name_prefixes) > 0"))
+            "SELECT count(*) FROM dossier WHERE name_terms IS DISTINCT FROM hoso_name_terms(folded_name)"))
+        words = await session.scalar(text("SELECT count(*) FROM dossier WHERE cardinality(name_terms) > 0"))
         total = await session.scalar(text("SELECT count(*) FROM dossier"))
     assert (stale, words) == (0, total)
 
@@ -95,3 +102,45 @@ async def test_postgresql_connections_plan_with_the_parameters(any_database: Dat
         return
     async with any_database.session(write=False) as session:
         assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+
+
+def name_queries(folded: str, rng: random.Random) -> list[str]:
+    """What people type for one name: family and given, given and family, one word, a middle and a given
+    name, the whole name, its first words, word starts, and the words shuffled."""
+    words = folded.split()
+    family, given = words[0], words[-1]
+    shuffled = rng.sample(words, len(words))
+    queries = [f"{family} {given}", f"{given} {family}", given, family, " ".join(words), " ".join(words[:2]),
+               f"{family[:2]} {given[:2]}", " ".join(shuffled), f"{given} {given}"]
+    if len(words) > 2:
+        queries += [f"{words[1]} {given}", words[1], f"{family} {words[1]}"]
+    return queries
+
+
+async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
+    """On PostgreSQL a name's page after the fast path is put together from bounded parts, rank by rank
+    (storage/search.py `_tiers`). Over the demo province, for every kind of name query, in the whole province
+    and in one unit, on the first pages and with a short page, it is the one ranked query's page, row for row."""
+    async with throwaway_postgres() as url, migrated(url) as database:
+        clock = FrozenClock(dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC))
+        uow = UnitOfWork(database)
+        await install_profile(uow, clock, None)
+        await install_reference_lists(uow)
+        assert await seed_demo(uow, clock, 3000) is not None
+        rng = random.Random(19)
+        async with database.session(write=False) as session:
+            names = list((await session.execute(select(Dossier.folded_name).order_by(Dossier.id))).scalars())
+            units = list((await session.execute(select(OrgUnit.path).order_by(OrgUnit.id))).scalars())
+            queries = sorted({query for name in rng.sample(names, 40) for query in name_queries(name, rng)})
+            beyond_the_phrase = 0
+            for query in queries:
+                terms = parse_query(query)
+                for scope in (["/"], [rng.choice(units[1:])]):
+                    for offset, limit in ((0, 10), (10, 10), (0, 3), (6, 3)):
+                        expected = await DossierSearch(session, tiered=False).find(
+                            terms, scope, offset=offset, limit=limit)
+                        page = await DossierSearch(session).find(terms, scope, offset=offset, limit=limit)
+                        assert [hit.id for hit in page] == [hit.id for hit in expected], (query, scope, offset, limit)
+                        beyond_the_phrase += sum(not fold(hit.full_name).startswith(" ".join(terms.words))
+                                                 for hit in expected)
+        assert len(queries) > 300 and beyond_the_phrase > 1000  # the tiers were put to work, not the fast path alone

@@ -1,0 +1,77 @@
+"""/find on PostgreSQL without sorting every match: the word prefixes of migration 0015 become `name_terms`, which
+also hold the prefixes of the words after the first (marked "~") and each word followed by a prefix of the next
+("nguyen t", "nguyen th", …); the folded name's index also holds the id, the tie-break of every page.
+
+At 2 million dossiers "nguyen mai" has some 10 000 matches, all of them real, and the page is the first ten in
+the name's order. Sorting them all cost a heap fetch each. With these terms each tier of the ranking is a short
+walk of the folded name's index, or a small set from this one:
+- the words as a phrase after the first word (rank 2): the pair terms ("nguyen mai"), a handful of rows;
+- every word at a word start (rank 3): the names whose first word starts with one of the query's words, a range of
+  the folded name's index where matches are dense; and the names with every word after the first ("~nguyen",
+  "~mai"), where the planner walks the index or takes the set, whichever its statistics say is smaller.
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-05 05:20:00.000000
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = '0017'
+down_revision: str | None = '0016'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# "le thi an" → {l, le, t, th, thi, a, an, ~t, ~th, ~thi, ~a, ~an, le t, le th, le thi, thi a, thi an}.
+# IMMUTABLE so that a generated column may use it: it reads nothing but its argument.
+POSTGRES = (
+    """CREATE FUNCTION hoso_name_terms(folded text) RETURNS text[]
+       LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+       WITH words AS (SELECT word, place FROM unnest(string_to_array(folded, ' ')) WITH ORDINALITY AS w(word, place)
+                      WHERE word <> '')
+       SELECT ARRAY(
+           SELECT DISTINCT term FROM (
+               SELECT left(word, n) AS term FROM words, generate_series(1, length(word)) AS n
+               UNION ALL
+               SELECT '~' || left(word, n) FROM words, generate_series(1, length(word)) AS n WHERE place > 1
+               UNION ALL
+               SELECT one.word || ' ' || left(next.word, n)
+               FROM words one JOIN words next ON next.place = one.place + 1, generate_series(1, length(next.word)) AS n
+           ) AS terms ORDER BY term)
+       $$""",
+    "DROP INDEX ix_dossier_name_prefixes",
+    "ALTER TABLE dossier DROP COLUMN name_prefixes",
+    "DROP FUNCTION hoso_name_prefixes(text)",
+    # Added as generated: the table is rewritten with every existing row's terms, and each write of folded_name
+    # keeps them current.
+    "ALTER TABLE dossier ADD COLUMN name_terms text[] GENERATED ALWAYS AS (hoso_name_terms(folded_name)) STORED",
+    "CREATE INDEX ix_dossier_name_terms ON dossier USING gin (name_terms)",
+    # The most common elements kept by ANALYZE: 10 x the target, so that every usual word's frequency is known.
+    "ALTER TABLE dossier ALTER COLUMN name_terms SET STATISTICS 1000",
+    "ANALYZE dossier",
+)
+
+
+def upgrade() -> None:
+    # Every page of /find is in the order (folded name, id): a walk of this index stops at the page's last row.
+    op.drop_index("ix_dossier_folded_name", table_name="dossier")
+    op.create_index("ix_dossier_folded_name", "dossier", ["folded_name", "id"])
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in POSTGRES:
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        from importlib import import_module
+
+        previous = import_module("storage.migrations.versions.0015_name_prefixes")
+        op.execute("DROP INDEX ix_dossier_name_terms")
+        op.execute("ALTER TABLE dossier DROP COLUMN name_terms")
+        op.execute("DROP FUNCTION hoso_name_terms(text)")
+        for statement in previous.POSTGRES:
+            op.execute(statement)
+    op.drop_index("ix_dossier_folded_name", table_name="dossier")
+    op.create_index("ix_dossier_folded_name", "dossier", ["folded_name"])
