@@ -32,7 +32,21 @@ from storage.models import Outbox
 
 PG_URL = os.environ.get("HOSO_TEST_PG_URL")
 PG_SKIP = "HOSO_TEST_PG_URL is unset: the PostgreSQL storage tests are skipped"
-REDIS_URL = os.environ.get("HOSO_TEST_REDIS_URL")
+
+
+def _worker_redis(url: str | None) -> str | None:
+    """Each pytest-xdist worker its own Redis database (the one given, then those below it): the tests of
+    several instances clear HoSo's keys and share a channel's pace, which the other worker's tests must not see."""
+    if not url:
+        return url
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    base, _slash, database = url.rpartition("/")
+    if not database.isdigit() or "://" not in base:
+        base, database = url.rstrip("/"), "0"
+    return f"{base}/{(int(database) - worker) % 16}"
+
+
+REDIS_URL = _worker_redis(os.environ.get("HOSO_TEST_REDIS_URL"))
 
 # Wednesday 01/07/2026 09:00 in Hà Nội: the day Nghị định 27/2026 took effect.
 FROZEN_AT = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)

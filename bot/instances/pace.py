@@ -11,6 +11,11 @@ The outbox's sender asks, before it marks a row "sending", only what the message
 the chat's own spacing, the pause a 429 set, and the channel's schedule when it is booked too far ahead
 (`AHEAD`, replies queued there), so that its rows do not wait "sending" in the middleware (`SharedPacer`).
 
+The schedule spaces the slots; it cannot make an instance that the machine's load keeps busy send on time, and
+a late message then goes out together with the next ones. So the moment of sending is counted too: a message
+goes only while the channel has sent fewer than its rate in the last second (`_CLAIM`, a log of the sends in
+Redis), and that second is what Telegram counts.
+
 A 429 any instance receives sets the channel's pause in Redis (`hoso:pace:<channel>:pause`, the later of the
 two ends wins) and tells the other instances at once (`signals.PAUSES`), whose Bot's FloodGate then holds back
 every request too, not only the outbox's.
@@ -72,6 +77,25 @@ redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil(after - now) + 60000
 return tostring(slot - now)
 """
 
+# KEYS: the channel's sends of the last window (a sorted set by time), a sequence for their names. ARGV: the most
+# sends in a window, its length in ms. "0" when this send may go (it is logged), else the ms until the oldest
+# send of the window leaves it.
+_CLAIM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now, tostring(redis.call('INCR', KEYS[2])))
+  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  redis.call('PEXPIRE', KEYS[2], window + 1000)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tostring(math.max(1, tonumber(oldest[2]) + window - now))
+"""
+WINDOW = 1.0  # seconds: Telegram's "messages a second"
+
 # KEYS: the channel's pause. ARGV: its length in ms. The later end wins.
 _PAUSE = """
 local t = redis.call('TIME')
@@ -120,7 +144,9 @@ class SharedSends(BaseRequestMiddleware):
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.channel, self.spacing, self.sleep, self.clock = channel, 1.0 / rate, sleep, clock
+        self.per_window = max(1, math.floor(rate * WINDOW))
         self._reserve = redis.register_script(_RESERVE)
+        self._claim = redis.register_script(_CLAIM)
         self._next_alone = 0.0  # this instance's own schedule, while Redis does not answer
 
     async def slot(self) -> float:
@@ -135,11 +161,23 @@ class SharedSends(BaseRequestMiddleware):
             self._next_alone = slot + self.spacing
             return slot - now
 
+    async def claim(self) -> float:
+        """Log this send in the channel's last second if it has room; else the seconds until it has. Redis
+        away: 0 (the schedule alone paces this instance)."""
+        try:
+            wait_ms = await self._claim(keys=[key(self.channel, "sent"), key(self.channel, "sent:seq")],
+                                        args=[self.per_window, _ms(WINDOW)])
+        except (RedisError, OSError):
+            return 0.0
+        return float(wait_ms) / 1000
+
     async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
                        method: TelegramMethod[Any]) -> Response[Any]:
         if method.__api_method__ in PACED_METHODS:
             wait = await self.slot()
             if wait > 0:
+                await self.sleep(wait)
+            while (wait := await self.claim()) > 0:
                 await self.sleep(wait)
         return await make_request(bot, method)
 
