@@ -36,6 +36,8 @@ NAMING = {
 }
 
 
+PERSONAL_ID_LENGTH = 12  # a citizen ID card's (CCCD) digits
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = DateTime
     cache_ok = True
@@ -150,7 +152,7 @@ class Account(Base):
     activated_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
     # For an employee account: the personal ID of their own dossier.
-    personal_id: Mapped[str | None] = mapped_column(String(12))
+    personal_id: Mapped[str | None] = mapped_column(String(PERSONAL_ID_LENGTH))
     # The last sensitive action or sign-in: after the profile's idle time the password is asked again.
     last_active_at: Mapped[dt.datetime | None]
     # When the user of its live Telegram identity blocked the bot (ChannelIdentity.blocked_at), read with the account.
@@ -233,7 +235,7 @@ class Dossier(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # -- identity --
     # The 12-digit personal ID, as text: leading zeros are significant.
-    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    personal_id: Mapped[str] = mapped_column(String(PERSONAL_ID_LENGTH), unique=True)
     full_name: Mapped[str] = mapped_column(String(255))
     # Folded for search (no case, no diacritics, đ → d); kept in step by the services on every write.
     folded_name: Mapped[str] = mapped_column(String(255))

@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     case,
     column,
+    func,
     literal,
     literal_column,
     or_,
@@ -33,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Dossier
+from storage.models import PERSONAL_ID_LENGTH, Dossier
 from storage.repositories import CUSTODIAN_UNIT, WORKING_UNIT, under
 
 _FTS = table("dossier_search", column("rowid"))
@@ -41,7 +42,8 @@ _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.per
 # The terms of the folded name, computed by PostgreSQL (migration 0017); not on SQLite: every prefix of every
 # word ("ngu"), of every word after the first ("~ngu"), and each word followed by a prefix of the next ("nguyen t").
 _TERMS = literal_column("dossier.name_terms", ARRAY(Text))
-INNER = "~"
+FIRST, INNER = "^", "~"
+SMALL = 2000  # a part's set this small is read whole and sorted; a larger one is walked in the page's order
 
 
 def _has_terms(terms: Sequence[str]) -> ColumnElement[bool]:
@@ -93,9 +95,10 @@ def _rank(words: Sequence[str]) -> ColumnElement[int]:
 
 
 class DossierSearch:
-    def __init__(self, session: AsyncSession, *, tiered: bool = True) -> None:
+    def __init__(self, session: AsyncSession, *, tiered: bool = True, small: int = SMALL) -> None:
         self.session = session
         self.tiered = tiered  # False: a name's page from the one ranked query (the tests' reference)
+        self.small = small  # a part's set below this is read whole, else walked (`_tiers`)
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
     def _text_filter(self, words: Sequence[str]) -> list[ColumnElement[bool]]:
@@ -113,6 +116,9 @@ class DossierSearch:
             if name_words:
                 conditions.append(_has_terms(name_words))
             digits = [w for w in words if w.isdigit()]
+            # A whole personal ID (as long as the column) can only be the ID itself: its unique index.
+            conditions += [Dossier.personal_id == w for w in digits if len(w) == PERSONAL_ID_LENGTH]
+            digits = [w for w in digits if len(w) != PERSONAL_ID_LENGTH]
             conditions += [_BODY.like(f"%{w}%") for w in digits if len(w) >= 3]
             conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits]
             return conditions
@@ -162,6 +168,9 @@ class DossierSearch:
                     .where(*conditions))
 
         name_words = [w for w in terms.words if not w.isdigit()]
+        # The whole province with no other filter: a walk of the folded name's index needs no row but the page's.
+        whole = ("/" in scope and unit_prefix is None and status is None and rank_code is None
+                 and terms.birth_date is None and terms.birth_year is None)
         if name_words and len(name_words) == len(terms.words):
             # Fast path: names starting with the words as typed are the best matches (ranks 0 and 1),
             # and a walk of the folded-name index finds them without sorting every candidate. When they
@@ -176,7 +185,7 @@ class DossierSearch:
             if len(rows) >= offset + limit:
                 return [Found(*row) for row in rows[offset:]]
             if self.dialect == "postgresql" and self.tiered:
-                return await self._tiers(base, name_words, rows, offset, limit)
+                return await self._tiers(base, name_words, rows, offset, limit, whole=whole)
         ranking = [_rank(name_words)] if name_words else []
         query = (
             base()
@@ -188,41 +197,63 @@ class DossierSearch:
         rows = (await self.session.execute(query)).all()
         return [Found(*row) for row in rows]
 
-    async def _tiers(self, base: Any, words: Sequence[str], first: Sequence[Any], offset: int, limit: int
-                     ) -> list[Found]:
+    def _counted(self, base: Any, whole: bool, *conditions: ColumnElement[bool]) -> Any:
+        """How many rows match, counted up to `small` (the index's set, stopped there)."""
+        within = select(literal(1)).select_from(Dossier) if whole else base()
+        return select(func.count()).select_from(within.where(*conditions).limit(self.small).subquery())
+
+    async def _tiers(self, base: Any, words: Sequence[str], first: Sequence[Any], offset: int, limit: int, *,
+                     whole: bool = False) -> list[Found]:
         """The ranked page of a name on PostgreSQL once the fast path has found every name starting with it
         (`first`: ranks 0 and 1, fewer than the page). Every other match has each word at a word start: rank 2
         when the words follow one another as typed further on, else rank 3; each rank in the name's order.
 
-        Each part below is the first `wanted` rows, in the name's order, of a set holding all of one rank, and
-        the page is the best of them, each row once at its rank. The planner makes a part a walk of the folded
-        name's index that stops at `wanted` rows, or a set from the terms' index, whichever its statistics say
-        is cheaper; neither grows with the number of matches.
-        - Rank 2, one word: the names with it after the first word ("~mai").
-        - Rank 2, several: the names with each pair of the phrase's words ("nguyen mai"), and the phrase.
-        - Rank 3: for each word, the names whose first word starts with it (most "nguyen mai" are "nguyen …
-          mai", dense in that range of the index), and the names with every word after the first ("~nguyen",
-          "~mai"): a name of neither kind would have no word first.
+        The page is the best of a few parts, each row once at its rank. Each part is a set of the terms' index
+        holding all of one rank, and brings its first `wanted` rows in the name's order:
+        - rank 2, one word: the names with it after the first word ("~mai");
+        - rank 2, several: the names with the phrase's words in a row ("nguyen mai"; with three or more, each
+          pair, then the phrase itself);
+        - rank 3: for each word, the names whose first word starts with it that have the others ("^nguyen",
+          "mai"), and the names with every word after the first ("~nguyen", "~mai"): a name of neither kind
+          would have no word first.
         A part may hold rows of a better rank. Each still brings every row of its own rank that the page can
-        show: fewer than `wanted` rows rank before any of them."""
+        show: fewer than `wanted` rows rank before any of them.
+
+        How a part finds its rows is chosen from the size of its set, counted in the terms' index up to SMALL:
+        a small set is read whole and sorted here; a large one is dense, and a walk of the folded name's index
+        in the page's order, testing the words on the name, finds its rows soon. Neither grows with the table.
+        With nothing but the name to filter on (`whole`: the whole province, no unit, status, rank or birth),
+        the walk reads the index alone (an index-only scan) and only the page's rows."""
         wanted = offset + limit
         phrase = " ".join(words)
-
-        def part(*conditions: ColumnElement[bool]) -> Any:
-            return (base().add_columns(Dossier.folded_name).where(*conditions)
-                    .order_by(Dossier.folded_name, Dossier.id).limit(wanted))
-
-        parts = [part(_has_terms([INNER + word for word in words]))]
+        parts: list[tuple[list[str], list[ColumnElement[bool]]]] = [  # (its terms, the same as the name's words)
+            ([INNER + word for word in words], [Dossier.folded_name.like(f"% {word}%") for word in words])]
         if len(words) > 1:
             pairs = [f"{one} {after}" for one, after in zip(words, words[1:], strict=False)]
-            # Two words: their pair term is the phrase at a word start, exactly, and its frequency is known to
-            # the planner (a LIKE beside it would be guessed, and the part taken for a handful of rows).
-            parts.append(part(_has_terms(pairs), *([_word_start(phrase)] if len(words) > 2 else [])))
-            parts += [part(Dossier.folded_name >= word, Dossier.folded_name < _upper_bound(word), _has_terms(words))
-                      for word in dict.fromkeys(words)]
+            parts.append((pairs, [_word_start(phrase)]))
+            for word in dict.fromkeys(words):
+                others = [other for other in words if other != word]
+                parts.append(([FIRST + word, *others], [Dossier.folded_name >= word,
+                                                        Dossier.folded_name < _upper_bound(word),
+                                                        *(_word_start(other) for other in others)]))
+
+        sizes = (await self.session.execute(select(*(self._counted(base, whole, _has_terms(terms)).scalar_subquery()
+                                                     for terms, _ in parts)))).one()
+        queries = []
+        for (terms, on_the_name), size in zip(parts, sizes, strict=True):
+            if size < self.small:  # read whole (no ORDER BY, so no walk) and ranked below with the rest
+                queries.append(base().add_columns(Dossier.folded_name).where(_has_terms(terms)))
+            elif whole:
+                walk = (select(Dossier.id).where(*on_the_name).order_by(Dossier.folded_name, Dossier.id)
+                        .limit(wanted))
+                queries.append(base().add_columns(Dossier.folded_name).where(Dossier.id.in_(walk.scalar_subquery())))
+            else:
+                queries.append(base().add_columns(Dossier.folded_name).where(*on_the_name)
+                               .order_by(Dossier.folded_name, Dossier.id).limit(wanted))
+        rows = (await self.session.execute(union_all(*queries))).all()  # one round trip for every part
         seen = {row[0] for row in first}
         later: dict[int, tuple[int, str, int, Any]] = {}
-        for *found, folded in (await self.session.execute(union_all(*parts))).all():
+        for *found, folded in rows:
             if found[0] not in seen:
                 rank = 2 if f" {phrase}" in f" {folded}" else 3  # as _rank: the phrase at a word start
                 later[found[0]] = (rank, folded, found[0], found)

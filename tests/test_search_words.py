@@ -120,27 +120,34 @@ def name_queries(folded: str, rng: random.Random) -> list[str]:
 async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
     """On PostgreSQL a name's page after the fast path is put together from bounded parts, rank by rank
     (storage/search.py `_tiers`). Over the demo province, for every kind of name query, in the whole province
-    and in one unit, on the first pages and with a short page, it is the one ranked query's page, row for row."""
+    and in one unit, on the first pages and with a short page, each part walked or read whole, it is the one
+    ranked query's page, row for row."""
     async with throwaway_postgres() as url, migrated(url) as database:
         clock = FrozenClock(dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC))
         uow = UnitOfWork(database)
         await install_profile(uow, clock, None)
         await install_reference_lists(uow)
         assert await seed_demo(uow, clock, 3000) is not None
+        async with database.engine.connect() as connection:  # the statistics a deployment's autovacuum keeps
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text("VACUUM ANALYZE dossier"))
         rng = random.Random(19)
         async with database.session(write=False) as session:
             names = list((await session.execute(select(Dossier.folded_name).order_by(Dossier.id))).scalars())
             units = list((await session.execute(select(OrgUnit.path).order_by(OrgUnit.id))).scalars())
-            queries = sorted({query for name in rng.sample(names, 40) for query in name_queries(name, rng)})
+            queries = sorted({query for name in rng.sample(names, 24) for query in name_queries(name, rng)})
             beyond_the_phrase = 0
             for query in queries:
                 terms = parse_query(query)
                 for scope in (["/"], [rng.choice(units[1:])]):
-                    for offset, limit in ((0, 10), (10, 10), (0, 3), (6, 3)):
+                    for offset, limit in ((0, 10), (6, 3)):
                         expected = await DossierSearch(session, tiered=False).find(
                             terms, scope, offset=offset, limit=limit)
-                        page = await DossierSearch(session).find(terms, scope, offset=offset, limit=limit)
-                        assert [hit.id for hit in page] == [hit.id for hit in expected], (query, scope, offset, limit)
+                        for small in (1, 40, 10**6):  # every part walked; some; every part's set read whole
+                            page = await DossierSearch(session, small=small).find(
+                                terms, scope, offset=offset, limit=limit)
+                            assert [hit.id for hit in page] == [hit.id for hit in expected], (
+                                query, scope, offset, limit, small)
                         beyond_the_phrase += sum(not fold(hit.full_name).startswith(" ".join(terms.words))
                                                  for hit in expected)
-        assert len(queries) > 300 and beyond_the_phrase > 1000  # the tiers were put to work, not the fast path alone
+        assert len(queries) > 200 and beyond_the_phrase > 500  # the tiers were put to work, not the fast path alone
