@@ -11,7 +11,8 @@ The deployment, all on 127.0.0.1:
 - N `hoso run --webhook` subprocesses, each on a port of its own, all registered at the same public URL;
 - nginx from Debian's packages (installed with apt-get when missing) as the province's reverse proxy: a
   non-daemon child with its own configuration in a temporary folder, round-robin over the instances;
-- the Bot API double, in this process: it receives every call of the bots and times each message.
+- the Bot API double, on a thread and event loop of its own in this process: it receives every call of the
+  bots and times each message as it arrives, however busy the simulated users keep this process's loop.
 `--set` passes further settings to every instance (those of the multi-instance work, as they come).
 
 Each user, all of them at once (their starts spread over `--ramp` seconds), as a person would: `/find` by a
@@ -155,15 +156,19 @@ class Inbox:
 
 
 def make_double(token: str) -> Any:
+    """The double's class. Served on a thread of its own (`Double.run_in_thread(users_loop)`), it times each
+    message on arrival: a loop shared with 300 simulated users would time them when it got round to them, in
+    bunches, and the peak send rate would be the loop's, not the instances'."""
     from tests.botapi_stub import BotAPIStub, Call
 
     class Double(BotAPIStub):
         """The stub, with every message the bots send timed and handed to its chat's inbox."""
 
-        def __init__(self) -> None:
+        def __init__(self, users_loop: asyncio.AbstractEventLoop) -> None:
             super().__init__(token=token)
+            self.users_loop = users_loop
             self.sent: list[Received] = []
-            self.inboxes: defaultdict[int, Inbox] = defaultdict(Inbox)
+            self.inboxes: defaultdict[int, Inbox] = defaultdict(Inbox)  # read and written on the users' loop
 
         async def _answer(self, call: Call) -> Any:
             result = await super()._answer(call)
@@ -173,12 +178,15 @@ def make_double(token: str) -> Any:
                 received = Received(time.monotonic(), call.method, int(chat) if isinstance(chat, int) else 0,
                                     str(call.params.get("text") or call.params.get("caption") or ""), message)
                 self.sent.append(received)
-                inbox = self.inboxes[received.chat]
-                inbox.all.append(received)
-                inbox.queue.put_nowait(received)
+                self.users_loop.call_soon_threadsafe(self._deliver, received)
             return result
 
-    return Double()
+        def _deliver(self, received: Received) -> None:
+            inbox = self.inboxes[received.chat]
+            inbox.all.append(received)
+            inbox.queue.put_nowait(received)
+
+    return Double
 
 
 # -- the deployment ------------------------------------------------------------------------------------------
@@ -608,8 +616,8 @@ async def run_bench(options: argparse.Namespace) -> int:
     nginx = ensure_nginx()
     extra = dict(pair.split("=", 1) for pair in options.set)
     children = Children()
-    double = make_double(TOKEN)
-    await double.start()
+    serving = contextlib.ExitStack()
+    double = serving.enter_context(make_double(TOKEN).run_in_thread(asyncio.get_running_loop()))
     folder = Path(tempfile.mkdtemp(prefix="hoso-instances-"))
     database_name = options.database
     ok = False
@@ -667,7 +675,7 @@ async def run_bench(options: argparse.Namespace) -> int:
         deadline = queued_at + options.timeout + len(expected) / max(rate, 1.0) * 2
         fanout_start = len(double.sent)
         while len(delivered) < len(expected) and time.monotonic() < deadline:
-            await asyncio.sleep(0.5)  # the double is in this loop: it records while we look
+            await asyncio.sleep(0.5)
             for received in double.sent[fanout_start:]:
                 tag = REMINDER_TAG.search(received.text)
                 if tag is not None:
@@ -701,7 +709,7 @@ async def run_bench(options: argparse.Namespace) -> int:
     finally:
         asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         await children.stop()
-        await double.close()
+        serving.close()
         if options.keep:
             print(f"kept {folder} and the database {database_name}")
         else:

@@ -121,6 +121,7 @@ async def _complete(url: str, size: int) -> bool:
         if await database.current_revision() != head_revision():
             started = time.perf_counter()
             await database.upgrade()
+            await _vacuum(url)  # as README advises after a migration that rewrites the dossiers
             print(f"   upgraded {make_url(url).database} to {head_revision()} in {time.perf_counter() - started:.0f} s",
                   flush=True)
         return True
@@ -157,6 +158,10 @@ async def _seed(url: str, size: int) -> None:
                 await session.execute(text(definition))
     finally:
         await database.dispose()
+    await _vacuum(url)
+
+
+async def _vacuum(url: str) -> None:
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
