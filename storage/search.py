@@ -40,11 +40,12 @@ from storage.repositories import CUSTODIAN_UNIT, WORKING_UNIT, under
 _FTS = table("dossier_search", column("rowid"))
 _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.personal_id)  # as indexed on PostgreSQL
 # The terms of the folded name, computed by PostgreSQL (migration 0017); not on SQLite: every prefix of every
-# word ("ngu"), of every word after the first ("~ngu"), and each word followed by a prefix of the next ("nguyen t").
+# word ("ngu"), of the first word ("^ngu"), of every word after it ("~ngu"), and each word followed by a prefix of
+# the next ("nguyen t").
 _TERMS = literal_column("dossier.name_terms", ARRAY(Text))
 FIRST, INNER = "^", "~"
 WALKED = 20000  # names read in the page's order, from the index alone, before digits are looked up as a set
-SMALL = 2000  # a part's set this small is read whole and sorted; a larger one is walked in the page's order
+SMALL = 2000  # a part's set this small is taken whole and sorted; a larger one is walked in the page's order
 
 
 def _has_terms(terms: Sequence[str]) -> ColumnElement[bool]:
@@ -174,10 +175,15 @@ class DossierSearch:
         # The whole province with no other filter: a walk of the folded name's index needs no row but the page's.
         whole = ("/" in scope and unit_prefix is None and status is None and rank_code is None
                  and terms.birth_date is None and terms.birth_year is None)
-        if self.dialect == "postgresql" and self.tiered and whole and terms.words and not name_words:
+        if (self.dialect == "postgresql" and self.tiered and whole and terms.words and not name_words
+                and all(len(word) < PERSONAL_ID_LENGTH for word in terms.words)):  # a whole ID: its unique index
             walked = await self._digits_walked(base, terms.words, offset + limit)
             if walked is not None:
                 return [Found(*row) for row in walked[offset:]]
+            # Rarer than the walk could find: a small set, taken whole and sorted (OFFSET 0: never a walk).
+            rare = base().add_columns(Dossier.folded_name).where(*self._text_filter(terms.words)).offset(0).subquery()
+            query = select(rare).order_by(rare.c.folded_name, rare.c.id).limit(limit).offset(offset)
+            return [Found(*row[:-1]) for row in await self.session.execute(query)]
         if name_words and len(name_words) == len(terms.words):
             # Fast path: names starting with the words as typed are the best matches (ranks 0 and 1),
             # and a walk of the folded-name index finds them without sorting every candidate. When they
@@ -242,8 +248,8 @@ class DossierSearch:
         A part may hold rows of a better rank. Each still brings every row of its own rank that the page can
         show: fewer than `wanted` rows rank before any of them.
 
-        How a part finds its rows is chosen from the size of its set, counted in the terms' index up to SMALL:
-        a small set is read whole and sorted here; a large one is dense, and a walk of the folded name's index
+        How a part finds its rows is chosen from the size of its set, counted in the terms' index up to `small`:
+        a small set is taken whole and sorted; a large one is dense, and a walk of the folded name's index
         in the page's order, testing the words on the name, finds its rows soon. Neither grows with the table.
         With nothing but the name to filter on (`whole`: the whole province, no unit, status, rank or birth),
         the walk reads the index alone (an index-only scan) and only the page's rows."""
@@ -264,7 +270,7 @@ class DossierSearch:
                                                      for terms, _ in parts)))).one()
         queries = []
         for (terms, on_the_name), size in zip(parts, sizes, strict=True):
-            if size < self.small:  # read whole (no ORDER BY, so no walk) and ranked below with the rest
+            if size < self.small:  # taken whole (no ORDER BY, so never a walk) and ranked below with the rest
                 queries.append(base().add_columns(Dossier.folded_name).where(_has_terms(terms)))
             elif whole:
                 walk = (select(Dossier.id).where(*on_the_name).order_by(Dossier.folded_name, Dossier.id)

@@ -35,15 +35,19 @@ PG_SKIP = "HOSO_TEST_PG_URL is unset: the PostgreSQL storage tests are skipped"
 
 
 def _worker_redis(url: str | None) -> str | None:
-    """Each pytest-xdist worker its own Redis database (the one given, then those below it): the tests of
-    several instances clear HoSo's keys and share a channel's pace, which the other worker's tests must not see."""
+    """Each pytest-xdist worker its own Redis database (the one given, then those below it; Redis has 16): the
+    tests of several instances clear HoSo's keys and share a channel's pace, which the other worker's tests
+    must not see."""
     if not url:
         return url
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    if worker > 15:
+        raise pytest.UsageError("the Redis tests run on up to 16 workers, one Redis database each")
+    url, mark, query = url.partition("?")
     base, _slash, database = url.rpartition("/")
     if not database.isdigit() or "://" not in base:
         base, database = url.rstrip("/"), "0"
-    return f"{base}/{(int(database) - worker) % 16}"
+    return f"{base}/{(int(database) - worker) % 16}{mark}{query}"
 
 
 REDIS_URL = _worker_redis(os.environ.get("HOSO_TEST_REDIS_URL"))

@@ -154,3 +154,39 @@ async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
                         beyond_the_phrase += sum(not fold(hit.full_name).startswith(" ".join(terms.words))
                                                  for hit in expected if not terms.words[0].isdigit())
         assert len(queries) > 200 and beyond_the_phrase > 500  # the tiers were put to work, not the fast path alone
+
+
+async def test_migration_0017_goes_down_and_up_again_on_postgresql() -> None:
+    """Down to 0016 the word prefixes come back, in the database's own collation; up again the name terms, in
+    the code points' order "C" that the page's order is."""
+    from alembic import command
+
+    from storage.migrations import alembic_config
+
+    async def collation(database: Database) -> str | None:
+        async with database.session(write=False) as session:
+            return await session.scalar(text(
+                "SELECT collation_name FROM information_schema.columns "
+                "WHERE table_name = 'dossier' AND column_name = 'folded_name'"))
+
+    async with throwaway_postgres() as url, migrated(url) as database:
+        async with UnitOfWork(database).write() as repos:
+            unit = await repos.units.add(OrgUnit(code="SYT", name="Sở Y tế", path="", created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+            await repos.dossiers.add_many([{
+                "personal_id": "092190000001", "full_name": "Lê Thị An", "folded_name": fold("Lê Thị An"), "sex": "F",
+                "birth_date": dt.date(1990, 1, 1), "custodian_unit_id": unit.id, "working_unit_id": unit.id,
+                "employment_status": "active", "created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                "updated_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}])
+        assert await collation(database) == "C"
+        async with database.engine.connect() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0016"))
+            await connection.commit()
+        assert await collation(database) is None  # the database's default
+        async with database.session(write=False) as session:
+            assert await session.scalar(text("SELECT name_prefixes FROM dossier")) == ["l", "le", "t", "th", "thi",
+                                                                                        "a", "an"]
+        await database.upgrade()
+        await prefixes_in_step(database)
+        assert await collation(database) == "C"
+        async with UnitOfWork(database).read() as repos:
+            assert [hit.full_name for hit in await repos.search.find(parse_query("an le"), ["/"])] == ["Lê Thị An"]

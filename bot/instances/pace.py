@@ -77,12 +77,14 @@ redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil(after - now) + 60000
 return tostring(slot - now)
 """
 
-# KEYS: the channel's sends of the last window (a sorted set by time), a sequence for their names. ARGV: the most
-# sends in a window, its length in ms. "0" when this send may go (it is logged), else the ms until the oldest
-# send of the window leaves it.
+# KEYS: the channel's sends of the last window (a sorted set by time), a sequence for their names, the channel's
+# pause. ARGV: the most sends in a window, its length in ms. "0" when this send may go (it is logged), else the
+# ms until the pause ends or the oldest send of the window leaves it.
 _CLAIM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local pause = tonumber(redis.call('GET', KEYS[3]) or '0')
+if pause > now then return tostring(pause - now) end
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
@@ -144,7 +146,7 @@ class SharedSends(BaseRequestMiddleware):
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.channel, self.spacing, self.sleep, self.clock = channel, 1.0 / rate, sleep, clock
-        self.per_window = max(1, math.floor(rate * WINDOW))
+        self.per_window = max(1, math.ceil(rate * WINDOW))  # 2,5 a second: no second holds more than 3
         self._reserve = redis.register_script(_RESERVE)
         self._claim = redis.register_script(_CLAIM)
         self._next_alone = 0.0  # this instance's own schedule, while Redis does not answer
@@ -162,10 +164,11 @@ class SharedSends(BaseRequestMiddleware):
             return slot - now
 
     async def claim(self) -> float:
-        """Log this send in the channel's last second if it has room; else the seconds until it has. Redis
-        away: 0 (the schedule alone paces this instance)."""
+        """Log this send in the channel's last second if it has room and no 429 pauses the channel; else the
+        seconds until then. Redis away: 0 (the schedule alone paces this instance)."""
         try:
-            wait_ms = await self._claim(keys=[key(self.channel, "sent"), key(self.channel, "sent:seq")],
+            wait_ms = await self._claim(keys=[key(self.channel, "sent"), key(self.channel, "sent:seq"),
+                                              key(self.channel, "pause")],
                                         args=[self.per_window, _ms(WINDOW)])
         except (RedisError, OSError):
             return 0.0

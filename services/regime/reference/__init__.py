@@ -9,7 +9,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-
 if TYPE_CHECKING:  # the lists themselves are read by `hoso --help`, which needs no database
     from storage import Repositories, UnitOfWork
 

@@ -45,6 +45,9 @@ POSTGRES = (
     "DROP INDEX ix_dossier_name_prefixes",
     "ALTER TABLE dossier DROP COLUMN name_prefixes",
     "DROP FUNCTION hoso_name_prefixes(text)",
+    # The page's order is the code points' (the walks' ranges, the tiers merged in Python), whatever collation
+    # the database was created with: "le an" before "le anh" (a locale's collation ignores the space).
+    'ALTER TABLE dossier ALTER COLUMN folded_name TYPE varchar(255) COLLATE "C"',
     # Added as generated: the table is rewritten with every existing row's terms, and each write of folded_name
     # keeps them current.
     "ALTER TABLE dossier ADD COLUMN name_terms text[] GENERATED ALWAYS AS (hoso_name_terms(folded_name)) STORED",
@@ -58,10 +61,10 @@ POSTGRES = (
 def upgrade() -> None:
     # Every page of /find is in the order (folded name, id): a walk of this index stops at the page's last row.
     op.drop_index("ix_dossier_folded_name", table_name="dossier")
-    op.create_index("ix_dossier_folded_name", "dossier", ["folded_name", "id"], postgresql_include=["personal_id"])
     if op.get_bind().dialect.name == "postgresql":
         for statement in POSTGRES:
             op.execute(statement)
+    op.create_index("ix_dossier_folded_name", "dossier", ["folded_name", "id"], postgresql_include=["personal_id"])
 
 
 def downgrade() -> None:
@@ -72,6 +75,7 @@ def downgrade() -> None:
         op.execute("DROP INDEX ix_dossier_name_terms")
         op.execute("ALTER TABLE dossier DROP COLUMN name_terms")
         op.execute("DROP FUNCTION hoso_name_terms(text)")
+        op.execute('ALTER TABLE dossier ALTER COLUMN folded_name TYPE varchar(255) COLLATE "default"')
         for statement in previous.POSTGRES:
             op.execute(statement)
     op.drop_index("ix_dossier_folded_name", table_name="dossier")
