@@ -362,22 +362,19 @@ async def seed(url: str, dossiers: int, users: int) -> list[User]:
     each with an active dossier of its own to work on."""
     from sqlalchemy import select
 
+    from bot.cli.serving import prepare_database
     from services.accounts.service import hash_password
     from services.core.actor import Channel, Role
     from services.core.clock import SystemClock
     from services.demo import DEMO_PASSWORD, seed_demo
-    from services.regime.reference import install_reference_lists
-    from services.regime.setup import install_profile
     from storage import Database, UnitOfWork
     from storage.models import Account, Dossier
 
     clock = SystemClock()
     database = Database(url)
     try:
-        await database.upgrade()
+        await prepare_database(database, clock, None)  # as `hoso init`
         uow = UnitOfWork(database)
-        await install_profile(uow, clock, None)
-        await install_reference_lists(uow)
         await seed_demo(uow, clock, dossiers)
         now, secret = clock.now(), hash_password(DEMO_PASSWORD)
         async with uow.write() as repos:

@@ -35,12 +35,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.find import KINDS, FindRun, report, run_find
 from bench.import_export import run_measured
 from bench.startup import BenchError, hoso_executable
+from bot.cli.serving import prepare_database
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from services.core.clock import SystemClock
 from services.demo import DEMO_KEY, seed_demo
-from services.regime.reference import install_reference_lists
-from services.regime.setup import install_profile
 from storage import Database, Repositories, UnitOfWork
 from storage.migrations import head_revision
 from storage.models import Dossier, DossierRecord
@@ -142,10 +141,8 @@ async def _seed(url: str, size: int) -> None:
     clock = SystemClock()
     database = Database(url)
     try:
-        await database.upgrade()
+        await prepare_database(database, clock, None)  # as `hoso init`
         uow = UnitOfWork(database)
-        await install_profile(uow, clock, None)
-        await install_reference_lists(uow)
         async with database.session(write=True) as session:  # built once at the end: faster than row by row
             indexes = (await session.execute(text(SECONDARY_INDEXES))).all()
             for name, _definition in indexes:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
+from bot.cli.serving import prepare_database
 from services.changes.new_dossiers import NewDossiers
 from services.core.actor import Actor
 from services.core.clock import FrozenClock
@@ -18,8 +19,6 @@ from services.core.text import fold
 from services.demo import seed_demo
 from services.dossiers.io.service import DossierIOService
 from services.dossiers.lookup import LookupService, parse_query
-from services.regime.reference import install_reference_lists
-from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
 from storage.models import Dossier, OrgUnit
 from storage.search import DossierSearch
@@ -125,8 +124,7 @@ async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
     async with throwaway_postgres() as url, migrated(url) as database:
         clock = FrozenClock(dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC))
         uow = UnitOfWork(database)
-        await install_profile(uow, clock, None)
-        await install_reference_lists(uow)
+        await prepare_database(database, clock, None)  # as `hoso init`
         assert await seed_demo(uow, clock, 3000) is not None
         async with database.engine.connect() as connection:  # the statistics a deployment's autovacuum keeps
             await connection.execution_options(isolation_level="AUTOCOMMIT")
