@@ -11,10 +11,13 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.methods import Response, TelegramMethod
 from aiogram.types import Chat, Message, Update, User
 from redis.asyncio import Redis
 
@@ -437,6 +440,42 @@ async def test_instances_late_for_their_slots_still_send_no_more_than_the_rate_i
     assert len(times) == count
     # Within 0,9 s: the sends are counted in Redis's clock, the test's is the stub's, a few ms apart.
     assert busiest_second(times, span=0.9) <= RATE, sorted(times)
+
+
+class SlowToArrive(BaseRequestMiddleware):
+    """Between a send's claim and Telegram's receipt of it: a busy event loop, a slow network."""
+
+    def __init__(self, delays: list[float]) -> None:
+        self.delays = itertools.cycle(delays)
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Response[Any]:
+        await asyncio.sleep(next(self.delays))
+        return await make_request(bot, method)
+
+
+@pytest.mark.redis
+async def test_sends_slow_to_arrive_still_reach_telegram_no_more_than_the_rate_in_a_second(
+        shared: Callable[[], Awaitable[Shared]]) -> None:
+    """A send claimed now may reach Telegram much later, beside sends claimed a second after it. In flight, it
+    still counts: in no second does Telegram receive more than the channel's rate."""
+    count = 40
+    async with BotAPIStub(TOKEN) as stub:
+        bots = [create_bot(TOKEN, stub.base_url) for _ in range(2)]
+        for bot, delays in zip(bots, ([0.0, 0.9, 0.0, 0.0, 1.3], [0.0, 0.0, 1.1, 0.0]), strict=True):
+            instance = await shared()
+            bot.session.middleware(SharedSends(instance.redis, "telegram", RATE))
+            bot.session.middleware(SlowToArrive(delays))  # inside: after the claim
+        try:
+            await asyncio.wait_for(asyncio.gather(*(
+                bots[n % 2].send_message(8200 + n, f"slow {n}") for n in range(count))), timeout=60)
+        finally:
+            for bot in bots:
+                await bot.session.close()
+    times = [call.at for call in stub.calls_of("sendMessage") if call.status == 200]
+    assert len(times) == count
+    # The stub's clock and Redis's measure the same moments a few ms apart.
+    assert busiest_second(times, span=0.98) <= RATE, sorted(times)
 
 
 @pytest.mark.redis

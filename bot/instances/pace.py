@@ -12,9 +12,12 @@ the chat's own spacing, the pause a 429 set, and the channel's schedule when it 
 (`AHEAD`, replies queued there), so that its rows do not wait "sending" in the middleware (`SharedPacer`).
 
 The schedule spaces the slots; it cannot make an instance that the machine's load keeps busy send on time, and
-a late message then goes out together with the next ones. So the moment of sending is counted too: a message
-goes only while the channel has sent fewer than its rate in the last second (`_CLAIM`, a log of the sends in
-Redis), and that second is what Telegram counts.
+a late message then goes out together with the next ones. So the moment of sending is counted too, in Redis
+(`_CLAIM`): a message goes only while fewer than the channel's rate are in flight or were answered in the last
+second. Telegram counts a message when it receives it, somewhere between its claim and its answer, and no
+instance knows when: a message in flight counts whatever its age, an answered one until a second after its
+answer (`_DONE`). Then no second of Telegram's holds more than the rate: of the messages it received in one
+second, the last claimed saw every other one in flight or answered less than a second before its claim.
 
 A 429 any instance receives sets the channel's pause in Redis (`hoso:pace:<channel>:pause`, the later of the
 two ends wins) and tells the other instances at once (`signals.PAUSES`), whose Bot's FloodGate then holds back
@@ -77,26 +80,41 @@ redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil(after - now) + 60000
 return tostring(slot - now)
 """
 
-# KEYS: the channel's sends of the last window (a sorted set by time), a sequence for their names, the channel's
-# pause. ARGV: the most sends in a window, its length in ms. "0" when this send may go (it is logged), else the
-# ms until the pause ends or the oldest send of the window leaves it.
+# KEYS: the channel's answered sends (a sorted set by answer time), its sends in flight (by claim time), a sequence
+# for their names, the channel's pause. ARGV: the most sends in a window, its length in ms, how long a send may
+# stay in flight (ms; one whose instance died then leaves). The send's name when it may go (it is in flight),
+# else "-" and the ms until the pause ends or a send leaves the window.
 _CLAIM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local pause = tonumber(redis.call('GET', KEYS[3]) or '0')
-if pause > now then return tostring(pause - now) end
-local window = tonumber(ARGV[2])
+local pause = tonumber(redis.call('GET', KEYS[4]) or '0')
+if pause > now then return {'-', tostring(pause - now)} end
+local window, flight = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, tostring(redis.call('INCR', KEYS[2])))
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
-  redis.call('PEXPIRE', KEYS[2], window + 1000)
-  return '0'
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - flight)
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[1]) then
+  local name = tostring(redis.call('INCR', KEYS[3]))
+  redis.call('ZADD', KEYS[2], now, name)
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], flight + window) end
+  return {name, '0'}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tostring(math.max(1, tonumber(oldest[2]) + window - now))
+local wait = oldest[2] and tonumber(oldest[2]) + window - now or 10
+return {'-', tostring(math.max(1, wait))}
+"""
+
+# KEYS: the answered sends, the sends in flight. ARGV: the send's name, the window's length in ms. The send
+# leaves the flight and counts from now, its answer's time, for a window.
+_DONE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
+return 1
 """
 WINDOW = 1.0  # seconds: Telegram's "messages a second"
+IN_FLIGHT = 90.0  # seconds: longer than any request of the Bot's session (60 s by default)
 
 # KEYS: the channel's pause. ARGV: its length in ms. The later end wins.
 _PAUSE = """
@@ -149,6 +167,7 @@ class SharedSends(BaseRequestMiddleware):
         self.per_window = max(1, math.ceil(rate * WINDOW))  # 2,5 a second: no second holds more than 3
         self._reserve = redis.register_script(_RESERVE)
         self._claim = redis.register_script(_CLAIM)
+        self._done = redis.register_script(_DONE)
         self._next_alone = 0.0  # this instance's own schedule, while Redis does not answer
 
     async def slot(self) -> float:
@@ -163,26 +182,42 @@ class SharedSends(BaseRequestMiddleware):
             self._next_alone = slot + self.spacing
             return slot - now
 
-    async def claim(self) -> float:
-        """Log this send in the channel's last second if it has room and no 429 pauses the channel; else the
-        seconds until then. Redis away: 0 (the schedule alone paces this instance)."""
+    async def claim(self) -> tuple[str | None, float]:
+        """Put this send in flight if the channel has room in its last second and no 429 pauses it: its name;
+        else the seconds to wait. Redis away: (None, 0), the schedule alone paces this instance."""
         try:
-            wait_ms = await self._claim(keys=[key(self.channel, "sent"), key(self.channel, "sent:seq"),
-                                              key(self.channel, "pause")],
-                                        args=[self.per_window, _ms(WINDOW)])
+            name, wait_ms = await self._claim(
+                keys=[key(self.channel, "sent"), key(self.channel, "flight"), key(self.channel, "sent:seq"),
+                      key(self.channel, "pause")],
+                args=[self.per_window, _ms(WINDOW), _ms(IN_FLIGHT)])
         except (RedisError, OSError):
-            return 0.0
-        return float(wait_ms) / 1000
+            return None, 0.0
+        return (None if name in (b"-", "-") else _text(name)), float(wait_ms) / 1000
+
+    async def done(self, name: str) -> None:
+        """The send is answered: it counts a second from now."""
+        try:
+            await self._done(keys=[key(self.channel, "sent"), key(self.channel, "flight")], args=[name, _ms(WINDOW)])
+        except (RedisError, OSError):  # it leaves the flight after IN_FLIGHT
+            logger.warning("could not log an answered send of the %s channel", self.channel)
 
     async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
                        method: TelegramMethod[Any]) -> Response[Any]:
-        if method.__api_method__ in PACED_METHODS:
-            wait = await self.slot()
-            if wait > 0:
-                await self.sleep(wait)
-            while (wait := await self.claim()) > 0:
-                await self.sleep(wait)
-        return await make_request(bot, method)
+        if method.__api_method__ not in PACED_METHODS:
+            return await make_request(bot, method)
+        wait = await self.slot()
+        if wait > 0:
+            await self.sleep(wait)
+        while True:
+            name, wait = await self.claim()
+            if wait <= 0:
+                break
+            await self.sleep(wait)
+        try:
+            return await make_request(bot, method)
+        finally:
+            if name is not None:
+                await self.done(name)
 
 
 class SharedPacer(Pacer):
@@ -215,6 +250,10 @@ class SharedPacer(Pacer):
             return max(wait_ms / 1000, 0.001)
         self.take(chat_id)
         return 0.0
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _ms(seconds: float) -> str:
