@@ -101,6 +101,7 @@ async def test_postgresql_connections_plan_with_the_parameters(any_database: Dat
         return
     async with any_database.session(write=False) as session:
         assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+        assert await session.scalar(text("SHOW jit")) == "off"
 
 
 def name_queries(folded: str, rng: random.Random) -> list[str]:
