@@ -21,7 +21,7 @@ from services.regime.profiles import load_profile
 from services.regime.reference import install_reference_lists
 from services.regime.setup import install_profile
 from storage import Database, UnitOfWork
-from storage.models import Account, ChangeEvent, OrgUnit, Outbox
+from storage.models import Account, ChangeEvent, DossierRecord, OrgUnit, Outbox
 from tests.test_accounts import SYSTEM, sign_in, tree
 from tests.test_reminders import TZ, at
 
@@ -284,3 +284,36 @@ async def test_a_registered_raise_or_rank_raise_is_a_reason(uow: UnitOfWork, clo
                         payload={"for_kind": for_kind}, deadline=dt.date(2026, 7, 10))
     found = await InspectionService(uow, SYSTEM, clock).run()
     assert [(f.kind, f.personal_id) for f in found.findings] == [("salary_overdue", "500000000003")]
+
+
+async def test_a_discipline_since_the_step_puts_the_raise_off_logged_or_recorded(any_database: Database,
+                                                                                 clock: Any) -> None:
+    """A step due since 01/01/2025 is overdue unless a discipline took effect on or after the step's date:
+    logged as a change or recorded in the dossier's disciplines, the latest of them deciding."""
+    uow = UnitOfWork(any_database)
+    await tree(uow, clock)
+    await install_reference_lists(uow)
+    now = clock.now()
+    people = {"300000000001": "before the step", "300000000002": "recorded since the step",
+              "300000000003": "logged on the step's day", "300000000004": "rejected, not applied"}
+    async with uow.write() as repos:
+        syt = (await repos.units.by_code("SYT")).id
+        await repos.dossiers.add_many([{
+            **COMPLETE, "salary_since": dt.date(2022, 1, 1), "personal_id": pid, "full_name": f"Người {pid[-1]}",
+            "folded_name": f"nguoi {pid[-1]}", "custodian_unit_id": syt, "working_unit_id": syt, "created_at": now,
+            "updated_at": now} for pid in people])
+        ids = await repos.dossiers.ids_by_personal_id(list(people))
+        await event(repos, ids["300000000001"], syt, "discipline", local(2021, 6, 2), effective_on=dt.date(2021, 6, 1))
+        repos.session.add_all([
+            DossierRecord(dossier_id=ids["300000000002"], kind="discipline", date_from=dt.date(2023, 3, 1),
+                          data={"form": "Khiển trách"}, created_at=now),
+            DossierRecord(dossier_id=ids["300000000003"], kind="discipline", date_from=dt.date(2020, 1, 1),
+                          data={"form": "Khiển trách"}, created_at=now),
+            DossierRecord(dossier_id=ids["300000000001"], kind="training", date_from=dt.date(2024, 1, 1),
+                          data={}, created_at=now)])
+        await event(repos, ids["300000000003"], syt, "discipline", local(2022, 1, 2), effective_on=dt.date(2022, 1, 1))
+        await event(repos, ids["300000000004"], syt, "discipline", local(2023, 1, 2), effective_on=dt.date(2023, 1, 1),
+                    status="rejected")
+    inspection = await InspectionService(uow, SYSTEM, clock).run()
+    overdue = {f.personal_id for f in inspection.findings if f.kind == "salary_overdue"}
+    assert overdue == {"300000000001", "300000000004"}

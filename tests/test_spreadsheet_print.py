@@ -13,7 +13,14 @@ from openpyxl.workbook import Workbook
 from locales import translator
 from services.core.clock import FrozenClock
 from services.documents.inspection_workbook import inspection_workbook
-from services.documents.stats_workbook import item_numbers, provincial_workbook, statistics_workbook
+from services.documents.stats_workbook import (
+    item_numbers,
+    provincial_workbook,
+    save,
+    statistics_workbook,
+    streamed,
+    table_sheet,
+)
 from services.dossiers.io.results import ImportReport, RowError
 from services.dossiers.io.service import DossierIOService
 from services.dossiers.io.writers import write_error_report, write_template
@@ -85,3 +92,16 @@ async def test_units_are_numbered_as_the_tree(uow: UnitOfWork, clock: FrozenCloc
     assert item_numbers([(TOTAL, 0), (SUBTOTAL, 1), (OWN, 2), (SUBTOTAL, 2), (UNIT, 3), (UNIT, 3), (UNIT, 2),
                          (UNIT, 1)]) == ["", "1", "", "1.1", "1.1.1", "1.1.2", "1.2", "2"]
 
+
+
+def test_a_text_that_reads_as_a_formula_stays_text_in_a_streamed_list() -> None:
+    """A name or a detail typed as "=…" is written as text, never a formula Excel would run; other values keep
+    their types."""
+    workbook = streamed()
+    table_sheet(workbook.create_sheet("Findings"), ["Name", "Count", "Born"],
+                [["=HYPERLINK(\"http://example.invalid\",\"x\")", 3, None], ["Lê Thị An", 0, "01/01/1990"]], "Findings")
+    sheet = load_workbook(io.BytesIO(save(workbook)))["Findings"]
+    first, second = list(sheet.iter_rows(min_row=2, max_row=3))
+    assert first[0].value == "=HYPERLINK(\"http://example.invalid\",\"x\")" and first[0].data_type == "s"
+    assert (first[1].value, first[1].data_type, first[2].value) == (3, "n", None)
+    assert (second[0].value, second[0].data_type, second[2].value) == ("Lê Thị An", "s", "01/01/1990")

@@ -153,7 +153,10 @@ class TableSheet:
     def add(self, rows: Iterable[Sequence[object]]) -> None:
         for values in rows:
             self._begin()
-            self.sheet.append([_cell(self.sheet, value) for value in values])
+            # Plain values as they are (openpyxl makes their cells); only a text that would read as a formula
+            # needs a cell of its own.
+            self.sheet.append([_cell(self.sheet, value) if isinstance(value, str) and value.startswith("=") else value
+                               for value in values])
             self.rows += 1
 
     def close(self) -> None:
