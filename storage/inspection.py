@@ -29,14 +29,13 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     tuple_,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, ChangeEvent, Dossier, DossierRecord, OrgUnit
-from storage.repositories import under
+from storage.repositories import run_shared, under
 from storage.statistics import IN_SERVICE
 
 
@@ -170,12 +169,7 @@ class InspectionRepository:
         alone and 2 s shared. What it holds is small: each id with its rules broken, as bits."""
         found = tested.subquery()
         bits = sum((found.c[f"flag.{name}"] * (1 << index) for index, name in enumerate(names)), literal(0))
-        # The planner weighs each row a worker passes up against its guess of how many dossiers break a rule,
-        # and an OR of many rules it guesses at a million where there are thousands: for this statement, the
-        # rows passed up are not weighed.
-        await self.session.execute(text("SET LOCAL parallel_tuple_cost = 0"))
-        ids, masks = (await self.session.execute(select(func.array_agg(found.c.id), func.array_agg(bits)))).one()
-        await self.session.execute(text("SET LOCAL parallel_tuple_cost TO DEFAULT"))
+        ids, masks = (await run_shared(self.session, select(func.array_agg(found.c.id), func.array_agg(bits)))).one()
         marked = func.unnest(bindparam("flagged_ids", ids or [], ARRAY(Integer)),
                              bindparam("flagged_masks", masks or [], ARRAY(Integer))).table_valued(
             "id", "mask").render_derived(name="marked")

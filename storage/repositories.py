@@ -83,6 +83,20 @@ def under(path: Any, prefixes: Sequence[str]) -> ColumnElement[bool]:
 TELEGRAM = "telegram"
 
 
+async def run_shared(session: AsyncSession, statement: Any) -> Any:
+    """A statement over the whole table, run to its end (PostgreSQL gives parallel workers only to those, never
+    to one fetched in batches), with the rows the workers pass up not weighed against the work they share. The
+    planner would keep a scan of 2 million dossiers on one core for the cost it puts on passing rows up, the
+    expressions tested on each row weighing more: measured, the statistics' aggregate took 2,3 s shared
+    against 3,9 s alone, the inspection's rules 2,3 s against 4,7 s."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return await session.execute(statement)
+    await session.execute(text("SET LOCAL parallel_tuple_cost = 0"))
+    result = await session.execute(statement)  # a failure ends the transaction, and the setting with it
+    await session.execute(text("SET LOCAL parallel_tuple_cost TO DEFAULT"))
+    return result
+
+
 def live_identity(channel: str) -> ColumnElement[bool]:
     """SQL joining an account to its live identity on `channel` (ChannelIdentity.address is then its address
     there): `select(…).join(ChannelIdentity, live_identity(TELEGRAM))` keeps the accounts bound there."""

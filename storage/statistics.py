@@ -20,7 +20,6 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
-    exists,
     false,
     func,
     literal,
@@ -35,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from storage.models import ChangeEvent, Dossier, OrgUnit
-from storage.repositories import under
+from storage.repositories import run_shared, under
 
 # A person is in service while active or on probation; one of these statuses ends it, from the
 # effective date of the change that set it.
@@ -77,9 +76,9 @@ def _condition(tally: Tally) -> ColumnElement[bool]:
 def in_service_on(day: dt.date) -> ColumnElement[bool]:
     """Recruited by `day` and not yet retired, resigned or deceased on it: a status that ended the
     service counts from its change's effective date (a person retired on `day` is no longer counted)."""
-    ended_later = exists().where(
-        ChangeEvent.dossier_id == Dossier.id, ChangeEvent.status == "applied",
-        ChangeEvent.kind.in_(ENDING_KINDS), ChangeEvent.effective_on > day)
+    # A set, not a lookup per row: a correlated subquery would keep PostgreSQL's scan on one core.
+    ended_later = Dossier.id.in_(select(ChangeEvent.dossier_id).where(
+        ChangeEvent.status == "applied", ChangeEvent.kind.in_(ENDING_KINDS), ChangeEvent.effective_on > day))
     return and_(
         or_(Dossier.recruited_on.is_(None), Dossier.recruited_on <= day),
         or_(Dossier.employment_status.in_(IN_SERVICE), and_(Dossier.employment_status.in_(ENDED), ended_later)),
@@ -138,7 +137,7 @@ class StatisticsRepository:
                  .group_by(func.grouping_sets(*(tuple_(serving.c.unit, *(serving.c[n] for n in grouping))
                                                 for grouping in groupings))))
         rows = []
-        for row in await self.session.execute(query):
+        for row in await run_shared(self.session, query):
             which = masks[int(row[0])]
             rows.append((which, int(row[1]), [row[2 + names.index(n)] for n in groupings[which]], int(row[-1])))
         return rows

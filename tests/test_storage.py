@@ -14,6 +14,7 @@ from services.demo import is_empty, seed_demo
 from storage import Database, UnitOfWork
 from storage.migrations import head_revision
 from storage.models import Account, OrgUnit
+from storage.repositories import run_shared
 from tests.conftest import sqlite_url
 
 TABLES = {"app_setting", "org_unit", "account", "user_preference", "dossier", "fsm_record", "alembic_version"}
@@ -217,3 +218,17 @@ async def test_search_index_on_both_backends(any_database: Database, clock: Froz
         assert await names("000111") == ["Đặng Thị Hoà"]
         assert await names("yen") == []
         assert await names("van th") == ["Nguyễn Văn Thủy"]
+
+
+async def test_a_shared_statement_sets_aside_the_cost_of_passing_rows_up_for_itself_alone(
+        any_database: Database) -> None:
+    """`run_shared` (the statistics' aggregate, the inspection's rules) runs its statement with the rows parallel
+    workers pass up not weighed, and the transaction's next statements as before; SQLite has no such setting."""
+    setting = text("SELECT current_setting('parallel_tuple_cost')")
+    async with any_database.session(write=False) as session:
+        if any_database.is_sqlite:
+            assert (await run_shared(session, text("SELECT 1"))).scalar() == 1
+            return
+        during = (await run_shared(session, setting)).scalar()
+        after = await session.scalar(setting)
+    assert (during, after) == ("0", "0.1")
