@@ -12,6 +12,8 @@ its cost does not grow with the number of matches.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +32,10 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    text,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import PERSONAL_ID_LENGTH, Dossier
 from storage.repositories import CUSTODIAN_UNIT, WORKING_UNIT, under
@@ -55,6 +58,36 @@ def _has_terms(terms: Sequence[str]) -> ColumnElement[bool]:
 def _upper_bound(prefix: str) -> str:
     """The least string above every string starting with `prefix`: a prefix is a range of the name's index."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+# The terms' share of the rows, per database, from PostgreSQL's statistics of the column (its most common elements:
+# every term in one name in 5 000 or more, at 2 million dossiers); read again after STATISTICS_TTL seconds, as
+# autovacuum keeps them. (rows, {term: share}, the share below which a term is not listed)
+_FREQUENCIES: dict[str, tuple[float, tuple[float, dict[str, float], float] | None]] = {}
+STATISTICS_TTL = 600.0
+
+
+async def frequencies(session: AsyncSession) -> tuple[float, dict[str, float], float] | None:
+    """The table's rows and each common term's share of them, as PostgreSQL's statistics of the terms have them;
+    None before the table was first analysed."""
+    bind = session.bind
+    key = "" if bind is None else str((bind.engine if isinstance(bind, AsyncConnection) else bind).url)
+    now = time.monotonic()
+    cached = _FREQUENCIES.get(key)
+    if cached is not None and now - cached[0] < STATISTICS_TTL:
+        return cached[1]
+    row = (await session.execute(text(
+        "SELECT c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs "
+        "FROM pg_class c JOIN pg_stats s ON s.tablename = c.relname AND s.schemaname = current_schema() "
+        "WHERE c.relname = 'dossier' AND c.relnamespace = current_schema()::regnamespace "
+        "AND s.attname = 'name_terms'"))).first()
+    found = None
+    if row is not None and row[0] > 0 and row[1] and row[2]:
+        terms, shares = row[1], row[2]
+        # After one share per term come the least and the greatest of them, and the share of null rows.
+        found = (float(row[0]), dict(zip(terms, shares[:len(terms)], strict=True)), float(shares[len(terms)]))
+    _FREQUENCIES[key] = (now, found)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +259,35 @@ class DossierSearch:
         rows = {row[0]: row for row in await self.session.execute(base().where(Dossier.id.in_(ids)))}
         return [rows[one] for one in ids]
 
+    async def _whole_sets(self, base: Any, whole: bool, parts: Sequence[Sequence[str]], wanted: int) -> list[bool]:
+        """For each part, whether its set is read whole (small) or walked in the page's order (large).
+
+        The terms' shares of the table in its statistics settle most parts without counting (`frequencies`): a
+        part with a term rarer than `small` names is small, whatever its other terms. Across the whole province
+        a part is walked when its terms are common enough in its stretch of the index for the walk to find
+        `wanted` names within `walked` of them (the terms taken as independent): "^nguyen" with "hoa" is
+        walked among the names starting with "nguyen", in which one in twenty has a word starting "hoa".
+        The rest are counted in the terms' index, up to `small`: counting "^nguyen" with "hoa" (41 000 of 2
+        million dossiers) read two long lists of the index, 16 ms, for a walk of a few hundred names."""
+        known = await frequencies(self.session)
+        choices: list[bool | None] = [None] * len(parts)
+        if known is not None:
+            rows, of, rarest = known
+            for index, terms in enumerate(parts):
+                shares = [of.get(term, rarest) for term in terms]
+                in_stretch = shares[1:] if terms[0].startswith(FIRST) else shares  # "^w": the names starting so
+                if rows * min(shares) < self.small:
+                    choices[index] = True
+                elif whole and math.prod(in_stretch) * self.walked >= wanted:
+                    choices[index] = False
+        unknown = [index for index, choice in enumerate(choices) if choice is None]
+        if unknown:
+            counted = (await self.session.execute(select(*(
+                self._counted(base, whole, _has_terms(parts[index])).scalar_subquery() for index in unknown)))).one()
+            for index, count in zip(unknown, counted, strict=True):
+                choices[index] = count < self.small
+        return [bool(choice) for choice in choices]
+
     def _counted(self, base: Any, whole: bool, *conditions: ColumnElement[bool]) -> Any:
         """How many rows match, counted up to `small` (the index's set, stopped there)."""
         within = select(literal(1)).select_from(Dossier) if whole else base()
@@ -248,9 +310,10 @@ class DossierSearch:
         A part may hold rows of a better rank. Each still brings every row of its own rank that the page can
         show: fewer than `wanted` rows rank before any of them.
 
-        How a part finds its rows is chosen from the size of its set, counted in the terms' index up to `small`:
-        a small set is taken whole and sorted; a large one is dense, and a walk of the folded name's index
-        in the page's order, testing the words on the name, finds its rows soon. Neither grows with the table.
+        How a part finds its rows is chosen from the size of its set (`_whole_sets`: the terms' statistics, else
+        a count in the terms' index up to `small`): a small set is taken whole and sorted; a large one is dense,
+        and a walk of the folded name's index in the page's order, testing the words on the name, finds its rows
+        soon. Neither grows with the table.
         With nothing but the name to filter on (`whole`: the whole province, no unit, status, rank or birth),
         the walk reads the index alone (an index-only scan) and only the page's rows."""
         wanted = offset + limit
@@ -266,11 +329,10 @@ class DossierSearch:
                                                         Dossier.folded_name < _upper_bound(word),
                                                         *(_word_start(other) for other in others)]))
 
-        sizes = (await self.session.execute(select(*(self._counted(base, whole, _has_terms(terms)).scalar_subquery()
-                                                     for terms, _ in parts)))).one()
+        read_whole = await self._whole_sets(base, whole, [terms for terms, _ in parts], wanted)
         queries = []
-        for (terms, on_the_name), size in zip(parts, sizes, strict=True):
-            if size < self.small:  # taken whole (no ORDER BY, so never a walk) and ranked below with the rest
+        for (terms, on_the_name), small in zip(parts, read_whole, strict=True):
+            if small:  # taken whole (no ORDER BY, so never a walk) and ranked below with the rest
                 queries.append(base().add_columns(Dossier.folded_name).where(_has_terms(terms)))
             elif whole:
                 walk = (select(Dossier.id).where(*on_the_name).order_by(Dossier.folded_name, Dossier.id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -21,7 +22,7 @@ from services.dossiers.io.service import DossierIOService
 from services.dossiers.lookup import LookupService, parse_query
 from storage import Database, UnitOfWork
 from storage.models import Dossier, OrgUnit
-from storage.search import DossierSearch
+from storage.search import FIRST, DossierSearch, frequencies
 from tests.conftest import migrated, throwaway_postgres
 from tests.test_accounts import sign_in
 from tests.test_changes import setup
@@ -133,6 +134,13 @@ async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
         rng = random.Random(19)
         async with database.session(write=False) as session:
             names = list((await session.execute(select(Dossier.folded_name).order_by(Dossier.id))).scalars())
+            # The terms' shares the parts are sized from: the statistics' own, every row sampled at this size.
+            known = await frequencies(session)
+            assert known is not None
+            rows, shares, rarest = known
+            family, count = Counter(name.split()[0] for name in names).most_common(1)[0]
+            assert rows == len(names) and abs(shares[FIRST + family] - count / len(names)) < 0.001
+            assert 0 < rarest <= min(shares.values())
             units = list((await session.execute(select(OrgUnit.path).order_by(OrgUnit.id))).scalars())
             queries = sorted({query for name in rng.sample(names, 24) for query in name_queries(name, rng)})
             ids = list((await session.execute(select(Dossier.personal_id).order_by(Dossier.id))).scalars())
