@@ -288,22 +288,51 @@ class FindRun:
 async def run_find(runtime: Runtime, count: int, passes: int = 1) -> FindRun:
     """/find through the real Dispatcher, then the naive SQL, over the same query mix (the one code path of
     bench.find and bench.scale)."""
-    rng = random.Random(SEED)
-    family, family_count, total = await most_common_family(runtime)
-    queries = await query_mix(runtime, count, family, rng)
-    warmup = await query_mix(runtime, WARMUP, family, rng)
-    admin = await sign_in_admin(runtime)
-    driver = FindDriver(runtime)
-    for query in warmup:
-        await driver.find(query)
-    timings: list[Timing] = []
+    return (await run_finds([runtime], count, passes))[0]
+
+
+@dataclass
+class _Database:
+    """One database's side of `run_finds`."""
+
+    runtime: Runtime
+    driver: FindDriver
+    admin: str
+    family: str
+    family_count: int
+    total: int
+    queries: list[Query]
+    warmup: list[Query]
+    timings: list[Timing] = field(default_factory=list)
+    baseline: list[Timing] = field(default_factory=list)
+
+
+async def run_finds(runtimes: list[Runtime], count: int, passes: int = 1) -> list[FindRun]:
+    """`run_find` on several databases at once, their queries interleaved one by one: what the machine is
+    doing meanwhile weighs on each database alike, so that their figures compare fairly."""
+    databases = []
+    for runtime in runtimes:
+        rng = random.Random(SEED)
+        family, family_count, total = await most_common_family(runtime)
+        queries = await query_mix(runtime, count, family, rng)
+        warmup = await query_mix(runtime, WARMUP, family, rng)
+        admin = await sign_in_admin(runtime)
+        databases.append(_Database(runtime, FindDriver(runtime), admin, family, family_count, total, queries, warmup))
+    for one in databases:
+        for query in one.warmup:
+            await one.driver.find(query)
     for _ in range(passes):
-        for query in queries:
-            timings.append(await driver.find(query))
-    for query in warmup:
-        await naive(runtime, query)
-    baseline = [await naive(runtime, query) for query in queries]
-    return FindRun(admin, family, family_count, total, queries, len(warmup), passes, timings, baseline)
+        for index in range(count):
+            for one in databases:
+                one.timings.append(await one.driver.find(one.queries[index]))
+    for one in databases:
+        for query in one.warmup:
+            await naive(one.runtime, query)
+    for index in range(count):
+        for one in databases:
+            one.baseline.append(await naive(one.runtime, one.queries[index]))
+    return [FindRun(one.admin, one.family, one.family_count, one.total, one.queries, len(one.warmup), passes,
+                    one.timings, one.baseline) for one in databases]
 
 
 def report(measured: FindRun) -> None:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.find import KINDS, FindRun, report, run_find
+from bench.find import KINDS, FindRun, report, run_finds
 from bench.import_export import run_measured
 from bench.startup import BenchError, hoso_executable
 from bot.cli.serving import prepare_database
@@ -256,26 +257,42 @@ def table(results: list[Figures]) -> None:
         print(f"{name:<42}{cells}{ratio}   {target_of(name, value, first if len(results) > 1 else None, last)}")
 
 
-async def measure_size(server: str, size: int, queries: int, hoso: str | None) -> Figures:
+async def ready(server: str, size: int) -> Cache:
     cache = await ensure_cache(server, size)
     if cache.seconds is None:
         print(f"\n== {size:,} dossiers: reused {make_url(cache.url).database}", flush=True)
     else:
         print(f"\n== {size:,} dossiers: seeded {make_url(cache.url).database} in {cache.seconds:.0f} s "
               f"({size / cache.seconds:,.0f} dossiers/s, with their history records)", flush=True)
-    settings = Settings(_env_file=None, database_url=cache.url)
-    async with open_runtime(settings, SystemClock(settings.timezone)) as runtime:
-        measured = await run_find(runtime, queries)
-    report(measured)
-    if hoso is None:
-        return Figures(size, measured, None, None, cache.seconds)
+    return cache
+
+
+async def find_at_every_size(caches: list[Cache], queries: int) -> list[FindRun]:
+    """/find on every size's database, their queries interleaved (bench.find `run_finds`): the growth from one
+    size to the next is not that of the machine's load between their runs."""
+    async with AsyncExitStack() as stack:
+        runtimes = []
+        for cache in caches:
+            settings = Settings(_env_file=None, database_url=cache.url)
+            runtimes.append(await stack.enter_async_context(open_runtime(settings, SystemClock(settings.timezone))))
+        measured = await run_finds(runtimes, queries)
+    for cache, run in zip(caches, measured, strict=True):
+        print(f"\n== /find at {cache.size:,} dossiers (the sizes' queries interleaved)")
+        report(run)
+    return measured
+
+
+def stats_and_inspect(cache: Cache, hoso: str) -> tuple[Command, Command]:
+    """`hoso stats` and `hoso inspect` of the whole country."""
     with tempfile.TemporaryDirectory(prefix="hoso-bench-scale-") as directory:
         workdir = Path(directory)
         stats = run_command([hoso, "stats", str(workdir / "stats.xlsx")], cache.url, workdir)
-        print(f"\nhoso stats (whole country): {stats.seconds:.1f} s, peak RSS {stats.peak_mb:.0f} MB", flush=True)
+        print(f"\n{cache.size:,} dossiers: hoso stats (whole country): {stats.seconds:.1f} s, peak RSS "
+              f"{stats.peak_mb:.0f} MB", flush=True)
         inspect = run_command([hoso, "inspect", str(workdir / "inspect.xlsx")], cache.url, workdir)
-        print(f"hoso inspect (whole country): {inspect.seconds:.1f} s, peak RSS {inspect.peak_mb:.0f} MB", flush=True)
-    return Figures(size, measured, stats, inspect, cache.seconds)
+        print(f"{cache.size:,} dossiers: hoso inspect (whole country): {inspect.seconds:.1f} s, peak RSS "
+              f"{inspect.peak_mb:.0f} MB", flush=True)
+    return stats, inspect
 
 
 def import_figure(server: str, rows: int) -> None:
@@ -288,10 +305,13 @@ def import_figure(server: str, rows: int) -> None:
 
 async def measure(server: str, sizes: list[int], queries: int, import_rows: int, commands: bool = True) -> None:
     hoso = hoso_executable() if commands else None
+    caches = [await ready(server, size) for size in sizes]
+    found = await find_at_every_size(caches, queries)
     results = []
-    for size in sizes:
-        results.append(await measure_size(server, size, queries, hoso))
-        table(results)
+    for cache, run in zip(caches, found, strict=True):
+        stats, inspect = stats_and_inspect(cache, hoso) if hoso is not None else (None, None)
+        results.append(Figures(cache.size, run, stats, inspect, cache.seconds))
+    table(results)
     if import_rows:
         import_figure(server, import_rows)
 

@@ -241,7 +241,7 @@ class Dossier(Base):
     folded_name: Mapped[str] = mapped_column(String(255))
     other_names: Mapped[str | None] = mapped_column(String(255))
     sex: Mapped[str] = mapped_column(String(1))
-    birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    birth_date: Mapped[dt.date] = mapped_column(Date)
     birthplace: Mapped[str | None] = mapped_column(String(255))
     home_town: Mapped[str | None] = mapped_column(String(255))
     ethnicity: Mapped[str | None] = mapped_column(String(64))
@@ -557,6 +557,8 @@ Index("ix_dossier_name_birth", Dossier.folded_name, Dossier.birth_date)
 # The order of every page of /find: a walk of it stops at the page's last row, with no sort of ties; on
 # PostgreSQL it carries the personal ID, which a walk for digits tests without reading the rows.
 Index("ix_dossier_folded_name", Dossier.folded_name, Dossier.id, postgresql_include=["personal_id"])
+# The people born on a day in the page's order: the first entries are the page, however many share the day.
+Index("ix_dossier_birth_date", Dossier.birth_date, Dossier.folded_name, Dossier.id)
 Index("ix_change_event_unit_status", ChangeEvent.unit_id, ChangeEvent.status)
 Index("ix_outbox_status_due", Outbox.status, Outbox.due_at)
 # Each channel's sender claims its own rows: the rows of a channel without a sender wait without being scanned.
