@@ -286,8 +286,8 @@ class FindRun:
 
 
 async def run_find(runtime: Runtime, count: int, passes: int = 1) -> FindRun:
-    """/find through the real Dispatcher, then the naive SQL, over the same query mix (the one code path of
-    bench.find and bench.scale)."""
+    """/find through the real Dispatcher, then the naive SQL, over the same query mix (`run_finds` on one
+    database: the one code path of bench.find and bench.scale)."""
     return (await run_finds([runtime], count, passes))[0]
 
 
@@ -321,6 +321,7 @@ async def run_finds(runtimes: list[Runtime], count: int, passes: int = 1) -> lis
     for one in databases:
         for query in one.warmup:
             await one.driver.find(query)
+    count = min(len(one.queries) for one in databases)  # a mix may come short of ids to draw from
     for _ in range(passes):
         for index in range(count):
             for one in databases:

@@ -311,7 +311,7 @@ async def measure(server: str, sizes: list[int], queries: int, import_rows: int,
     for cache, run in zip(caches, found, strict=True):
         stats, inspect = stats_and_inspect(cache, hoso) if hoso is not None else (None, None)
         results.append(Figures(cache.size, run, stats, inspect, cache.seconds))
-    table(results)
+        table(results)  # so far: a later size's failure leaves the earlier figures printed
     if import_rows:
         import_figure(server, import_rows)
 

@@ -76,15 +76,15 @@ async def frequencies(session: AsyncSession) -> tuple[float, dict[str, float], f
     cached = _FREQUENCIES.get(key)
     if cached is not None and now - cached[0] < STATISTICS_TTL:
         return cached[1]
-    row = (await session.execute(text(
+    row = (await session.execute(text(  # the dossier table the search reads, wherever search_path finds it
         "SELECT c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs "
-        "FROM pg_class c JOIN pg_stats s ON s.tablename = c.relname AND s.schemaname = current_schema() "
-        "WHERE c.relname = 'dossier' AND c.relnamespace = current_schema()::regnamespace "
-        "AND s.attname = 'name_terms'"))).first()
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = 'name_terms' "
+        "WHERE c.oid = to_regclass('dossier')"))).first()
     found = None
     if row is not None and row[0] > 0 and row[1] and row[2]:
         terms, shares = row[1], row[2]
-        # After one share per term come the least and the greatest of them, and the share of null rows.
+        # After one share per term comes the least of them (then the greatest, and that of null elements).
         found = (float(row[0]), dict(zip(terms, shares[:len(terms)], strict=True)), float(shares[len(terms)]))
     _FREQUENCIES[key] = (now, found)
     return found

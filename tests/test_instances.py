@@ -348,6 +348,25 @@ async def test_without_an_answer_from_redis_the_sender_keeps_its_own_pace() -> N
         await away.aclose()
 
 
+async def test_without_an_answer_from_redis_replies_still_go_at_the_instances_own_pace() -> None:
+    """Redis away: a message claims no place in flight and logs no answer; it goes on this instance's own
+    schedule rather than wait for Redis."""
+    away = Redis.from_url("redis://127.0.0.1:9/0")  # a closed port
+    async with BotAPIStub(TOKEN) as stub:
+        bot = create_bot(TOKEN, stub.base_url)
+        sends = SharedSends(away, "telegram", rate=4.0)
+        bot.session.middleware(sends)
+        try:
+            assert await sends.claim() == (None, 0.0)
+            await asyncio.wait_for(asyncio.gather(*(bot.send_message(8300 + n, f"alone {n}") for n in range(3))),
+                                   timeout=30)
+        finally:
+            await bot.session.close()
+            await away.aclose()
+    times = sorted(call.at for call in stub.calls_of("sendMessage") if call.status == 200)
+    assert len(times) == 3 and times[-1] - times[0] >= 0.4  # 4 a second: spaced by this instance alone
+
+
 @pytest.mark.redis
 async def test_without_an_answer_from_redis_the_planner_skips_its_turn_and_the_pass_goes_on() -> None:
     """The lease cannot be asked for: this pass plans nothing, and raises nothing that would stop the sending."""

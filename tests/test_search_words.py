@@ -197,3 +197,21 @@ async def test_migration_0017_goes_down_and_up_again_on_postgresql() -> None:
         assert await collation(database) == "C"
         async with UnitOfWork(database).read() as repos:
             assert [hit.full_name for hit in await repos.search.find(parse_query("an le"), ["/"])] == ["Lê Thị An"]
+
+
+async def test_before_the_first_analysis_the_terms_have_no_shares_and_the_parts_are_counted() -> None:
+    """A table PostgreSQL has not analysed yet has no statistics of the terms: the parts of a name's page are
+    counted in the index instead, and the page is still found."""
+    async with throwaway_postgres() as url, migrated(url) as database:
+        clock = FrozenClock(dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC))
+        async with UnitOfWork(database).write() as repos:
+            unit = await repos.units.add(OrgUnit(code="SYT", name="Sở Y tế", path="", created_at=clock.now()))
+            await repos.dossiers.add_many([{
+                "personal_id": f"09219000000{n}", "full_name": name, "folded_name": fold(name), "sex": "F",
+                "birth_date": dt.date(1990, 1, 1), "custodian_unit_id": unit.id, "working_unit_id": unit.id,
+                "created_at": clock.now(), "updated_at": clock.now()}
+                for n, name in enumerate(("Lê Thị Mai", "Mai Văn Lê", "Trần Lê Mai"))])
+        async with database.session(write=False) as session:
+            assert await frequencies(session) is None
+            page = await DossierSearch(session).find(parse_query("mai le"), ["/"])
+    assert [hit.full_name for hit in page] == ["Lê Thị Mai", "Mai Văn Lê", "Trần Lê Mai"]  # each word apart: by name

@@ -93,7 +93,6 @@ async def test_units_are_numbered_as_the_tree(uow: UnitOfWork, clock: FrozenCloc
                          (UNIT, 1)]) == ["", "1", "", "1.1", "1.1.1", "1.1.2", "1.2", "2"]
 
 
-
 def test_a_text_that_reads_as_a_formula_stays_text_in_a_streamed_list() -> None:
     """A name or a detail typed as "=…" is written as text, never a formula Excel would run; other values keep
     their types."""

@@ -229,6 +229,7 @@ async def test_a_shared_statement_sets_aside_the_cost_of_passing_rows_up_for_its
         if any_database.is_sqlite:
             assert (await run_shared(session, text("SELECT 1"))).scalar() == 1
             return
+        before = await session.scalar(setting)
         during = (await run_shared(session, setting)).scalar()
         after = await session.scalar(setting)
-    assert (during, after) == ("0", "0.1")
+    assert during == "0" and after == before != "0"

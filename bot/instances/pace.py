@@ -17,7 +17,9 @@ a late message then goes out together with the next ones. So the moment of sendi
 second. Telegram counts a message when it receives it, somewhere between its claim and its answer, and no
 instance knows when: a message in flight counts whatever its age, an answered one until a second after its
 answer (`_DONE`). Then no second of Telegram's holds more than the rate: of the messages it received in one
-second, the last claimed saw every other one in flight or answered less than a second before its claim.
+second, the last claimed saw every other one in flight or answered less than a second before its claim. The
+price is throughput: each message holds its place for its round trip and a second, so the channel sustains
+about rate / (1 + round trip in seconds), 21 a second at 25 with 200 ms round trips; the rate is a ceiling.
 
 A 429 any instance receives sets the channel's pause in Redis (`hoso:pace:<channel>:pause`, the later of the
 two ends wins) and tells the other instances at once (`signals.PAUSES`), whose Bot's FloodGate then holds back
@@ -99,7 +101,11 @@ if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[1
   return {name, '0'}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local wait = oldest[2] and tonumber(oldest[2]) + window - now or 10
+-- Only an answered send leaving the window frees a place (one answered now leaves in a window): with none
+-- answered yet, no sooner than a window from now, unless a send of a dead instance leaves the flight.
+local wait = oldest[2] and tonumber(oldest[2]) + window - now or window
+local stale = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if stale[2] then wait = math.min(wait, tonumber(stale[2]) + flight - now) end
 return {'-', tostring(math.max(1, wait))}
 """
 
@@ -114,7 +120,9 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
 return 1
 """
 WINDOW = 1.0  # seconds: Telegram's "messages a second"
-IN_FLIGHT = 90.0  # seconds: longer than any request of the Bot's session (60 s by default)
+# Seconds beyond the Bot session's timeout that a send counts in flight when its instance never logs its answer
+# (it died, or Redis did not answer): the place it holds is then lost for that long.
+IN_FLIGHT_MARGIN = 5.0
 
 # KEYS: the channel's pause. ARGV: its length in ms. The later end wins.
 _PAUSE = """
@@ -182,14 +190,15 @@ class SharedSends(BaseRequestMiddleware):
             self._next_alone = slot + self.spacing
             return slot - now
 
-    async def claim(self) -> tuple[str | None, float]:
+    async def claim(self, timeout: float = 60.0) -> tuple[str | None, float]:
         """Put this send in flight if the channel has room in its last second and no 429 pauses it: its name;
-        else the seconds to wait. Redis away: (None, 0), the schedule alone paces this instance."""
+        else the seconds to wait. `timeout`: the request's, after which the send no longer counts in flight if
+        its answer was never logged. Redis away: (None, 0), the schedule alone paces this instance."""
         try:
             name, wait_ms = await self._claim(
                 keys=[key(self.channel, "sent"), key(self.channel, "flight"), key(self.channel, "sent:seq"),
                       key(self.channel, "pause")],
-                args=[self.per_window, _ms(WINDOW), _ms(IN_FLIGHT)])
+                args=[self.per_window, _ms(WINDOW), _ms(timeout + IN_FLIGHT_MARGIN)])
         except (RedisError, OSError):
             return None, 0.0
         return (None if name in (b"-", "-") else _text(name)), float(wait_ms) / 1000
@@ -198,7 +207,7 @@ class SharedSends(BaseRequestMiddleware):
         """The send is answered: it counts a second from now."""
         try:
             await self._done(keys=[key(self.channel, "sent"), key(self.channel, "flight")], args=[name, _ms(WINDOW)])
-        except (RedisError, OSError):  # it leaves the flight after IN_FLIGHT
+        except (RedisError, OSError):  # it leaves the flight after its timeout
             logger.warning("could not log an answered send of the %s channel", self.channel)
 
     async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
@@ -208,8 +217,9 @@ class SharedSends(BaseRequestMiddleware):
         wait = await self.slot()
         if wait > 0:
             await self.sleep(wait)
+        timeout = float(getattr(bot.session, "timeout", None) or 60.0)
         while True:
-            name, wait = await self.claim()
+            name, wait = await self.claim(timeout)
             if wait <= 0:
                 break
             await self.sleep(wait)
