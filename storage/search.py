@@ -1,5 +1,6 @@
 """Dossier search over the maintained index: FTS5 trigram on SQLite; on PostgreSQL the terms of the folded name
-(a GIN index over a text[] column, migration 0017) and pg_trgm for digits inside a personal ID.
+(a GIN index over a text[] column, migration 0017), and for digits inside a personal ID its runs of six digits
+(a GIN index, migration 0019) or, for fewer digits, pg_trgm.
 
 Every word of the query must start a word of the folded name, or (digits) appear in the personal ID, in
 any order. On SQLite the trigram index answers words of three characters or more with the space before
@@ -47,6 +48,9 @@ _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.per
 # the next ("nguyen t").
 _TERMS = literal_column("dossier.name_terms", ARRAY(Text))
 FIRST, INNER = "^", "~"
+# Every run of RUN digits of the personal ID, computed by PostgreSQL and indexed (migration 0019); not on SQLite.
+RUN = 6
+_ID_RUNS = func.hoso_id_runs(Dossier.personal_id, type_=ARRAY(Text))
 WALKED = 20000  # names read in the page's order, from the index alone, before digits are looked up as a set
 SMALL = 2000  # a part's set this small is taken whole and sorted; a larger one is walked in the page's order
 
@@ -156,7 +160,10 @@ class DossierSearch:
             # A whole personal ID (as long as the column) can only be the ID itself: its unique index.
             conditions += [Dossier.personal_id == w for w in digits if len(w) == PERSONAL_ID_LENGTH]
             digits = [w for w in digits if len(w) != PERSONAL_ID_LENGTH]
-            conditions += [_BODY.like(f"%{w}%") for w in digits if len(w) >= 3]
+            # Six digits or more: the IDs holding its first six, one list of their index (migration 0019).
+            conditions += [_ID_RUNS.op("@>")(bindparam(None, [w[:RUN]], type_=ARRAY(Text))) for w in digits
+                           if len(w) >= RUN]
+            conditions += [_BODY.like(f"%{w}%") for w in digits if 3 <= len(w) < RUN]
             conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits]
             return conditions
         phrases = [w if w.isdigit() else f" {w}" for w in words]

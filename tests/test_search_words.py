@@ -143,9 +143,17 @@ async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
             assert 0 < rarest <= min(shares.values())
             units = list((await session.execute(select(OrgUnit.path).order_by(OrgUnit.id))).scalars())
             queries = sorted({query for name in rng.sample(names, 24) for query in name_queries(name, rng)})
-            ids = list((await session.execute(select(Dossier.personal_id).order_by(Dossier.id))).scalars())
-            # Digits alone: a run common to many IDs (their first digits) and rarer ones.
-            queries += sorted({pid[start:start + 6] for pid in rng.sample(ids, 12) for start in (0, 1, 3, 6)})
+            everyone = (await session.execute(select(Dossier.id, Dossier.folded_name, Dossier.personal_id))).all()
+            ids = sorted(pid for _id, _name, pid in everyone)
+            # Digits alone: a run common to many IDs (their first digits) and rarer ones, of six digits (the runs'
+            # index) and of seven or more (its first six, then the whole run on the ID).
+            runs = {pid[start:start + 6] for pid in rng.sample(ids, 12) for start in (0, 1, 3, 6)}
+            runs |= {pid[start:start + length] for pid in rng.sample(ids, 4) for start, length in ((0, 8), (2, 9))}
+            for run in runs:  # the whole province's page, against the IDs themselves
+                holders = sorted((name, one) for one, name, pid in everyone if run in pid)
+                found = await DossierSearch(session, tiered=False).find(parse_query(run), ["/"], limit=10)
+                assert [hit.id for hit in found] == [one for _name, one in holders[:10]], run
+            queries += sorted(runs)
             beyond_the_phrase = 0
             for query in queries:
                 terms = parse_query(query)
