@@ -164,7 +164,9 @@ class DossierSearch:
             conditions += [_ID_RUNS.op("@>")(bindparam(None, [w[:RUN]], type_=ARRAY(Text))) for w in digits
                            if len(w) >= RUN]
             conditions += [_BODY.like(f"%{w}%") for w in digits if 3 <= len(w) < RUN]
-            conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits]
+            # The run itself on the ID, but for six digits, which the runs' index answers exactly: a second
+            # condition would have the planner multiply their estimates.
+            conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits if len(w) != RUN]
             return conditions
         phrases = [w if w.isdigit() else f" {w}" for w in words]
         match = " AND ".join(_fts_phrase(p) for p in phrases if len(p) >= 3)

@@ -146,13 +146,14 @@ async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
             everyone = (await session.execute(select(Dossier.id, Dossier.folded_name, Dossier.personal_id))).all()
             ids = sorted(pid for _id, _name, pid in everyone)
             # Digits alone: a run common to many IDs (their first digits) and rarer ones, of six digits (the runs'
-            # index) and of seven or more (its first six, then the whole run on the ID).
+            # index), of seven or more (its first six, then the whole run on the ID) and of five (the trigrams).
             runs = {pid[start:start + 6] for pid in rng.sample(ids, 12) for start in (0, 1, 3, 6)}
             runs |= {pid[start:start + length] for pid in rng.sample(ids, 4) for start, length in ((0, 8), (2, 9))}
+            runs |= {pid[7:12] for pid in rng.sample(ids, 4)}  # five: the trigrams
             for run in runs:  # the whole province's page, against the IDs themselves
                 holders = sorted((name, one) for one, name, pid in everyone if run in pid)
-                found = await DossierSearch(session, tiered=False).find(parse_query(run), ["/"], limit=10)
-                assert [hit.id for hit in found] == [one for _name, one in holders[:10]], run
+                listed = await DossierSearch(session, tiered=False).find(parse_query(run), ["/"], limit=10)
+                assert [hit.id for hit in listed] == [one for _name, one in holders[:10]], run
             queries += sorted(runs)
             beyond_the_phrase = 0
             for query in queries:
