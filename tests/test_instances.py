@@ -434,29 +434,40 @@ async def test_the_webhook_takes_the_turn_before_it_answers(shared: Callable[[],
     assert handled == [1, 2]
 
 
-@pytest.mark.redis
-async def test_instances_late_for_their_slots_still_send_no_more_than_the_rate_in_a_second(
-        shared: Callable[[], Awaitable[Shared]]) -> None:
-    """A loaded machine wakes an instance late for its slot, and the late message would go out with the next
-    ones. The moment of sending is counted too: in no second does the channel send more than its rate."""
-    count, late = 40, itertools.cycle([0.0, 0.0, 0.45, 0.0, 0.3, 0.0, 0.0, 0.6])
-
-    async def oversleep(seconds: float) -> None:
-        await asyncio.sleep(seconds + next(late))
-
+async def sent_by_two_instances(shared: Callable[[], Awaitable[Shared]], count: int, first_chat: int,
+                                pace: Callable[[Bot, Shared, int], object],
+                                then: Callable[[list[Bot]], Awaitable[Any]] | None = None) -> list[float]:
+    """`count` messages sent by two instances in turn, each its own Bot and Redis client paced by
+    `pace(bot, instance, index)`, then `then(bots)`: when the stub received each (every one must arrive)."""
     async with BotAPIStub(TOKEN) as stub:
         bots = [create_bot(TOKEN, stub.base_url) for _ in range(2)]
-        for bot in bots:
-            instance = await shared()
-            bot.session.middleware(SharedSends(instance.redis, "telegram", RATE, sleep=oversleep))
+        for index, bot in enumerate(bots):
+            pace(bot, await shared(), index)
         try:
             await asyncio.wait_for(asyncio.gather(*(
-                bots[n % 2].send_message(8100 + n, f"late {n}") for n in range(count))), timeout=60)
+                bots[n % 2].send_message(first_chat + n, f"message {n}") for n in range(count))), timeout=60)
+            if then is not None:
+                await then(bots)
         finally:
             for bot in bots:
                 await bot.session.close()
     times = [call.at for call in stub.calls_of("sendMessage") if call.status == 200]
     assert len(times) == count
+    return times
+
+
+@pytest.mark.redis
+async def test_instances_late_for_their_slots_still_send_no_more_than_the_rate_in_a_second(
+        shared: Callable[[], Awaitable[Shared]]) -> None:
+    """A loaded machine wakes an instance late for its slot, and the late message would go out with the next
+    ones. The moment of sending is counted too: in no second does the channel send more than its rate."""
+    late = itertools.cycle([0.0, 0.0, 0.45, 0.0, 0.3, 0.0, 0.0, 0.6])
+
+    async def oversleep(seconds: float) -> None:
+        await asyncio.sleep(seconds + next(late))
+
+    times = await sent_by_two_instances(shared, 40, 8100, lambda bot, instance, _index: bot.session.middleware(
+        SharedSends(instance.redis, "telegram", RATE, sleep=oversleep)))
     # Within 0,9 s: the sends are counted in Redis's clock, the test's is the stub's, a few ms apart.
     assert busiest_second(times, span=0.9) <= RATE, sorted(times)
 
@@ -478,21 +489,13 @@ async def test_sends_slow_to_arrive_still_reach_telegram_no_more_than_the_rate_i
         shared: Callable[[], Awaitable[Shared]]) -> None:
     """A send claimed now may reach Telegram much later, beside sends claimed a second after it. In flight, it
     still counts: in no second does Telegram receive more than the channel's rate."""
-    count = 40
-    async with BotAPIStub(TOKEN) as stub:
-        bots = [create_bot(TOKEN, stub.base_url) for _ in range(2)]
-        for bot, delays in zip(bots, ([0.0, 0.9, 0.0, 0.0, 1.3], [0.0, 0.0, 1.1, 0.0]), strict=True):
-            instance = await shared()
-            bot.session.middleware(SharedSends(instance.redis, "telegram", RATE))
-            bot.session.middleware(SlowToArrive(delays))  # inside: after the claim
-        try:
-            await asyncio.wait_for(asyncio.gather(*(
-                bots[n % 2].send_message(8200 + n, f"slow {n}") for n in range(count))), timeout=60)
-        finally:
-            for bot in bots:
-                await bot.session.close()
-    times = [call.at for call in stub.calls_of("sendMessage") if call.status == 200]
-    assert len(times) == count
+    delays = ([0.0, 0.9, 0.0, 0.0, 1.3], [0.0, 0.0, 1.1, 0.0])
+
+    def pace(bot: Bot, instance: Shared, index: int) -> None:
+        bot.session.middleware(SharedSends(instance.redis, "telegram", RATE))
+        bot.session.middleware(SlowToArrive(delays[index]))  # inside: after the claim
+
+    times = await sent_by_two_instances(shared, 40, 8200, pace)
     # The stub's clock and Redis's measure the same moments a few ms apart.
     assert busiest_second(times, span=0.98) <= RATE, sorted(times)
 
@@ -502,19 +505,10 @@ async def test_replies_of_two_instances_keep_the_channels_one_pace(shared: Calla
     """Telegram counts every message of the bot: replies to updates go through the same shared schedule as the
     outbox's reminders (bot/instances/pace.py, SharedSends), not beside it."""
     count = 30
-    async with BotAPIStub(TOKEN) as stub:
-        bots = [create_bot(TOKEN, stub.base_url) for _ in range(2)]
-        for bot in bots:  # two instances, each its own Bot and Redis client
-            instance = await shared()
-            share_pace(instance.redis, instance.signals, bot, "telegram", RATE, PER_CHAT_INTERVAL)
-        try:
-            await asyncio.wait_for(asyncio.gather(*(
-                bots[n % 2].send_message(8000 + n, f"reply {n}") for n in range(count))), timeout=60)
-            await bots[0].send_chat_action(8000, "typing")  # not a message: no slot booked for it
-        finally:
-            for bot in bots:
-                await bot.session.close()
-    times = [call.at for call in stub.calls_of("sendMessage") if call.status == 200]
-    assert len(times) == count
+    times = await sent_by_two_instances(
+        shared, count, 8000,
+        lambda bot, instance, _index: share_pace(instance.redis, instance.signals, bot, "telegram", RATE,
+                                                 PER_CHAT_INTERVAL),
+        then=lambda bots: bots[0].send_chat_action(8000, "typing"))  # not a message: no slot booked for it
     assert busiest_second(times) <= 1.5 * RATE, sorted(times)  # each alone, unpaced, would send all at once
     assert max(times) - min(times) >= 0.75 * (count - 1) / RATE

@@ -41,7 +41,7 @@ from aiogram.methods import Response, TelegramMethod
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.instances.signals import PAUSES, Signals
+from bot.instances.signals import PAUSES, Signals, text_of
 from bot.retry import FloodGate, RetryMiddleware
 from bot.sender import Pacer
 
@@ -201,7 +201,8 @@ class SharedSends(BaseRequestMiddleware):
                 args=[self.per_window, _ms(WINDOW), _ms(timeout + IN_FLIGHT_MARGIN)])
         except (RedisError, OSError):
             return None, 0.0
-        return (None if name in (b"-", "-") else _text(name)), float(wait_ms) / 1000
+        name = text_of(name)
+        return (None if name == "-" else name), float(wait_ms) / 1000
 
     async def done(self, name: str) -> None:
         """The send is answered: it counts a second from now."""
@@ -260,10 +261,6 @@ class SharedPacer(Pacer):
             return max(wait_ms / 1000, 0.001)
         self.take(chat_id)
         return 0.0
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _ms(seconds: float) -> str:

@@ -61,7 +61,7 @@ class Signals:
                 continue
             if message is None or message["type"] != "message":
                 continue
-            channel, data = _text(message["channel"]), _text(message["data"])
+            channel, data = text_of(message["channel"]), text_of(message["data"])
             for callback in self.callbacks.get(channel, ()):
                 callback(data)
 
@@ -76,5 +76,6 @@ class Signals:
             self._pubsub = None
 
 
-def _text(value: bytes | str) -> str:
+def text_of(value: bytes | str) -> str:
+    """A Redis reply as text, whether the client decodes replies or not."""
     return value.decode() if isinstance(value, bytes) else value
