@@ -1,6 +1,7 @@
 """Dossier search over the maintained index: FTS5 trigram on SQLite; on PostgreSQL the terms of the folded name
 (a GIN index over a text[] column, migration 0017), and for digits inside a personal ID its runs of six digits
-(a GIN index, migration 0019) or, for fewer digits, pg_trgm.
+(a btree of each of the first three places in the page's order, a GIN index of the others: migration 0020) or,
+for fewer digits, pg_trgm.
 
 Every word of the query must start a word of the folded name, or (digits) appear in the personal ID, in
 any order. On SQLite the trigram index answers words of three characters or more with the space before
@@ -48,11 +49,22 @@ _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.per
 # the next ("nguyen t").
 _TERMS = literal_column("dossier.name_terms", ARRAY(Text))
 FIRST, INNER = "^", "~"
-# Every run of RUN digits of the personal ID, computed by PostgreSQL and indexed (migration 0019); not on SQLite.
+# The runs of RUN digits of the personal ID, indexed on PostgreSQL (migration 0020); not on SQLite. A run at one of
+# the first HEADS places (the province's code, the century and sex, the year of birth: thousands of IDs share it)
+# has a btree of its place in the page's order, `substr(personal_id, place, RUN)` as the index has it (constants,
+# not parameters); the runs further on hold the serial and are rare: a GIN index of them.
 RUN = 6
-_ID_RUNS = func.hoso_id_runs(Dossier.personal_id, type_=ARRAY(Text))
+HEADS = 3
+_ID_AT = tuple(func.substr(Dossier.personal_id, literal_column(str(place)), literal_column(str(RUN)))
+               for place in range(1, HEADS + 1))
+_ID_INNER_RUNS = func.hoso_id_inner_runs(Dossier.personal_id, type_=ARRAY(Text))
 WALKED = 20000  # names read in the page's order, from the index alone, before digits are looked up as a set
 SMALL = 2000  # a part's set this small is taken whole and sorted; a larger one is walked in the page's order
+
+
+def _holds_run(run: str) -> ColumnElement[bool]:
+    """The personal ID holds these six digits somewhere: at one of the first places, or further on."""
+    return or_(*(at == run for at in _ID_AT), _ID_INNER_RUNS.op("@>")(bindparam(None, [run], type_=ARRAY(Text))))
 
 
 def _has_terms(terms: Sequence[str]) -> ColumnElement[bool]:
@@ -160,11 +172,10 @@ class DossierSearch:
             # A whole personal ID (as long as the column) can only be the ID itself: its unique index.
             conditions += [Dossier.personal_id == w for w in digits if len(w) == PERSONAL_ID_LENGTH]
             digits = [w for w in digits if len(w) != PERSONAL_ID_LENGTH]
-            # Six digits or more: the IDs holding its first six, one list of their index (migration 0019).
-            conditions += [_ID_RUNS.op("@>")(bindparam(None, [w[:RUN]], type_=ARRAY(Text))) for w in digits
-                           if len(w) >= RUN]
+            # Six digits or more: the IDs holding its first six, at one of the first places or further on.
+            conditions += [_holds_run(w[:RUN]) for w in digits if len(w) >= RUN]
             conditions += [_BODY.like(f"%{w}%") for w in digits if 3 <= len(w) < RUN]
-            # The run itself on the ID, but for six digits, which the runs' index answers exactly: a second
+            # The run itself on the ID, but for six digits, which the runs' indexes answer exactly: a second
             # condition would have the planner multiply their estimates.
             conditions += [Dossier.personal_id.like(f"%{w}%") for w in digits if len(w) != RUN]
             return conditions
@@ -219,6 +230,10 @@ class DossierSearch:
                  and terms.birth_date is None and terms.birth_year is None)
         if (self.dialect == "postgresql" and self.tiered and whole and terms.words and not name_words
                 and all(len(word) < PERSONAL_ID_LENGTH for word in terms.words)):  # a whole ID: its unique index
+            longest = max(terms.words, key=len)
+            if len(longest) >= RUN:
+                return [Found(*row) for row in (await self._runs_walked(base, terms.words, longest,
+                                                                        offset + limit))[offset:]]
             walked = await self._digits_walked(base, terms.words, offset + limit)
             if walked is not None:
                 return [Found(*row) for row in walked[offset:]]
@@ -252,12 +267,33 @@ class DossierSearch:
         rows = (await self.session.execute(query)).all()
         return [Found(*row) for row in rows]
 
+    async def _runs_walked(self, base: Any, digits: Sequence[str], run: str, wanted: int) -> list[Any]:
+        """Digits alone across the whole province, with a run of six or more (`run`): the first `wanted` IDs in
+        the page's order that hold its first six at each of the first places, each walked in the btree of its
+        place, and those that hold them further on, a small set of the inner runs' index (OFFSET 0: never a walk),
+        sorted; the best `wanted` of them. Every other word on the ID itself. None of it grows with the number
+        of IDs that share a province's code and a year of birth."""
+        head = run[:RUN]
+        on_the_id = [Dossier.personal_id.like(f"%{w}%") for w in digits if w != head]
+        parts = [select(Dossier.id, Dossier.folded_name).where(at == head, *on_the_id)
+                 .order_by(Dossier.folded_name, Dossier.id).limit(wanted) for at in _ID_AT]
+        further = (select(Dossier.id, Dossier.folded_name)
+                   .where(_ID_INNER_RUNS.op("@>")(bindparam(None, [head], type_=ARRAY(Text))), *on_the_id)
+                   .offset(0).subquery())
+        parts.append(select(further).order_by(further.c.folded_name, further.c.id).limit(wanted))
+        found = union_all(*parts).subquery()
+        hits = await self.session.execute(select(found.c.id).order_by(found.c.folded_name, found.c.id))
+        ids = list(dict.fromkeys(hits.scalars()))[:wanted]  # an ID may hold the run at two places
+        rows = {row[0]: row for row in await self.session.execute(base().where(Dossier.id.in_(ids)))}
+        return [rows[one] for one in ids]
+
     async def _digits_walked(self, base: Any, digits: Sequence[str], wanted: int) -> list[Any] | None:
-        """Digits alone across the whole province: the page from the first `walked` names in the page's order,
-        tested on the personal ID in the name's index itself (an index-only scan), when they hold it; None when
-        they do not. The trigram index's estimate for a run of digits is a guess: "092179" (a province's code
-        and a year of birth) is 36 000 IDs at 2 million dossiers, which the planner took for 200 and sorted
-        all. A run so common is on the page within the first names; a rarer one is a small set, sorted."""
+        """Digits alone across the whole province, every run shorter than six (a longer one: `_runs_walked`): the
+        page from the first `walked` names in the page's order, tested on the personal ID in the name's index
+        itself (an index-only scan), when they hold it; None when they do not. The trigram index's estimate for
+        a run of digits is a guess: "09217" (a province's code and a decade of birth) is held by hundreds of
+        thousands of IDs at 2 million dossiers. A run so common is on the page within the first names; a rarer
+        one is a small set, sorted."""
         first = (select(Dossier.id, Dossier.folded_name, Dossier.personal_id)
                  .order_by(Dossier.folded_name, Dossier.id).limit(self.walked).subquery())
         hits = (select(first.c.id).where(*(first.c.personal_id.like(f"%{w}%") for w in digits))

@@ -145,9 +145,10 @@ async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
             queries = sorted({query for name in rng.sample(names, 24) for query in name_queries(name, rng)})
             everyone = (await session.execute(select(Dossier.id, Dossier.folded_name, Dossier.personal_id))).all()
             ids = sorted(pid for _id, _name, pid in everyone)
-            # Digits alone: a run common to many IDs (their first digits) and rarer ones, of six digits (the runs'
-            # index), of seven or more (its first six, then the whole run on the ID) and of five (the trigrams).
-            runs = {pid[start:start + 6] for pid in rng.sample(ids, 12) for start in (0, 1, 3, 6)}
+            # Digits alone: a run common to many IDs (their first digits) and rarer ones, of six digits (at each of
+            # the first places, their btrees; further on, the inner runs' index), of seven or more (its first six,
+            # then the whole run on the ID) and of five (the trigrams).
+            runs = {pid[start:start + 6] for pid in rng.sample(ids, 12) for start in (0, 1, 2, 3, 6)}
             runs |= {pid[start:start + length] for pid in rng.sample(ids, 4) for start, length in ((0, 8), (2, 9))}
             runs |= {pid[7:12] for pid in rng.sample(ids, 4)}  # five: the trigrams
             for run in runs:  # the whole province's page, against the IDs themselves
@@ -174,7 +175,8 @@ async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
 
 async def test_migration_0017_goes_down_and_up_again_on_postgresql() -> None:
     """Down to 0016 the word prefixes come back, in the database's own collation; up again the name terms, in
-    the code points' order "C" that the page's order is."""
+    the code points' order "C" that the page's order is, and the personal ID's runs of six digits at every place
+    (0020 down and up again on the way)."""
     from alembic import command
 
     from storage.migrations import alembic_config
@@ -206,6 +208,8 @@ async def test_migration_0017_goes_down_and_up_again_on_postgresql() -> None:
         assert await collation(database) == "C"
         async with UnitOfWork(database).read() as repos:
             assert [hit.full_name for hit in await repos.search.find(parse_query("an le"), ["/"])] == ["Lê Thị An"]
+            for run in ("092190", "921900", "219000", "190000", "0000001"):  # 0020's btrees of three places, then GIN
+                assert [hit.full_name for hit in await repos.search.find(parse_query(run), ["/"])] == ["Lê Thị An"]
 
 
 async def test_before_the_first_analysis_the_terms_have_no_shares_and_the_parts_are_counted() -> None:
