@@ -49,12 +49,14 @@ _BODY = Dossier.folded_name.op("||")(literal_column("' '")).op("||")(Dossier.per
 # the next ("nguyen t").
 _TERMS = literal_column("dossier.name_terms", ARRAY(Text))
 FIRST, INNER = "^", "~"
-# The runs of RUN digits of the personal ID, indexed on PostgreSQL (migration 0020); not on SQLite. A run at one of
-# the first HEADS places (the province's code, the century and sex, the year of birth: thousands of IDs share it)
-# has a btree of its place in the page's order, `substr(personal_id, place, RUN)` as the index has it (constants,
-# not parameters); the runs further on hold the serial and are rare: a GIN index of them.
+# The runs of RUN digits of the personal ID, indexed on PostgreSQL (migration 0020); not on SQLite. A run starting
+# at one of the first HEADS places holds (part of) the province's code, the century and sex and the year of birth:
+# at the first place thousands of IDs share it, at the next two ten and a hundred times fewer. Each of those places
+# has a btree in the page's order, `substr(personal_id, place, RUN)` as the index has it (constants, not
+# parameters); the runs further on hold the serial and are rare: a GIN index of them.
 RUN = 6
 HEADS = 3
+LONG_RUN = HEADS + RUN  # a word this long has its digits HEADS + 1 to LONG_RUN at the fourth place or further
 _ID_AT = tuple(func.substr(Dossier.personal_id, literal_column(str(place)), literal_column(str(RUN)))
                for place in range(1, HEADS + 1))
 _ID_INNER_RUNS = func.hoso_id_inner_runs(Dossier.personal_id, type_=ARRAY(Text))
@@ -62,9 +64,23 @@ WALKED = 20000  # names read in the page's order, from the index alone, before d
 SMALL = 2000  # a part's set this small is taken whole and sorted; a larger one is walked in the page's order
 
 
-def _holds_run(run: str) -> ColumnElement[bool]:
-    """The personal ID holds these six digits somewhere: at one of the first places, or further on."""
-    return or_(*(at == run for at in _ID_AT), _ID_INNER_RUNS.op("@>")(bindparam(None, [run], type_=ARRAY(Text))))
+def _holds_inner(run: str) -> ColumnElement[bool]:
+    return _ID_INNER_RUNS.op("@>")(bindparam(None, [run], type_=ARRAY(Text)))
+
+
+def _run_key(word: str) -> str:
+    """The six digits of a word of six or more that the runs' indexes look up: its first six, or for a word of
+    LONG_RUN digits or more its digits 4 to 9, which sit at the fourth place or further in any ID holding it."""
+    return word[HEADS:LONG_RUN] if len(word) >= LONG_RUN else word[:RUN]
+
+
+def _holds_run(word: str) -> ColumnElement[bool]:
+    """The personal ID holds the key of a word of six digits or more (`_run_key`): at one of the first places
+    (only for a word shorter than LONG_RUN), or further on. With the word on the ID itself beside it, exact."""
+    key = _run_key(word)
+    if len(word) >= LONG_RUN:
+        return _holds_inner(key)
+    return or_(*(at == key for at in _ID_AT), _holds_inner(key))
 
 
 def _has_terms(terms: Sequence[str]) -> ColumnElement[bool]:
@@ -173,7 +189,7 @@ class DossierSearch:
             conditions += [Dossier.personal_id == w for w in digits if len(w) == PERSONAL_ID_LENGTH]
             digits = [w for w in digits if len(w) != PERSONAL_ID_LENGTH]
             # Six digits or more: the IDs holding its first six, at one of the first places or further on.
-            conditions += [_holds_run(w[:RUN]) for w in digits if len(w) >= RUN]
+            conditions += [_holds_run(w) for w in digits if len(w) >= RUN]
             conditions += [_BODY.like(f"%{w}%") for w in digits if 3 <= len(w) < RUN]
             # The run itself on the ID, but for six digits, which the runs' indexes answer exactly: a second
             # condition would have the planner multiply their estimates.
@@ -269,19 +285,19 @@ class DossierSearch:
 
     async def _runs_walked(self, base: Any, digits: Sequence[str], run: str, wanted: int) -> list[Any]:
         """Digits alone across the whole province, with a run of six or more (`run`): the first `wanted` IDs in
-        the page's order that hold its first six at each of the first places, each walked in the btree of its
-        place, and those that hold them further on, a small set of the inner runs' index (OFFSET 0: never a walk),
-        sorted; the best `wanted` of them. Every other word on the ID itself. None of it grows with the number
-        of IDs that share a province's code and a year of birth."""
-        head = run[:RUN]
-        on_the_id = [Dossier.personal_id.like(f"%{w}%") for w in digits if w != head]
-        parts = [select(Dossier.id, Dossier.folded_name).where(at == head, *on_the_id)
-                 .order_by(Dossier.folded_name, Dossier.id).limit(wanted) for at in _ID_AT]
-        further = (select(Dossier.id, Dossier.folded_name)
-                   .where(_ID_INNER_RUNS.op("@>")(bindparam(None, [head], type_=ARRAY(Text))), *on_the_id)
+        the page's order that hold its key (`_run_key`) at each of the first places, each walked in the btree of
+        its place, and those that hold it further on, a small set of the inner runs' index (OFFSET 0: never a
+        walk), sorted; the best `wanted` of them. Every word but the key on the ID itself. None of it grows with
+        the number of IDs that share a province's code and a year of birth."""
+        key = _run_key(run)
+        on_the_id = [Dossier.personal_id.like(f"%{w}%") for w in digits if w != key]
+        places = _ID_AT if len(run) < LONG_RUN else ()  # a longer run's key is never at the first places
+        parts = [select(Dossier.id, Dossier.folded_name).where(at == key, *on_the_id)
+                 .order_by(Dossier.folded_name, Dossier.id).limit(wanted) for at in places]
+        further = (select(Dossier.id, Dossier.folded_name).where(_holds_inner(key), *on_the_id)
                    .offset(0).subquery())
         parts.append(select(further).order_by(further.c.folded_name, further.c.id).limit(wanted))
-        found = union_all(*parts).subquery()
+        found = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
         hits = await self.session.execute(select(found.c.id).order_by(found.c.folded_name, found.c.id))
         ids = list(dict.fromkeys(hits.scalars()))[:wanted]  # an ID may hold the run at two places
         rows = {row[0]: row for row in await self.session.execute(base().where(Dossier.id.in_(ids)))}

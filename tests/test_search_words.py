@@ -9,8 +9,9 @@ import datetime as dt
 import random
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from bot.cli.serving import prepare_database
 from services.changes.new_dossiers import NewDossiers
@@ -149,7 +150,7 @@ async def test_a_page_found_tier_by_tier_is_the_ranked_querys_page() -> None:
             # the first places, their btrees; further on, the inner runs' index), of seven or more (its first six,
             # then the whole run on the ID) and of five (the trigrams).
             runs = {pid[start:start + 6] for pid in rng.sample(ids, 12) for start in (0, 1, 2, 3, 6)}
-            runs |= {pid[start:start + length] for pid in rng.sample(ids, 4) for start, length in ((0, 8), (2, 9))}
+            runs |= {pid[start:start + length] for pid in rng.sample(ids, 4) for start, length in ((0, 8), (2, 9), (0, 10), (1, 11))}
             runs |= {pid[7:12] for pid in rng.sample(ids, 4)}  # five: the trigrams
             for run in runs:  # the whole province's page, against the IDs themselves
                 holders = sorted((name, one) for one, name, pid in everyone if run in pid)
@@ -210,6 +211,46 @@ async def test_migration_0017_goes_down_and_up_again_on_postgresql() -> None:
             assert [hit.full_name for hit in await repos.search.find(parse_query("an le"), ["/"])] == ["Lê Thị An"]
             for run in ("092190", "921900", "219000", "190000", "0000001"):  # 0020's btrees of three places, then GIN
                 assert [hit.full_name for hit in await repos.search.find(parse_query(run), ["/"])] == ["Lê Thị An"]
+
+
+async def test_the_runs_of_a_personal_id_are_looked_up_in_the_indexes_of_their_places() -> None:
+    """The SQL /find sends for a run of digits is answered by migration 0020's indexes (with bitmap scans alone
+    allowed, each on a condition of its index: an expression written otherwise than the index's would read the
+    table): across the whole
+    province the btree of each of the first places and the inner runs' GIN index, in a unit the same four, a word
+    of nine digits or more the GIN index alone. An ID holding the run at two places is listed once."""
+    async with throwaway_postgres() as url, migrated(url) as database:
+        at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        async with UnitOfWork(database).write() as repos:
+            unit = await repos.units.add(OrgUnit(code="SYT", name="Sở Y tế", path="", created_at=at))
+            await repos.dossiers.add_many([{
+                "personal_id": pid, "full_name": name, "folded_name": fold(name), "sex": "F",
+                "birth_date": dt.date(1992, 1, 1), "custodian_unit_id": unit.id, "working_unit_id": unit.id,
+                "employment_status": "active", "created_at": at, "updated_at": at}
+                for pid, name in (("092092092092", "Lê Thị An"), ("079192000123", "Trần Văn Bình"))])
+        sent: list[tuple[str, Any]] = []
+
+        def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+            if "hoso_id_inner_runs" in statement:
+                sent.append((statement, parameters))
+
+        event.listen(database.engine.sync_engine, "before_cursor_execute", keep)
+        plans = {}
+        async with database.session(write=False) as session:
+            path = await session.scalar(select(OrgUnit.path))
+            for query, scope in (("092092", "/"), ("092092", path), ("0920920", "/"), ("092092092", "/")):
+                hits = await DossierSearch(session).find(parse_query(query), [scope])
+                assert [hit.personal_id for hit in hits] == ["092092092092"], (query, scope)
+                statement, parameters = sent.pop()
+                for scan in ("seqscan", "indexscan", "indexonlyscan"):  # left: bitmap scans, on a condition
+                    await session.execute(text(f"SET LOCAL enable_{scan} = off"))
+                plan = (await (await session.connection()).exec_driver_sql(f"EXPLAIN {statement}", parameters)).all()
+                plans[query, scope] = " ".join(line[0] for line in plan)
+        event.remove(database.engine.sync_engine, "before_cursor_execute", keep)
+        heads = [f"ix_dossier_id_at_{place}" for place in (1, 2, 3)]
+        for (query, scope), plan in plans.items():
+            assert "ix_dossier_id_inner_runs" in plan and "Seq Scan" not in plan, (query, scope, plan)
+            assert all(index in plan for index in heads) == (len(query) < 9), (query, scope, plan)
 
 
 async def test_before_the_first_analysis_the_terms_have_no_shares_and_the_parts_are_counted() -> None:

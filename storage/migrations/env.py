@@ -19,7 +19,8 @@ def _ours(name: str | None, type_: str, parent_names: object) -> bool:
     """The search index is maintained in SQL (FTS5 table, trigram index, the name's terms, the ID's runs of
     digits and their places), not by the models."""
     return not (name or "").startswith(("dossier_search", "ix_dossier_search", "name_terms", "ix_dossier_name_terms",
-                                        "ix_dossier_id_"))
+                                        "ix_dossier_id_runs", "ix_dossier_id_at_",
+                                        "ix_dossier_id_inner_runs"))
 
 
 def _run(connection: Connection) -> None:

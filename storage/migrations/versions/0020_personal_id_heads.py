@@ -2,12 +2,13 @@
 the runs further on from a GIN index, so that "/find 921707" reads a page whatever the number of IDs holding it.
 
 A personal ID (CCCD) begins with the province's code, a digit for the century and sex and the year of birth; the
-last six digits are a serial. A run that begins in the first three places is therefore held by thousands of IDs
-at 2 million dossiers (one province's code and one year), and migration 0019's GIN index gave them as a set, read
-from the table and sorted whole: 60 to 90 ms for 500 to 1 400 holders. Such a run is now walked in the page's
-order in the btree of its place (`substr(personal_id, p, 6)`, the folded name, the id): the page's rows only.
-A run that begins at the fourth place or later has the serial in it and is rare (a few dozen IDs at 2 million):
-the GIN index of those runs (`hoso_id_inner_runs`) gives them as a small set. 0019's index of every run goes.
+last six digits are a serial. A run that begins at the first place (one province's code and one year) is held by
+tens of thousands of IDs at 2 million dossiers, one at the second or third place by thousands or hundreds, and
+migration 0019's GIN index gave them as a set, read from the table and sorted whole: 60 to 90 ms for 500 to 1 400
+holders. Such a run is now walked in the page's order in the btree of its place (`substr(personal_id, p, 6)`, the
+folded name, the id): the page's rows only. A run that begins at the fourth place or later has the serial in it
+and is rare (a few dozen IDs at 2 million): the GIN index of those runs (`hoso_id_inner_runs`) gives them as a
+small set, and a word of nine digits or more is looked up there alone (its digits 4 to 9). 0019's index goes.
 
 Revision ID: 0020
 Revises: 0019
