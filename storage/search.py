@@ -188,7 +188,7 @@ class DossierSearch:
             # A whole personal ID (as long as the column) can only be the ID itself: its unique index.
             conditions += [Dossier.personal_id == w for w in digits if len(w) == PERSONAL_ID_LENGTH]
             digits = [w for w in digits if len(w) != PERSONAL_ID_LENGTH]
-            # Six digits or more: the IDs holding its first six, at one of the first places or further on.
+            # Six digits or more: the IDs holding its key (`_run_key`), at one of the first places or further on.
             conditions += [_holds_run(w) for w in digits if len(w) >= RUN]
             conditions += [_BODY.like(f"%{w}%") for w in digits if 3 <= len(w) < RUN]
             # The run itself on the ID, but for six digits, which the runs' indexes answer exactly: a second
