@@ -299,9 +299,7 @@ class DossierSearch:
         parts.append(select(further).order_by(further.c.folded_name, further.c.id).limit(wanted))
         found = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
         hits = await self.session.execute(select(found.c.id).order_by(found.c.folded_name, found.c.id))
-        ids = list(dict.fromkeys(hits.scalars()))[:wanted]  # an ID may hold the run at two places
-        rows = {row[0]: row for row in await self.session.execute(base().where(Dossier.id.in_(ids)))}
-        return [rows[one] for one in ids]
+        return await self._rows_of(base, list(dict.fromkeys(hits.scalars()))[:wanted])  # once, if at two places
 
     async def _digits_walked(self, base: Any, digits: Sequence[str], wanted: int) -> list[Any] | None:
         """Digits alone across the whole province, every run shorter than six (a longer one: `_runs_walked`): the
@@ -317,6 +315,10 @@ class DossierSearch:
         ids = list((await self.session.execute(hits)).scalars())
         if len(ids) < wanted:
             return None
+        return await self._rows_of(base, ids)
+
+    async def _rows_of(self, base: Any, ids: Sequence[int]) -> list[Any]:
+        """The page's rows of these dossiers, in this order."""
         rows = {row[0]: row for row in await self.session.execute(base().where(Dossier.id.in_(ids)))}
         return [rows[one] for one in ids]
 

@@ -8,6 +8,7 @@ tests/test_storage.py holds against alembic's own graph.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+def on_postgresql(statements: Sequence[str]) -> None:
+    """In a migration: run these statements in order on PostgreSQL, nothing on SQLite (its search is the FTS5
+    table, kept apart)."""
+    from alembic import op
+
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in statements:
+            op.execute(statement)
 
 
 def run_upgrade(connection: Connection, revision: str = "head") -> None:

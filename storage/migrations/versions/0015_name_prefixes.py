@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from storage.migrations import on_postgresql
+
 revision: str = '0015'
 down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
@@ -41,9 +43,7 @@ POSTGRES = (
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in POSTGRES:
-            op.execute(statement)
+    on_postgresql(POSTGRES)
 
 
 def downgrade() -> None:

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from storage.migrations import on_postgresql
+
 revision: str = '0017'
 down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
@@ -61,9 +63,7 @@ POSTGRES = (
 def upgrade() -> None:
     # Every page of /find is in the order (folded name, id): a walk of this index stops at the page's last row.
     op.drop_index("ix_dossier_folded_name", table_name="dossier")
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in POSTGRES:
-            op.execute(statement)
+    on_postgresql(POSTGRES)
     op.create_index("ix_dossier_folded_name", "dossier", ["folded_name", "id"], postgresql_include=["personal_id"])
 
 

@@ -15,7 +15,7 @@ Create Date: 2026-12-05 10:00:00.000000
 
 from collections.abc import Sequence
 
-from alembic import op
+from storage.migrations import on_postgresql
 
 revision: str = '0019'
 down_revision: str | None = '0018'
@@ -36,12 +36,8 @@ POSTGRES = (
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in POSTGRES:
-            op.execute(statement)
+    on_postgresql(POSTGRES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX ix_dossier_id_runs")
-        op.execute("DROP FUNCTION hoso_id_runs(text)")
+    on_postgresql(("DROP INDEX ix_dossier_id_runs", "DROP FUNCTION hoso_id_runs(text)"))

@@ -17,7 +17,7 @@ Create Date: 2026-12-05 12:00:00.000000
 
 from collections.abc import Sequence
 
-from alembic import op
+from storage.migrations import on_postgresql
 
 revision: str = '0020'
 down_revision: str | None = '0019'
@@ -26,14 +26,21 @@ depends_on: str | Sequence[str] | None = None
 
 HEADS = 3  # the places whose runs have their own btree; storage/search.py `HEADS`
 
-POSTGRES = (
-    """CREATE FUNCTION hoso_id_inner_runs(personal_id text) RETURNS text[]
+
+def _runs_from(name: str, first: int) -> str:
+    """The function `name`: a personal ID's runs of six digits that start at the place `first` or later.
+    PL/pgSQL, so that the planner never inlines it and the queries' expression stays the index's own."""
+    return f"""CREATE FUNCTION {name}(personal_id text) RETURNS text[]
        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
        BEGIN
            RETURN ARRAY(SELECT DISTINCT substr(personal_id, n, 6)
-                        FROM generate_series(4, length(personal_id) - 5) AS n);
+                        FROM generate_series({first}, length(personal_id) - 5) AS n);
        END
-       $$""",
+       $$"""
+
+
+POSTGRES = (
+    _runs_from("hoso_id_inner_runs", HEADS + 1),
     "CREATE INDEX ix_dossier_id_inner_runs ON dossier USING gin (hoso_id_inner_runs(personal_id))",
     *(f"CREATE INDEX ix_dossier_id_at_{place} ON dossier (substr(personal_id, {place}, 6), folded_name, id)"
       for place in range(1, HEADS + 1)),
@@ -43,13 +50,7 @@ POSTGRES = (
 )
 
 BACK = (
-    """CREATE FUNCTION hoso_id_runs(personal_id text) RETURNS text[]
-       LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-       BEGIN
-           RETURN ARRAY(SELECT DISTINCT substr(personal_id, n, 6)
-                        FROM generate_series(1, length(personal_id) - 5) AS n);
-       END
-       $$""",
+    _runs_from("hoso_id_runs", 1),  # 0019's
     "CREATE INDEX ix_dossier_id_runs ON dossier USING gin (hoso_id_runs(personal_id))",
     *(f"DROP INDEX ix_dossier_id_at_{place}" for place in range(1, HEADS + 1)),
     "DROP INDEX ix_dossier_id_inner_runs",
@@ -59,12 +60,8 @@ BACK = (
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in POSTGRES:
-            op.execute(statement)
+    on_postgresql(POSTGRES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in BACK:
-            op.execute(statement)
+    on_postgresql(BACK)
