@@ -92,6 +92,11 @@ class NewEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# Run by every audited act: built once (building a statement costs more than running it).
+_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_APPEND = insert(table_of(AuditEvent))
+
+
 class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -101,9 +106,7 @@ class AuditRepository:
         return await self._head()
 
     async def _head(self) -> ChainHead:
-        row = (await self.session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        )).first()
+        row = (await self.session.execute(_HEAD)).first()
         return ChainHead(0, GENESIS_HASH) if row is None else ChainHead(row[0], row[1])
 
     async def append(
@@ -160,7 +163,7 @@ class AuditRepository:
             digest = chain_hash(previous, values)
             rows.append({**values, "occurred_at": event.at.astimezone(dt.UTC), "prev_hash": previous, "hash": digest})
             previous = digest
-        await self.session.execute(insert(table_of(AuditEvent)), rows)
+        await self.session.execute(_APPEND, rows)
         return rows
 
     async def _lock_chain(self) -> None:

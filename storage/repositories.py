@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CursorResult,
     Row,
@@ -46,27 +48,41 @@ from storage.models import (
 )
 
 
-def _upsert(
+async def _upsert(
     session: AsyncSession,
     model: type,
     values: dict[str, Any],
     key: str | tuple[str, ...],
     update: Iterable[str] | None = None,
-) -> Any:
-    """INSERT … ON CONFLICT (key) DO UPDATE of `update` (default: every other column), in the
-    dialect of the session's database. `key`: a column, or the columns of a composite key."""
+) -> None:
+    """Run INSERT … ON CONFLICT (key) DO UPDATE of `update` (default: every other column), in the dialect of
+    the session's database. `key`: a column, or the columns of a composite key."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values)
     keys = (key,) if isinstance(key, str) else key
-    columns = update if update is not None else [name for name in values if name not in keys]
-    changes = {name: statement.excluded[name] for name in columns}
-    return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+    columns = tuple(update) if update is not None else tuple(name for name in values if name not in keys)
+    await session.execute(_upsert_statement(dialect, model, keys, columns), values)
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(dialect: str, model: type, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    """Built once per shape and run with the row as its parameters: a conversation's state is written this way
+    on most updates, and building the statement costs more than running it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table_of(model))
+    return statement.on_conflict_do_update(index_elements=list(keys),
+                                           set_={name: statement.excluded[name] for name in columns})
 
 
 # A dossier's two units, aliased once: an alias built per query costs more than the query's own SQL.
 CUSTODIAN_UNIT = aliased(OrgUnit, name="custodian")
 WORKING_UNIT = aliased(OrgUnit, name="working")
+# A card's dossier and its two units, read on every card opened: built once, as `_ACTING` below.
+_WITH_UNITS = (
+    select(Dossier, CUSTODIAN_UNIT, WORKING_UNIT)
+    .join(CUSTODIAN_UNIT, CUSTODIAN_UNIT.id == Dossier.custodian_unit_id)
+    .join(WORKING_UNIT, WORKING_UNIT.id == Dossier.working_unit_id)
+    .where(Dossier.id == bindparam("dossier"))
+)
 
 
 def under(path: Any, prefixes: Sequence[str]) -> ColumnElement[bool]:
@@ -97,17 +113,49 @@ async def run_shared(session: AsyncSession, statement: Any) -> Any:
     return result
 
 
-def live_identity(channel: str) -> ColumnElement[bool]:
+def live_identity(channel: str | BindParameter[str]) -> ColumnElement[bool]:
     """SQL joining an account to its live identity on `channel` (ChannelIdentity.address is then its address
     there): `select(…).join(ChannelIdentity, live_identity(TELEGRAM))` keeps the accounts bound there."""
     return and_(ChannelIdentity.account_id == Account.id, ChannelIdentity.channel == channel,
                 ChannelIdentity.revoked_at.is_(None))
 
 
+# What recognising the sender of an update reads (`AccountRepository.acting`; the web chat reads the same with a
+# session, storage/web_sessions.py): the account, its unit, the locale chosen on the channel (`preferred`, from
+# UserPreference joined on the identity) and whether its scope was extended. The statements read on every
+# update are built once, with bound parameters: building one costs more than running it.
+ACTING_COLUMNS = (
+    Account.id, Account.username, Account.full_name, Account.role, Account.status, Account.locale,
+    Account.personal_id, OrgUnit.id.label("unit_id"), OrgUnit.code.label("unit_code"),
+    OrgUnit.name.label("unit_name"), OrgUnit.path.label("unit_path"), UserPreference.locale.label("preferred"),
+    select(AccountScope.id).where(AccountScope.account_id == Account.id).exists().label("extended"),
+)
+CHOSEN_LOCALE = and_(UserPreference.channel == ChannelIdentity.channel,
+                     UserPreference.address == ChannelIdentity.address)
+_ACTING = (
+    select(*ACTING_COLUMNS)
+    .join(ChannelIdentity, live_identity(bindparam("channel")))
+    .join(OrgUnit, OrgUnit.id == Account.unit_id)
+    .outerjoin(UserPreference, CHOSEN_LOCALE)
+    .where(ChannelIdentity.address == bindparam("address"))
+)
+
+
 def table_of(model: type[Any]) -> Table:
     """The Table of a mapped class: the declarative stubs type `__table__` as a FromClause, though for
     a class mapped to one table, as all of ours are, it is always a Table."""
     return cast(Table, model.__table__)
+
+
+_ACCOUNT = table_of(Account)
+# On the table, not the mapped class: the same SQL without the ORM's bulk-update bookkeeping, on the path of every
+# sensitive action. Its parameters' names are no column's: an UPDATE would take such a key for a SET value.
+_EXTEND_SESSION = (
+    update(_ACCOUNT)
+    .where(_ACCOUNT.c.id == bindparam("account"), _ACCOUNT.c.last_active_at.is_not(None),
+           _ACCOUNT.c.last_active_at >= bindparam("since"))
+    .values(last_active_at=bindparam("at"), last_seen_at=bindparam("at"))  # the last use, which outlives a sign-out
+)
 
 
 class _Repository:
@@ -121,9 +169,7 @@ class SettingRepository(_Repository):
         return None if row is None else row.value
 
     async def put(self, key: str, value: dict[str, Any], now: dt.datetime) -> None:
-        await self.session.execute(
-            _upsert(self.session, AppSetting, {"key": key, "value": value, "updated_at": now}, "key")
-        )
+        await _upsert(self.session, AppSetting, {"key": key, "value": value, "updated_at": now}, "key")
 
     async def take_turn(self, key: str) -> None:
         """Until this transaction ends, others taking the turn of the same key wait: on PostgreSQL a
@@ -214,15 +260,8 @@ class AccountRepository(_Repository):
     async def extend_session(self, account_id: int, now: dt.datetime, idle: dt.timedelta) -> bool:
         """Move the session's last activity to `now` if it was within `idle`: one statement, False when stale."""
         # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed as Result.
-        # On the table, not the mapped class: the same SQL without the ORM's bulk-update bookkeeping, on the
-        # path of every sensitive action.
-        account = table_of(Account)
         result = cast(CursorResult[Any], await self.session.execute(
-            update(account)
-            .where(account.c.id == account_id, account.c.last_active_at.is_not(None),
-                   account.c.last_active_at >= now - idle)
-            .values(last_active_at=now, last_seen_at=now)  # the last use, which outlives a sign-out
-        ))
+            _EXTEND_SESSION, {"account": account_id, "at": now, "since": now - idle}))
         return bool(result.rowcount)
 
     async def by_username(self, username: str) -> Account | None:
@@ -239,8 +278,7 @@ class AccountRepository(_Repository):
             select(Account, OrgUnit, UserPreference.locale)
             .join(ChannelIdentity, live_identity(channel))
             .join(OrgUnit, OrgUnit.id == Account.unit_id)
-            .outerjoin(UserPreference, and_(UserPreference.channel == ChannelIdentity.channel,
-                                            UserPreference.address == ChannelIdentity.address))
+            .outerjoin(UserPreference, CHOSEN_LOCALE)
             .where(ChannelIdentity.address == address)
         )
         row = (await self.session.execute(query)).first()
@@ -248,21 +286,8 @@ class AccountRepository(_Repository):
 
     async def acting(self, channel: str, address: str) -> Row[*tuple[Any, ...]] | None:
         """What recognising the sender of an update needs, as plain columns in one query (it runs on every
-        update): the account behind the live identity (channel, address), its unit, the locale chosen there,
-        and whether its scope was extended (`extended`: only then are `scope_paths` worth a query)."""
-        extended = select(AccountScope.id).where(AccountScope.account_id == Account.id).exists()
-        query = (
-            select(Account.id, Account.username, Account.full_name, Account.role, Account.status, Account.locale,
-                   Account.personal_id, OrgUnit.id.label("unit_id"), OrgUnit.code.label("unit_code"),
-                   OrgUnit.name.label("unit_name"), OrgUnit.path.label("unit_path"),
-                   UserPreference.locale.label("preferred"), extended.label("extended"))
-            .join(ChannelIdentity, live_identity(channel))
-            .join(OrgUnit, OrgUnit.id == Account.unit_id)
-            .outerjoin(UserPreference, and_(UserPreference.channel == ChannelIdentity.channel,
-                                            UserPreference.address == ChannelIdentity.address))
-            .where(ChannelIdentity.address == address)
-        )
-        return (await self.session.execute(query)).first()
+        update): `ACTING_COLUMNS` of the account behind the live identity (channel, address)."""
+        return (await self.session.execute(_ACTING, {"channel": channel, "address": address})).first()
 
     async def add(self, account: Account) -> Account:
         self.session.add(account)
@@ -402,7 +427,7 @@ class PreferenceRepository(_Repository):
 
     async def set_locale(self, channel: str, address: str, locale: str, now: dt.datetime) -> None:
         values = {"channel": channel, "address": address, "locale": locale, "updated_at": now}
-        await self.session.execute(_upsert(self.session, UserPreference, values, ("channel", "address")))
+        await _upsert(self.session, UserPreference, values, ("channel", "address"))
 
 
 class DossierRepository(_Repository):
@@ -416,14 +441,7 @@ class DossierRepository(_Repository):
 
     async def with_units(self, dossier_id: int) -> tuple[Dossier, OrgUnit, OrgUnit] | None:
         """A dossier with its custodian and working units."""
-        custodian, working = CUSTODIAN_UNIT, WORKING_UNIT
-        query = (
-            select(Dossier, custodian, working)
-            .join(custodian, custodian.id == Dossier.custodian_unit_id)
-            .join(working, working.id == Dossier.working_unit_id)
-            .where(Dossier.id == dossier_id)
-        )
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(_WITH_UNITS, {"dossier": dossier_id})).first()
         return None if row is None else (row[0], row[1], row[2])
 
     async def ids_by_personal_id(self, personal_ids: Sequence[str]) -> dict[str, int]:
@@ -530,15 +548,11 @@ class FsmRepository(_Repository):
     async def put_state(self, key: str, state: str | None, now: dt.datetime) -> None:
         # Only the state changes on conflict: the data collected so far is kept.
         values: dict[str, Any] = {"key": key, "state": state, "data": {}, "updated_at": now}
-        await self.session.execute(
-            _upsert(self.session, FsmRecord, values, "key", update=["state", "updated_at"])
-        )
+        await _upsert(self.session, FsmRecord, values, "key", update=["state", "updated_at"])
 
     async def put_data(self, key: str, data: dict[str, Any], now: dt.datetime) -> None:
         values = {"key": key, "state": None, "data": data, "updated_at": now}
-        await self.session.execute(
-            _upsert(self.session, FsmRecord, values, "key", update=["data", "updated_at"])
-        )
+        await _upsert(self.session, FsmRecord, values, "key", update=["data", "updated_at"])
 
 
 class SubAccountRepository(_Repository):
@@ -557,11 +571,13 @@ class SubAccountRepository(_Repository):
         return [(row[0], row[1]) for row in (await self.session.execute(query.order_by(SubAccountRequest.id))).all()]
 
 
+_NAMES = select(ReferenceItem.code, ReferenceItem.name).where(ReferenceItem.list_name == bindparam("list"))
+
+
 class ReferenceRepository(_Repository):
     async def names(self, list_name: str) -> dict[str, str]:
         """Code → name of a list's entries: plain rows, read on every card and search page."""
-        query = select(ReferenceItem.code, ReferenceItem.name).where(ReferenceItem.list_name == list_name)
-        return {code: name for code, name in (await self.session.execute(query)).all()}
+        return {code: name for code, name in (await self.session.execute(_NAMES, {"list": list_name})).all()}
 
     async def listing(self, list_name: str) -> Sequence[ReferenceItem]:
         query = select(ReferenceItem).where(ReferenceItem.list_name == list_name).order_by(ReferenceItem.code)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, event, select, update
+from sqlalchemy import CursorResult, Row, Select, bindparam, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from storage.database import SIGN_INS_CHANGED
-from storage.models import Account, ChannelIdentity, WebSession
+from storage.models import Account, ChannelIdentity, OrgUnit, UserPreference, WebSession
+from storage.repositories import ACTING_COLUMNS, CHOSEN_LOCALE
 
 WEB = "web"
 # What a live session depends on: its row, the identity it was opened under, its account (the status).
@@ -29,6 +30,24 @@ def _flushing(session: Session, _context: UOWTransaction, _instances: Any) -> No
     Any change of theirs counts, which may be more than needed, never less."""
     if any(isinstance(row, _SIGN_IN_MODELS) for rows in (session.new, session.dirty, session.deleted) for row in rows):
         sign_ins_changed(session)
+
+
+def _live(*account_columns: Any) -> Select[Any]:
+    """The live session of a token (`:token`, its hash): its own columns, and these of its account, joined with
+    the web identity the session was opened under."""
+    return (select(WebSession.id.label("session_id"), WebSession.csrf, WebSession.last_seen_at,
+                   WebSession.expires_at, WebSession.account_id, *account_columns)
+            .join(Account, Account.id == WebSession.account_id)
+            .join(ChannelIdentity, (ChannelIdentity.id == WebSession.identity_id)
+                  & ChannelIdentity.revoked_at.is_(None))
+            .where(WebSession.token_hash == bindparam("token"), WebSession.ended_at.is_(None)))
+
+
+# Read on every request of the web chat: built once (storage/repositories.py ACTING_COLUMNS says why).
+_LIVE = _live(Account.username, Account.full_name, Account.locale, Account.status)
+_LIVE_ACTING = (_live(*ACTING_COLUMNS)  # they hold the same four
+                .join(OrgUnit, OrgUnit.id == Account.unit_id)
+                .outerjoin(UserPreference, CHOSEN_LOCALE))
 
 
 class WebSessionRepository:
@@ -61,18 +80,12 @@ class WebSessionRepository:
         found = (await self.session.execute(query)).first()
         return (found[0], found[1]) if found else None
 
-    async def live_row(self, token_hash: str) -> Row[*tuple[Any, ...]] | None:
+    async def live_row(self, token_hash: str, acting: bool = False) -> Row[*tuple[Any, ...]] | None:
         """What checking a request's session needs, as `live` finds it, in plain columns (it runs on every
-        request): the session's id, csrf, last_seen_at and expires_at; its account's account_id, username,
-        full_name, locale and status."""
-        query = (select(WebSession.id, WebSession.csrf, WebSession.last_seen_at, WebSession.expires_at,
-                        Account.id.label("account_id"), Account.username, Account.full_name, Account.locale,
-                        Account.status)
-                 .join(Account, Account.id == WebSession.account_id)
-                 .join(ChannelIdentity, (ChannelIdentity.id == WebSession.identity_id)
-                       & ChannelIdentity.revoked_at.is_(None))
-                 .where(WebSession.token_hash == token_hash, WebSession.ended_at.is_(None)))
-        return (await self.session.execute(query)).first()
+        request): the session's session_id, csrf, last_seen_at and expires_at; its account's account_id,
+        username, full_name, locale and status. `acting`: with the account as the sender of an update
+        (`ACTING_COLUMNS`, on the web identity the session was opened under), in the same query."""
+        return (await self.session.execute(_LIVE_ACTING if acting else _LIVE, {"token": token_hash})).first()
 
     async def touch(self, session_id: int, now: dt.datetime) -> None:
         await self.session.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
-from sqlalchemy import select
+from sqlalchemy import event, select
 from yarl import URL
 
 from bot.runtime import Runtime, open_runtime
@@ -545,6 +545,29 @@ async def test_reading_a_session_for_the_page_does_not_keep_it_alive(web: WebCha
         web.runtime.clock.advance(dt.timedelta(hours=1))
         await web.server.sessions.current(token, touch=False)
     assert (await browser.say("/start"))[0] == 401
+
+
+async def test_a_request_reads_its_session_and_its_sender_in_one_statement(web: WebChatUnderTest) -> None:
+    """Every line typed and button pressed reads the session with the account as the update's sender: one
+    SELECT, and the same actor as recognising the sender on its own gives (the locale chosen on the web, the
+    role, the unit and its scope)."""
+    browser = await active(web)
+    assert (await browser.say("/lang en"))[0] == 200
+    token = session_cookie(browser)
+    statements: list[str] = []
+    keep = lambda _conn, _cursor, sql, *_rest: statements.append(sql)  # noqa: E731
+    engine = web.runtime.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        signed_in = await web.server.sessions.current(token, touch=False, with_actor=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert signed_in is not None and signed_in.actor is not None
+    work = [sql for sql in statements if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    assert len(work) == 1 and work[0].lstrip().startswith("SELECT"), work
+    alone = await load_actor(web.runtime.uow, Channel.WEB, signed_in.account_id)
+    assert signed_in.actor == alone
+    assert (alone.locale, alone.username, alone.unit_code, alone.role) == ("en", "lan.syt", "SYT", "clerk")
 
 
 async def test_sign_out_is_audited_and_signing_in_again_replaces_the_session(web: WebChatUnderTest) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from services.core.actor import AccountStatus, Actor, Channel
 from services.core.clock import Clock
-from services.core.identity import actor_of
+from services.core.identity import actor_from
 from storage import UnitOfWork
 
 COOKIE = "hoso_session"
@@ -67,8 +67,8 @@ class WebSessions:
             return None
         now = self.clock.now()
         async with self.uow.read() as repos:
-            found = await repos.web_sessions.live_row(token_hash(token))
-            actor = (await actor_of(repos, Channel.WEB, found.account_id)
+            found = await repos.web_sessions.live_row(token_hash(token), acting=with_actor)
+            actor = (await actor_from(repos, Channel.WEB, str(found.account_id), found)
                      if with_actor and found is not None and found.status in ACTING else None)
         if found is None:
             return None
@@ -78,10 +78,10 @@ class WebSessions:
         if reason is not None or (touch and now - found.last_seen_at >= TOUCH_EVERY):
             async with self.uow.write() as repos:
                 if reason is not None:
-                    await repos.web_sessions.end(now, reason, session_id=found.id)
+                    await repos.web_sessions.end(now, reason, session_id=found.session_id)
                     return None
-                await repos.web_sessions.touch(found.id, now)
-        return WebSignIn(found.id, found.account_id, found.username, found.full_name, found.csrf, found.locale, actor)
+                await repos.web_sessions.touch(found.session_id, now)
+        return WebSignIn(found.session_id, found.account_id, found.username, found.full_name, found.csrf, found.locale, actor)
 
     async def end(self, session_id: int, reason: str = "logout") -> None:
         async with self.uow.write() as repos:

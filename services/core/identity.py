@@ -3,6 +3,8 @@ loses its rights at its very next message, even in the middle of a guided entry.
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.core.actor import AccountStatus, Actor, Role, as_address
 from storage import Repositories, UnitOfWork
 
@@ -18,13 +20,19 @@ async def load_actor(uow: UnitOfWork, channel: str, address: str | int | None) -
 
 
 async def actor_of(repos: Repositories, channel: str, address: str | int | None) -> Actor:
-    """`load_actor` inside a transaction the caller holds (the web chat reads it with the session)."""
+    """`load_actor` inside a transaction the caller holds."""
     address = as_address(address)
     if address is None:
         return Actor.anonymous(channel, None)
     found = await repos.accounts.acting(channel, address)
     if found is None:
         return Actor.anonymous(channel, address, await repos.preferences.locale_of(channel, address))
+    return await actor_from(repos, channel, address, found)
+
+
+async def actor_from(repos: Repositories, channel: str, address: str, found: Any) -> Actor:
+    """The actor of an account found behind (channel, address) with storage's `ACTING_COLUMNS` (the web chat
+    reads them with the session, in one query)."""
     status = AccountStatus(found.status)
     extensions = await repos.accounts.scope_paths(found.id) if status.grants_role and found.extended else []
     return Actor(
