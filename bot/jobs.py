@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 
 from aiogram import Bot
@@ -74,6 +75,19 @@ def sender_for(runtime: Runtime, bot: Bot) -> OutboxSender:
                         per_chat=PER_CHAT_INTERVAL, exit=exit_, pacer=pacer)
 
 
+def settle_heap() -> int:
+    """Once a server has started and made its first pass: what starting left behind is collected, and what
+    remains (modules, classes, schemas, mappers: the process's own, for its lifetime) is moved out of the cyclic
+    collector's sight (`gc.freeze`). Its full passes then walk only what requests make: at 0.75 ms per thousand
+    objects, a pass over the 400 000 objects a started web chat holds paused every request for 300 ms, every
+    ten seconds under load. The number of objects frozen."""
+    gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    logger.debug("heap settled: %d objects frozen", frozen)
+    return frozen
+
+
 class Jobs:
     def __init__(self, runtime: Runtime, send_every: float = SEND_EVERY) -> None:
         self.runtime, self.send_every = runtime, send_every
@@ -127,12 +141,16 @@ class Jobs:
 
     async def _loop(self) -> None:
         queued = self.runtime.database.outbox_signal()
+        settle = self.runtime.serving
         while not self._stopping.is_set():
             queued.clear()  # before the pass: rows committed during it wake the next one at once
             try:
                 await self.run_once()
             except Exception:  # a failed pass is retried at the next one; the loop must live
                 logger.exception("background pass failed")
+            if settle:  # once, after the first pass: its plan is the largest heap a start leaves
+                settle = False
+                settle_heap()
             stop = asyncio.ensure_future(self._stopping.wait())
             wake = asyncio.ensure_future(queued.wait())
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import itertools
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,33 @@ def resolve(bot: Bot, method: TelegramMethod[Any], field: str) -> Any:
     return bot.default[value.name] if isinstance(value, Default) else value
 
 
+class SentMessages(MutableMapping[tuple[int, int], Message]):
+    """The messages a local session sent, by (chat, message id), for their edits and button presses, each kept
+    as its JSON text and read back on demand. A Message is some thirty objects, which the cyclic collector walks
+    on each of its full passes; its text is one object it does not track (a web chat keeps 20 000 messages)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[int, int], str] = {}
+
+    def __getitem__(self, key: tuple[int, int]) -> Message:
+        return Message.model_validate_json(self._texts[key])
+
+    def __setitem__(self, key: tuple[int, int], message: Message) -> None:
+        self._texts[key] = message.model_dump_json(by_alias=True, exclude_none=True)
+
+    def __delitem__(self, key: tuple[int, int]) -> None:
+        del self._texts[key]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._texts
+
+
 class LocalBotSession(BaseSession):
     channel: str = Channel.TELEGRAM  # the terminal chat plays a Telegram user; the web chat's session says "web"
 
@@ -66,7 +93,7 @@ class LocalBotSession(BaseSession):
         self.downloads = downloads
         self.on_call = on_call
         self.calls: list[TelegramMethod[Any]] = []
-        self.messages: dict[tuple[int, int], Message] = {}
+        self.messages = SentMessages()
         self.saved_files: list[Path] = []
         self.offered: dict[str, bytes] = {}  # files the user sends, by file id, until the bot fetches them
         self._message_ids = itertools.count(1)
@@ -165,7 +192,7 @@ class LocalBotSession(BaseSession):
             fields.pop("reply_markup", None)
         message = Message(
             message_id=next(self._message_ids),
-            date=dt.datetime.now(dt.UTC),
+            date=dt.datetime.now(dt.UTC).replace(microsecond=0),  # whole seconds, as Telegram dates
             chat=Chat(id=int(chat_id), type=ChatType.PRIVATE),
             from_user=self.bot_user,
             **fields,

@@ -32,6 +32,9 @@ class Runtime:
     events_isolation: BaseEventIsolation
     # What several instances share through Redis (HOSO_REDIS_URL); None for one instance alone.
     shared: Shared | None = None
+    # A server process (`hoso run`, `hoso web`, the demo's web chat): its heap is settled once started
+    # (bot/jobs.py `settle_heap`). Never in a process that opens runtimes one after another, as tests do.
+    serving: bool = False
 
     @property
     def uow(self) -> UnitOfWork:
@@ -74,7 +77,7 @@ def redis_storage(url: str) -> RedisStorage:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, clock: Clock | None = None, serving: bool = False) -> AsyncIterator[Runtime]:
     clock = clock or SystemClock(settings.timezone)
     database = settings.open_database()
     shared = None
@@ -84,7 +87,8 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
         shared = Shared.from_url(settings.redis_url, settings.redis_max_connections)
         await shared.start()
     storage, isolation = build_fsm(settings, database, clock, shared)
-    runtime = Runtime(settings, database, clock, create_i18n(settings.default_locale), storage, isolation, shared)
+    runtime = Runtime(settings, database, clock, create_i18n(settings.default_locale), storage, isolation, shared,
+                      serving)
     try:
         yield runtime
     finally:

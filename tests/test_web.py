@@ -4,6 +4,7 @@ files, rate limits, bad input, live delivery, and a prompt that survives an expi
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -624,7 +625,8 @@ async def test_uploads_have_a_limit_of_their_own(runtime: Runtime) -> None:
 
 # -- the sender read with the session --------------------------------------------------------------------------
 def last_bot_text(web: WebChatUnderTest, account_id: int) -> str:
-    shown = [event["message"] for event in web.server.conversations.since(account_id, 0)
+    events = [json.loads(text) for *_kept, text in web.server.conversations.since(account_id, 0)]
+    shown = [event["message"] for event in events
              if event.get("type") == "message" and event["message"].get("from") == "bot"]
     return str(shown[-1]["html"])
 

@@ -110,7 +110,7 @@ def run(
     from bot.runtime import open_runtime
 
     async def main() -> None:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, serving=True) as runtime:
             await require_current_schema(runtime.database)
             async with presence(runtime):
                 await (run_webhook(runtime, with_web) if webhook else run_polling(runtime, with_web))
@@ -167,7 +167,7 @@ def web() -> None:
     from bot.zalo.run import ZaloStartError
 
     async def main() -> None:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, serving=True) as runtime:
             await require_current_schema(runtime.database)
             async with presence(runtime):
                 await run_web(runtime)
@@ -206,7 +206,7 @@ def demo(
     from services.demo import DEMO_PASSWORD, console_user_id, seed_demo
 
     async def main() -> None:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, serving=True) as runtime:
             await prepare_database(runtime.database, runtime.clock, None)
             seeded = await seed_demo(runtime.uow, runtime.clock, size)
             if seeded is None:

@@ -89,8 +89,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     signed_in = await _signed_in(request)
     server = _server(request)
     after = _after_seq(request)
-    return web.json_response({"events": server.conversations.since(signed_in.account_id, after),
-                              "secret": await server.chat.secret_prompt(signed_in.account_id)})
+    secret = json.dumps(await server.chat.secret_prompt(signed_in.account_id))
+    return web.Response(text=f'{{"events":{server.conversations.since_json(signed_in.account_id, after)},'
+                             f'"secret":{secret}}}', content_type="application/json")
 
 
 async def say(request: web.Request) -> web.StreamResponse:
@@ -190,9 +191,9 @@ async def live(request: web.Request) -> web.StreamResponse:
     after = _after_seq(request)
     try:
         last = after
-        for event in server.conversations.since(account, after):
-            await socket.send_json(event)
-            last = event["seq"]
+        for seq, _type, _message, text in server.conversations.since(account, after):
+            await socket.send_str(text)
+            last = seq
         reader = asyncio.create_task(_until_closed(socket))
         while not reader.done():
             getter = asyncio.create_task(queue.get())
@@ -207,11 +208,11 @@ async def live(request: web.Request) -> web.StreamResponse:
                     await socket.send_json({"seq": 0, "type": "signed_out"})
                     break
                 continue
-            event = getter.result()
-            if event["seq"] > last or event.get("type") != "message":
-                await socket.send_json(event)
-                last = max(last, event["seq"])
-            if event.get("type") == "signed_out":
+            seq, kind, _message, text = getter.result()
+            if seq > last or kind != "message":
+                await socket.send_str(text)
+                last = max(last, seq)
+            if kind == "signed_out":
                 break
     except (ConnectionResetError, asyncio.CancelledError):
         pass  # the page went, or the server is shutting down: the socket is closed below
