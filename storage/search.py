@@ -74,13 +74,17 @@ def _run_key(word: str) -> str:
     return word[HEADS:LONG_RUN] if len(word) >= LONG_RUN else word[:RUN]
 
 
+def _heads_of(word: str) -> tuple[Any, ...]:
+    """The first places whose btree may hold the key of a word of six digits or more: none for a word of LONG_RUN
+    digits or more, whose key is never there."""
+    return _ID_AT if len(word) < LONG_RUN else ()
+
+
 def _holds_run(word: str) -> ColumnElement[bool]:
-    """The personal ID holds the key of a word of six digits or more (`_run_key`): at one of the first places
-    (only for a word shorter than LONG_RUN), or further on. With the word on the ID itself beside it, exact."""
+    """The personal ID holds the key of a word of six digits or more (`_run_key`): at one of its first places
+    (`_heads_of`), or further on. With the word on the ID itself beside it, exact."""
     key = _run_key(word)
-    if len(word) >= LONG_RUN:
-        return _holds_inner(key)
-    return or_(*(at == key for at in _ID_AT), _holds_inner(key))
+    return or_(*(at == key for at in _heads_of(word)), _holds_inner(key))
 
 
 def _has_terms(terms: Sequence[str]) -> ColumnElement[bool]:
@@ -291,9 +295,8 @@ class DossierSearch:
         the number of IDs that share a province's code and a year of birth."""
         key = _run_key(run)
         on_the_id = [Dossier.personal_id.like(f"%{w}%") for w in digits if w != key]
-        places = _ID_AT if len(run) < LONG_RUN else ()  # a longer run's key is never at the first places
         parts = [select(Dossier.id, Dossier.folded_name).where(at == key, *on_the_id)
-                 .order_by(Dossier.folded_name, Dossier.id).limit(wanted) for at in places]
+                 .order_by(Dossier.folded_name, Dossier.id).limit(wanted) for at in _heads_of(run)]
         further = (select(Dossier.id, Dossier.folded_name).where(_holds_inner(key), *on_the_id)
                    .offset(0).subquery())
         parts.append(select(further).order_by(further.c.folded_name, further.c.id).limit(wanted))

@@ -32,20 +32,22 @@ def _flushing(session: Session, _context: UOWTransaction, _instances: Any) -> No
         sign_ins_changed(session)
 
 
-def _live(*account_columns: Any) -> Select[Any]:
-    """The live session of a token (`:token`, its hash): its own columns, and these of its account, joined with
-    the web identity the session was opened under."""
-    return (select(WebSession.id.label("session_id"), WebSession.csrf, WebSession.last_seen_at,
-                   WebSession.expires_at, WebSession.account_id, *account_columns)
+def _live(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """`query` of the live session of a token (`:token`, its hash), joined with its account, while the web
+    identity the session was opened under is live."""
+    return (query
             .join(Account, Account.id == WebSession.account_id)
             .join(ChannelIdentity, (ChannelIdentity.id == WebSession.identity_id)
                   & ChannelIdentity.revoked_at.is_(None))
             .where(WebSession.token_hash == bindparam("token"), WebSession.ended_at.is_(None)))
 
 
-# Read on every request of the web chat: built once (storage/repositories.py ACTING_COLUMNS says why).
-_LIVE = _live(Account.username, Account.full_name, Account.locale, Account.status)
-_LIVE_ACTING = (_live(*ACTING_COLUMNS)  # they hold the same four
+# Built once: the two read on every request of the web chat (storage/repositories.py ACTING_COLUMNS says why).
+_SESSION = (WebSession.id.label("session_id"), WebSession.csrf, WebSession.last_seen_at, WebSession.expires_at,
+            WebSession.account_id)
+_LIVE_WHOLE = _live(select(WebSession, Account))
+_LIVE = _live(select(*_SESSION, Account.username, Account.full_name, Account.locale, Account.status))
+_LIVE_ACTING = (_live(select(*_SESSION, *ACTING_COLUMNS))  # they hold the same four
                 .join(OrgUnit, OrgUnit.id == Account.unit_id)
                 .outerjoin(UserPreference, CHOSEN_LOCALE))
 
@@ -72,12 +74,7 @@ class WebSessionRepository:
         """The session of this token, not ended, with its account, while the web identity it was opened under
         is live (revoked by a sign-out typed in the chat or a reset, it ends every browser opened under it, for
         good: a later sign-in binds a new identity)."""
-        query = (select(WebSession, Account)
-                 .join(Account, Account.id == WebSession.account_id)
-                 .join(ChannelIdentity, (ChannelIdentity.id == WebSession.identity_id)
-                       & ChannelIdentity.revoked_at.is_(None))
-                 .where(WebSession.token_hash == token_hash, WebSession.ended_at.is_(None)))
-        found = (await self.session.execute(query)).first()
+        found = (await self.session.execute(_LIVE_WHOLE, {"token": token_hash})).first()
         return (found[0], found[1]) if found else None
 
     async def live_row(self, token_hash: str, acting: bool = False) -> Row[*tuple[Any, ...]] | None:
